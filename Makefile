@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make run` starts the simulator, `make test` runs every test.
+# Both create .venv and install what they need from the package index.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.cpppo-installed
+TAGS    ?= SCADA=INT[1000]
+ADDRESS ?= 0.0.0.0:44818
+
+.PHONY: all run test trial pytest bench venv clean help
+
+help:
+	@echo "make run    start the EtherNet/IP simulator ($(TAGS)) in .venv"
+	@echo "make test   create .venv, install with test extras, run trial and pytest"
+	@echo "make bench  print the benchmark tables"
+
+$(VPY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel
+
+$(STAMP): $(VPY) setup.cfg setup.py pyproject.toml
+	$(VPY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	@if $(VPY) -c 'import cpppo.server.enip.main' 2>/dev/null; then \
+	    $(VPY) -m cpppo.server.enip --address $(ADDRESS) -A $(TAGS); \
+	else \
+	    echo "The EtherNet/IP simulator is not built yet (see the open issues); installed: cpppo $$($(VPY) -c 'import cpppo; print(cpppo.__version__)')"; \
+	fi
+
+trial: $(STAMP)
+	$(VENV)/bin/trial cpppo.tests
+
+pytest: $(STAMP)
+	$(VPY) -m pytest -q tests cpppo/tests
+
+test: $(STAMP)
+	$(VENV)/bin/trial cpppo.tests
+	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
+
+bench: $(STAMP)
+	$(VPY) bench/dfa_bench.py
+
+clean:
+	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build *.egg-info

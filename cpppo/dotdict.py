@@ -1,0 +1,214 @@
+"""``dotdict``: a dict whose dotted keys address nested dicts, readable as attributes.
+
+Parsers deposit their results under dotted paths (``enip.CIP.send_data``), and
+users read them as attributes (``data.enip.CIP.send_data``), as in the original
+cpppo.  Keys may index lists of dotdicts (``item[1].length``) and back-track
+with ``..`` like a file system (``a.x..b`` is ``a.b``).  Iterating a dotdict
+gives the full dotted path of every leaf value; ``'a' in d`` is true for a
+partial path, so ``setdefault`` works at any depth.
+
+A key without a dot is an ordinary dict operation, so the hot path of a
+parser storing plain field names costs no more than a dict.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+__all__ = ["dotdict"]
+
+_INDEXED = re.compile(r"^([^\[\]]*)\[(-?\d+)\]$")
+
+_dict_get = dict.__getitem__
+_dict_set = dict.__setitem__
+_dict_contains = dict.__contains__
+
+
+def _normalize(key: str) -> str:
+    """Resolve ``..`` back-tracking and strip leading/trailing dots."""
+    while ".." in key:
+        front, back = key.split("..", 1)
+        cut = front.rfind(".")
+        front = front[:cut] if cut >= 0 else ""
+        key = front + ("." if front and back else "") + back
+    return key.strip(".")
+
+
+class dotdict(dict):
+    """A dict of dicts addressed by dotted keys: ``d['a.b.c'] = 1; d.a.b.c == 1``."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        super().__init__()
+        if args or kwds:
+            self.update(*args, **kwds)
+
+    # --- resolution -----------------------------------------------------------------
+    def _step(self, name: str, create: bool) -> Any:
+        """One path element (``name`` or ``name[3]``) below this level."""
+        m = _INDEXED.match(name) if "[" in name else None
+        if m is None:
+            if create and not _dict_contains(self, name):
+                _dict_set(self, name, dotdict())
+            return _dict_get(self, name)
+        base, index = m.group(1), int(m.group(2))
+        seq = _dict_get(self, base) if base else self
+        return seq[index]
+
+    def _parent(self, key: str, create: bool) -> tuple[Any, str]:
+        """The container holding the last element of a dotted *key*, and that element."""
+        key = _normalize(key)
+        if not key:
+            raise KeyError("empty key")
+        *heads, last = key.split(".")
+        node: Any = self
+        for head in heads:
+            if isinstance(node, dotdict):
+                node = node._step(head, create)
+            elif isinstance(node, dict):
+                if create and head not in node:
+                    node[head] = dotdict()
+                node = node[head]
+            else:
+                raise KeyError(key)
+        return node, last
+
+    # --- mapping protocol -----------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        if type(key) is str and ("." in key or "[" in key):
+            node, last = self._parent(key, create=False)
+            if isinstance(node, dotdict):
+                return node._step(last, create=False)
+            return node[last]
+        return _dict_get(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if type(key) is str and ("." in key or "[" in key):
+            node, last = self._parent(key, create=True)
+            m = _INDEXED.match(last) if "[" in last else None
+            if m is not None:
+                base = m.group(1)
+                seq = node[base] if base else node
+                seq[int(m.group(2))] = value
+                return
+            node[last] = value
+            return
+        _dict_set(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if type(key) is str and "." in key:
+            node, last = self._parent(key, create=False)
+            del node[last]
+            return
+        dict.__delitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return False
+        return True
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return default
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            self[key] = default
+            return default
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if type(key) is str and "." in key:
+            try:
+                node, last = self._parent(key, create=False)
+                return node.pop(last)
+            except (KeyError, IndexError, TypeError, AttributeError):
+                if default:
+                    return default[0]
+                raise KeyError(key) from None
+        return dict.pop(self, key, *default)
+
+    def update(self, *args: Any, **kwds: Any) -> None:
+        if len(args) > 1:
+            raise TypeError("update expects at most one positional argument")
+        if args:
+            other = args[0]
+            pairs = other.items() if isinstance(other, dict) and not isinstance(other, dotdict) else (
+                dict.items(other) if isinstance(other, dotdict) else other)
+            for key, value in pairs:
+                self[key] = value
+        for key, value in kwds.items():
+            self[key] = value
+
+    # --- attribute access -----------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return _dict_get(self, name)
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _dict_set(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            dict.__delitem__(self, name)
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(dict)) | {k for k in dict.keys(self) if isinstance(k, str)})
+
+    # --- leaf iteration -------------------------------------------------------------
+    def _leaves(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for key, value in dict.items(self):
+            path = f"{prefix}{key}"
+            if isinstance(value, dotdict):
+                if dict.__len__(value):
+                    yield from value._leaves(path + ".")
+                else:
+                    yield path, value
+            elif isinstance(value, list) and value and all(isinstance(v, dotdict) for v in value):
+                for i, item in enumerate(value):
+                    yield from item._leaves(f"{path}[{i}].")
+            else:
+                yield path, value
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return (key for key, _ in self._leaves())
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [key for key, _ in self._leaves()]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [value for _, value in self._leaves()]
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return list(self._leaves())
+
+    def listkeys(self) -> list[str]:
+        return sorted(self.keys())
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in sorted(self._leaves(), key=lambda kv: kv[0])) + "}"
+
+    def __str__(self) -> str:
+        return "\n".join(f"{k:<40} {v!r}" for k, v in sorted(self._leaves(), key=lambda kv: kv[0]))
+
+    def copy(self) -> "dotdict":
+        out = dotdict()
+        for key, value in dict.items(self):
+            _dict_set(out, key, value.copy() if isinstance(value, dotdict) else value)
+        return out
+
+    def __reduce__(self) -> Any:
+        return (dotdict, (), None, None, iter(dict.items(self)))

@@ -1,0 +1,145 @@
+"""A simulated Modbus device: request PDU in, response PDU out.
+
+Why: what a request *means* (which table, which limits, which exception
+code) is the same over TCP and over RTU, and is easiest to test as plain
+bytes in, bytes out, with no transport at all.  The protocols in
+:mod:`cpppo.modbus.server` only frame; this module answers.
+
+Function codes served: 1, 2 (read coils / discrete inputs), 3, 4 (read
+holding / input registers), 5, 6 (write single coil / register), 15, 16
+(write multiple coils / registers), 22 (mask write register), 23 (read/write
+multiple registers) and 43/14 (read device identification).  Any other
+function gets exception 01; an address not served, 02; a count or value
+outside the protocol's limits, 03 -- always as an answer, never by closing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
+from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
+from pymodbus.pdu.register_message import (ReadHoldingRegistersResponse, ReadInputRegistersResponse,
+                                           ReadWriteMultipleRegistersResponse)
+
+from ..version import __version__
+from .datastore import DataStore
+from .errors import DEVICE_FAILURE, ILLEGAL_ADDRESS, ILLEGAL_VALUE, ModbusError
+from .pdu import decode_request, encode, exception_pdu
+
+__all__ = ["SUPPORTED", "Device", "default_identity"]
+
+log = logging.getLogger(__name__)
+
+#: The function codes a :class:`Device` answers.
+SUPPORTED = frozenset((1, 2, 3, 4, 5, 6, 15, 16, 22, 23, 43))
+
+
+def default_identity() -> dict[int, bytes]:
+    """Device identification objects 0-6 (vendor, product code, revision, URL, name, model, app)."""
+    return {
+        0x00: b"cpppo",
+        0x01: b"cpppo-modbus-sim",
+        0x02: __version__.encode("ascii"),
+        0x03: b"https://github.com/pjkundert/cpppo",
+        0x04: b"cpppo Modbus simulator",
+        0x05: b"modbus_sim",
+        0x06: b"cpppo",
+    }
+
+
+class Device:
+    """Executes Modbus requests against one :class:`DataStore`.
+
+    Args:
+        identity: object id -> bytes for function 43/14 (see :func:`default_identity`).
+    """
+
+    def __init__(self, identity: Mapping[int, bytes] | None = None) -> None:
+        self.identity = dict(default_identity() if identity is None else identity)
+        #: requests answered, and how many of them with an exception
+        self.requests = 0
+        self.exceptions = 0
+
+    def respond(self, store: DataStore, request: bytes) -> bytes:
+        """The response PDU to request PDU *request*, executed against *store*."""
+        self.requests += 1
+        if not request:
+            self.exceptions += 1
+            return exception_pdu(0, ILLEGAL_VALUE)
+        function = request[0]
+        try:
+            return self._execute(store, function, request)
+        except ModbusError as exc:
+            self.exceptions += 1
+            log.debug("function %d: %s", function, exc)
+            return exception_pdu(function, exc.code)
+        except Exception:  # a bug here must cost one answer, never the server
+            self.exceptions += 1
+            log.exception("function %d failed", function)
+            return exception_pdu(function, DEVICE_FAILURE)
+
+    def _execute(self, store: DataStore, function: int, data: bytes) -> bytes:
+        req = decode_request(data, SUPPORTED)
+        tables = store.tables
+        if function in (1, 2):
+            bits = [bool(v) for v in tables["co" if function == 1 else "di"].read(req.address, req.count)]
+            cls = ReadCoilsResponse if function == 1 else ReadDiscreteInputsResponse
+            return encode(cls(bits=bits))
+        if function in (3, 4):
+            regs = tables["hr" if function == 3 else "ir"].read(req.address, req.count)
+            cls = ReadHoldingRegistersResponse if function == 3 else ReadInputRegistersResponse
+            return encode(cls(registers=regs))
+        if function == 5:
+            if len(data) != 5 or data[3:5] not in (b"\xff\x00", b"\x00\x00"):
+                raise ModbusError(ILLEGAL_VALUE, "coil value must be 0xFF00 or 0x0000")
+            tables["co"].write(req.address, [1 if req.bits[0] else 0])
+            return data
+        if function == 6:
+            if len(data) != 5:
+                raise ModbusError(ILLEGAL_VALUE, "write single register PDU is 5 bytes")
+            tables["hr"].write(req.address, req.registers)
+            return data
+        if function == 15:
+            if not (1 <= req.count <= 1968 and req.byte_count == (req.count + 7) // 8
+                    and len(data) - 6 == req.byte_count):
+                raise ModbusError(ILLEGAL_VALUE, "coil count and byte count disagree")
+            tables["co"].write(req.address, [1 if b else 0 for b in req.bits])
+            return data[:5]
+        if function == 16:
+            if not (1 <= req.count <= 123 and req.byte_count == 2 * req.count
+                    and len(data) - 6 == req.byte_count):
+                raise ModbusError(ILLEGAL_VALUE, "register count and byte count disagree")
+            tables["hr"].write(req.address, req.registers)
+            return data[:5]
+        if function == 22:
+            if len(data) != 7:
+                raise ModbusError(ILLEGAL_VALUE, "mask write register PDU is 7 bytes")
+            hr = tables["hr"]
+            (current,) = hr.read(req.address, 1)
+            hr.write(req.address, [(current & req.and_mask) | (req.or_mask & ~req.and_mask & 0xFFFF)])
+            return data
+        if function == 23:
+            if not (1 <= req.read_count <= 125 and 1 <= req.write_count <= 121
+                    and req.write_byte_count == 2 * req.write_count and len(data) - 10 == req.write_byte_count):
+                raise ModbusError(ILLEGAL_VALUE, "read/write counts and byte count disagree")
+            hr = tables["hr"]
+            hr.check(req.read_address, req.read_count)
+            hr.write(req.write_address, req.write_registers)
+            return encode(ReadWriteMultipleRegistersResponse(registers=hr.read(req.read_address, req.read_count)))
+        return self._identify(req)
+
+    def _identify(self, req) -> bytes:  # type: ignore[no-untyped-def]
+        """Function 43/14: read device identification (basic, regular, extended, or one object)."""
+        code, oid = req.read_code, req.object_id
+        if code == 4:
+            if oid not in self.identity:
+                raise ModbusError(ILLEGAL_ADDRESS, f"no device identification object {oid}")
+            info = {oid: self.identity[oid]}
+        elif code in (1, 2, 3):
+            last = {1: 0x02, 2: 0x7F, 3: 0xFF}[code]
+            info = {k: v for k, v in sorted(self.identity.items()) if oid <= k <= last}
+        else:
+            raise ModbusError(ILLEGAL_VALUE, f"read device id code {code}")
+        return encode(ReadDeviceInformationResponse(read_code=code, information=info))

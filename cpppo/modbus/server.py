@@ -1,0 +1,141 @@
+"""Twisted protocols and factories serving a simulated Modbus device over TCP and RTU.
+
+Why: these are the thin layer between the reactor and the sans-IO pieces.
+``dataReceived`` feeds a framer, hands each frame to the :class:`Device`,
+and writes the answer; nothing here blocks, and nothing here knows what a
+request means.
+
+Unit ids: a :class:`~cpppo.modbus.datastore.Units` maps each served unit id
+to its own store.  A request for a unit id that is not served is answered
+with exception 0x0B (gateway target failed to respond) on TCP and ignored on
+RTU, where another device on the line may own it.  A malformed MBAP header
+closes the TCP connection (a stream cannot be resynchronised); RTU noise is
+skipped by the framer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from twisted.internet import protocol
+from twisted.python.failure import Failure
+
+from .datastore import Units
+from .device import Device
+from .errors import GATEWAY_NO_TARGET, FramingError
+from .framing import MbapFramer, RtuFramer, encode_mbap, encode_rtu, t35
+from .pdu import exception_pdu
+
+__all__ = ["ModbusTcpServerProtocol", "ModbusTcpServerFactory", "ModbusRtuServerProtocol"]
+
+log = logging.getLogger(__name__)
+
+
+class ModbusTcpServerProtocol(protocol.Protocol):
+    """One Modbus/TCP connection: MBAP frames in, answers out, in order."""
+
+    factory: "ModbusTcpServerFactory"
+
+    def connectionMade(self) -> None:
+        self._framer = MbapFramer()
+        self._units = self.factory.units
+        self._device = self.factory.device
+        self.factory.connections += 1
+        log.info("Modbus/TCP connection from %s", self.transport.getPeer())
+
+    def dataReceived(self, data: bytes) -> None:
+        framer = self._framer
+        framer.receive_data(data)
+        out = []
+        try:
+            while (frame := framer.next_event()) is not None:
+                store = self._units.lookup(frame.unit)
+                if store is None:
+                    answer = exception_pdu(frame.pdu[0], GATEWAY_NO_TARGET)
+                else:
+                    answer = self._device.respond(store, frame.pdu)
+                out.append(encode_mbap(frame.transaction, frame.unit, answer))
+        except FramingError as exc:
+            log.warning("Modbus/TCP %s: %s; closing", self.transport.getPeer(), exc)
+            self.factory.framing_errors += 1
+            if out:
+                self.transport.writeSequence(out)
+            self.transport.loseConnection()
+            return
+        if len(out) == 1:
+            self.transport.write(out[0])
+        elif out:
+            self.transport.writeSequence(out)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self.factory.connections -= 1
+
+
+class ModbusTcpServerFactory(protocol.Factory):
+    """Serves *units* (and their stores) to every Modbus/TCP connection.
+
+    Args:
+        units: unit id -> data store.
+        device: the request executor (one is made if not given).
+    """
+
+    protocol = ModbusTcpServerProtocol
+
+    def __init__(self, units: Units, device: Device | None = None) -> None:
+        self.units = units
+        self.device = device or Device()
+        self.connections = 0
+        self.framing_errors = 0
+
+
+class ModbusRtuServerProtocol(protocol.Protocol):
+    """A Modbus/RTU server on a serial line (or anything byte-stream like it).
+
+    Args:
+        units: unit id -> data store; unit ids not served get no answer.
+        device: the request executor (one is made if not given).
+        baudrate: sets the 3.5-character silence that ends a frame.
+        clock: an IReactorTime (``reactor`` or ``task.Clock``) for the silence timer.
+        silence: override the silence (seconds) computed from *baudrate*.
+    """
+
+    def __init__(self, units: Units, device: Device | None = None, baudrate: int = 19200,
+                 clock: Any = None, silence: float | None = None) -> None:
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.units = units
+        self.device = device or Device()
+        self.clock = clock
+        self.framer = RtuFramer("server", t35(baudrate) if silence is None else silence)
+        self._timer: Any = None
+        #: frames answered, and frames ignored because they were for other unit ids
+        self.answered = 0
+        self.ignored = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        framer = self.framer
+        framer.receive_data(data, self.clock.seconds())
+        self._drain()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = self.clock.callLater(framer.silence_s, self._silence) if framer.buffered else None
+
+    def _silence(self) -> None:
+        self._timer = None
+        self.framer.silence()
+        self._drain()
+
+    def _drain(self) -> None:
+        while (frame := self.framer.next_event()) is not None:
+            store = self.units.lookup(frame.unit) if frame.unit else None
+            if store is None or not frame.pdu:
+                self.ignored += 1  # another device's request, or a broadcast (not answered)
+                continue
+            self.answered += 1
+            self.transport.write(encode_rtu(frame.unit, self.device.respond(store, frame.pdu)))
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None

@@ -5,9 +5,9 @@
     frames = enip_frames(proxy.chunks)                 # after stop(): the whole conversation
 
 Every chunk received from either side is recorded as a Chunk(t, conn, dir, data), dir "c2s"
-(client to server) or "s2c".  One thread accepts, one thread per connection forwards in both
-directions (select() on both sockets); half-closes are propagated.  stop() closes everything and
-joins every thread.
+(client to server) or "s2c"; each end-of-stream as a Chunk with empty data in .closes.  One
+thread accepts, one thread per connection forwards in both directions (select() on both
+sockets); half-closes are propagated.  stop() closes everything and joins every thread.
 """
 
 import select
@@ -103,6 +103,7 @@ class RecordingProxy:
         self.bufsize = bufsize
         self.chunks = []
         self.errors = []                # (conn, repr(exception)) seen while forwarding
+        self.closes = []                # Chunk(t, conn, dir, b"") when that side sent EOF (or reset)
         self.connections = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -182,6 +183,8 @@ class RecordingProxy:
                             open_in.clear()
                             break
                     else:
+                        with self._lock:
+                            self.closes.append(Chunk(time.monotonic(), conn, d, b""))
                         open_in.discard(s)
                         try:
                             other.shutdown(socket.SHUT_WR)

@@ -28,8 +28,9 @@ def original_venv():
     try:
         return original.original_venv()
     except original.OriginalUnavailable as exc:
-        pytest.fail(f"could not create the virtualenv with the original cpppo {original.ORIGINAL_VERSION}"
-                    f" from the package index (needed as a test peer):\n{exc}", pytrace=False)
+        problem = str(exc)
+    pytest.fail(f"could not create the virtualenv with the original cpppo {original.ORIGINAL_VERSION}"
+                f" from the package index (needed as a test peer):\n{problem}", pytrace=False)
 
 
 def _frame(command, payload=b"", context=b"\0" * 8, session=0, status=0):

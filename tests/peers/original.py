@@ -101,6 +101,9 @@ def _run(cmd, timeout, what):
     return done
 
 
+_failed = {}                       # venv path -> the OriginalUnavailable it raised in this process
+
+
 def original_venv() -> Path:
     """Return the path of a virtualenv holding the original cpppo 5.2.5, creating it if needed.
 
@@ -112,6 +115,16 @@ def original_venv() -> Path:
     venv = venv_path()
     if _stamp_ok(venv):
         return venv
+    if venv in _failed:                 # do not retry a failed pip install in the same process
+        raise _failed[venv]
+    try:
+        return _build_venv(venv)
+    except OriginalUnavailable as exc:
+        _failed[venv] = exc
+        raise
+
+
+def _build_venv(venv: Path) -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     lock_path = venv.parent / (venv.name + ".lock")
     with open(lock_path, "a+") as lock:

@@ -161,10 +161,8 @@ class logger:
         """Close the file (it re-opens on the next write)."""
         if self.f:
             log.info("Closing history file: %s", self.path)
-            try:
-                self.f.close()
-            finally:
-                self.f = None
+            f, self.f = self.f, None
+            f.close()
 
     def _append(self, msg: str, encoding: str | None = None) -> None:
         """Append *msg* (a whole line, newline included) as one write and flush it; raise on failure."""
@@ -182,6 +180,10 @@ class logger:
             if not self.error:
                 log.error("History writing failure at %s: %s", when, exc)
             self.error = True
+            try:  # drop what could not be written; the next write re-opens the file and tries again
+                self.close()
+            except (OSError, ValueError):
+                pass
         else:
             if self.error:
                 log.error("History writing resumed at %s", when)

@@ -147,6 +147,14 @@ def test_original_simulator_is_reaped_when_the_test_fails(original_venv):
     assert sim.stop() == sim.proc.returncode           # idempotent
 
 
+def test_original_simulator_on_a_picked_port(original_venv):
+    """port=None: a free port is picked first (bind 0, close) instead of the simulator's own -A report."""
+    with original.start_original_simulator(("SCADA=INT[10]",), port=None, udp=False) as sim:
+        assert sim.alive()
+        done = original.run_original_client(["-p", "SCADA[0-1]=(INT)7,8", "SCADA[0-2]"], sim.port, timeout=30)
+        assert done.returncode == 0 and "[7, 8, 0]" in done.stdout, done.stdout + done.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # The golden vectors
 # ---------------------------------------------------------------------------------------------

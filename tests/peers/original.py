@@ -300,7 +300,9 @@ def start_original_simulator(tags=("SCADA=INT[1000]",), extra_args=(), *, port=0
     With port=0 (the default) the simulator binds 127.0.0.1:0 itself and reports the bound port on
     stdout (5.2.5's ``-A``/``--address-output``: "Network TCP Server address = ('127.0.0.1', N)"),
     so there is no free-port race.  With port=None a free port is picked first (bind 0, close) and
-    another one is tried if the simulator fails to come up on it.  An explicit port is used as is.
+    another one is tried if the simulator fails to come up on it (racy: the original sets
+    SO_REUSEPORT, so two simulators given the same port would silently share it; prefer port=0).
+    An explicit port is used as is.
     UDP is bound on 127.0.0.1 too (port in .udp_port), or disabled with udp=False.
     ``--no-config`` keeps any cpppo.cfg on this machine out of it.
     """

@@ -4,6 +4,8 @@
     write_pcap("x.pcap", [("c2s", request_bytes), ("s2c", reply_bytes)])
     print(tshark_dissect("x.pcap"))                   # tshark -r x.pcap -V (if tshark is installed)
 
+    python -m tests.peers.pcap cpppo/tests/vectors/enip/pylogix-write.json /tmp/w.pcap --dissect
+
 The conversation is one TCP connection 127.0.0.1:<client_port> <-> 127.0.0.1:44818, with an opening
 three-way handshake (so tshark sees a proper stream), sequence/acknowledgement numbers that follow
 the payload lengths, and correct IPv4 and TCP checksums.  Each payload is one TCP segment (up to
@@ -62,12 +64,12 @@ def pcap_bytes(frames, client_port=50000, server_port=ENIP_PORT, start=1_700_000
     """The bytes of a pcap file holding ``frames``: an iterable of (dir, payload), dir "c2s"/"s2c"
     (or objects with .dir and .data, eg. tests.peers.proxy.Frame, or dicts with "dir" and "hex")."""
     out = [struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET)]
-    t = start
+    t0, dt, n = int(round(start * 1e6)), int(round(step * 1e6)), 0   # microseconds, exact
     seq = {"c2s": 1000, "s2c": 5000}
     ip_id = 0
 
     def emit(direction, payload, flags):
-        nonlocal t, ip_id
+        nonlocal n, ip_id
         other = "s2c" if direction == "c2s" else "c2s"
         ack = seq[other] if flags & ACK else 0
         if direction == "c2s":
@@ -77,9 +79,9 @@ def pcap_bytes(frames, client_port=50000, server_port=ENIP_PORT, start=1_700_000
             pkt = tcp_packet(payload, server_port, client_port, seq["s2c"], ack, flags,
                              _IP_SERVER, _IP_CLIENT, _MAC_SERVER, _MAC_CLIENT, ip_id)
         ip_id += 1
-        sec, usec = int(t), int(round((t - int(t)) * 1e6))
+        sec, usec = divmod(t0 + n * dt, 1_000_000)
         out.append(struct.pack("<IIII", sec, usec, len(pkt), len(pkt)) + pkt)
-        t += step
+        n += 1
 
     if handshake:
         # SYN, SYN/ACK, ACK: each SYN consumes one sequence number
@@ -132,3 +134,25 @@ def tshark_dissect(path, *args, timeout=60) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"tshark failed (exit {done.returncode}): {done.stderr}")
     return done.stdout
+
+
+def main(argv=None):
+    """python -m tests.peers.pcap VECTOR.json OUT.pcap [--dissect [tshark args...]]"""
+    import argparse
+    import json
+    import sys
+    ap = argparse.ArgumentParser(description="Write a golden vector file's frames as a pcap")
+    ap.add_argument("vector", help="a cpppo/tests/vectors/enip/*.json file")
+    ap.add_argument("pcap", help="the pcap file to write")
+    ap.add_argument("--dissect", action="store_true", help="then print tshark -r PCAP -V -Y enip")
+    args = ap.parse_args(argv)
+    with open(args.vector) as f:
+        frames = json.load(f)["frames"]
+    write_pcap(args.pcap, frames)
+    if args.dissect:
+        sys.stdout.write(tshark_dissect(args.pcap, "-Y", "enip"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,3 +8,5 @@ small helpers of :mod:`cpppo.misc` (``timer``, ``log_cfg``).
 from .version import __version__, __version_info__
 from .misc import *  # noqa: F401,F403
 from .dotdict import dotdict  # noqa: F401
+from .automata import *  # noqa: F401,F403
+from . import automata  # noqa: F401

@@ -77,6 +77,14 @@ class dotdict(dict):
 
     # --- mapping protocol -----------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
+        if type(key) is str and "." in key and "[" not in key and ".." not in key:
+            node: Any = self
+            for part in key.split("."):
+                if type(node) is not dotdict or not part:
+                    break
+                node = _dict_get(node, part)
+            else:
+                return node
         if type(key) is str and ("." in key or "[" in key):
             node, last = self._parent(key, create=False)
             if isinstance(node, dotdict):
@@ -85,6 +93,23 @@ class dotdict(dict):
         return _dict_get(self, key)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if type(key) is str and "." in key and "[" not in key and ".." not in key:
+            *heads, last = key.split(".")
+            node: Any = self
+            for part in heads:
+                if not part:
+                    break
+                nxt = dict.get(node, part)
+                if nxt is None:
+                    nxt = dotdict()
+                    _dict_set(node, part, nxt)
+                elif type(nxt) is not dotdict:
+                    break
+                node = nxt
+            else:
+                if last:
+                    _dict_set(node, last, value)
+                    return
         if type(key) is str and ("." in key or "[" in key):
             node, last = self._parent(key, create=True)
             m = _INDEXED.match(last) if "[" in last else None
@@ -112,6 +137,8 @@ class dotdict(dict):
         return True
 
     def get(self, key: str, default: Any = None) -> Any:
+        if type(key) is str and "." not in key and "[" not in key:
+            return dict.get(self, key, default)
         try:
             return self[key]
         except (KeyError, IndexError, TypeError, AttributeError):

@@ -1,0 +1,219 @@
+"""The engine that runs states and machines, one transition per step.
+
+Every way of running a machine goes through :class:`Engine`: the original's
+generator protocol (``state.run`` yields what :meth:`Engine.step` returns) and
+the sans-IO :class:`~cpppo.automata.feeder.Feeder` (which calls ``step`` until
+the machine completes a sentence or waits for input).  One implementation of
+the semantics, no generator per state.
+
+Strategy: an explicit stack of frames, one per machine being run; a frame
+holds the machine, its current sub-state, what it must do next with it
+(``CONSUME`` its input, ``CHOOSE`` its transition, or ``FINISH`` the
+sub-machine) and the progress marks that detect a machine going round without
+consuming or receiving anything.  Entering a nested ``dfa`` pushes a frame;
+finishing its sub-machine (in a terminal state, or :class:`NonTerminal` is
+raised) pops it and lets the enclosing machine choose its own transition.
+Everything a run changes lives here, so one machine graph serves any number of
+interleaved runs.
+
+What ``step`` returns, like the original's generators yield it:
+``(machine, state)`` a transition into *state* by *machine*;
+``(machine, None)`` no transition possible with the input at hand (more input
+may help, or the sub-machine is done); :data:`END` the run is over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .states import DONE, PAUSE, NonTerminal, state
+
+__all__ = ["Engine", "END"]
+
+
+class _End:
+    def __repr__(self) -> str:
+        return "END"
+
+
+#: :meth:`Engine.step`'s result once the run is over.
+END = _End()
+
+CONSUME, CHOOSE, FINISH = 0, 1, 2
+_ROOT_STATE, _ROOT_MACHINE = 1, 2  # a root frame runs a state on its own, or a machine's sub-machine
+
+
+class _Frame:
+    """One machine's place in a run.
+
+    ``seen`` holds what the frame reached since its progress mark: a single
+    state (or None, for a wait) while there is one, a set once there are more.
+    """
+
+    __slots__ = ("machine", "current", "phase", "path", "ending", "state_ending", "greedy",
+                 "terminal", "cycle", "final", "mark_sent", "mark_chains", "seen", "root")
+
+    def __init__(self, machine: Any, current: state, path: str | None, ending: int | None,
+                 greedy: bool, source: Any, final: int = 1, root: int = 0) -> None:
+        self.machine = machine
+        self.current = current
+        self.phase = CONSUME
+        self.path = path
+        self.ending = ending
+        self.state_ending = ending
+        self.greedy = greedy
+        self.terminal: bool | None = None  # a finished nested machine's own terminal condition
+        self.cycle = 1
+        self.final = final
+        self.mark_sent = source.sent
+        self.mark_chains = source.chains
+        self.seen: Any = current
+        self.root = root
+
+
+class Engine:
+    """Runs *top* (a state or a machine) over *source*, one transition per :meth:`step`.
+
+    ``Engine(..., batch=True)`` returns from :meth:`step` only to wait for input
+    or at the end, not at every transition: the :class:`Feeder`'s fast path.
+    """
+
+    __slots__ = ("source", "data", "stack", "batch", "_top", "_machine", "_path", "_ending", "_greedy")
+
+    def __init__(self, top: state, source: Any, machine: Any = None, path: str | None = None,
+                 data: Any = None, ending: int | None = None, greedy: bool = True,
+                 batch: bool = False) -> None:
+        self.source = source
+        self.batch = batch
+        self._top, self._machine, self._path, self._ending, self._greedy = top, machine, path, ending, greedy
+        self.stack: list[_Frame] = []
+        self.restart(data)
+
+    def restart(self, data: Any) -> None:
+        """Begin a new run of the same machine over the same source, into *data*."""
+        self.data = data
+        top = self._top
+        if self.batch and not top.simple and top._empty and top._null and top.alphabet is None \
+                and top.limit is None and top.repeat is None:
+            # Nothing about the top machine itself needs a step: start in its sub-machine.
+            top.current, top.cycle, top.final = top.initial, 1, 1
+            stack = self.stack
+            if stack and len(stack) == 1 and stack[0].root == _ROOT_MACHINE:  # reuse the last run's frame
+                frame = stack[0]
+                frame.current = frame.seen = top.initial
+                frame.phase = CONSUME
+                frame.terminal = None
+                frame.mark_sent, frame.mark_chains = self.source.sent, self.source.chains
+                return
+            frame = _Frame(top, top.initial, top.where(self._path), self._ending, top.greedy, self.source)
+            frame.root = _ROOT_MACHINE
+            self.stack = [frame]
+            return
+        self.stack = [_Frame(self._machine, top, self._path, self._ending, self._greedy,
+                             self.source, root=_ROOT_STATE)]
+
+    def _stuck(self, frame: _Frame, key: Any) -> bool:
+        """Record reaching *key* (a state, or None for a wait); True if already reached with no progress."""
+        source = self.source
+        if source.sent != frame.mark_sent or source.chains != frame.mark_chains:
+            frame.mark_sent, frame.mark_chains, frame.seen = source.sent, source.chains, key
+            return False
+        seen = frame.seen
+        if type(seen) is not set:
+            if seen is key:
+                return True
+            frame.seen = {seen, key}
+            return False
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
+
+    def step(self) -> Any:
+        """Run to the next transition (or wait); returns it, or :data:`END`."""
+        source, data, stack, batch = self.source, self.data, self.stack, self.batch
+        while True:
+            frame = stack[-1]
+            current = frame.current
+            phase = frame.phase
+            if phase == CONSUME:
+                if not current.consume(source, frame.machine, frame.path, data):
+                    if self._stuck(frame, None):
+                        frame.phase = FINISH
+                        continue
+                    return frame.machine, None
+                ending = frame.ending
+                if ending is not None and source.sent > ending:
+                    raise NonTerminal(f"{current} read {source.sent - ending} symbols past its limit")
+                if current.limit is not None:
+                    ending = frame.state_ending = current.ending(source, frame.path, data, ending)
+                else:
+                    frame.state_ending = ending
+                frame.phase = CHOOSE
+                if current.simple:
+                    continue
+                # A nested machine: run its sub-machine in a frame of its own, then choose.
+                final = 1 if current.repeat is None else current._cycles(frame.path, data)
+                current.final = final
+                if final < 1:
+                    frame.terminal = current._terminal
+                    continue
+                initial = current.initial
+                current.current = initial
+                current.cycle = 1
+                stack.append(_Frame(current, initial, current.where(frame.path), ending,
+                                    current.greedy, source, final))
+                if batch:
+                    continue
+                return current, initial
+            if phase == CHOOSE:
+                terminal = frame.terminal
+                if terminal is None:
+                    terminal = current.terminal
+                target = current.choose(source, frame.machine, frame.path, data, frame.state_ending,
+                                        terminal, frame.greedy and current.greedy)
+                if target is PAUSE:
+                    if self._stuck(frame, None):
+                        frame.phase = FINISH
+                        continue
+                    return frame.machine, None
+                if target is DONE:
+                    frame.phase = FINISH
+                    continue
+                if target is None:
+                    frame.phase = FINISH
+                    return frame.machine, None
+                if self._stuck(frame, target):
+                    frame.phase = FINISH
+                    continue
+                if frame.root == _ROOT_STATE:
+                    frame.phase = FINISH  # a state run on its own stops after its transition
+                    return frame.machine, target
+                frame.current = target
+                frame.terminal = None
+                frame.phase = CONSUME
+                frame.machine.current = target
+                if batch:
+                    continue
+                return frame.machine, target
+            # FINISH: this frame's machine has stopped at `current`.
+            if frame.root == _ROOT_STATE:
+                return END
+            machine = frame.machine
+            if not current.terminal:
+                raise NonTerminal(f"{machine._name} sub-machine stopped in non-terminal state {current} "
+                                  f"after {source.sent} symbols (next: {source.peek()!r})")
+            if frame.cycle < frame.final:
+                frame.cycle += 1
+                machine.cycle = frame.cycle
+                initial = frame.current = machine.current = machine.initial
+                frame.phase = CONSUME
+                frame.terminal = None
+                frame.mark_sent, frame.mark_chains, frame.seen = source.sent, source.chains, initial
+                if batch:
+                    continue
+                return machine, initial
+            if frame.root:
+                return END
+            stack.pop()
+            stack[-1].terminal = machine._terminal and current.terminal

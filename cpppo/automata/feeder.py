@@ -1,0 +1,123 @@
+"""Feeder: run a machine over input that arrives in pieces, sans-IO.
+
+A protocol receives bytes in whatever pieces the network delivers.  A
+:class:`Feeder` owns a :class:`~cpppo.automata.sources.chaining` source and one
+running machine generator: ``receive_data`` chains a piece, ``next_event``
+runs the machine until it completes a sentence (returning its data artifact),
+runs out of input (returning :data:`NEED_DATA`, with the generator kept, to go
+on from exactly there), or finds input outside its grammar (raising
+:class:`~cpppo.automata.states.NonTerminal`).  ``receive_data(b"")`` means end
+of input: the machine is then run to its end with what it has.
+
+Feeding a sentence in any number of pieces gives the same result as feeding it
+whole, because the machine pauses only when the source is starved, and resumes
+in the same generator frame.  No sockets, no reactor, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..dotdict import dotdict
+from .sources import chaining
+from .engine import END, Engine
+from .states import NonTerminal
+
+__all__ = ["Feeder", "NEED_DATA", "parse"]
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by :meth:`Feeder.next_event` when the machine waits for more input.
+NEED_DATA = _NeedData()
+
+
+class Feeder:
+    """Drives *machine* over chunked input, producing one data artifact per sentence."""
+
+    def __init__(self, machine: Any, path: str = "", data_factory: Callable[[], Any] = dotdict) -> None:
+        self.machine = machine
+        self.path = path
+        self.source = chaining()
+        self._factory = data_factory
+        self._engine: Engine | None = None  # reused from sentence to sentence
+        self._run: Callable[[], Any] | None = None  # the running Engine's step
+        self._data: Any = None
+        self._start = 0
+        self.ended = False
+        self.sentences = 0
+
+    def receive_data(self, chunk: bytes | str | Any) -> None:
+        """Add a piece of input; an empty ``bytes``/``str`` marks the end of input."""
+        if not chunk and (chunk is None or isinstance(chunk, (bytes, str))):
+            self.ended = True
+            return
+        self.source.chain(chunk)
+
+    @property
+    def buffered(self) -> int:
+        """Symbols received and not yet consumed by a completed or running sentence."""
+        return self.source.available()
+
+    def next_event(self) -> Any:
+        """The next complete sentence's data, :data:`NEED_DATA`, or None once input has ended.
+
+        Raises NonTerminal if the input is not a sentence of the machine's grammar
+        (or ends in the middle of one); the feeder is then unusable.
+        """
+        source = self.source
+        step = self._run
+        if step is None:
+            if source.peek() is None:
+                return None if self.ended else NEED_DATA
+            self._data = data = dict.__new__(dotdict) if self._factory is dotdict else self._factory()
+            self._start = source.sent
+            engine = self._engine
+            if engine is None:
+                engine = self._engine = Engine(self.machine, source, None, self.path, data, batch=True)
+            else:
+                engine.restart(data)
+            step = self._run = engine.step
+        try:
+            while True:
+                transition = step()
+                if transition is END:
+                    break
+                if transition[1] is None and source.starved and not self.ended:
+                    return NEED_DATA
+        except BaseException:
+            self._run = None
+            raise
+        self._run = None
+        if source.sent == self._start:
+            raise NonTerminal(f"{self.machine.name} accepts nothing at symbol {source.sent} "
+                              f"(next: {source.peek()!r})")
+        self.sentences += 1
+        data, self._data = self._data, None
+        return data
+
+    def feed(self, chunk: Any) -> list[Any]:
+        """Receive *chunk* and return every sentence it completes."""
+        self.receive_data(chunk)
+        out = []
+        while True:
+            event = self.next_event()
+            if event is NEED_DATA or event is None:
+                return out
+            out.append(event)
+
+    def close(self) -> list[Any]:
+        """End of input: finish the sentence in progress (or raise NonTerminal if it cannot)."""
+        return self.feed(b"")
+
+
+def parse(machine: Any, sentence: Any, path: str = "", data: Any = None) -> tuple[Any, Any]:
+    """Run *machine* once over a whole *sentence*; returns (data, source) for inspection."""
+    source = chaining(sentence)
+    data = dotdict() if data is None else data
+    for _ in machine.run(source=source, path=path, data=data):
+        pass
+    return data, source

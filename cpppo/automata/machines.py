@@ -1,0 +1,104 @@
+"""Machines: ``dfa`` (a state that runs a graph of states) and ``regex`` (one built by greenery).
+
+A ``dfa`` is itself a state, so machines compose: when the sub-machine cannot
+use the next symbol and has stopped in a terminal state, the enclosing machine
+gets its chance to transition on it (the documented CSV-of-``ab+`` example).
+Running a machine yields ``(machine, state)`` for every transition, by every
+machine at every depth, and ``(machine, None)`` when it cannot go on with the
+input it has: the caller then chains more input (and carries on iterating the
+same generator), or stops.  A machine that makes no progress twice in a row
+with no new input is done; if it is not then in a terminal state it raises
+:class:`NonTerminal` (never a hang).
+
+Strategy: the run-time state (the current sub-state, the repeat cycle, the
+progress marks) lives in the :class:`~cpppo.automata.engine.Engine` running
+it, so one machine graph may run any number of interleaved parses, one per
+connection; ``.current``, ``.cycle`` and ``.final`` are kept on the instance
+only for inspection after a run, as the original offered them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .states import state, state_input
+
+__all__ = ["dfa_base", "dfa", "regex", "regex_bytes"]
+
+
+class dfa_base:
+    """Runs the sub-machine starting at *initial*, *repeat* times (an int or a data path).
+
+    ``terminal=True`` makes the machine terminal when its sub-machine ends in a
+    terminal state.  ``greedy=False`` stops the sub-machine at the first
+    terminal state it reaches, instead of going on while transitions exist.
+    """
+
+    simple = False
+
+    def __init__(self, name: Any = None, initial: state | None = None, repeat: int | str | None = None,
+                 **kwds: Any) -> None:
+        if initial is None:
+            raise ValueError("a dfa needs an initial state")
+        super().__init__(name or type(self).__name__, **kwds)  # type: ignore[call-arg]
+        self.initial = initial
+        self.current: state = initial
+        self.repeat = repeat
+        self.cycle = 0
+        self.final = 1
+
+    @property
+    def name(self) -> str:
+        return f"{self._name}.{self.current}"  # type: ignore[attr-defined]
+
+    @property
+    def terminal(self) -> bool:
+        """Terminal if created terminal, its (last run's) sub-machine ended terminal, and no cycles remain."""
+        return self._terminal and self.current.terminal and self.cycle >= self.final  # type: ignore[attr-defined]
+
+    def _cycles(self, path: str | None, data: Any) -> int:
+        repeat = self.repeat
+        if repeat is None:
+            return 1
+        if isinstance(repeat, str):
+            repeat = data.get(self.context(path, repeat), 0) if data is not None else 0  # type: ignore[attr-defined]
+        if not isinstance(repeat, int):
+            raise TypeError(f"{self}: repeat {self.repeat!r} must be (or name) an int, not {repeat!r}")
+        return repeat
+
+class dfa(dfa_base, state):
+    """A deterministic finite automaton: a state that runs a graph of states."""
+
+
+class regex(dfa):
+    """A machine that accepts the language of a regular expression (compiled by greenery 4).
+
+    Each regex state consumes the symbol that leads into it, collecting it at
+    ``<path>.<context>.input``; the initial state is a null copy, so the first
+    symbol is not consumed until the expression accepts it.  Only states in
+    which the expression has matched are terminal, so a ``regex(...,
+    terminal=True)`` is terminal after a run if and only if the input it
+    consumed is a sentence of the expression.  The default name is the
+    expression itself.
+    """
+
+    def __init__(self, name: Any = None, initial: Any = None, regex_states: type = state_input,
+                 regex_alphabet: Any = None, regex_typecode: str | None = None,
+                 regex_context: str | None = None, regex_encoding: str | None = None, **kwds: Any) -> None:
+        if initial is None:
+            raise ValueError("a regex needs an expression (initial=...)")
+        from .regexes import from_regex
+
+        text, start = from_regex(initial, state_class=regex_states, alphabet=regex_alphabet,
+                                 typecode=regex_typecode, context=regex_context, encoding=regex_encoding)
+        self.regex = text
+        super().__init__(name if name is not None else text, initial=start, **kwds)
+
+
+class regex_bytes(regex):
+    """A regex over a byte stream: the expression's characters are matched as their UTF-8 bytes."""
+
+    def __init__(self, name: Any = None, initial: Any = None, **kwds: Any) -> None:
+        kwds.setdefault("regex_encoding", "utf-8")
+        kwds.setdefault("regex_typecode", "B")
+        super().__init__(name, initial, **kwds)

@@ -66,8 +66,8 @@ class Playback:
 
     def start(self) -> defer.Deferred[int]:
         """Begin playback; the Deferred fires with the count of events delivered."""
-        if self._deferred is not None:
-            raise RuntimeError("Playback already started")
+        if self._events is not None or self.delivered or self._origin is not None:
+            raise RuntimeError("Playback already started; make a new Playback to play again")
         self._deferred = defer.Deferred(lambda _: self._finish(None))
         self._events = records(self.path, start=self.start_at, stop=self.stop_at, strict=self.strict,
                                encoding=self.encoding)

@@ -81,14 +81,18 @@ def _host_localzone() -> datetime.tzinfo:
 def TZ_wrapper() -> Callable[[Callable[..., datetime.tzinfo]], Callable[..., datetime.tzinfo]]:
     """A decorator for a local-zone finder, making it honour a ``TZ`` environment variable first.
 
-    ``TZ`` may name a zone (``Canada/Mountain``) or a TZif file (``/usr/share/zoneinfo/UTC``).
+    ``TZ`` may name a zone (``Canada/Mountain``) or a TZif file (``/usr/share/zoneinfo/UTC``); a
+    value pytz cannot use (eg. a POSIX rule like ``EST5EDT,M3.2.0,M11.1.0``) is ignored, with a warning.
     """
 
     def decorate(func: Callable[..., datetime.tzinfo]) -> Callable[..., datetime.tzinfo]:
         def call(*args: Any, **kwds: Any) -> datetime.tzinfo:
             tzenv = os.environ.get("TZ")
             if tzenv:
-                return _zone_from_name(tzenv)
+                try:
+                    return _zone_from_name(tzenv)
+                except (pytz.UnknownTimeZoneError, OSError, ValueError) as exc:
+                    log.warning("Ignoring TZ=%r (%s); finding the local zone otherwise", tzenv, exc)
             return func(*args, **kwds)
 
         call.__doc__ = func.__doc__

@@ -152,6 +152,10 @@ class TestTimestampValues(AbbreviationsReset):
             out = subprocess.run([sys.executable, "-c", code], env=env,
                                  capture_output=True, text=True, check=True, timeout=60)
             self.assertEqual(out.stdout.strip(), expected)
+        # a TZ pytz cannot use is ignored with a warning, not an import failure
+        out = subprocess.run([sys.executable, "-c", code], env=dict(env, TZ="EST5EDT,M3.2.0,M11.1.0"),
+                             capture_output=True, text=True, check=True, timeout=60)
+        self.assertIn("Ignoring TZ='EST5EDT,M3.2.0,M11.1.0'", out.stderr)
 
     @settings(max_examples=200, deadline=None)
     @given(st.integers(min_value=-2_000_000_000_000, max_value=4_000_000_000_000),

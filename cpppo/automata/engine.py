@@ -138,10 +138,14 @@ class Engine:
             phase = frame.phase
             if phase == CONSUME:
                 if not current.consume(source, frame.machine, frame.path, data):
-                    if self._stuck(frame, None):
+                    if not self._stuck(frame, None):
+                        return frame.machine, None
+                    if frame.root == _ROOT_STATE:
                         frame.phase = FINISH
                         continue
-                    return frame.machine, None
+                    # Entered, but its input never came (or is not in its alphabet): a failed parse.
+                    raise NonTerminal(f"{frame.machine._name} stopped in {current} before it could consume "
+                                      f"its input, after {source.sent} symbols (next: {source.peek()!r})")
                 ending = frame.ending
                 if ending is not None and source.sent > ending:
                     raise NonTerminal(f"{current} read {source.sent - ending} symbols past its limit")
@@ -170,13 +174,15 @@ class Engine:
                 terminal = frame.terminal
                 if terminal is None:
                     terminal = current.terminal
+                greedy = frame.greedy and current.greedy
                 target = current.choose(source, frame.machine, frame.path, data, frame.state_ending,
-                                        terminal, frame.greedy and current.greedy)
+                                        terminal, greedy)
                 if target is PAUSE:
-                    if self._stuck(frame, None):
-                        frame.phase = FINISH
-                        continue
-                    return frame.machine, None
+                    if not self._stuck(frame, None):
+                        return frame.machine, None
+                    # Waited, and no input came: the end of input; only [None] transitions remain.
+                    target = current.choose(source, frame.machine, frame.path, data, frame.state_ending,
+                                            terminal, greedy, eof=True)
                 if target is DONE:
                     frame.phase = FINISH
                     continue

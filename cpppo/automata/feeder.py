@@ -49,6 +49,7 @@ class Feeder:
         self._start = 0
         self.ended = False
         self.sentences = 0
+        self._error: NonTerminal | None = None  # raised by the next feed(), after the sentences before it
 
     def receive_data(self, chunk: bytes | str | Any) -> None:
         """Add a piece of input; an empty ``bytes``/``str`` marks the end of input."""
@@ -100,11 +101,24 @@ class Feeder:
         return data
 
     def feed(self, chunk: Any) -> list[Any]:
-        """Receive *chunk* and return every sentence it completes."""
+        """Receive *chunk* and return every sentence it completes.
+
+        If the input goes wrong after some sentences completed, those are returned
+        and the error is raised by the next call, so nothing parsed is lost.
+        """
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         self.receive_data(chunk)
-        out = []
+        out: list[Any] = []
         while True:
-            event = self.next_event()
+            try:
+                event = self.next_event()
+            except NonTerminal as error:
+                if not out:
+                    raise
+                self._error = error
+                return out
             if event is NEED_DATA or event is None:
                 return out
             out.append(event)

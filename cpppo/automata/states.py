@@ -289,8 +289,16 @@ class state(dict):
             return default
 
     def choose(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None,
-               ending: int | None = None, terminal: bool | None = None, greedy: bool = True) -> Any:
-        """Decide the transition after processing: a state, None, :data:`PAUSE` or :data:`DONE`."""
+               ending: int | None = None, terminal: bool | None = None, greedy: bool = True,
+               eof: bool = False) -> Any:
+        """Decide the transition after processing: a state, None, :data:`PAUSE` or :data:`DONE`.
+
+        With no input at hand, a state that some symbol could move on must wait
+        (:data:`PAUSE`) rather than take its no-input ``[None]`` transition, or a
+        sentence split across chunks would parse differently from a whole one;
+        only at the end of input (*eof*: the caller offered none after a pause)
+        is the ``[None]`` transition taken.
+        """
         if terminal is None:
             terminal = self.terminal
         if terminal and not greedy:
@@ -301,10 +309,10 @@ class state(dict):
             return DONE
         limited = ending is not None and source.sent >= ending
         inp = None if limited else source.peek()
+        if inp is None and not limited and not eof and self._waiting:
+            return PAUSE
         choice = self.lookup(inp)
         if choice is _MISSING:
-            if inp is None and not limited and self._waiting:
-                return PAUSE
             return DONE
         if type(choice) is not list:
             if choice is None or isinstance(choice, state):

@@ -20,6 +20,7 @@ import logging
 import lzma
 import os
 import re
+import types
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
@@ -32,7 +33,7 @@ __all__ = [
 
 log = logging.getLogger(__package__)
 
-_COMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSORS = types.MappingProxyType({".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open})
 
 
 class HistoryExhausted(Exception):

@@ -94,7 +94,8 @@ class timestamp:
         using it.  If not, ``AmbiguousTimeZoneError`` names the abbreviation and the zones in
         conflict, and nothing is added; with *first*, a warning is logged instead and the first
         meaning kept.  The first zone seen using an abbreviation is the one ``render(tzinfo=abbrev)``
-        renders in.  A zone name pytz does not know raises
+        renders in.  An abbreviation a zone itself used for two offsets within the period (``MSK``
+        in 2014) is resolved by that zone, by date.  A zone name pytz does not know raises
         ``UnknownTimeZoneError``.
         """
         with cls._cls_lock:
@@ -141,8 +142,8 @@ class timestamp:
                     if problem:
                         if problem not in conflicts:
                             conflicts.append(problem)
-                    elif k_dst is None and dst is not None:
-                        table[abb] = (tz, dst, offset)  # a definite meaning replaces an ambiguous one
+                    elif dst is None and k_dst is not None:
+                        table[abb] = (tz, dst, offset)  # the zone that used it for both offsets decides
             if conflicts:
                 message = f"Ambiguous time zone abbreviations in region(s) {region!r}: " + "; ".join(conflicts)
                 if not first:

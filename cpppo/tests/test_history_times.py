@@ -185,6 +185,9 @@ class TestAbbreviations(AbbreviationsReset):
         self.assertEqual(added, ["ADT", "AST", "CDT", "CST", "EDT", "EST", "MDT", "MST", "NDT", "NST", "PDT", "PST"])
         self.assertEqual(timestamp("2014-05-13 10:53:20.123 MDT"), 1400000000.123)
         self.assertEqual(timestamp("2014-05-13 10:53:20.123 MDT").value, 1400000000.123)
+        # the example verbatim: abbreviations as used around now
+        timestamp.support_abbreviations("CA", reset=True)
+        self.assertEqual(timestamp("2014-05-13 10:53:20.123 MDT"), 1400000000.123)
         # default 'at' (now) must work too, whatever this tzdata says about the future
         added = timestamp.support_abbreviations("Canada/Mountain", reset=True)
         self.assertTrue(added and all(a.isalpha() for a in added), added)
@@ -255,6 +258,14 @@ class TestAbbreviations(AbbreviationsReset):
         self.assertIsNone(timestamp._tzabbrev["MSK"][1])
         self.assertEqual(timestamp("2014-06-01 12:00:00 MSK").utc, "2014-06-01 08:00:00.000")
         self.assertEqual(timestamp("2014-12-01 12:00:00 MSK").utc, "2014-12-01 09:00:00.000")
+        # MSK meaning only +3 (as around 2015) does not override that, whichever is added first
+        for ats in [(datetime.datetime(2014, 10, 1), datetime.datetime(2015, 6, 1)),
+                    (datetime.datetime(2015, 6, 1), datetime.datetime(2014, 10, 1))]:
+            timestamp._tzabbrev = {}
+            for at in ats:
+                timestamp.support_abbreviations("Europe/Moscow", at=at)
+            self.assertIsNone(timestamp._tzabbrev["MSK"][1])
+            self.assertEqual(timestamp("2014-06-01 12:00:00 MSK").utc, "2014-06-01 08:00:00.000")
 
 
 class TestZones(unittest.TestCase):

@@ -171,9 +171,12 @@ class Engine:
                     continue
                 return current, initial
             if phase == CHOOSE:
+                if current._empty:  # nowhere to go from here, whatever comes next
+                    frame.phase = FINISH
+                    continue
                 terminal = frame.terminal
                 if terminal is None:
-                    terminal = current.terminal
+                    terminal = current._terminal if current.simple else current.terminal
                 greedy = frame.greedy and current.greedy
                 target = current.choose(source, frame.machine, frame.path, data, frame.state_ending,
                                         terminal, greedy)
@@ -206,7 +209,7 @@ class Engine:
             if frame.root == _ROOT_STATE:
                 return END
             machine = frame.machine
-            if not current.terminal:
+            if not (current._terminal if current.simple else current.terminal):
                 raise NonTerminal(f"{machine._name} sub-machine stopped in non-terminal state {current} "
                                   f"after {source.sent} symbols (next: {source.peek()!r})")
             if frame.cycle < frame.final:

@@ -72,7 +72,7 @@ class Feeder:
         source = self.source
         step = self._run
         if step is None:
-            if source.peek() is None:
+            if source.exhausted() and source.peek() is None:
                 return None if self.ended else NEED_DATA
             self._data = data = dict.__new__(dotdict) if self._factory is dotdict else self._factory()
             self._start = source.sent
@@ -109,7 +109,10 @@ class Feeder:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        self.receive_data(chunk)
+        if chunk:
+            self.source.chain(chunk)
+        else:
+            self.receive_data(chunk)
         out: list[Any] = []
         while True:
             try:
@@ -122,6 +125,8 @@ class Feeder:
             if event is NEED_DATA or event is None:
                 return out
             out.append(event)
+            if self.source.exhausted() and not self.ended:
+                return out
 
     def close(self) -> list[Any]:
         """End of input: finish the sentence in progress (or raise NonTerminal if it cannot)."""

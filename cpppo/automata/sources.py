@@ -66,6 +66,11 @@ class peeking:
 
     # --- loading --------------------------------------------------------------------
     def _enqueue(self, iterable: Any) -> None:
+        if type(iterable) is bytes:  # the common case: a network read
+            self._chain.append(iterable)
+            self.chains += 1
+            self.starved = False
+            return
         chunk = _normalize(iterable)
         if not isinstance(chunk, _SEQUENCES):
             try:
@@ -156,6 +161,13 @@ class peeking:
             if not self._advance():
                 self.starved = True
                 return None
+
+    def exhausted(self) -> bool:
+        """True if nothing is buffered: no pushed-back symbol, no unread chunk (cheaper than peek)."""
+        if self._back or self._chain or self._iter is not None:
+            return False
+        buf = self._buf
+        return buf is None or self._pos >= len(buf)
 
     # --- bulk access ----------------------------------------------------------------
     def available(self) -> int:

@@ -513,7 +513,11 @@ class state_fields(state):
             return False
         if data is not None:
             if self.fields is None:
-                data[self.where(path)] = self._unpack(raw)[0]
+                where = self.where(path)
+                if "." in where or "[" in where or not isinstance(data, dict):
+                    data[where] = self._unpack(raw)[0]
+                else:
+                    dict.__setitem__(data, where, self._unpack(raw)[0])
             else:
                 dict.update(self._node(path, data), zip(self.fields, self._unpack(raw)))
         return True

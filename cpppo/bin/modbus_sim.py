@@ -1,0 +1,133 @@
+"""modbus_sim: a simulated Modbus PLC, over Modbus/TCP or Modbus/RTU, on the Twisted reactor.
+
+Why: the command the original cpppo's users type, with its options and its
+"Success; Started ..." line, now serving from our own framing and sparse
+data store.  Everything here is argument handling; the simulator itself is
+:func:`cpppo.modbus.service.make_service`, which ``twistd -n cpppo-modbus``
+also uses.
+
+Examples::
+
+    modbus_sim -a :7502 40001-40100=99 1-16=1
+    modbus_sim -a 127.0.0.1:0 -A 40001-40010          # port chosen by the OS, printed
+    modbus_sim --serial /dev/ttyUSB0 --baudrate 19200 --unit 1 --unit 2 40001-40010
+    modbus_sim -a /dev/ttyS1 40001-40010              # the original's serial form
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Sequence
+
+__all__ = ["main", "build_parser", "is_serial_address"]
+
+EPILOG = """\
+Register ranges: <begin>[-<end>][=<value>[,<value>...]]; values repeat to fill the
+range and default to 0.  Families: 1-9999 coils, 10001-19999 (100001-165536) discrete
+inputs, 30001-39999 (300001-365536) input registers, 40001-99999 (400001-465536)
+holding registers.
+
+An --address that names a device (starting with '/', or an existing file) serves
+Modbus/RTU on that serial port, as the original modbus_sim did.
+
+Example:
+  modbus_sim -a localhost:7502 40001-40100=99 1-16=1
+"""
+
+
+def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
+    """The command line of modbus_sim."""
+    p = argparse.ArgumentParser(prog=prog, description="Simulate a Modbus/TCP or Modbus/RTU PLC.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
+    p.add_argument("-l", "--log", help="log to this file instead of stderr")
+    p.add_argument("-a", "--address", default="0.0.0.0:502",
+                   help="[<interface>][:<port>] to serve Modbus/TCP on (default 0.0.0.0:502; port 0: any), "
+                        "or a serial device")
+    p.add_argument("-A", "--address-output", action="store_true",
+                   help="also print the address actually bound, alone on a line")
+    p.add_argument("-r", "--range", type=int, default=1, metavar="N",
+                   help="try N consecutive ports if the first is busy (default 1)")
+    p.add_argument("-u", "--unit", type=int, action="append", metavar="ID",
+                   help="serve this unit id, with its own data store (repeatable; default: every unit id, one store)")
+    p.add_argument("--serial", metavar="DEVICE", help="serve Modbus/RTU on this serial device")
+    p.add_argument("--baudrate", type=int, default=19200, help="serial baud rate (default 19200)")
+    p.add_argument("--parity", default="N", choices=list("NEOMS"), type=str.upper, help="serial parity (default N)")
+    p.add_argument("--stopbits", type=float, default=1, choices=(1, 1.5, 2), help="serial stop bits (default 1)")
+    p.add_argument("--bytesize", type=int, default=8, choices=(5, 6, 7, 8), help="serial data bits (default 8)")
+    p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40100=99")
+    return p
+
+
+def is_serial_address(address: str) -> bool:
+    """True if *address* names a serial device rather than an [interface]:port."""
+    return address.startswith("/") or (not address.startswith(":") and os.path.exists(address))
+
+
+def _configure_logging(verbose: int, logfile: str | None) -> None:
+    import cpppo
+
+    cfg = dict(cpppo.log_cfg, level=cpppo.log_level(verbose))
+    if logfile:
+        cfg["filename"] = logfile
+    logging.basicConfig(**cfg)
+    from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+    globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator until interrupted; 0 on a clean stop, 1 if it cannot start, 2 on bad usage."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from cpppo.modbus.ranges import parse_range
+    from cpppo.modbus.service import make_service, success_line
+
+    serial = args.serial or (args.address if is_serial_address(args.address) else None)
+    try:
+        ranges = [parse_range(text, default=0) for text in args.registers]
+        if args.range < 1:
+            raise ValueError("--range must be at least 1")
+        if serial and args.range != 1:
+            raise ValueError("--range does not apply to a serial port")
+
+        def report(kind: str, bound: str) -> None:
+            print(success_line(kind, bound), flush=True)
+            if args.address_output:
+                print(bound, flush=True)
+
+        top = make_service(ranges, address=None if serial else args.address, serial=serial,
+                           unit_ids=args.unit, baudrate=args.baudrate, parity=args.parity,
+                           stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report)
+    except ValueError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(args.verbose, args.log)
+    from twisted.internet import reactor
+
+    status = [0]
+
+    def start() -> None:
+        try:
+            top.privilegedStartService()
+            top.startService()
+        except Exception as exc:
+            print(f"{parser.prog}: cannot start: {exc}", file=sys.stderr, flush=True)
+            status[0] = 1
+            reactor.stop()
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: top.stopService() if top.running else None)
+    reactor.run()
+    return status[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

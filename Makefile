@@ -21,7 +21,7 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
 $(STAMP): $(VPY) setup.cfg setup.py pyproject.toml
-	$(VPY) -m pip install -q -e '.[test]'
+	$(VPY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat
 	@touch $@
 
 venv: $(STAMP)

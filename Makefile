@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.cpppo-installed
 TAGS    ?= SCADA=INT[1000]
 ADDRESS ?= 0.0.0.0:44818
 
-.PHONY: all run test trial pytest bench venv clean help
+.PHONY: all run test trial pytest bench venv clean help tshark
 
 help:
 	@echo "make run    start the EtherNet/IP simulator ($(TAGS)) in .venv"
@@ -36,10 +36,34 @@ run: $(STAMP)
 trial: $(STAMP)
 	$(VENV)/bin/trial cpppo.tests
 
-pytest: $(STAMP)
+py# Wireshark's dissector judges our EtherNet/IP frames (tests/test_enip_tshark.py); installed where we can.
+tshark:
+	@command -v tshark >/dev/null 2>&1 || { \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        echo "installing tshark (Debian package) for the Wireshark check"; \
+	        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
+	    else \
+	        echo "tshark is not installed (needs apt-get as root): the Wireshark check will skip (and fail under CI)"; \
+	    fi; }
+
+test: $(STAMP) tshark
 	$(VPY) -m pytest -q tests cpppo/tests
 
-test: $(STAMP)
+# Wireshark's dissector judges our EtherNet/IP frames (tests/test_enip_tshark.py); installed where we can.
+tshark:
+	@command -v tshark >/dev/null 2>&1 || { \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        echo "installing tshark (Debian package) for the Wireshark check"; \
+	        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
+	    else \
+	        echo "tshark is not installed (needs apt-get as root): the Wireshark check will skip (and fail under CI)"; \
+	    fi; }
+
+test: $(STAMP) tshark
 	$(VENV)/bin/trial cpppo.tests
 	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
 

@@ -20,6 +20,7 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
+# Editable in "compat" mode: the checkout itself goes on sys.path, so twistd finds twisted/plugins.
 $(STAMP): $(VPY) setup.cfg setup.py pyproject.toml
 	$(VPY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat
 	@touch $@
@@ -33,24 +34,6 @@ run: $(STAMP)
 	    echo "The EtherNet/IP simulator is not built yet (see the open issues); installed: cpppo $$($(VPY) -c 'import cpppo; print(cpppo.__version__)')"; \
 	fi
 
-trial: $(STAMP)
-	$(VENV)/bin/trial cpppo.tests
-
-py# Wireshark's dissector judges our EtherNet/IP frames (tests/test_enip_tshark.py); installed where we can.
-tshark:
-	@command -v tshark >/dev/null 2>&1 || { \
-	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	        echo "installing tshark (Debian package) for the Wireshark check"; \
-	        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
-	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
-	    else \
-	        echo "tshark is not installed (needs apt-get as root): the Wireshark check will skip (and fail under CI)"; \
-	    fi; }
-
-test: $(STAMP) tshark
-	$(VPY) -m pytest -q tests cpppo/tests
-
 # Wireshark's dissector judges our EtherNet/IP frames (tests/test_enip_tshark.py); installed where we can.
 tshark:
 	@command -v tshark >/dev/null 2>&1 || { \
@@ -60,8 +43,14 @@ tshark:
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
 	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
 	    else \
-	        echo "tshark is not installed (needs apt-get as root): the Wireshark check will skip (and fail under CI)"; \
+	        echo "tshark is not installed (needs apt-get as root): the Wireshark check skips (and fails under CI)"; \
 	    fi; }
+
+trial: $(STAMP)
+	$(VENV)/bin/trial cpppo.tests
+
+pytest: $(STAMP)
+	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
 
 test: $(STAMP) tshark
 	$(VENV)/bin/trial cpppo.tests
@@ -69,6 +58,7 @@ test: $(STAMP) tshark
 
 bench: $(STAMP)
 	$(VPY) bench/dfa_bench.py
+	$(VPY) bench/codec_bench.py
 
 clean:
 	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build *.egg-info

@@ -185,9 +185,10 @@ def _sockaddr(data: bytes, offset: int) -> tuple[int, int, str]:
     return family, port, socket.inet_ntoa(addr)
 
 
-def _decode_item(type_id: int, data: bytes, offset: int, length: int) -> Any:
+def _decode_item(type_id: int, data: bytes, offset: int, length: int, message: Any = None) -> Any:
     if type_id == 0x00B2:
-        return UnconnectedData(data[offset:offset + length])
+        body = data[offset:offset + length]
+        return UnconnectedData(message(body) if message is not None else body)
     if type_id == 0x0000:
         if length:
             raise RemoteProtocolError(f"null address item of length {length}", offset=offset,
@@ -202,7 +203,8 @@ def _decode_item(type_id: int, data: bytes, offset: int, length: int) -> Any:
         if length < 2:
             raise RemoteProtocolError("connected data item without its sequence count", offset=offset,
                                       expected="length >= 2", encap_status=INCORRECT_DATA)
-        return ConnectedData(_UINT.unpack_from(data, offset)[0], data[offset + 2:offset + length])
+        body = data[offset + 2:offset + length]
+        return ConnectedData(_UINT.unpack_from(data, offset)[0], message(body) if message is not None else body)
     if type_id in (0x8000, 0x8001):
         if length != 16:
             raise RemoteProtocolError(f"sockaddr item of length {length}", offset=offset,
@@ -284,8 +286,12 @@ def _message_bytes(message: Any) -> bytes:
     return encode()
 
 
-def decode_items(data: bytes, offset: int = 0) -> tuple[Any, ...]:
-    """The CPF item list at *offset*, which must fill *data* exactly."""
+def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any, ...]:
+    """The CPF item list at *offset*, which must fill *data* exactly.
+
+    *message*, if given, decodes the CIP message bytes of data items (never raising:
+    see :class:`~cpppo.proto.enip.connection.Connection`).
+    """
     _need(data, offset, 2, "CPF item count")
     (count,) = _UINT.unpack_from(data, offset)
     offset += 2
@@ -295,7 +301,7 @@ def decode_items(data: bytes, offset: int = 0) -> tuple[Any, ...]:
         type_id, length = _ITEM.unpack_from(data, offset)
         offset += 4
         _need(data, offset, length, f"CPF item 0x{type_id:04X} data")
-        items.append(_decode_item(type_id, data, offset, length))
+        items.append(_decode_item(type_id, data, offset, length, message))
         offset += length
     if offset != len(data):
         raise RemoteProtocolError(f"{len(data) - offset} bytes after {count} CPF items", offset=offset,
@@ -314,14 +320,17 @@ _SEND = struct.Struct("<IH")
 _REGISTER = struct.Struct("<HH")
 
 
-def decode_body(command: int, data: bytes, reply: bool) -> Any:
-    """Decode a frame's command data (a request's, or with *reply* a reply's)."""
+def decode_body(command: int, data: bytes, reply: bool, message: Any = None) -> Any:
+    """Decode a frame's command data (a request's, or with *reply* a reply's).
+
+    *message* decodes the CIP messages in SendRRData / SendUnitData items.
+    """
     if command in (SEND_RR_DATA, SEND_UNIT_DATA):
         if not data and reply:
             return Raw(b"")  # an error reply may carry no data
         _need(data, 0, _SEND.size, "interface handle and timeout")
         interface, timeout = _SEND.unpack_from(data, 0)
-        return SendData(decode_items(data, _SEND.size), interface, timeout)
+        return SendData(decode_items(data, _SEND.size, message), interface, timeout)
     if command in (REGISTER_SESSION, UNREGISTER_SESSION) and len(data) == _REGISTER.size:
         return RegisterSession(*_REGISTER.unpack(data))
     if command in (LIST_IDENTITY, LIST_SERVICES, LIST_INTERFACES) and reply and data:
@@ -387,9 +396,10 @@ class FrameParser:
     stays in step; ``last_header`` then tells what to answer.
     """
 
-    def __init__(self, reply: bool = False, machine: automata.dfa | None = None) -> None:
+    def __init__(self, reply: bool = False, machine: automata.dfa | None = None, message: Any = None) -> None:
         self.reply = reply
-        self._feeder = automata.Feeder(machine or frame_machine())
+        self.message = message
+        self._feeder = automata.Feeder(machine or frame_machine(), data_factory=dict)
         self.last_header: dict | None = None
 
     def receive_data(self, data: bytes) -> None:
@@ -405,7 +415,7 @@ class FrameParser:
             return None
         header = sentence["header"]
         self.last_header = header
-        body = decode_body(header["command"], sentence["payload"], self.reply)
+        body = decode_body(header["command"], sentence["payload"], self.reply, self.message)
         return Frame(header["command"], body, header["session"], header["status"], header["context"],
                      header["options"])
 

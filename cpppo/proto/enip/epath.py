@@ -347,35 +347,54 @@ def decode_path(data: bytes | bytearray | memoryview, offset: int = 0, words: in
     return tuple(segs)
 
 
-def encode_route(segments: Iterable[Segment], reserved: bool = True) -> bytes:
-    """Encode a route or connection path with its size in words first.
+def _route_order(segments: Sequence[Segment]) -> int | None:
+    """Index of the first segment out of route order (a port after a non-port, or a Bit)."""
+    seen_other = False
+    for index, seg in enumerate(segments):
+        if isinstance(seg, Port):
+            if seen_other:
+                return index
+        elif isinstance(seg, Bit):
+            return index
+        else:
+            seen_other = True
+    return None
 
-    ``reserved`` True (Unconnected Send) puts a reserved zero byte after the size; False
-    (Forward Open connection path) does not.
+
+def encode_route(segments: Iterable[Segment]) -> bytes:
+    """Encode an Unconnected Send route path or a Forward Open connection path (padded, without
+    its size byte): port segments first, then optionally a key and an application path
+    (``(Port(1, 0), Logical("class", 2), Logical("instance", 1))`` is ``01 00 20 02 24 01``).
 
     Raises:
-        LocalProtocolError: more than 255 words of path, or something that is not a segment.
+        LocalProtocolError: a port segment after a non-port one, a :class:`Bit`, more than 255
+            words, or something that is not a segment.
     """
+    segments = tuple(segments)
+    bad = _route_order(segments)
+    if bad is not None:
+        raise LocalProtocolError(f"route path segment {segments[bad]!r} out of place: ports come first")
     path = encode_path(segments)
     if len(path) > 510:
         raise LocalProtocolError(f"route path of {len(path)} bytes: at most 510")
-    return bytes((len(path) // 2, 0)) + path if reserved else bytes((len(path) // 2,)) + path
+    return path
 
 
 def decode_route(data: bytes | bytearray | memoryview, offset: int = 0,
-                 reserved: bool = True) -> tuple[tuple[Segment, ...], int]:
-    """Decode a route or connection path (size in words, a reserved byte if ``reserved``, the
-    padded path) at ``offset``; returns ``(segments, end offset)``.
+                 words: int | None = None) -> tuple[Segment, ...]:
+    """Decode a route or connection path (``words`` words at ``offset``, or the rest of the data),
+    as :func:`decode_path`, and check that port segments come first.
 
     Raises:
-        RemoteProtocolError: (CIP status 0x04) as :func:`decode_path`, or no room for the size.
+        RemoteProtocolError: (CIP status 0x04) as :func:`decode_path`, or a port segment after a
+            non-port one (the offset is then that of the path).
     """
-    head = 2 if reserved else 1
-    if offset + head > len(data):
-        raise _error("truncated route path", offset, "path size" + (" and reserved byte" if reserved else ""))
-    words = data[offset]
-    segments = decode_path(data, offset + head, words)
-    return segments, offset + head + 2 * words
+    segments = decode_path(data, offset, words)
+    bad = _route_order(segments)
+    if bad is not None:
+        raise _error(f"route path segment {segments[bad]!r} after the application path", offset,
+                     "port segments first")
+    return segments
 
 
 # ---------------------------------------------------------------------------------------------

@@ -205,6 +205,7 @@ class Bit:
 
 
 Segment = Union[Logical, Symbolic, Port, Data, Key, Bit]
+_SEGMENT_TYPES = (Logical, Symbolic, Port, Data, Key, Bit)
 
 
 def encode_path(segments: Iterable[Segment], pad: bool = True) -> bytes:
@@ -214,10 +215,14 @@ def encode_path(segments: Iterable[Segment], pad: bool = True) -> bytes:
     Raises:
         LocalProtocolError: something that is not a segment.
     """
+    if not isinstance(segments, (tuple, list)):
+        segments = tuple(segments)
     try:
         return b"".join([seg.encode(pad) for seg in segments])
-    except AttributeError:
-        bad = [seg for seg in segments if not isinstance(seg, (Logical, Symbolic, Port, Data, Key, Bit))]
+    except (AttributeError, TypeError):
+        bad = [seg for seg in segments if not isinstance(seg, _SEGMENT_TYPES)]
+        if not bad:
+            raise
         raise LocalProtocolError(f"not EPATH segments: {bad!r}") from None
 
 

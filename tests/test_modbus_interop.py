@@ -205,6 +205,21 @@ def test_bad_count_and_function_over_raw_socket(sim: tuple[str, int]) -> None:
         assert sock.recv(100) == b""
 
 
+def test_script_that_forgets_stop_still_exits(sim: tuple[str, int]) -> None:
+    script = ("import time\n"
+              "from cpppo.remote.plc_modbus import poller_modbus\n"
+              f"p = poller_modbus('forgetful', host='{sim[0]}', port={sim[1]}, unit=1, rate=0.1)\n"
+              "p.poll(40001)\n"
+              "deadline = time.monotonic() + 10\n"
+              "while p.read(40001) is None and time.monotonic() < deadline:\n"
+              "    time.sleep(0.05)\n"
+              "print(p.read(40001), p.load[0] is not None)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["99", "True"]
+
+
 # --- our poller against pymodbus's server --------------------------------------------------
 
 def test_poller_against_pymodbus_server() -> None:

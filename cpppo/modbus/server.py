@@ -8,7 +8,8 @@ request means.
 Unit ids: a :class:`~cpppo.modbus.datastore.Units` maps each served unit id
 to its own store.  A request for a unit id that is not served is answered
 with exception 0x0B (gateway target failed to respond) on TCP and ignored on
-RTU, where another device on the line may own it.  A malformed MBAP header
+RTU, where another device on the line may own it; an RTU request to unit 0 (broadcast) is
+executed by every unit if it writes, and never answered.  A malformed MBAP header
 closes the TCP connection (a stream cannot be resynchronised); RTU noise is
 skipped by the framer.
 """
@@ -30,6 +31,8 @@ from .pdu import exception_pdu
 __all__ = ["ModbusTcpServerProtocol", "ModbusTcpServerFactory", "ModbusRtuServerProtocol"]
 
 log = logging.getLogger(__name__)
+
+_WRITES = frozenset((5, 6, 15, 16, 22, 23))
 
 
 class ModbusTcpServerProtocol(protocol.Protocol):
@@ -128,12 +131,27 @@ class ModbusRtuServerProtocol(protocol.Protocol):
 
     def _drain(self) -> None:
         while (frame := self.framer.next_event()) is not None:
-            store = self.units.lookup(frame.unit) if frame.unit else None
-            if store is None or not frame.pdu:
-                self.ignored += 1  # another device's request, or a broadcast (not answered)
+            if not frame.pdu:
+                self.ignored += 1
+                continue
+            if frame.unit == 0:
+                self._broadcast(frame.pdu)
+                continue
+            store = self.units.lookup(frame.unit)
+            if store is None:
+                self.ignored += 1  # another device's request
                 continue
             self.answered += 1
             self.transport.write(encode_rtu(frame.unit, self.device.respond(store, frame.pdu)))
+
+    def _broadcast(self, pdu: bytes) -> None:
+        """Unit id 0 on a serial line: every device executes a write, and none answers."""
+        self.ignored += 1
+        if pdu[0] not in _WRITES:
+            return
+        stores = [self.units.any] if self.units.any is not None else [self.units[u] for u in self.units]
+        for store in stores:
+            self.device.respond(store, pdu)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         if self._timer is not None and self._timer.active():

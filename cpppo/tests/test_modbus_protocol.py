@@ -69,6 +69,13 @@ class RtuServerTest(unittest.TestCase):
         self.proto.dataReceived(framing.encode_rtu(2, READ_PDU))
         self.assertEqual(self.transport.value(), framing.encode_rtu(2, bytes.fromhex("0314") + b"\x00\x07" * 10))
 
+    def test_broadcast_writes_without_answer(self) -> None:
+        self.proto.dataReceived(framing.encode_rtu(0, bytes.fromhex("0600000063")))
+        self.proto.dataReceived(framing.encode_rtu(0, READ_PDU))
+        self.assertEqual(self.transport.value(), b"")
+        self.assertEqual(self.proto.units[1].get(40001), [0x63])
+        self.assertEqual(self.proto.units[2].get(40001), [0x63])
+
     def test_partial_frame_dropped_after_silence(self) -> None:
         frame = framing.encode_rtu(1, READ_PDU)
         self.proto.dataReceived(frame[:4])

@@ -49,8 +49,9 @@ def _short(what: str, offset: int, need: int, have: int) -> RemoteProtocolError:
 class Request:
     """A Message Router request: ``service``, ``path`` (EPATH segments) and its data.
 
-    ``body`` is the decoded service data (an UnconnectedSend, a logix.ReadTag, ...)
-    or None where the data is opaque; ``data`` is the same as bytes.
+    The service data is either ``body`` (a decoded record: an UnconnectedSend, a
+    logix.ReadTag, ...) or, where it is opaque, ``data`` (bytes); ``payload()``
+    gives the bytes either way.
     """
 
     service: int
@@ -58,17 +59,23 @@ class Request:
     data: bytes = b""
     body: Any = None
 
+    def payload(self) -> bytes:
+        """The service data as bytes."""
+        return self.body.encode() if self.body is not None else self.data
+
     def encode(self) -> bytes:
         path = encode_path(self.path)
         if len(path) // 2 > 255:
             raise LocalProtocolError(f"request path of {len(path)} bytes (at most 510)")
-        data = self.body.encode() if self.body is not None else self.data
-        return bytes((self.service, len(path) // 2)) + path + data
+        return bytes((self.service, len(path) // 2)) + path + self.payload()
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A Message Router reply: ``service`` (request | 0x80), ``status``, ``extended`` words, data."""
+    """A Message Router reply: ``service`` (request | 0x80), ``status``, ``extended`` words, data.
+
+    As for :class:`Request`, the data is a decoded ``body`` or opaque ``data`` bytes.
+    """
 
     service: int
     status: int = 0
@@ -81,10 +88,14 @@ class Reply:
     def ok(self) -> bool:
         return self.status == 0
 
+    def payload(self) -> bytes:
+        """The reply data as bytes."""
+        return self.body.encode() if self.body is not None else self.data
+
     def encode(self) -> bytes:
         if len(self.extended) > 255:
             raise LocalProtocolError("more than 255 extended status words")
-        data = self.body.encode() if self.body is not None else self.data
+        data = self.payload()
         head = bytes((self.service, self.reserved, self.status, len(self.extended)))
         if self.extended:
             head += struct.pack(f"<{len(self.extended)}H", *self.extended)
@@ -116,7 +127,7 @@ def decode_request(data: bytes, offset: int = 0, end: int | None = None) -> Requ
     body_data = bytes(data[at:end])
     decoder = _request_decoder(service, path)
     body = decoder(body_data, at) if decoder is not None else None
-    return Request(service, path, body_data, body)
+    return Request(service, path, b"" if body is not None else body_data, body)
 
 
 def decode_reply(data: bytes, offset: int = 0, end: int | None = None, request: Request | None = None) -> Reply:
@@ -142,7 +153,7 @@ def decode_reply(data: bytes, offset: int = 0, end: int | None = None, request: 
     if request is not None and target_class(request.path) not in (None, CONNECTION_MANAGER, MESSAGE_ROUTER):
         decoder = None  # a service on an object, not a tag: its data is the object's to interpret
     body = decoder(body_data, at, status) if decoder is not None else None
-    return Reply(service, status, tuple(extended), body_data, body, reserved)
+    return Reply(service, status, tuple(extended), b"" if body is not None else body_data, body, reserved)
 
 
 # --- Unconnected Send -------------------------------------------------------------------

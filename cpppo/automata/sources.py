@@ -295,9 +295,8 @@ class peeking:
 class chaining(peeking):
     """A peeking iterator that more input can be ``chain``-ed onto, as it arrives."""
 
-    def chain(self, iterable: Any) -> None:
-        """Append *iterable* (bytes, str, list, any iterable; a non-iterable terminates)."""
-        self._enqueue(iterable)
+    #: Append an iterable (bytes, str, list, any iterable; a non-iterable terminates).
+    chain = peeking._enqueue
 
 
 class remembering(chaining):

@@ -512,14 +512,16 @@ class state_fields(state):
         if raw is None:
             return False
         if data is not None:
-            if self.fields is None:
+            cached_path, where = self._where
+            if path != cached_path or where is None:
                 where = self.where(path)
+            if self.fields is None:
                 if "." in where or "[" in where or not isinstance(data, dict):
                     data[where] = self._unpack(raw)[0]
                 else:
                     dict.__setitem__(data, where, self._unpack(raw)[0])
             else:
-                dict.update(self._node(path, data), zip(self.fields, self._unpack(raw)))
+                dict.update(self._node(path, data) if where else data, zip(self.fields, self._unpack(raw)))
         return True
 
     def process(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> None:

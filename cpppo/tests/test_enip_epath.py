@@ -268,6 +268,9 @@ class Errors(unittest.TestCase):
         with self.assertRaises(RemoteProtocolError) as caught:
             decode_route(bytes.fromhex("20 02 01 00"))
         self.assertEqual(caught.exception.cip_status, 0x04)
+        with self.assertRaises(RemoteProtocolError) as caught:
+            decode_route(bytes.fromhex("ee 01 00 20 02 24 01 01 00"), 1)
+        self.assertEqual(caught.exception.offset, 7)
         with self.assertRaises(LocalProtocolError):
             encode_route((Logical("class", 2), Port(1, 0)))
         with self.assertRaises(LocalProtocolError):

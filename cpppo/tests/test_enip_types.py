@@ -17,8 +17,8 @@ from hypothesis import given, settings, strategies as st
 from cpppo.proto.enip import types
 from cpppo.proto.enip.types import (
     BOOL, DINT, INT, LINT, LOGIX_STRING, LREAL, REAL, SINT, SSTRING, STRING, TYPES, TYPES_BY_CODE,
-    UDINT, UINT, ULINT, USINT, BYTE, WORD, DWORD, LWORD, Float32NaN, decode_string,
-    encode_string, type_of,
+    UDINT, UINT, ULINT, USINT, BYTE, WORD, DWORD, LWORD, Float32NaN, bits_from_dwords,
+    decode_string, dwords_from_bits, encode_string, type_of,
 )
 from cpppo.proto.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.tests.test_enip_epath import VECTORS, cpf_items, requests
@@ -106,6 +106,16 @@ class Golden(unittest.TestCase):
         self.assertEqual(BOOL.encode([True, False, 1, 0, "x", None, 2]),
                          b"\xff\x00\xff\x00\xff\x00\xff")
         self.assertEqual(BOOL.decode(b"\x00\x01\xff\x80"), [False, True, True, True])
+
+    def test_bool_arrays(self):
+        """Logix BOOL arrays travel as DWORDs; bit 0 of the first word is element 0."""
+        bits = [False] * 40
+        bits[0] = bits[5] = bits[33] = True
+        words = dwords_from_bits(bits)
+        self.assertEqual(words, [0x21, 0x2])
+        self.assertEqual(DWORD.encode(words), bytes.fromhex("21000000 02000000"))
+        self.assertEqual(bits_from_dwords(DWORD.decode(DWORD.encode(words)))[:40], bits)
+        self.assertEqual(len(bits_from_dwords(words)), 64)
 
     def test_little_endian(self):
         self.assertEqual(INT.encode([1, -2]), bytes.fromhex("0100 feff"))
@@ -221,6 +231,12 @@ class Floats(unittest.TestCase):
         self.assertIsInstance(REAL.decode(bytes.fromhex("0100807f"))[0], Float32NaN)
         self.assertEqual(REAL.encode([math.nan, 1.0, math.inf, -math.inf])[4:],
                          bytes.fromhex("0000803f 0000807f 000080ff"))
+
+    def test_float32nan_bits_checked(self):
+        for bits in (0x3F800000, 0x7F800000, 2**32, -1, "x"):
+            with self.subTest(bits):
+                self.assertRaises(LocalProtocolError, Float32NaN, bits)
+        self.assertEqual(REAL.encode([Float32NaN(0x7FA00001)]), bytes.fromhex("0100a07f"))
 
     def test_lreal_nan(self):
         data = bytes.fromhex("010000000000f07f 0100000000f8ffff")

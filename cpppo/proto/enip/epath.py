@@ -126,7 +126,11 @@ class Symbolic:
 @dataclass(frozen=True, slots=True)
 class Port:
     """A port segment: ``port`` 1..65535 (15 and above use the extended port form) and ``link``,
-    an int 0..255 (one link byte) or text such as an IP address (the extended link form)."""
+    an int 0..255 (one link byte) or text such as an IP address (the extended link form).
+
+    Decoding keeps the link form byte-exact (text for an extended link, even a one-byte one);
+    the one form not kept is a port below 15 sent in the extended port form, which re-encodes
+    in the short form."""
 
     port: int
     link: Union[int, str]
@@ -392,12 +396,13 @@ def decode_route(data: bytes | bytearray | memoryview, offset: int = 0,
 
     Raises:
         RemoteProtocolError: (CIP status 0x04) as :func:`decode_path`, or a port segment after a
-            non-port one (the offset is then that of the path).
+            non-port one.
     """
     segments = decode_path(data, offset, words)
     bad = _route_order(segments)
     if bad is not None:
-        raise _error(f"route path segment {segments[bad]!r} after the application path", offset,
+        where = offset + len(encode_path(segments[:bad]))
+        raise _error(f"route path segment {segments[bad]!r} after the application path", where,
                      "port segments first")
     return segments
 

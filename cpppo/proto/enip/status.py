@@ -132,6 +132,7 @@ class ClassCode(enum.IntEnum):
     TIME_SYNC = 0x43
     MODBUS = 0x44
     PROGRAM_NAME = 0x64
+    PCCC = 0x67
     SYMBOL = 0x6B
     TEMPLATE = 0x6C
     WALL_CLOCK_TIME = 0x8B

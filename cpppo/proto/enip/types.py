@@ -36,7 +36,7 @@ __all__ = [
     "CIPType", "Float32NaN", "TYPES", "TYPES_BY_CODE", "type_of", "encode_string", "decode_string",
     "STRUCTURE", "BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL",
     "LREAL", "BYTE", "WORD", "DWORD", "LWORD", "STRING", "SSTRING", "LOGIX_STRING",
-    "LOGIX_STRING_HANDLE", "LOGIX_STRING_LENGTH",
+    "LOGIX_STRING_HANDLE", "LOGIX_STRING_LENGTH", "bits_from_dwords", "dwords_from_bits",
 ]
 
 #: The type code a Read Tag reply / Write Tag request uses for any structure; the structure
@@ -63,6 +63,9 @@ class Float32NaN(float):
     __slots__ = ("bits",)
 
     def __new__(cls, bits: int) -> "Float32NaN":
+        if not isinstance(bits, int) or bits & 0x7F800000 != 0x7F800000 or not bits & 0x007FFFFF \
+                or not 0 <= bits <= 0xFFFFFFFF:
+            raise LocalProtocolError(f"Float32NaN bits {bits!r} are not a 32-bit NaN")
         self = super().__new__(cls, math.nan)
         self.bits = bits
         return self
@@ -295,3 +298,20 @@ def decode_string(data: bytes | bytearray | memoryview, kind: CIPType | str = ST
     if end - start < n:
         raise _short(ctype, start, n, end - start)
     return str(data[start:start + n], "latin-1"), start + n
+
+
+def bits_from_dwords(words: Sequence[int]) -> list[bool]:
+    """Expand a Logix BOOL array read as DWORDs (bit 0 of word 0 is element 0) into booleans."""
+    return [bool(word >> bit & 1) for word in words for bit in range(32)]
+
+
+def dwords_from_bits(bits: Sequence[Any]) -> list[int]:
+    """Pack booleans (element 0 first) into the DWORDs of a Logix BOOL array, zero filling the last."""
+    words = []
+    for start in range(0, len(bits), 32):
+        word = 0
+        for bit, value in enumerate(bits[start:start + 32]):
+            if value:
+                word |= 1 << bit
+        words.append(word)
+    return words

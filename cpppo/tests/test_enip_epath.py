@@ -255,6 +255,7 @@ class Errors(unittest.TestCase):
         self.assertRemote("91 05 53 43 41 44 41 00 29 00 01 00", 8, words=5)  # element cut off
         self.assertRemote("20 02 24 01", 2, offset=2, words=2)          # size overruns data
         self.assertRemote("21 00 02 00", 0, words=1)
+        self.assertRemote("20 02", 3, offset=3)
 
     def test_unknown_and_reserved(self):
         for text in ("22 00 01 02 03 04", "32 00 01 02 03 04", "23 01", "2b 01", "35 00",

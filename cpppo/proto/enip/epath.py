@@ -247,6 +247,8 @@ def decode_path(data: bytes | bytearray | memoryview, offset: int = 0, words: in
             the data.
     """
     end = len(data)
+    if offset > end:
+        raise _error(f"path offset {offset} beyond the {end} bytes of data", offset, "a path")
     if words is not None:
         if offset + 2 * words > end:
             raise _error(f"path of {words} words overruns the {end - offset} bytes left", offset,

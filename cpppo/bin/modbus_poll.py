@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cpppo.modbus.errors import ModbusError
     from cpppo.remote.plc_modbus import PlcOffline, poller_modbus
 
-    poller = poller_modbus("Modbus/RTU" if serial else "Modbus/TCP", rate=args.rate, unit=args.unit,
+    name = f"Modbus/RTU {serial}" if serial else f"Modbus/TCP {where['host']}:{where['port']}"
+    poller = poller_modbus(name, rate=args.rate, unit=args.unit,
                            reach=args.reach, timeout=args.timeout, **where)
     try:
         for rng in ranges:
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     poller.write(rng.begin, rng.values[0] if len(rng) == 1 else list(rng.values))
                 except (PlcOffline, ModbusError, TimeoutError, ValueError) as exc:
                     log.error("write of %d-%d failed: %s", rng.begin, rng.end, exc)
-        return _watch(poller, args.duration, min(args.rate, 1.0))
+        return _watch(poller, args.duration, min(args.rate / 2, 0.5))
     except KeyboardInterrupt:
         return 0
     finally:

@@ -231,7 +231,8 @@ class ModbusRtuClientProtocol(protocol.Protocol, ModbusClientMixin):
             return None
         if current[3].active():
             current[3].cancel()
-        self.clock.callLater(0, self._send_next)
+        # The line must be quiet for 3.5 characters between frames before the next request.
+        self.clock.callLater(self.framer.silence_s, self._send_next)
         return current[0]
 
     def _timed_out(self) -> None:

@@ -323,6 +323,8 @@ class poller_modbus:
                     if (address, count) not in self.failing:
                         log.warning("PLC %s: failing %d-%d: %s", self.description, address, address + count - 1, exc)
                 except Exception as exc:
+                    if self._done:
+                        break  # stopped mid-poll: the connection was closed on purpose
                     failed.add((address, count))
                     if (address, count) not in self.failing:
                         log.warning("PLC %s: failing %d-%d: %s", self.description, address, address + count - 1, exc)
@@ -337,6 +339,8 @@ class poller_modbus:
                         if address + offset in self._data:
                             self._data[address + offset] = value
                 busy += self.reactor.seconds() - begin
+        if self._done:
+            return
         self.polling, self.failing, self.duration = succeeded, failed, busy
         if ranges and not succeeded and self.online:
             self.online = False

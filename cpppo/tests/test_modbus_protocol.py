@@ -166,7 +166,8 @@ class RtuClientTest(unittest.TestCase):
         self.proto.dataReceived(b"\x00" + answer[:4])  # noise, then a split answer
         self.proto.dataReceived(answer[4:])
         self.assertEqual(self.successResultOf(d1), [9])
-        self.clock.advance(0)
+        self.assertEqual(self.transport.value(), b"")  # not before 3.5 characters of silence
+        self.clock.advance(self.proto.framer.silence_s)
         self.assertEqual(self.transport.value(), framing.encode_rtu(1, bytes.fromhex("100000000204" "00030004")))
         self.clock.advance(2)
         self.failureResultOf(d2, TimeoutError)

@@ -16,6 +16,7 @@ outside the protocol's limits, 03 -- always as an answer, never by closing.
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Mapping
 
 from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
@@ -25,7 +26,7 @@ from pymodbus.pdu.register_message import (ReadHoldingRegistersResponse, ReadInp
 
 from ..version import __version__
 from .datastore import DataStore
-from .errors import DEVICE_FAILURE, ILLEGAL_ADDRESS, ILLEGAL_VALUE, ModbusError
+from .errors import DEVICE_FAILURE, ILLEGAL_ADDRESS, ILLEGAL_FUNCTION, ILLEGAL_VALUE, ModbusError
 from .pdu import decode_request, encode, exception_pdu
 
 __all__ = ["SUPPORTED", "Device", "default_identity"]
@@ -47,6 +48,52 @@ def default_identity() -> dict[int, bytes]:
         0x05: b"modbus_sim",
         0x06: b"cpppo",
     }
+
+
+_U16 = struct.Struct(">H")
+# function -> (exact PDU length or None, count offset, lowest count, highest count)
+_COUNTED = {1: (5, 3, 1, 2000), 2: (5, 3, 1, 2000), 3: (5, 3, 1, 125), 4: (5, 3, 1, 125),
+            15: (None, 3, 1, 1968), 16: (None, 3, 1, 123)}
+_FIXED = {5: 5, 6: 5, 22: 7}
+
+
+def _validate(function: int, data: bytes) -> None:
+    """Raise ModbusError 01/03 unless request PDU *data* has the length and counts its function requires.
+
+    Checked here, on the bytes, because pymodbus's decoders check different things in different
+    releases (3.9 accepts a count of 0; 3.16 does not).
+    """
+    if function not in SUPPORTED:
+        raise ModbusError(ILLEGAL_FUNCTION, function=function)
+    size = len(data)
+    if function in _FIXED:
+        if size != _FIXED[function]:
+            raise ModbusError(ILLEGAL_VALUE, f"PDU of {size} bytes, not {_FIXED[function]}")
+        if function == 5 and data[3:5] not in (b"\xff\x00", b"\x00\x00"):
+            raise ModbusError(ILLEGAL_VALUE, "coil value must be 0xFF00 or 0x0000")
+        return
+    if function in _COUNTED:
+        exact, at, low, high = _COUNTED[function]
+        if size < 5 or (exact is not None and size != exact):
+            raise ModbusError(ILLEGAL_VALUE, f"PDU of {size} bytes")
+        count = _U16.unpack_from(data, at)[0]
+        if not low <= count <= high:
+            raise ModbusError(ILLEGAL_VALUE, f"count {count} is not {low}-{high}")
+        if function in (15, 16):
+            need = (count + 7) // 8 if function == 15 else 2 * count
+            if size < 6 or data[5] != need or size - 6 != need:
+                raise ModbusError(ILLEGAL_VALUE, f"byte count does not match count {count}")
+        return
+    if function == 23:
+        if size < 10:
+            raise ModbusError(ILLEGAL_VALUE, f"PDU of {size} bytes")
+        reads, writes = _U16.unpack_from(data, 3)[0], _U16.unpack_from(data, 7)[0]
+        if not (1 <= reads <= 125 and 1 <= writes <= 121 and data[9] == 2 * writes and size - 10 == 2 * writes):
+            raise ModbusError(ILLEGAL_VALUE, "read/write counts and byte count disagree")
+        return
+    if function == 43 and (size != 4 or data[1] != 0x0E):
+        raise ModbusError(ILLEGAL_FUNCTION if size > 1 and data[1] != 0x0E else ILLEGAL_VALUE,
+                          "only MEI type 14 (read device identification) is served")
 
 
 class Device:
@@ -81,6 +128,7 @@ class Device:
             return exception_pdu(function, DEVICE_FAILURE)
 
     def _execute(self, store: DataStore, function: int, data: bytes) -> bytes:
+        _validate(function, data)  # 01 or 03, from the raw bytes, before pymodbus sees them
         req = decode_request(data, SUPPORTED)
         tables = store.tables
         if function in (1, 2):
@@ -92,38 +140,23 @@ class Device:
             cls = ReadHoldingRegistersResponse if function == 3 else ReadInputRegistersResponse
             return encode(cls(registers=regs))
         if function == 5:
-            if len(data) != 5 or data[3:5] not in (b"\xff\x00", b"\x00\x00"):
-                raise ModbusError(ILLEGAL_VALUE, "coil value must be 0xFF00 or 0x0000")
             tables["co"].write(req.address, [1 if req.bits[0] else 0])
             return data
         if function == 6:
-            if len(data) != 5:
-                raise ModbusError(ILLEGAL_VALUE, "write single register PDU is 5 bytes")
             tables["hr"].write(req.address, req.registers)
             return data
         if function == 15:
-            if not (1 <= req.count <= 1968 and req.byte_count == (req.count + 7) // 8
-                    and len(data) - 6 == req.byte_count):
-                raise ModbusError(ILLEGAL_VALUE, "coil count and byte count disagree")
-            tables["co"].write(req.address, [1 if b else 0 for b in req.bits])
+            tables["co"].write(req.address, [1 if b else 0 for b in req.bits[:_U16.unpack_from(data, 3)[0]]])
             return data[:5]
         if function == 16:
-            if not (1 <= req.count <= 123 and req.byte_count == 2 * req.count
-                    and len(data) - 6 == req.byte_count):
-                raise ModbusError(ILLEGAL_VALUE, "register count and byte count disagree")
             tables["hr"].write(req.address, req.registers)
             return data[:5]
         if function == 22:
-            if len(data) != 7:
-                raise ModbusError(ILLEGAL_VALUE, "mask write register PDU is 7 bytes")
             hr = tables["hr"]
             (current,) = hr.read(req.address, 1)
             hr.write(req.address, [(current & req.and_mask) | (req.or_mask & ~req.and_mask & 0xFFFF)])
             return data
         if function == 23:
-            if not (1 <= req.read_count <= 125 and 1 <= req.write_count <= 121
-                    and req.write_byte_count == 2 * req.write_count and len(data) - 10 == req.write_byte_count):
-                raise ModbusError(ILLEGAL_VALUE, "read/write counts and byte count disagree")
             hr = tables["hr"]
             hr.check(req.read_address, req.read_count)
             hr.write(req.write_address, req.write_registers)

@@ -7,7 +7,7 @@ it decodes, and swallows errors into None; these helpers look the classes
 up in its tables directly and turn every failure into a :class:`ModbusError`
 with the exception code a server should answer with.
 
-Tested with pymodbus 3.9 to 3.16 class names (``pymodbus.pdu.*``).
+Tested with pymodbus 3.9.2 and 3.16.1 (``pymodbus.pdu.*_message`` class names are stable).
 """
 
 from __future__ import annotations
@@ -16,18 +16,39 @@ import struct
 from typing import Any
 
 from pymodbus.pdu import ModbusPDU
-from pymodbus.pdu.decoders import DecodePDU
-import pymodbus.pdu.bit_message  # noqa: F401  (registers the PDU classes in DecodePDU)
-import pymodbus.pdu.register_message  # noqa: F401
-import pymodbus.pdu.mei_message  # noqa: F401
+from pymodbus.pdu.bit_message import (ReadCoilsRequest, ReadCoilsResponse, ReadDiscreteInputsRequest,
+                                      ReadDiscreteInputsResponse, WriteMultipleCoilsRequest,
+                                      WriteMultipleCoilsResponse, WriteSingleCoilRequest, WriteSingleCoilResponse)
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
+from pymodbus.pdu.register_message import (MaskWriteRegisterRequest, MaskWriteRegisterResponse,
+                                           ReadHoldingRegistersRequest, ReadHoldingRegistersResponse,
+                                           ReadInputRegistersRequest, ReadInputRegistersResponse,
+                                           ReadWriteMultipleRegistersRequest, ReadWriteMultipleRegistersResponse,
+                                           WriteMultipleRegistersRequest, WriteMultipleRegistersResponse,
+                                           WriteSingleRegisterRequest, WriteSingleRegisterResponse)
 
 from .errors import ILLEGAL_FUNCTION, ILLEGAL_VALUE, FramingError, ModbusError
 
 __all__ = ["ModbusPDU", "decode_request", "decode_response", "encode", "exception_pdu",
            "request_class", "response_class"]
 
-_TABLE = DecodePDU.pdu_table
-_SUBTABLE = DecodePDU.pdu_sub_table
+# Our own tables of pymodbus's classes: its DecodePDU tables changed shape between 3.9 and 3.16,
+# while these class names and modules did not.
+_TABLE: dict[int, tuple[type[ModbusPDU], type[ModbusPDU]]] = {
+    1: (ReadCoilsRequest, ReadCoilsResponse),
+    2: (ReadDiscreteInputsRequest, ReadDiscreteInputsResponse),
+    3: (ReadHoldingRegistersRequest, ReadHoldingRegistersResponse),
+    4: (ReadInputRegistersRequest, ReadInputRegistersResponse),
+    5: (WriteSingleCoilRequest, WriteSingleCoilResponse),
+    6: (WriteSingleRegisterRequest, WriteSingleRegisterResponse),
+    15: (WriteMultipleCoilsRequest, WriteMultipleCoilsResponse),
+    16: (WriteMultipleRegistersRequest, WriteMultipleRegistersResponse),
+    22: (MaskWriteRegisterRequest, MaskWriteRegisterResponse),
+    23: (ReadWriteMultipleRegistersRequest, ReadWriteMultipleRegistersResponse),
+}
+_SUBTABLE: dict[int, dict[int, tuple[type[ModbusPDU], type[ModbusPDU]]]] = {
+    43: {14: (ReadDeviceInformationRequest, ReadDeviceInformationResponse)},
+}
 
 
 def request_class(function: int, sub: int = -1) -> type[ModbusPDU] | None:

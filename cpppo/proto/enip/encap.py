@@ -406,6 +406,7 @@ class FrameParser:
         self._feeder.receive_data(data)
 
     def next_frame(self) -> Frame | None:
+        self.last_header = None
         try:
             sentence = self._feeder.next_event()
         except automata.NonTerminal as exc:

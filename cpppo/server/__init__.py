@@ -1,0 +1,1 @@
+"""Servers: the EtherNet/IP CIP controller simulator (``cpppo.server.enip``)."""

@@ -1,0 +1,179 @@
+"""Logix tags and their services: Read/Write Tag [Fragmented], Read Modify Write.
+
+A :class:`Tags` table maps tag names to Attributes; :meth:`Tags.serve` answers
+one tag request (already decoded by the codec) with a reply record, or a
+Deferred of one when the tag's Attribute answers slowly.  Errors are the
+statuses a ControlLogix gives: 0x04 for a tag it does not have, 0xFF with
+extended 0x2105 for elements beyond the tag, 0xFF/0x2107 for a write of the
+wrong type, 0x13/0x15 for too little or too much data, 0x08 for a service a
+tag does not support.
+
+Reads larger than the reply budget (what fits in the unconnected message, or
+the connection's negotiated size) come back as far as they fit, with status
+0x06 (partial transfer): Read Tag Fragmented then continues from the byte
+offset the client sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from twisted.internet import defer
+
+from ...proto.enip import cip, logix
+from ...proto.enip.epath import Logical, Symbolic
+from .device import Attribute, CIPError
+
+__all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
+
+#: The largest reply message a Logix controller sends unconnected (UCMM).
+UNCONNECTED_REPLY_SIZE = 504
+_REPLY_HEAD = 4  # service, reserved, status, extended size
+
+PARTIAL, NOT_ENOUGH, TOO_MUCH, GENERAL = 0x06, 0x13, 0x15, 0xFF
+OUT_OF_RANGE, TYPE_MISMATCH = 0x2105, 0x2107
+
+
+class Tags:
+    """The controller's tags, by name, and the services that read and write them.
+
+    ``on_access(kind, attribute, start, stop, values)`` (optional) is told of every
+    completed read ("read") and write ("write"): the ``-p/--print`` summary and the
+    service's statistics hang off it.
+    """
+
+    def __init__(self, on_access: Callable[..., None] | None = None) -> None:
+        self._tags: dict[str, Attribute] = {}
+        self.on_access = on_access
+
+    def add(self, attribute: Attribute) -> Attribute:
+        self._tags[attribute.name] = attribute
+        return attribute
+
+    def __getitem__(self, name: str) -> Attribute:
+        return self._tags[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tags
+
+    def __iter__(self):
+        return iter(self._tags.values())
+
+    def __len__(self) -> int:
+        return len(self._tags)
+
+    # --- addressing -------------------------------------------------------------------
+    def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
+        """The tag and the first element a symbolic path names."""
+        if not path or not isinstance(path[0], Symbolic):
+            raise CIPError(0x04, message="not a tag path")
+        names = [path[0].name]
+        index = 0
+        rest = list(path[1:])
+        while rest and isinstance(rest[0], Symbolic):  # a member, a program-scoped tag: Program:X.Tag
+            names.append(rest.pop(0).name)
+        name = ".".join(names)
+        attribute = self._tags.get(name)
+        if attribute is None:
+            raise CIPError(0x04, message=f"no tag {name!r}")
+        if rest:
+            segment = rest.pop(0)
+            if not isinstance(segment, Logical) or segment.kind != "element" or rest:
+                raise CIPError(0x04, message=f"unsupported path for tag {name!r}")
+            index = segment.value
+        if attribute.error:
+            raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
+        return attribute, index
+
+    @staticmethod
+    def _check_range(attribute: Attribute, start: int, count: int) -> None:
+        if count < 1 or start + count > len(attribute):
+            raise CIPError(GENERAL, (OUT_OF_RANGE,),
+                           f"{attribute.name}[{start}:{start + count}] beyond its {len(attribute)} elements")
+
+    # --- services ---------------------------------------------------------------------
+    def serve(self, request: cip.Request, budget: int = UNCONNECTED_REPLY_SIZE) -> Any:
+        """The reply to one tag request (or a Deferred of it); CIPError for a refused one."""
+        body = request.body
+        reply_service = request.service | 0x80
+        if isinstance(body, logix.ReadTag):
+            return self._read(request, reply_service, body.elements, 0, budget)
+        if isinstance(body, logix.ReadTagFragmented):
+            return self._read(request, reply_service, body.elements, body.offset, budget)
+        if isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
+            return self._write(request, reply_service, body)
+        if isinstance(body, logix.ReadModifyWrite):
+            return self._read_modify_write(request, reply_service, body)
+        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a tag")
+
+    def _read(self, request: cip.Request, reply_service: int, elements: int, offset: int, budget: int) -> Any:
+        attribute, start = self.resolve(request.path)
+        self._check_range(attribute, start, elements)
+        size = attribute.cip.size
+        if not size:
+            raise CIPError(0x08, message=f"{attribute.name}: {attribute.cip.name} cannot be read as elements")
+        total = elements * size
+        if offset >= total or offset % size:
+            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset} of {total}")
+        room = max(size, (budget - _REPLY_HEAD - 2) // size * size)
+        first = start + offset // size
+        count = min(elements - offset // size, room // size)
+        status = PARTIAL if offset + count * size < total else 0
+        values = attribute[first:first + count]
+
+        def reply(values: list) -> cip.Reply:
+            if self.on_access is not None:
+                self.on_access("read", attribute, first, first + count, values)
+            return cip.Reply(reply_service, status, (),
+                             body=logix.ReadTagReply(attribute.cip.code, attribute.cip.encode(values)))
+        if isinstance(values, defer.Deferred):
+            return values.addCallback(reply)
+        return reply(values)
+
+    def _write(self, request: cip.Request, reply_service: int, body: Any) -> Any:
+        attribute, start = self.resolve(request.path)
+        if body.type != attribute.cip.code or body.handle is not None:
+            raise CIPError(GENERAL, (TYPE_MISMATCH,),
+                           f"{attribute.name} is {attribute.cip.name}, not type 0x{body.type:02X}")
+        self._check_range(attribute, start, body.elements)
+        size = attribute.cip.size or 1
+        offset = getattr(body, "offset", 0)
+        if offset % size or offset >= body.elements * size:
+            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset}")
+        room = body.elements * size - offset
+        fragmented = isinstance(body, logix.WriteTagFragmented)
+        if len(body.data) % size:
+            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(body.data)} bytes is not whole elements")
+        if len(body.data) > room:
+            raise CIPError(TOO_MUCH, message=f"{attribute.name}: {len(body.data)} bytes for {room}")
+        if len(body.data) < room and not fragmented:
+            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(body.data)} bytes for {room}")
+        values = attribute.cip.decode(body.data)
+        first = start + offset // size
+        done = attribute.__setitem__(slice(first, first + len(values)), values)
+
+        def reply(_: Any) -> cip.Reply:
+            if self.on_access is not None:
+                self.on_access("write", attribute, first, first + len(values), values)
+            return cip.Reply(reply_service)
+        if isinstance(done, defer.Deferred):
+            return done.addCallback(reply)
+        return reply(None)
+
+    def _read_modify_write(self, request: cip.Request, reply_service: int, body: logix.ReadModifyWrite) -> Any:
+        attribute, start = self.resolve(request.path)
+        size = attribute.cip.size or 0
+        if attribute.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") or len(body.or_mask) != size:
+            raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{attribute.name}: masks of {len(body.or_mask)} bytes")
+        self._check_range(attribute, start, 1)
+        mask_or = int.from_bytes(body.or_mask, "little")
+        mask_and = int.from_bytes(body.and_mask, "little")
+        bits = size * 8
+        current = attribute[start]
+        raw = ((current & ((1 << bits) - 1)) | mask_or) & mask_and
+        if attribute.cip.fmt.islower() and raw >= 1 << (bits - 1):
+            raw -= 1 << bits
+        attribute[start] = raw
+        if self.on_access is not None:
+            self.on_access("write", attribute, start, start + 1, [raw])
+        return cip.Reply(reply_service)

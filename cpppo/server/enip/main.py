@@ -1,0 +1,176 @@
+"""Run the simulator: from the command line, inside a reactor, or from a blocking script.
+
+- :func:`main` is ``python -m cpppo.server.enip`` / ``enip_server``: parse the
+  command line, serve until SIGINT/SIGTERM, return the exit status.
+- :func:`start` starts the same service inside a running reactor (tests,
+  Twisted applications) and returns a :class:`Server` handle.
+- :func:`start_thread` does it from blocking code, on the shared reactor
+  thread (:mod:`cpppo.blocking`); the handle's ``stop()`` then blocks too.
+
+``attribute_class`` (a :class:`~.device.Attribute` subclass) makes every tag;
+that is how the historize and weather examples customise the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from typing import Any, Sequence
+
+from twisted.internet import defer
+
+from .. import enip as _pkg  # noqa: F401  (the package's type exports)
+from . import options as opts
+from .device import Attribute
+from .protocol import EnipDatagram, EnipFactory
+from .service import EnipService
+
+__all__ = ["main", "start", "start_thread", "Server", "build_service"]
+
+log = logging.getLogger(__name__)
+
+
+def _printer(out: Any = None) -> Any:
+    """The original's ``-p/--print`` summary lines: reads ``==``, writes ``<=``."""
+    def on_access(kind: str, attribute: Attribute, start: int, stop: int, values: list) -> None:
+        stream = out or sys.stdout
+        arrow = "==" if kind == "read" else "<="
+        print(f"{attribute.name:>20}[{start:>5}-{stop - 1:<5}] {arrow} {values}", file=stream, flush=True)
+    return on_access
+
+
+def build_service(settings: opts.Settings, attribute_class: type = Attribute, clock: Any = None,
+                  out: Any = None) -> EnipService:
+    """The service *settings* describe, with its tags made by *attribute_class*."""
+    service = EnipService(clock, route_path=settings.route_path, delay=settings.delay,
+                          identity=settings.identity, address=settings.address,
+                          on_access=_printer(out) if settings.print_io else None)
+    for tag in settings.tags:
+        service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
+                        default=0.0 if tag.type in ("REAL", "LREAL") else 0)
+        log.info("tag %s %s[%d]", tag.name, tag.type, tag.length)
+    return service
+
+
+class Server:
+    """A running simulator: its service, and the ports it listens on."""
+
+    def __init__(self, service: EnipService, reactor: Any, settings: opts.Settings) -> None:
+        self.service = service
+        self.reactor = reactor
+        self.settings = settings
+        self.tcp: Any = None
+        self.udp: Any = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host = self.tcp.getHost()
+        return host.host, host.port
+
+    def listen(self) -> None:
+        host, port = self.settings.address
+        self.tcp = self.reactor.listenTCP(port, EnipFactory(self.service), interface=host)
+        bound = self.tcp.getHost()
+        if self.settings.udp:
+            try:
+                self.udp = self.reactor.listenUDP(bound.port, EnipDatagram(self.service), interface=host)
+            except Exception as error:  # a UDP port in use must not stop the TCP server
+                log.warning("UDP ListIdentity not served on port %d: %s", bound.port, error)
+        self.service.listeners = [p for p in (self.tcp, self.udp) if p is not None]
+        self.service._reopen = self._reopen
+        log.log(logging.NORMAL, "EtherNet/IP simulator listening on %s:%d", bound.host, bound.port)  # type: ignore[attr-defined]
+
+    def _reopen(self) -> None:
+        self.settings.address = (self.settings.address[0], self.address[1]) if self.tcp else self.settings.address
+        self.listen()
+
+    def print_address(self, out: Any = None) -> None:
+        stream = out or sys.stdout
+        print(f"Network TCP Server address = {self.address!r}", file=stream, flush=True)
+        if self.udp is not None:
+            host = self.udp.getHost()
+            print(f"Network UDP Server address = {(host.host, host.port)!r}", file=stream, flush=True)
+
+    def stop(self) -> defer.Deferred:
+        """Stop listening and close every client connection."""
+        self.service.eof()
+        self.service.connections.clear()
+        ports = [p for p in (self.tcp, self.udp) if p is not None]
+        self.tcp = self.udp = None
+        self.service.listeners = []
+        self.service._reopen = None
+        return defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+
+
+def _settings(argv: Sequence[str] | opts.Settings) -> opts.Settings:
+    if isinstance(argv, opts.Settings):
+        return argv
+    ap = opts.parser()
+    return opts.configure(ap.parse_args(list(argv)), ap)
+
+
+def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_class: type = Attribute,
+          out: Any = None) -> Server:
+    """Start the simulator in a running (or about to run) *reactor*; returns its :class:`Server`."""
+    if reactor is None:
+        from twisted.internet import reactor
+    settings = _settings(argv)
+    server = Server(build_service(settings, attribute_class, reactor, out), reactor, settings)
+    server.listen()
+    if settings.address_output:
+        server.print_address(out)
+    return server
+
+
+class _ThreadServer:
+    """A :class:`Server` driven from blocking code through the shared reactor thread."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.service = server.service
+        self.address = server.address
+
+    def stop(self, timeout: float = 10.0) -> None:
+        from ... import blocking
+
+        blocking.call(self.server.stop, timeout=timeout)
+
+
+def start_thread(argv: Sequence[str] | opts.Settings, attribute_class: type = Attribute) -> _ThreadServer:
+    """Start the simulator from a blocking script (on the shared reactor thread); returns a handle."""
+    from ... import blocking
+
+    settings = _settings(argv)
+    return _ThreadServer(blocking.call(start, settings, None, attribute_class, timeout=30))
+
+
+def setup_logging(settings: opts.Settings) -> None:
+    from ...misc import log_cfg, log_level
+
+    handlers: list[logging.Handler] = []
+    if settings.log_file:
+        handlers.append(logging.handlers.RotatingFileHandler(settings.log_file, maxBytes=10 * 1024 * 1024,
+                                                             backupCount=5))
+    else:
+        handlers.append(logging.StreamHandler())
+    logging.basicConfig(level=log_level(settings.verbose), format=log_cfg["format"], datefmt=log_cfg["datefmt"],
+                        handlers=handlers, force=True)
+
+
+def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, **kwds: Any) -> int:
+    """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status."""
+    ap = opts.parser(prog=kwds.pop("prog", "enip_server"))
+    settings = opts.configure(ap.parse_args(sys.argv[1:] if argv is None else list(argv)), ap)
+    setup_logging(settings)
+    from twisted.internet import reactor
+
+    if settings.web is not None:
+        ap.error("the web API (-w/--web) is not part of this version yet")
+    try:
+        start(settings, reactor, attribute_class)
+    except Exception as error:  # eg. the address is in use
+        print(f"enip_server: cannot listen on {settings.address}: {error}", file=sys.stderr)
+        return 1
+    reactor.run()
+    return 0

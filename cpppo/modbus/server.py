@@ -45,6 +45,8 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         self._units = self.factory.units
         self._device = self.factory.device
         self.factory.connections += 1
+        flush = getattr(self.transport, "doWrite", None) if self.factory.flush else None
+        self._flush = flush if callable(flush) else None
         log.info("Modbus/TCP connection from %s", self.transport.getPeer())
 
     def dataReceived(self, data: bytes) -> None:
@@ -66,10 +68,23 @@ class ModbusTcpServerProtocol(protocol.Protocol):
                 self.transport.writeSequence(out)
             self.transport.loseConnection()
             return
-        if len(out) == 1:
-            self.transport.write(out[0])
-        elif out:
-            self.transport.writeSequence(out)
+        if out:
+            transport = self.transport
+            transport.writeSequence(out) if len(out) > 1 else transport.write(out[0])
+            if self._flush is not None:
+                self._flush_now()
+
+    def _flush_now(self) -> None:
+        """Send the answer now rather than on the reactor's next turn (a real TCP transport only).
+
+        A request/response protocol always has a reply ready to go at the end of dataReceived;
+        writing it here spares a reactor iteration per request (about a fifth of the CPU cost of
+        a request).  ``doWrite`` is the transport's IWriteDescriptor method, the one the reactor
+        itself would call; if it reports the connection broken, we abort it.
+        """
+        why = self._flush()
+        if why is not None:
+            self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.factory.connections -= 1
@@ -81,13 +96,15 @@ class ModbusTcpServerFactory(protocol.Factory):
     Args:
         units: unit id -> data store.
         device: the request executor (one is made if not given).
+        flush: send each answer at the end of ``dataReceived`` instead of on the next reactor turn.
     """
 
     protocol = ModbusTcpServerProtocol
 
-    def __init__(self, units: Units, device: Device | None = None) -> None:
+    def __init__(self, units: Units, device: Device | None = None, flush: bool = True) -> None:
         self.units = units
         self.device = device or Device()
+        self.flush = flush  # send each answer at once (see ModbusTcpServerProtocol._flush_now)
         self.connections = 0
         self.framing_errors = 0
 

@@ -158,3 +158,43 @@ class PollerTest(unittest.TestCase):
         self.poller.join()
         self.assertFalse(self.clients[0].connected)
         self.assertTrue(self.poller._finished.is_set())
+
+
+class ReactorPollerTest(unittest.TestCase):
+    """poller_modbus from Twisted code: the test's own reactor, a real server on 127.0.0.1:0, Deferreds."""
+
+    @defer.inlineCallbacks
+    def test_poll_and_write_deferred(self):  # type: ignore[no-untyped-def]
+        from twisted.internet import reactor
+
+        from cpppo.modbus import datastore, ranges, server
+
+        units = datastore.Units([ranges.parse_range("40001-40004=3")])
+        factory = server.ModbusTcpServerFactory(units)
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        poller = poller_modbus("here", host="127.0.0.1", port=port.getHost().port, rate=0.05, reactor=reactor)
+        self.assertIs(poller.reactor, reactor)
+        try:
+            poller.poll(40001)
+            yield self.until(lambda: poller.read(40001) == 3)
+            yield poller.write_deferred(40001, [7, 8])
+            self.assertEqual(units.lookup(0).get(40001, 2), [7, 8])
+            yield self.until(lambda: poller.read(40001) == 7)
+            client = poller._client
+        finally:
+            poller.stop()
+            yield port.stopListening()
+        yield client.lost
+        yield self.until(lambda: factory.connections == 0)
+
+    @staticmethod
+    @defer.inlineCallbacks
+    def until(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+        from twisted.internet import reactor
+
+        waited = 0.0
+        while not predicate():
+            if waited > timeout:
+                raise AssertionError("condition not met in time")
+            yield task.deferLater(reactor, 0.02, lambda: None)
+            waited += 0.02

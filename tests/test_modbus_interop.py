@@ -55,6 +55,73 @@ asyncio.run(main())
 """
 
 
+# A poller_modbus in its own process (its reactor thread never meets this process's tests),
+# driven line by line over stdin: "poll A", "write A V[,V...]", "wait A V", "offline", "status", "quit".
+POLLER_DRIVER = r"""
+import json, sys, time
+from cpppo.remote.plc_modbus import poller_modbus
+poller = poller_modbus("driven", **json.loads(sys.argv[1]))
+def until(predicate):
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if predicate():
+            return "ok"
+        time.sleep(0.05)
+    return "timeout"
+for line in sys.stdin:
+    cmd, *args = line.split()
+    if cmd == "poll":
+        poller.poll(int(args[0])); out = "ok"
+    elif cmd == "write":
+        values = [int(v) for v in args[1].split(",")]
+        poller.write(int(args[0]), values[0] if len(values) == 1 else values); out = "ok"
+    elif cmd == "wait":
+        out = until(lambda: poller.read(int(args[0])) == int(args[1]))
+    elif cmd == "offline":
+        out = until(lambda: not poller.online) + " " + repr(poller.read(40001))
+    elif cmd == "status":
+        out = json.dumps({"polling": sorted(poller.polling), "load": poller.load, "online": poller.online})
+    elif cmd == "quit":
+        poller.join(5); out = "bye"
+    print(out, flush=True)
+    if cmd == "quit":
+        break
+"""
+
+
+class Driver:
+    """Talks to POLLER_DRIVER in a subprocess."""
+
+    def __init__(self, **kwargs: object) -> None:
+        import json
+
+        self.popen = subprocess.Popen([sys.executable, "-c", POLLER_DRIVER, json.dumps(kwargs)], cwd=ROOT, env=ENV,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, bufsize=1)
+
+    def __call__(self, command: str) -> str:
+        assert self.popen.stdin and self.popen.stdout
+        self.popen.stdin.write(command + "\n")
+        self.popen.stdin.flush()
+        ready, _, _ = select.select([self.popen.stdout], [], [], 30)
+        assert ready, f"no answer to {command!r}"
+        answer = self.popen.stdout.readline().strip()
+        assert answer, f"driver died at {command!r}: {self.popen.stderr.read() if self.popen.stderr else ''}"
+        return answer
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                self("quit")
+                self.popen.wait(10)
+            except Exception:
+                self.popen.kill()
+                self.popen.wait()
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream:
+                stream.close()
+
+
 def wait_for(predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:
     """Poll *predicate* until it returns something true, or fail after *timeout* seconds."""
     deadline = time.monotonic() + timeout
@@ -227,26 +294,27 @@ def test_script_that_forgets_stop_still_exits(sim: tuple[str, int]) -> None:
 # --- our poller against pymodbus's server --------------------------------------------------
 
 def test_poller_against_pymodbus_server() -> None:
-    from cpppo.remote.plc_modbus import poller_modbus
+    import json
 
     proc = spawn(sys.executable, "-c", PYMODBUS_SERVER)
     try:
         port = int(read_line(proc))
-        poller = poller_modbus("pymodbus", host="127.0.0.1", port=port, rate=0.2, unit=1, timeout=5)
+        poller = Driver(host="127.0.0.1", port=port, rate=0.2, unit=1, timeout=5)
         try:
             for address in range(40001, 40011):
-                poller.poll(address)
-            poller.poll(1)
-            poller.write(40001, [5, 6])
-            poller.write(40010, 9)
-            poller.write(1, 1)
-            wait_for(lambda: poller.read(40002) == 6 and poller.read(40010) == 9 and poller.read(1) == 1,
-                     what="polled values")
-            assert poller.read(40003) == 0
-            assert (40001, 10) in poller.polling
-            assert all(x is not None for x in poller.load)
+                assert poller(f"poll {address}") == "ok"
+            assert poller("poll 1") == "ok"
+            assert poller("write 40001 5,6") == "ok"
+            assert poller("write 40010 9") == "ok"
+            assert poller("write 1 1") == "ok"
+            for address, value in ((40002, 6), (40010, 9), (1, 1), (40003, 0)):
+                assert poller(f"wait {address} {value}") == "ok"
+            status = json.loads(poller("status"))
+            assert [40001, 10] in status["polling"]
+            assert all(x is not None for x in status["load"])
         finally:
-            poller.join(5)
+            poller.close()
+        assert poller.popen.returncode == 0
     finally:
         stop(proc)
 
@@ -290,20 +358,17 @@ def test_twistd_plugin() -> None:
 # --- the PLC goes away and comes back --------------------------------------------------------
 
 def test_plc_goes_away_and_comes_back() -> None:
-    from cpppo.remote.plc_modbus import poller_modbus
-
     sim_proc, host, port = start_sim("-a", "127.0.0.1:0", "40001-40002=11")
-    poller = poller_modbus("away", host=host, port=port, rate=0.2, timeout=1)
+    poller = Driver(host=host, port=port, rate=0.2, timeout=1)
     try:
-        poller.poll(40001)
-        wait_for(lambda: poller.read(40001) == 11, what="first poll")
+        assert poller("poll 40001") == "ok"
+        assert poller("wait 40001 11") == "ok"
         stop(sim_proc)
-        wait_for(lambda: not poller.online, what="offline")
-        assert poller.read(40001) is None
+        assert poller("offline") == "ok None"  # offline, and reads give None meanwhile
         sim_proc, _, _ = start_sim("-a", f"{host}:{port}", "40001-40002=22")
-        wait_for(lambda: poller.read(40001) == 22, what="back online")
+        assert poller("wait 40001 22") == "ok"
     finally:
-        poller.join(5)
+        poller.close()
         stop(sim_proc)
 
 
@@ -423,15 +488,14 @@ def test_rtu_noise_split_and_silence(rtu: PtyRelay) -> None:
 
 
 def test_poller_over_rtu(rtu: PtyRelay) -> None:
-    from cpppo.remote.plc_modbus import poller_modbus
-
     rtu.start()
-    poller = poller_modbus("rtu", serial=rtu.client_path, baudrate=19200, unit=1, rate=0.2, timeout=3)
+    poller = Driver(serial=rtu.client_path, baudrate=19200, unit=1, rate=0.2, timeout=3)
     try:
-        poller.poll(40005)
-        poller.poll(1)
-        poller.write(40005, 55)
-        wait_for(lambda: poller.read(40005) == 55 and poller.read(1) == 1, what="RTU poll")
+        assert poller("poll 40005") == "ok"
+        assert poller("poll 1") == "ok"
+        assert poller("write 40005 55") == "ok"
+        assert poller("wait 40005 55") == "ok"
+        assert poller("wait 1 1") == "ok"
     finally:
-        poller.join(5)
+        poller.close()
         rtu.pause()

@@ -84,7 +84,7 @@ class ModbusTcpService(service.Service):
         else:
             raise last  # type: ignore[misc]
         host = self.listening.getHost()
-        bound = f"{host.host}:{host.port}"
+        bound = f"[{host.host}]:{host.port}" if ":" in host.host else f"{host.host}:{host.port}"
         log.info("Modbus/TCP simulator listening on %s", bound)
         if self.report:
             self.report(bound)

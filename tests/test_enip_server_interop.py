@@ -126,22 +126,39 @@ def f32(value: float) -> float:
     return struct.unpack("<f", struct.pack("<f", value))[0]
 
 
-def cip_service_of(frame_data: bytes) -> int | None:
-    """The CIP service byte carried by a SendRRData/SendUnitData frame (None if there is none)."""
+def cip_of(frame_data: bytes) -> bytes:
+    """The CIP message carried by a SendRRData/SendUnitData frame (b"" if there is none)."""
     payload = frame_data[24:]
     if len(payload) < 8:
-        return None
+        return b""
     count = struct.unpack_from("<H", payload, 6)[0]
     offset = 8
     for _ in range(count):
         type_id, length = struct.unpack_from("<HH", payload, offset)
         offset += 4
         if type_id == 0x00B2:
-            return payload[offset]
+            return payload[offset:offset + length]
         if type_id == 0x00B1:                     # connected data: a 2-byte sequence count first
-            return payload[offset + 2]
+            return payload[offset + 2:offset + length]
         offset += length
-    return None
+    return b""
+
+
+def forward_open_t_o_size(cip: bytes) -> int:
+    """The T->O connection size a Forward Open (0x54) or Large Forward Open (0x5B) request asks for."""
+    service, words = cip[0], cip[1]
+    body = cip[2 + 2 * words:]
+    # priority/tick, ticks, O->T id, T->O id, serial, vendor, originator serial, multiplier, 3 reserved, O->T RPI
+    offset = 1 + 1 + 4 + 4 + 2 + 2 + 4 + 1 + 3 + 4
+    if service == 0x5B:
+        return struct.unpack_from("<I", body, offset + 4 + 4)[0] & 0xFFFF
+    return struct.unpack_from("<H", body, offset + 2 + 4)[0] & 0x01FF
+
+
+def cip_service_of(frame_data: bytes) -> int | None:
+    """The CIP service byte carried by a SendRRData/SendUnitData frame (None if there is none)."""
+    cip = cip_of(frame_data)
+    return cip[0] if cip else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,9 +201,21 @@ def test_original_client_writes_with_casts_and_reads(server, original_venv):
         assert comm.Read("R[0]", 3).Value == [1.5, -2.25, 1024.0]
 
 
+def embedded_service(cip: bytes) -> int:
+    """The service of *cip*, or of the request an Unconnected Send (0x52 to @6/1) carries."""
+    if cip[0] == 0x52 and cip[2:6] == bytes.fromhex("20062401"):
+        return cip[2 + 2 * cip[1] + 4]
+    return cip[0]
+
+
 def test_original_client_multiple_service_packet(server, original_venv):
-    done = run_client(["-p", "-m", "SCADA[10-12]=(INT)10,11,12", "D[2]=(DINT)-7", "R[3]=(REAL)0.5",
-                       "SCADA[10-12]", "D[2]", "R[3]", "SCADA[11]"], server.port)
+    with RecordingProxy(server.port) as proxy:
+        done = run_client(["-p", "-m", "SCADA[10-12]=(INT)10,11,12", "D[2]=(DINT)-7", "R[3]=(REAL)0.5",
+                           "SCADA[10-12]", "D[2]", "R[3]", "SCADA[11]"], proxy.port)
+        proxy.drain()
+    services = [embedded_service(cip_of(f.data)) for f in enip_frames(proxy.chunks)
+                if f.dir == "c2s" and f.command == fx.SEND_RR_DATA]
+    assert services and set(services) == {0x0A}, [hex(s) for s in services]
     lines = client_lines(done)
     assert all(l["status"] == "OK" for l in lines), done.stdout
     assert [(l["tag"], l["op"], l["val"]) for l in lines] == [
@@ -339,13 +368,27 @@ def test_pylogix_fragmented_reads(server):
     with plc(server.port) as comm:
         assert comm.Write("BIG[0]", big).Status == "Success"
         assert comm.Write("SCADA[0]", scada).Status == "Success"
-        got = comm.Read("BIG[0]", 2000)
-        assert got.Status == "Success" and len(got.Value) == 2000
-        assert got.Value == big
-        got = comm.Read("SCADA[0]", 1000)
-        assert got.Status == "Success" and got.Value == scada
-        got = comm.Read("BIG[1500]", 500)
-        assert got.Status == "Success" and got.Value == big[1500:]
+    with RecordingProxy(server.port) as proxy:
+        with plc(proxy.port) as comm:
+            got = comm.Read("BIG[0]", 2000)
+            assert got.Status == "Success" and len(got.Value) == 2000
+            assert got.Value == big
+            got = comm.Read("SCADA[0]", 1000)
+            assert got.Status == "Success" and got.Value == scada
+            got = comm.Read("BIG[1500]", 500)
+            assert got.Status == "Success" and got.Value == big[1500:]
+        proxy.drain()
+    frames = enip_frames(proxy.chunks)
+    # The 8000 bytes of BIG come back in pieces: replies with status 0x06 (more follows), the rest
+    # asked for with Read Tag Fragmented (0x52); no reply exceeds the size the Forward Open negotiated.
+    assert 0x52 in {cip_service_of(f.data) for f in frames if f.dir == "c2s" and f.command == fx.SEND_UNIT_DATA}
+    replies = [cip_of(f.data) for f in frames if f.dir == "s2c" and f.command == fx.SEND_UNIT_DATA]
+    reads = [r for r in replies if r and r[0] in (0xCC, 0xD2)]
+    assert sum(r[2] == 0x06 for r in reads) >= 2, [(hex(r[0]), r[2], len(r)) for r in reads]
+    assert all(r[2] in (0x00, 0x06) for r in reads)
+    (open_request,) = [cip_of(f.data) for f in frames if f.dir == "c2s" and cip_service_of(f.data) in (0x54, 0x5B)]
+    size = forward_open_t_o_size(open_request)
+    assert all(2 + len(r) <= size for r in replies), (size, max(len(r) for r in replies))
 
 
 def test_pylogix_unknown_tag_is_a_path_segment_error(server):
@@ -500,6 +543,11 @@ GARBAGE = {
     "truncated-header": fx.register_session_frame()[:11],
     "truncated-body": fx.send_rr_data_frame(fx.read_tag_request("SCADA", 0), session=1)[:34],
     "unknown-command": fx.encap(0x1234, b"\x01\x02\x03\x04"),
+    "65000-bytes-of-zeros": fx.encap(fx.SEND_RR_DATA, b"\0" * 65000, session=1),
+    "random-frames": b"".join(
+        fx.encap(rng.choice((0x00, 0x04, 0x63, 0x64, 0x65, 0x66, 0x6F, 0x70)), rng.randbytes(rng.randrange(0, 300)),
+                 session=rng.randrange(1 << 32), context=rng.randbytes(8))
+        for rng in [random.Random(66)] for _ in range(30)),
 }
 
 

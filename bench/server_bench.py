@@ -210,7 +210,7 @@ def run_load(port: int, pid: int, load: Load, conns: int, seconds: float) -> Res
 # --- the servers ----------------------------------------------------------------------------
 
 class Subprocess:
-    """A server subprocess whose output names its port; stopped (SIGINT, then kill) and reaped."""
+    """A server subprocess whose output names its port; stopped (SIGTERM, then kill) and reaped."""
 
     def __init__(self, argv: list[str], cwd: Path = ROOT, timeout: float = 30.0) -> None:
         self.proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -242,7 +242,7 @@ class Subprocess:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from types import MappingProxyType
 from typing import Any, Sequence
 
 from pymodbus.pdu.bit_message import (ReadCoilsRequest, ReadDiscreteInputsRequest, WriteMultipleCoilsRequest,
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
 
-_READERS = {"co": ReadCoilsRequest, "di": ReadDiscreteInputsRequest,
-            "ir": ReadInputRegistersRequest, "hr": ReadHoldingRegistersRequest}
+_READERS = MappingProxyType({"co": ReadCoilsRequest, "di": ReadDiscreteInputsRequest,
+                             "ir": ReadInputRegistersRequest, "hr": ReadHoldingRegistersRequest})
 
 
 class ModbusClientMixin:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from types import MappingProxyType
 from typing import Mapping
 
 from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
@@ -52,9 +53,9 @@ def default_identity() -> dict[int, bytes]:
 
 _U16 = struct.Struct(">H")
 # function -> (exact PDU length or None, count offset, lowest count, highest count)
-_COUNTED = {1: (5, 3, 1, 2000), 2: (5, 3, 1, 2000), 3: (5, 3, 1, 125), 4: (5, 3, 1, 125),
-            15: (None, 3, 1, 1968), 16: (None, 3, 1, 123)}
-_FIXED = {5: 5, 6: 5, 22: 7}
+_COUNTED = MappingProxyType({1: (5, 3, 1, 2000), 2: (5, 3, 1, 2000), 3: (5, 3, 1, 125), 4: (5, 3, 1, 125),
+                             15: (None, 3, 1, 1968), 16: (None, 3, 1, 123)})
+_FIXED = MappingProxyType({5: 5, 6: 5, 22: 7})
 
 
 def _validate(function: int, data: bytes) -> None:

@@ -8,6 +8,9 @@ that handles one must never swallow the other, so each has its own class.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 __all__ = ["ModbusError", "FramingError", "ILLEGAL_FUNCTION", "ILLEGAL_ADDRESS", "ILLEGAL_VALUE",
            "DEVICE_FAILURE", "GATEWAY_NO_TARGET", "EXCEPTION_NAMES"]
 
@@ -18,7 +21,7 @@ DEVICE_FAILURE = 0x04
 GATEWAY_NO_TARGET = 0x0B
 
 #: Names of the exception codes, as the specification gives them.
-EXCEPTION_NAMES = {
+EXCEPTION_NAMES: Mapping[int, str] = MappingProxyType({
     0x01: "Illegal Function",
     0x02: "Illegal Data Address",
     0x03: "Illegal Data Value",
@@ -28,7 +31,7 @@ EXCEPTION_NAMES = {
     0x08: "Memory Parity Error",
     0x0A: "Gateway Path Unavailable",
     0x0B: "Gateway Target Device Failed to Respond",
-}
+})
 
 
 class ModbusError(Exception):

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
 from .errors import FramingError
 
@@ -140,14 +141,14 @@ class RtuFrame(NamedTuple):
 # Frame sizes by function code, including unit id and CRC.  An int is a fixed size; a
 # (position, extra) pair means "the byte at position is a byte count; size = position + 1 +
 # count + 2"; a function takes the MEI path separately.
-_REQUEST_SIZES: dict[int, int | tuple[int, int]] = {
+_REQUEST_SIZES: Mapping[int, int | tuple[int, int]] = MappingProxyType({
     1: 8, 2: 8, 3: 8, 4: 8, 5: 8, 6: 8, 7: 4, 8: 8, 11: 4, 12: 4, 17: 4,
     15: (6, 0), 16: (6, 0), 20: (2, 0), 21: (2, 0), 22: 10, 23: (10, 0), 24: 6, 43: 7,
-}
-_RESPONSE_SIZES: dict[int, int | tuple[int, int]] = {
+})
+_RESPONSE_SIZES: Mapping[int, int | tuple[int, int]] = MappingProxyType({
     1: (2, 0), 2: (2, 0), 3: (2, 0), 4: (2, 0), 5: 8, 6: 8, 7: 5, 8: 8, 11: 8,
     12: (2, 0), 15: 8, 16: 8, 17: (2, 0), 20: (2, 0), 21: (2, 0), 22: 10, 23: (2, 0), 24: (2, 0),
-}
+})
 _MAX_FRAME = 256
 
 

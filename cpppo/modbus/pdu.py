@@ -13,7 +13,8 @@ Tested with pymodbus 3.9.2 and 3.16.1 (``pymodbus.pdu.*_message`` class names ar
 from __future__ import annotations
 
 import struct
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.bit_message import (ReadCoilsRequest, ReadCoilsResponse, ReadDiscreteInputsRequest,
@@ -34,7 +35,7 @@ __all__ = ["ModbusPDU", "decode_request", "decode_response", "encode", "exceptio
 
 # Our own tables of pymodbus's classes: its DecodePDU tables changed shape between 3.9 and 3.16,
 # while these class names and modules did not.
-_TABLE: dict[int, tuple[type[ModbusPDU], type[ModbusPDU]]] = {
+_TABLE: Mapping[int, tuple[type[ModbusPDU], type[ModbusPDU]]] = MappingProxyType({
     1: (ReadCoilsRequest, ReadCoilsResponse),
     2: (ReadDiscreteInputsRequest, ReadDiscreteInputsResponse),
     3: (ReadHoldingRegistersRequest, ReadHoldingRegistersResponse),
@@ -45,10 +46,10 @@ _TABLE: dict[int, tuple[type[ModbusPDU], type[ModbusPDU]]] = {
     16: (WriteMultipleRegistersRequest, WriteMultipleRegistersResponse),
     22: (MaskWriteRegisterRequest, MaskWriteRegisterResponse),
     23: (ReadWriteMultipleRegistersRequest, ReadWriteMultipleRegistersResponse),
-}
-_SUBTABLE: dict[int, dict[int, tuple[type[ModbusPDU], type[ModbusPDU]]]] = {
-    43: {14: (ReadDeviceInformationRequest, ReadDeviceInformationResponse)},
-}
+})
+_SUBTABLE: Mapping[int, Mapping[int, tuple[type[ModbusPDU], type[ModbusPDU]]]] = MappingProxyType({
+    43: MappingProxyType({14: (ReadDeviceInformationRequest, ReadDeviceInformationResponse)}),
+})
 
 
 def request_class(function: int, sub: int = -1) -> type[ModbusPDU] | None:

@@ -18,7 +18,8 @@ Families (both the 5- and the 6-digit forms are accepted)::
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple
+from types import MappingProxyType
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 __all__ = ["TABLES", "Range", "parse_range", "locate", "family", "is_bits", "merge", "shatter",
            "READ_LIMIT", "WRITE_LIMIT"]
@@ -38,9 +39,9 @@ _FAMILIES = (
 )
 
 #: Most values one read request may carry, per table (the protocol's limits).
-READ_LIMIT = {"co": 2000, "di": 2000, "ir": 125, "hr": 125}
+READ_LIMIT: Mapping[str, int] = MappingProxyType({"co": 2000, "di": 2000, "ir": 125, "hr": 125})
 #: Most values one write request may carry (coils: 1968; holding registers: 123).
-WRITE_LIMIT = {"co": 1968, "hr": 123}
+WRITE_LIMIT: Mapping[str, int] = MappingProxyType({"co": 1968, "hr": 123})
 
 _RANGE = re.compile(
     r"^\s*(?P<beg>0x[0-9a-f]+|\d+)\s*(?:-\s*(?P<end>0x[0-9a-f]+|\d+))?\s*"

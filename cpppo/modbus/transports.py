@@ -8,6 +8,7 @@ protocols themselves never know which transport they are on.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from twisted.internet import defer, endpoints, protocol
@@ -15,7 +16,7 @@ from twisted.internet import defer, endpoints, protocol
 __all__ = ["PARITIES", "connect_tcp", "open_serial", "serial_options"]
 
 #: --parity letters, as pyserial spells them
-PARITIES = {"N": "N", "E": "E", "O": "O", "M": "M", "S": "S"}
+PARITIES = MappingProxyType({"N": "N", "E": "E", "O": "O", "M": "M", "S": "S"})
 
 
 def serial_options(baudrate: int = 19200, parity: str = "N", stopbits: float = 1,

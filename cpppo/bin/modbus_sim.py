@@ -12,6 +12,7 @@ Examples::
     modbus_sim -a 127.0.0.1:0 -A 40001-40010          # port chosen by the OS, printed
     modbus_sim --serial /dev/ttyUSB0 --baudrate 19200 --unit 1 --unit 2 40001-40010
     modbus_sim -a /dev/ttyS1 40001-40010              # the original's serial form
+    modbus_sim -a :7502 --evil delay:2.5 40001-40100  # every answer 2.5 s late
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
                    help="also print the address actually bound, alone on a line")
     p.add_argument("-r", "--range", type=int, default=1, metavar="N",
                    help="try N consecutive ports if the first is busy (default 1)")
+    p.add_argument("-e", "--evil", metavar="MODE",
+                   help="misbehave: delay[:S[-S2]], truncate, or corrupt[:transaction|protocol|unit|function|registers]")
     p.add_argument("-u", "--unit", type=int, action="append", metavar="ID",
                    help="serve this unit id, with its own data store (repeatable; default: every unit id, one store)")
     p.add_argument("--serial", metavar="DEVICE", help="serve Modbus/RTU on this serial device")
@@ -104,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         top = make_service(ranges, address=None if serial else args.address, serial=serial,
                            unit_ids=args.unit, baudrate=args.baudrate, parity=args.parity,
-                           stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report)
+                           stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report,
+                           evil=args.evil)
     except ValueError as exc:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from .datastore import Units
 from .device import Device
 from .errors import GATEWAY_NO_TARGET, FramingError
+from .evil import Evil
 from .framing import MbapFramer, RtuFramer, encode_mbap, encode_rtu, t35
 from .pdu import exception_pdu
 
@@ -45,6 +46,8 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         self._units = self.factory.units
         self._device = self.factory.device
         self.factory.connections += 1
+        self._late: list = []  # answers held back by --evil delay
+        self._due = 0.0
         flush = getattr(self.transport, "doWrite", None) if self.factory.flush else None
         self._flush = flush if callable(flush) else None
         log.info("Modbus/TCP connection from %s", self.transport.getPeer())
@@ -69,10 +72,32 @@ class ModbusTcpServerProtocol(protocol.Protocol):
             self.transport.loseConnection()
             return
         if out:
+            if self.factory.evil is not None:
+                self._misbehave(out)
+                return
             transport = self.transport
             transport.writeSequence(out) if len(out) > 1 else transport.write(out[0])
             if self._flush is not None:
                 self._flush_now()
+
+    def _misbehave(self, answers: list[bytes]) -> None:
+        """--evil: mangle each answer, and/or send it late (still in order, never blocking)."""
+        evil = self.factory.evil
+        for answer in answers:
+            data = evil.mangle_tcp(answer)
+            late = evil.lateness()
+            if not late and not self._late:
+                self.transport.write(data)
+                continue
+            now = self.factory.clock.seconds()
+            self._due = max(self._due, now + late)
+            call = self.factory.clock.callLater(self._due - now, self._write_late, data)
+            self._late.append(call)
+
+    def _write_late(self, data: bytes) -> None:
+        self._late = [c for c in self._late if c.active()]
+        if self.transport is not None and self.connected:
+            self.transport.write(data)
 
     def _flush_now(self) -> None:
         """Send the answer now rather than on the reactor's next turn (a real TCP transport only).
@@ -88,6 +113,10 @@ class ModbusTcpServerProtocol(protocol.Protocol):
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.factory.connections -= 1
+        for call in self._late:
+            if call.active():
+                call.cancel()
+        self._late = []
 
 
 class ModbusTcpServerFactory(protocol.Factory):
@@ -97,13 +126,19 @@ class ModbusTcpServerFactory(protocol.Factory):
         units: unit id -> data store.
         device: the request executor (one is made if not given).
         flush: send each answer at the end of ``dataReceived`` instead of on the next reactor turn.
+        evil: misbehave (see :mod:`cpppo.modbus.evil`); *clock* times its delays.
     """
 
     protocol = ModbusTcpServerProtocol
 
-    def __init__(self, units: Units, device: Device | None = None, flush: bool = True) -> None:
+    def __init__(self, units: Units, device: Device | None = None, flush: bool = True,
+                 evil: Evil | None = None, clock: Any = None) -> None:
+        if clock is None and evil is not None:
+            from twisted.internet import reactor as clock
         self.units = units
         self.device = device or Device()
+        self.evil = evil
+        self.clock = clock
         self.flush = flush  # send each answer at once (see ModbusTcpServerProtocol._flush_now)
         self.connections = 0
         self.framing_errors = 0
@@ -118,10 +153,11 @@ class ModbusRtuServerProtocol(protocol.Protocol):
         baudrate: sets the 3.5-character silence that ends a frame.
         clock: an IReactorTime (``reactor`` or ``task.Clock``) for the silence timer.
         silence: override the silence (seconds) computed from *baudrate*.
+        evil: misbehave (see :mod:`cpppo.modbus.evil`).
     """
 
     def __init__(self, units: Units, device: Device | None = None, baudrate: int = 19200,
-                 clock: Any = None, silence: float | None = None) -> None:
+                 clock: Any = None, silence: float | None = None, evil: Evil | None = None) -> None:
         if clock is None:
             from twisted.internet import reactor as clock
         self.units = units
@@ -129,6 +165,8 @@ class ModbusRtuServerProtocol(protocol.Protocol):
         self.clock = clock
         self.framer = RtuFramer("server", t35(baudrate) if silence is None else silence)
         self._timer: Any = None
+        self.evil = evil
+        self._late: list = []
         #: frames answered, and frames ignored because they were for other unit ids
         self.answered = 0
         self.ignored = 0
@@ -159,7 +197,20 @@ class ModbusRtuServerProtocol(protocol.Protocol):
                 self.ignored += 1  # another device's request
                 continue
             self.answered += 1
-            self.transport.write(encode_rtu(frame.unit, self.device.respond(store, frame.pdu)))
+            answer = encode_rtu(frame.unit, self.device.respond(store, frame.pdu))
+            if self.evil is None:
+                self.transport.write(answer)
+                continue
+            answer, late = self.evil.mangle_rtu(answer), self.evil.lateness()
+            if late:
+                self._late.append(self.clock.callLater(late, self._write_late, answer))
+            else:
+                self.transport.write(answer)
+
+    def _write_late(self, data: bytes) -> None:
+        self._late = [c for c in self._late if c.active()]
+        if self.transport is not None:
+            self.transport.write(data)
 
     def _broadcast(self, pdu: bytes) -> None:
         """Unit id 0 on a serial line: every device executes a write, and none answers."""
@@ -174,3 +225,7 @@ class ModbusRtuServerProtocol(protocol.Protocol):
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        for call in self._late:
+            if call.active():
+                call.cancel()
+        self._late = []

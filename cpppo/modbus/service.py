@@ -19,6 +19,7 @@ from twisted.internet import defer
 
 from .datastore import Units
 from .device import Device
+from .evil import Evil, parse_evil
 from .ranges import Range
 from .server import ModbusRtuServerProtocol, ModbusTcpServerFactory
 from .transports import open_serial, serial_options
@@ -100,9 +101,10 @@ class ModbusSerialService(service.Service):
 
     def __init__(self, units: Units, device: str, options: dict[str, Any], reactor: Any = None,
                  report: Callable[[str], None] | None = None, silence: float | None = None,
-                 executor: Device | None = None) -> None:
+                 executor: Device | None = None, evil: Evil | None = None) -> None:
         self.units, self.device, self.options = units, device, options
         self.reactor, self.report, self.silence, self.executor = reactor, report, silence, executor
+        self.evil = evil
         self.port: Any = None
         self.protocol: ModbusRtuServerProtocol | None = None
 
@@ -111,7 +113,7 @@ class ModbusSerialService(service.Service):
         if reactor is None:
             from twisted.internet import reactor
         self.protocol = ModbusRtuServerProtocol(self.units, self.executor, baudrate=self.options["baudrate"],
-                                                clock=reactor, silence=self.silence)
+                                                clock=reactor, silence=self.silence, evil=self.evil)
         self.port = open_serial(reactor, self.device, self.protocol, **self.options)
         log.info("Modbus/RTU simulator on %s (%s)", self.device, self.options)
         if self.report:
@@ -128,7 +130,7 @@ class ModbusSerialService(service.Service):
 def make_service(ranges: Sequence[Range], address: str | None = None, serial: str | None = None,
                  unit_ids: Sequence[int] | None = None, baudrate: int = 19200, parity: str = "N",
                  stopbits: float = 1, bytesize: int = 8, tries: int = 1, reactor: Any = None,
-                 report: Callable[[str, str], None] | None = None) -> service.MultiService:
+                 report: Callable[[str, str], None] | None = None, evil: str | None = None) -> service.MultiService:
     """A MultiService simulating one Modbus device (or several unit ids) over TCP or RTU.
 
     Args:
@@ -137,22 +139,24 @@ def make_service(ranges: Sequence[Range], address: str | None = None, serial: st
         serial: a serial device for Modbus/RTU, with *baudrate*, *parity*, *stopbits*, *bytesize*.
         unit_ids: unit ids served, each with its own store; none means every unit id, one store.
         report: called with ("TCP" or "RTU", bound address) once serving.
+        evil: a misbehaviour, e.g. "delay:2.5" (see :mod:`cpppo.modbus.evil`).
 
     Raises:
         ValueError: a bad address, unit id or serial setting.
     """
     units = Units(ranges, unit_ids)
+    misbehave = parse_evil(evil) if evil else None
     top = service.MultiService()
     top.units = units  # type: ignore[attr-defined]
     top.device = Device()  # type: ignore[attr-defined]
     if serial:
         options = serial_options(baudrate, parity, stopbits, bytesize)
         rtu = ModbusSerialService(units, serial, options, reactor=reactor, executor=top.device,  # type: ignore[attr-defined]
-                                  report=(lambda a: report("RTU", a)) if report else None)
+                                  report=(lambda a: report("RTU", a)) if report else None, evil=misbehave)
         rtu.setServiceParent(top)
     else:
         interface, port = parse_address(address or "", 502)
-        factory = ModbusTcpServerFactory(units, top.device)  # type: ignore[attr-defined]
+        factory = ModbusTcpServerFactory(units, top.device, evil=misbehave, clock=reactor)  # type: ignore[attr-defined]
         top.factory = factory  # type: ignore[attr-defined]
         tcp = ModbusTcpService(factory, interface, port, tries, reactor=reactor,
                                report=(lambda a: report("TCP", a)) if report else None)

@@ -20,6 +20,7 @@ from typing import Any
 from twisted.application import service
 from twisted.python import usage
 
+from ..modbus.evil import parse_evil
 from ..modbus.ranges import parse_range
 from ..modbus.service import make_service, parse_address, success_line
 from ..modbus.transports import serial_options
@@ -41,6 +42,7 @@ class Options(usage.Options):
         ["stopbits", None, 1.0, "serial stop bits: 1, 1.5 or 2", float],
         ["bytesize", None, 8, "serial data bits: 5-8", int],
         ["range", "r", 1, "try this many consecutive ports if the first is busy", int],
+        ["evil", "e", None, "misbehave: delay[:S[-S2]], truncate, or corrupt[:WHAT]"],
     ]
     optFlags = [["address-output", "A", "print the address actually bound, alone on a line"]]
 
@@ -83,6 +85,11 @@ class Options(usage.Options):
             raise usage.UsageError(str(exc)) from None
         if self["range"] < 1:
             raise usage.UsageError("--range must be at least 1")
+        if self["evil"]:
+            try:
+                parse_evil(self["evil"])
+            except ValueError as exc:
+                raise usage.UsageError(str(exc)) from None
 
 
 def makeService(options: Any) -> service.MultiService:
@@ -95,4 +102,5 @@ def makeService(options: Any) -> service.MultiService:
     return make_service(options["ranges"], address=None if options["serial"] else options["address"],
                         serial=options["serial"], unit_ids=options["units"] or None,
                         baudrate=options["baudrate"], parity=options["parity"], stopbits=options["stopbits"],
-                        bytesize=options["bytesize"], tries=options["range"], report=report)
+                        bytesize=options["bytesize"], tries=options["range"], report=report,
+                        evil=options["evil"])

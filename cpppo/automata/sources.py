@@ -184,12 +184,12 @@ class peeking:
 
     def has(self, n: int) -> bool:
         """True if *n* symbols can be taken now; otherwise records ``starved``."""
-        buf = self._buf
-        if not self._back and buf is not None:
-            if self._pos + n <= len(buf):
-                return True
-            if self._pos == len(buf) and self._chain and self._advance() and self._buf is not None \
-                    and n <= len(self._buf):
+        if not self._back:
+            buf = self._buf
+            if (buf is None or self._pos >= len(buf)) and self._chain and self._iter is None:
+                self._advance()  # the current chunk is used up: move to the next
+                buf = self._buf
+            if buf is not None and self._pos + n <= len(buf):
                 return True
         if self._coalesce(n):
             return True
@@ -201,20 +201,18 @@ class peeking:
 
         Nothing is consumed when None is returned.
         """
-        buf = self._buf
-        if not self._back and buf is not None:
-            pos = self._pos
-            end = pos + n
-            if end <= len(buf):
-                self._pos = end
-                self._sent += n
-                return buf[pos:end]
-            if pos == len(buf) and self._chain and self._advance():
+        if not self._back:
+            buf = self._buf
+            if (buf is None or self._pos >= len(buf)) and self._chain and self._iter is None:
+                self._advance()  # the current chunk is used up: move to the next
                 buf = self._buf
-                if buf is not None and n <= len(buf):
-                    self._pos = n
+            if buf is not None:
+                pos = self._pos
+                end = pos + n
+                if end <= len(buf):
+                    self._pos = end
                     self._sent += n
-                    return buf[:n]
+                    return buf[pos:end]
         if not self._coalesce(n):
             self.starved = True
             return None

@@ -41,6 +41,7 @@ class _Sentinel:
 
 
 NEED_DATA = _Sentinel("NEED_DATA")
+_CACHE_SIZE = 256  # decoded requests a server connection remembers
 CLOSED = _Sentinel("CLOSED")
 
 
@@ -63,6 +64,7 @@ class Connection:
         self._decode = cip.decode_reply if role is Role.CLIENT else cip.decode_request
         self._frames = encap.FrameParser(reply=role is Role.CLIENT, message=self._message)
         self._ended = False
+        self._cache: dict[bytes, Any] | None = {} if role is Role.SERVER else None
         self.session = 0
         self.frames_received = 0
 
@@ -83,11 +85,26 @@ class Connection:
         return frame
 
     def _message(self, data: bytes) -> Any:
-        """A CIP message in a data item: decoded, or Malformed (never raising, so the frame survives)."""
+        """A CIP message in a data item: decoded, or Malformed (never raising, so the frame survives).
+
+        Clients repeat the same requests (a poller reads the same tags again and
+        again), and the records are immutable, so a server's connection keeps the
+        last few hundred decoded requests by their bytes.
+        """
+        cache = self._cache
+        if cache is not None:
+            found = cache.get(data)
+            if found is not None:
+                return found
         try:
-            return self._decode(data)
+            message = self._decode(data)
         except RemoteProtocolError as error:
-            return Malformed(bytes(data), error)
+            message = Malformed(bytes(data), error)
+        if cache is not None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[bytes(data)] = message
+        return message
 
     def send(self, frame: encap.Frame) -> bytes:
         """The bytes for *frame* (a server's RegisterSession reply also sets our session)."""

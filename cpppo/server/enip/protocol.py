@@ -60,6 +60,7 @@ class EnipProtocol(protocol.Protocol):
         self.requests = 0
         self.eof = False
         self._pending: list[list[Any]] = []  # [reply, ready] in request order
+        self._wrote = False  # replies written during this dataReceived, not yet flushed
 
     def __repr__(self) -> str:
         peer = self.transport.getPeer() if self.transport is not None else None
@@ -100,9 +101,24 @@ class EnipProtocol(protocol.Protocol):
                     continue
                 return
             if frame is NEED_DATA:
-                return
+                break
             self.requests += 1
             self._queue(self.service.handle(frame, self))
+        if self._wrote:
+            self._wrote = False
+            self._flush_now()
+
+    def _flush_now(self) -> None:
+        """Send what the replies wrote now, rather than on the reactor's next turn.
+
+        A request/response protocol has its replies ready at the end of dataReceived;
+        writing them here spares a reactor iteration per request.  ``doWrite`` is the
+        transport's own IWriteDescriptor method, the one the reactor would call; if it
+        reports the connection broken, the connection is aborted.
+        """
+        do_write = getattr(self.transport, "doWrite", None)
+        if callable(do_write) and do_write() is not None:
+            self.transport.abortConnection()
 
     def _bad_frame(self, error: RemoteProtocolError) -> bool:
         """Answer a bad frame; True if the stream is still in step (parsing may go on)."""
@@ -150,6 +166,7 @@ class EnipProtocol(protocol.Protocol):
             self.transport.loseConnection()
             return
         self.transport.write(self.connection.send(reply))
+        self._wrote = True
 
 
 class EnipFactory(protocol.Factory):

@@ -59,6 +59,9 @@ test: $(STAMP) tshark
 bench: $(STAMP)
 	$(VPY) bench/dfa_bench.py
 	$(VPY) bench/codec_bench.py
+	$(VPY) bench/server_bench.py
+	$(VPY) bench/modbus_bench.py
+	$(VPY) bench/history_bench.py --events 100000
 
 clean:
 	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build *.egg-info

@@ -59,12 +59,12 @@ class Malformed:
 class Connection:
     """One side of an EtherNet/IP TCP connection."""
 
-    def __init__(self, role: Role) -> None:
+    def __init__(self, role: Role, cache: bool = True) -> None:
         self.role = role
         self._decode = cip.decode_reply if role is Role.CLIENT else cip.decode_request
         self._frames = encap.FrameParser(reply=role is Role.CLIENT, message=self._message)
         self._ended = False
-        self._cache: dict[bytes, Any] | None = {} if role is Role.SERVER else None
+        self._cache: dict[bytes, Any] | None = {} if role is Role.SERVER and cache else None
         self.session = 0
         self.frames_received = 0
 

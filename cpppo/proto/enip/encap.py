@@ -292,15 +292,19 @@ def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any
     *message*, if given, decodes the CIP message bytes of data items (never raising:
     see :class:`~cpppo.proto.enip.connection.Connection`).
     """
-    _need(data, offset, 2, "CPF item count")
+    size = len(data)
+    if offset + 2 > size:
+        _need(data, offset, 2, "CPF item count")
     (count,) = _UINT.unpack_from(data, offset)
     offset += 2
     items = []
     for _ in range(count):
-        _need(data, offset, 4, "CPF item header")
+        if offset + 4 > size:
+            _need(data, offset, 4, "CPF item header")
         type_id, length = _ITEM.unpack_from(data, offset)
         offset += 4
-        _need(data, offset, length, f"CPF item 0x{type_id:04X} data")
+        if offset + length > size:
+            _need(data, offset, length, f"CPF item 0x{type_id:04X} data")
         items.append(_decode_item(type_id, data, offset, length, message))
         offset += length
     if offset != len(data):

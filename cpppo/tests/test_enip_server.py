@@ -160,7 +160,7 @@ class TestTags(ServiceTestCase):
             (read("SCADA", 999, 2), 0xFF, (0x2105,)),
             (read("SCADA", 1000), 0xFF, (0x2105,)),
             (write("SCADA", 0, 0xC4, b"\x00" * 4), 0xFF, (0x2107,)),
-            (write("SCADA", 0, 0xC3, b"\x00" * 4), 0x15, ()),
+            (cip.Request(0x53, tag("SCADA", 998), body=logix.WriteTagFragmented(0xC3, 2, 0, b"\x00" * 6)), 0x15, ()),
             (write("SCADA", 0, 0xC3, b"\x00" * 2, 2), 0x13, ()),
             (cip.Request(0x4B, tag("SCADA")), 0x08, ()),
             (cip.Request(0x0E, (Logical("class", 0x99), Logical("instance", 1), Logical("attribute", 1))), 0x05, ()),
@@ -402,3 +402,39 @@ class TestStart(unittest.TestCase):
         self.assertEqual(reply.body.items[1].message.body.values(), [0, 0, 0])
         self.assertIn("SCADA[    0-2    ] == [0, 0, 0]", "".join(lines))
         client.transport.loseConnection()
+
+
+class TestBrowsing(ServiceTestCase):
+    """What pycomm3's LogixDriver.open() asks for: the controller name and the Symbol instances."""
+
+    def test_program_name(self) -> None:
+        reply = self.peer.ask(cip.Request(0x01, (Logical("class", 0x64), Logical("instance", 1))))
+        self.assertEqual(reply.data, struct.pack("<H", 9) + b"Simulator")
+
+    def test_symbol_instances_in_pages(self) -> None:
+        from cpppo.proto.enip import browse
+
+        for n in range(40):
+            self.service.add_tag(f"LONG_TAG_NAME_NUMBER_{n:03d}", "DINT", 1)
+        attributes = (1, 2, 3, 5, 6, 8, 10)
+        seen: list[browse.SymbolInstance] = []
+        start, pages = 0, 0
+        while True:
+            path = (Logical("class", 0x6B), Logical("instance", start))
+            reply = self.peer.ask(cip.Request(0x55, path, body=cip.GetAttributeList(attributes)), route=False)
+            self.assertIn(reply.status, (0, 6))
+            page = browse.decode_symbol_instances(reply.data, attributes)
+            seen += page
+            pages += 1
+            if reply.status == 0:
+                break
+            start = page[-1].instance + 1
+        self.assertGreater(pages, 1)
+        self.assertEqual([s.name for s in seen][:3], ["SCADA", "FLOAT", "ONE"])
+        self.assertEqual(len(seen), 43)
+        scada = seen[0]
+        self.assertEqual((scada.type, scada.dimensions), (0x20C3, (1000, 0, 0)))
+        self.assertEqual((seen[2].type, seen[2].dimensions), (0xC4, (0, 0, 0)))
+        reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
+                                          body=cip.GetAttributeList((1, 4))), route=False)
+        self.assertEqual(reply.status, 0x0A)

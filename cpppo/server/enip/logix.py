@@ -142,13 +142,18 @@ class Tags:
             raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset}")
         room = body.elements * size - offset
         fragmented = isinstance(body, logix.WriteTagFragmented)
-        if len(body.data) % size:
-            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(body.data)} bytes is not whole elements")
-        if len(body.data) > room:
-            raise CIPError(TOO_MUCH, message=f"{attribute.name}: {len(body.data)} bytes for {room}")
-        if len(body.data) < room and not fragmented:
-            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(body.data)} bytes for {room}")
-        values = attribute.cip.decode(body.data)
+        data = body.data
+        if not fragmented and len(data) > room:
+            # pycomm3 1.2 sends its connected Write Tag twice in one message; a ControlLogix
+            # takes the elements it was told to write and ignores what follows, and so do we.
+            data = data[:room]
+        if len(data) % size:
+            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes is not whole elements")
+        if len(data) > room:
+            raise CIPError(TOO_MUCH, message=f"{attribute.name}: {len(data)} bytes for {room}")
+        if len(data) < room and not fragmented:
+            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes for {room}")
+        values = attribute.cip.decode(data)
         first = start + offset // size
         done = attribute.__setitem__(slice(first, first + len(values)), values)
 

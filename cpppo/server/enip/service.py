@@ -25,6 +25,7 @@ from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
                      TCPIP)
 from .logix import UNCONNECTED_REPLY_SIZE, Tags
+from .symbols import ProgramName, SymbolBrowser
 
 __all__ = ["EnipService", "CLOSE"]
 
@@ -61,6 +62,8 @@ class EnipService:
         self.directory.add(TCPIP(address=address[0] if address[0] not in ("", "0.0.0.0") else "127.0.0.1"))
         self.directory.add(EthernetLink())
         self.tags = Tags(on_access=on_access)
+        self.symbols = SymbolBrowser(self.tags)
+        self.directory.add(ProgramName())
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.clients: list[Any] = []
         self.sessions: set[int] = set()
@@ -277,6 +280,8 @@ class EnipService:
             return self._connection_manager(request, client)
         if class_id == 0x02 and service == 0x0A and isinstance(request.body, cip.MultipleService):
             return self._multiple(request.body, budget, client)
+        if class_id == 0x6B and service == 0x55:
+            return self.symbols.get_instance_attribute_list(request, instance_id or 0, budget)
         obj = self.directory.lookup(class_id, 1 if instance_id is None else instance_id)
         if service == 0x0E:
             if attribute_id is None:

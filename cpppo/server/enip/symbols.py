@@ -1,0 +1,84 @@
+"""Tag browsing: the Symbol object (0x6B) and the controller name (class 0x64).
+
+pycomm3's ``LogixDriver.open()`` and pylogix's ``GetTagList`` discover a
+controller's tags by asking the Symbol class for its instances with Get
+Instance Attribute List (0x55): one instance per tag, numbered from 1, each
+with the attributes asked for, in the order asked, a page at a time (status
+0x06 while more remain; the client continues from the last instance + 1).
+pycomm3 also reads the controller's name from class 0x64 instance 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...proto.enip import browse, cip
+from ...proto.enip import types as cip_types
+from .device import Attribute, CIPError, Object
+from .logix import Tags
+
+__all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
+
+PARTIAL = 0x06
+ARRAY_1D = 1 << 13
+#: Software control bit 26: a base tag (not an alias), as pycomm3 reads it.
+BASE_TAG = 1 << 26
+
+
+def symbol_type(attribute: Attribute) -> int:
+    """The Symbol object's type word: atomic type code, and one array dimension if it is an array."""
+    code = attribute.cip.code & 0xFFF
+    return code | (ARRAY_1D if not attribute.scalar else 0)
+
+
+class ProgramName(Object):
+    """Class 0x64 instance 1: Get Attributes All returns the controller's name (a CIP STRING)."""
+
+    class_id = 0x64
+
+    def __init__(self, name: str = "Simulator", instance_id: int = 1) -> None:
+        super().__init__(instance_id)
+        self.name = name
+
+    def get_attributes_all(self) -> Any:
+        return cip_types.encode_string(self.name, cip_types.STRING)
+
+
+class SymbolBrowser:
+    """Answers Get Instance Attribute List on the Symbol class from a :class:`Tags` table."""
+
+    def __init__(self, tags: Tags) -> None:
+        self.tags = tags
+
+    def instances(self) -> list[tuple[int, Attribute]]:
+        return [(number, attribute) for number, attribute in enumerate(self.tags, start=1)]
+
+    def describe(self, instance: int, attribute: Attribute) -> browse.SymbolInstance:
+        dimensions = (0 if attribute.scalar else len(attribute), 0, 0)
+        return browse.SymbolInstance(instance, attribute.name, symbol_type(attribute), 0, instance << 16,
+                                     BASE_TAG, (attribute.cip.size or 0) * len(attribute), dimensions,
+                                     getattr(attribute, "external_access", 3))
+
+    def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int) -> cip.Reply:
+        body = request.body
+        attributes = tuple(getattr(body, "attributes", ()))
+        unknown = [a for a in attributes if a not in browse.SYMBOL_ATTRIBUTES]
+        if unknown or not attributes:
+            raise CIPError(0x0A if unknown else 0x13, message=f"Symbol attributes {unknown or attributes}")
+        room = budget - 4  # the reply header
+        parts: list[bytes] = []
+        used = 0
+        status = 0
+        for number, attribute in self.instances():
+            if number < start:
+                continue
+            part = browse.encode_symbol_instances([self.describe(number, attribute)], attributes)
+            if used + len(part) > room:
+                status = PARTIAL
+                break
+            parts.append(part)
+            used += len(part)
+        if status == PARTIAL and not parts:
+            raise CIPError(0x11, message="a single symbol does not fit the reply")
+        return cip.Reply(request.service | 0x80, status, data=b"".join(parts))
+

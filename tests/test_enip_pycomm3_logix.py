@@ -1,0 +1,43 @@
+"""pycomm3's LogixDriver opens our simulator as it opens a ControlLogix, then reads and writes.
+
+Its open() reads the identity, the controller name (class 0x64) and the whole
+tag list (Symbol object, Get Instance Attribute List, in pages) before it
+will touch a tag; the original cpppo 5.2.5 simulator fails that step.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.enip_server_fixture import TwistdEnipServer
+
+pycomm3 = pytest.importorskip("pycomm3")
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT",
+                                     *[f"T{n:03d}=SINT[3]" for n in range(60)]])
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.close()
+
+
+def test_logix_driver_opens_reads_and_writes(simulator) -> None:
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
+        assert plc.info["product_name"] == "1756-L61/B LOGIX5561"
+        assert plc.info["name"] == "Simulator"
+        assert {"SCADA", "F", "ONE", "T000", "T059"} <= set(plc.tags)
+        assert plc.tags["SCADA"]["dimensions"][0] == 1000
+        assert not plc.write("SCADA[3]", 77).error
+        assert plc.read("SCADA[3]").value == 77
+        assert not plc.write("F{2}", [1.5, 2.5]).error
+        assert plc.read("F{4}").value == [1.5, 2.5, 0.0, 0.0]
+        assert not plc.write(("SCADA[10]{3}", [1, 2, 3])).error
+        assert plc.read("SCADA[9]{5}").value == [0, 1, 2, 3, 0]
+        assert plc.read("SCADA[0]{1000}").value[10:13] == [1, 2, 3]  # fragmented
+        assert plc.read("NOPE").error
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:  # a second client sees the writes
+        assert plc.read("SCADA[3]").value == 77

@@ -151,6 +151,11 @@ class TestTags(ServiceTestCase):
         first, second, third = reply.body.replies
         self.assertEqual((first.body.values(), second.body.values(), third.status), ([-8], [0.0], 0x04))
 
+    def test_reply_too_large(self) -> None:
+        reads = tuple(read("SCADA", 0, 200) for _ in range(3))  # 3 x 400 bytes: more than one reply holds
+        reply = self.peer.ask(cip.Request(0x0A, ROUTER, body=cip.MultipleService(reads)))
+        self.assertEqual(reply.status, 0x11)
+
     def test_unrouted_requests_are_served_the_same(self) -> None:
         self.assertEqual(self.peer.ask(read("SCADA", 0), route=False).status, 0)
 

@@ -286,20 +286,25 @@ class EnipService:
         if service == 0x0E:
             if attribute_id is None:
                 raise CIPError(0x04, message="Get Attribute Single needs an attribute")
-            return self._data_reply(service, obj.get_attribute_single(attribute_id))
+            return self._data_reply(service, obj.get_attribute_single(attribute_id), budget)
         if service == 0x01:
-            return self._data_reply(service, obj.get_attributes_all())
+            return self._data_reply(service, obj.get_attributes_all(), budget)
         if service == 0x10:
             if attribute_id is None:
                 raise CIPError(0x04, message="Set Attribute Single needs an attribute")
-            return self._data_reply(service, obj.set_attribute_single(attribute_id, request.payload()))
+            return self._data_reply(service, obj.set_attribute_single(attribute_id, request.payload()), budget)
         raise CIPError(0x08, message=f"service 0x{service:02X} not supported by {obj}")
 
     @staticmethod
-    def _data_reply(service: int, data: Any) -> Any:
+    def _data_reply(service: int, data: Any, budget: int) -> Any:
+        """A reply carrying *data* (or a Deferred of it); 0x11 if it would not fit the reply budget."""
+        def reply(data: bytes) -> cip.Reply:
+            if len(data) + 4 > budget:
+                return cip.Reply(service | 0x80, 0x11)
+            return cip.Reply(service | 0x80, data=data)
         if isinstance(data, defer.Deferred):
-            return data.addCallback(lambda d: cip.Reply(service | 0x80, data=d))
-        return cip.Reply(service | 0x80, data=data)
+            return data.addCallback(reply)
+        return reply(data)
 
     def _connection_manager(self, request: cip.Request, client: Any) -> cip.Reply:
         body = request.body
@@ -325,7 +330,10 @@ class EnipService:
 
         def combine(replies: list[cip.Reply]) -> cip.Reply:
             failed = any(r.status not in (0x00, 0x06) for r in replies)
-            return cip.Reply(0x8A, 0x1E if failed else 0x00, body=cip.MultipleServiceReply(tuple(replies)))
+            combined = cip.Reply(0x8A, 0x1E if failed else 0x00, body=cip.MultipleServiceReply(tuple(replies)))
+            if len(combined.encode()) > budget:  # the replies together do not fit one message
+                return cip.Reply(0x8A, 0x11)
+            return combined
         if any(isinstance(r, defer.Deferred) for r in replies):
             return defer.gatherResults([defer.maybeDeferred(lambda r=r: r) for r in replies]).addCallback(combine)
         return combine(replies)

@@ -16,7 +16,7 @@ pycomm3 = pytest.importorskip("pycomm3")
 
 @pytest.fixture(scope="module")
 def simulator():
-    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT",
+    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT",
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
         yield server
@@ -39,5 +39,9 @@ def test_logix_driver_opens_reads_and_writes(simulator) -> None:
         assert plc.read("SCADA[9]{5}").value == [0, 1, 2, 3, 0]
         assert plc.read("SCADA[0]{1000}").value[10:13] == [1, 2, 3]  # fragmented
         assert plc.read("NOPE").error
+        assert not plc.write("FLAGS.5", True).error  # a bit of a DINT: Read Modify Write
+        assert plc.read("FLAGS").value == 32 and plc.read("FLAGS.5").value is True
+        assert not plc.write("FLAGS.5", False).error
+        assert plc.read("FLAGS").value == 0
     with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:  # a second client sees the writes
         assert plc.read("SCADA[3]").value == 77

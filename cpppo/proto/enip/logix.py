@@ -128,11 +128,14 @@ class ReadModifyWrite:
 
     or_mask: bytes
     and_mask: bytes
+    #: Bytes after the AND mask: pycomm3 1.2 sends an AND mask longer than the size it states
+    #: (a controller uses the stated size); kept so the request re-encodes to the same bytes.
+    trailing: bytes = b""
 
     def encode(self) -> bytes:
         if len(self.or_mask) != len(self.and_mask):
             raise LocalProtocolError("OR and AND masks of different sizes")
-        return _UINT.pack(len(self.or_mask)) + self.or_mask + self.and_mask
+        return _UINT.pack(len(self.or_mask)) + self.or_mask + self.and_mask + self.trailing
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +194,9 @@ def _read_modify_write(data: bytes, base: int) -> ReadModifyWrite:
     if len(data) < 2:
         raise _short("mask size", base, 2, len(data))
     (size,) = _UINT.unpack_from(data, 0)
-    _exact("Read Modify Write masks", data, 2 + 2 * size, base)
-    return ReadModifyWrite(bytes(data[2:2 + size]), bytes(data[2 + size:]))
+    if len(data) < 2 + 2 * size:
+        raise _short("Read Modify Write masks", base + 2, 2 * size, len(data) - 2)
+    return ReadModifyWrite(bytes(data[2:2 + size]), bytes(data[2 + size:2 + 2 * size]), bytes(data[2 + 2 * size:]))
 
 
 def decode_read_template(data: bytes, base: int) -> ReadTemplate:

@@ -48,8 +48,6 @@ class EnipServerService(service.Service):
         from ..server.enip.main import start
 
         service.Service.startService(self)
-        if self.settings.web is not None:
-            raise usage.UsageError("the web API (-w/--web) is not part of this version yet")
         self.server = start(self.settings, reactor, self.attribute_class or Attribute)
 
     def stopService(self) -> Any:

@@ -62,6 +62,7 @@ class Server:
         self.settings = settings
         self.tcp: Any = None
         self.udp: Any = None
+        self.web: Any = None  # the web API's port, if --web
 
     @property
     def address(self) -> tuple[str, int]:
@@ -72,6 +73,7 @@ class Server:
         host, port = self.settings.address
         self.tcp = self.reactor.listenTCP(port, EnipFactory(self.service), interface=host)
         bound = self.tcp.getHost()
+        self._bound_port = bound.port
         if self.settings.udp:
             try:
                 self.udp = self.reactor.listenUDP(bound.port, EnipDatagram(self.service), interface=host)
@@ -82,7 +84,9 @@ class Server:
         log.log(logging.NORMAL, "EtherNet/IP simulator listening on %s:%d", bound.host, bound.port)  # type: ignore[attr-defined]
 
     def _reopen(self) -> None:
-        self.settings.address = (self.settings.address[0], self.address[1]) if self.tcp else self.settings.address
+        # Listen again on the port bound before (the closed port object can no longer tell it).
+        if self.tcp is not None:
+            self.settings.address = (self.settings.address[0], self._bound_port)
         self.listen()
 
     def print_address(self, out: Any = None) -> None:
@@ -91,13 +95,16 @@ class Server:
         if self.udp is not None:
             host = self.udp.getHost()
             print(f"Network UDP Server address = {(host.host, host.port)!r}", file=stream, flush=True)
+        if self.web is not None:
+            host = self.web.getHost()
+            print(f"Web API address = {(host.host, host.port)!r}", file=stream, flush=True)
 
     def stop(self) -> defer.Deferred:
         """Stop listening and close every client connection."""
         self.service.eof()
         self.service.connections.clear()
-        ports = [p for p in (self.tcp, self.udp) if p is not None]
-        self.tcp = self.udp = None
+        ports = [p for p in (self.tcp, self.udp, self.web) if p is not None]
+        self.tcp = self.udp = self.web = None
         self.service.listeners = []
         self.service._reopen = None
         return defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
@@ -118,6 +125,14 @@ def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_cl
     settings = _settings(argv)
     server = Server(build_service(settings, attribute_class, reactor, out), reactor, settings)
     server.listen()
+    if settings.web is not None:
+        from .web import start_web
+
+        try:
+            server.web = start_web(server, settings.web, reactor)
+        except Exception:  # eg. the web port is in use: do not leave the EtherNet/IP ports open
+            server.stop()
+            raise
     if settings.address_output:
         server.print_address(out)
     return server
@@ -165,8 +180,6 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, *
     setup_logging(settings)
     from twisted.internet import reactor
 
-    if settings.web is not None:
-        ap.error("the web API (-w/--web) is not part of this version yet")
     try:
         start(settings, reactor, attribute_class)
     except Exception as error:  # eg. the address is in use

@@ -336,9 +336,13 @@ class TestBadFrames(ServiceTestCase):
 
 class TestOptions(unittest.TestCase):
     def test_tag_specs(self) -> None:
-        self.assertEqual(options.parse_tag("SCADA=dint[1000]"), options.TagSpec("SCADA", "DINT", 1000))
+        self.assertEqual(options.parse_tag("SCADA=dint[1000]"), options.TagSpec("SCADA", "DINT", 1000, (1000,)))
         self.assertEqual(options.parse_tag("x"), options.TagSpec("x", "INT", 1))
-        for bad in ("SCADA=FOO", "=INT", "A=INT[x]", "A=INT[0]"):
+        self.assertEqual(options.parse_tag("One=INT[1]"), options.TagSpec("One", "INT", 1, (1,)))
+        self.assertEqual(options.parse_tag("Grid=DINT[5,5]"), options.TagSpec("Grid", "DINT", 25, (5, 5)))
+        self.assertEqual(options.parse_tag("Bits=BOOL[64]"), options.TagSpec("Bits", "DWORD", 2, (2,), bits=64))
+        self.assertEqual(options.parse_tag("Bits=BOOL[33]").length, 2)
+        for bad in ("SCADA=FOO", "=INT", "A=INT[x]", "A=INT[0]", "A=INT[2,0]", "A=INT[1,2,3,4]", "B=BOOL[2,2]"):
             with self.assertRaises(ValueError):
                 options.parse_tag(bad)
 
@@ -443,3 +447,33 @@ class TestBrowsing(ServiceTestCase):
         reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
                                           body=cip.GetAttributeList((1, 4))), route=False)
         self.assertEqual(reply.status, 0x0A)
+
+
+class TestArrays(ServiceTestCase):
+    def test_multi_dimensional_addressing(self) -> None:
+        grid = self.service.add_tag("Grid", "DINT", 25, dims=(5, 5))
+        grid[0:25] = list(range(25))
+        two = cip.Request(0x4C, (Symbolic("Grid"), Logical("element", 2), Logical("element", 3)),
+                          body=logix.ReadTag(2))
+        self.assertEqual(self.peer.ask(two).body.values(), [13, 14])
+        self.assertEqual(self.peer.ask(read("Grid", 24)).body.values(), [24])
+        beyond = cip.Request(0x4C, (Symbolic("Grid"), Logical("element", 5), Logical("element", 0)),
+                             body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(beyond).extended, (0x2105,))
+        three = cip.Request(0x4C, (Symbolic("Grid"),) + (Logical("element", 0),) * 3, body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(three).status, 0x04)
+        from cpppo.proto.enip import browse
+        reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
+                                          body=cip.GetAttributeList((1, 2, 8))), route=False)
+        symbols = {s.name: s for s in browse.decode_symbol_instances(reply.data, (1, 2, 8))}
+        self.assertEqual((symbols["Grid"].type, symbols["Grid"].dimensions), (0x40C4, (5, 5, 0)))
+
+    def test_bool_array_bits_with_read_modify_write(self) -> None:
+        self.service.add_tag("Bits", "DWORD", 2, dims=(2,))
+        for bit in (3, 33):
+            element, mask = divmod(bit, 32)
+            rmw = cip.Request(0x4E, tag("Bits", element),
+                              body=logix.ReadModifyWrite((1 << mask).to_bytes(4, "little"), b"\xff" * 4))
+            self.assertEqual(self.peer.ask(rmw).status, 0)
+        reply = self.peer.ask(read("Bits", 0, 2))
+        self.assertEqual((reply.body.type, reply.body.values()), (0xD3, [8, 2]))

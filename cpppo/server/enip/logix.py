@@ -77,13 +77,28 @@ class Tags:
         if attribute is None:
             raise CIPError(0x04, message=f"no tag {name!r}")
         if rest:
-            segment = rest.pop(0)
-            if not isinstance(segment, Logical) or segment.kind != "element" or rest:
+            indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
+            if len(indices) != len(rest):
                 raise CIPError(0x04, message=f"unsupported path for tag {name!r}")
-            index = segment.value
+            index = self._flatten(attribute, indices)
         if attribute.error:
             raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
         return attribute, index
+
+    @staticmethod
+    def _flatten(attribute: Attribute, indices: list[int]) -> int:
+        """The element a list of indices names: row-major over the tag's dimensions (one index: flat)."""
+        dims = getattr(attribute, "dims", None) or (len(attribute),)
+        if len(indices) == 1:
+            return indices[0]
+        if len(indices) != len(dims):
+            raise CIPError(0x04, message=f"{attribute.name}: {len(indices)} indices for {len(dims)} dimensions")
+        index = 0
+        for value, dim in zip(indices, dims):
+            if value >= dim:
+                raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: index {indices} beyond {dims}")
+            index = index * dim + value
+        return index
 
     @staticmethod
     def _check_range(attribute: Attribute, start: int, count: int) -> None:

@@ -30,14 +30,23 @@ log = logging.getLogger(__name__)
 #: The original's configuration file locations, lowest priority first.
 CONFIG_FILES = ("/etc/cpppo.cfg", os.path.expanduser("~/.cpppo.cfg"), "cpppo.cfg")
 
-_TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:=(?P<type>[A-Za-z]+)(?:\[(?P<length>\d+)\])?)?$")
+_TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:=(?P<type>[A-Za-z]+)(?:\[(?P<dims>\d+(?:,\d+){0,2})\])?)?$")
 
 
 @dataclass(frozen=True)
 class TagSpec:
+    """A tag from the command line: ``[...]`` are its array dimensions (up to 3).
+
+    ``length`` is its element count (the product of the dimensions).  A BOOL array is
+    stored as Logix stores it, 32 bits to a DWORD: ``Bits=BOOL[64]`` is type DWORD,
+    length 2, ``bits`` 64.
+    """
+
     name: str
     type: str = "INT"
     length: int = 1
+    dims: tuple[int, ...] = ()
+    bits: int = 0
 
 
 @dataclass
@@ -67,10 +76,18 @@ def parse_tag(text: str) -> TagSpec:
     if kind not in types.TYPE_CLASSES or kind in ("STRING", "SSTRING"):
         raise ValueError(f"tag {text!r}: unknown type {kind!r} (one of BOOL, SINT, INT, DINT, LINT, USINT, UINT, "
                          f"UDINT, ULINT, REAL, LREAL, DWORD)")
-    length = int(match.group("length") or 1)
-    if not 1 <= length <= 1 << 20:
-        raise ValueError(f"tag {text!r}: length {length} (1 to {1 << 20})")
-    return TagSpec(match.group("name"), kind, length)
+    dims = tuple(int(d) for d in match.group("dims").split(",")) if match.group("dims") else ()
+    length = 1
+    for dim in dims:
+        length *= dim
+    if not 1 <= length <= 1 << 20 or 0 in dims:
+        raise ValueError(f"tag {text!r}: {length} elements (1 to {1 << 20})")
+    if kind == "BOOL" and dims:
+        if len(dims) != 1:
+            raise ValueError(f"tag {text!r}: a BOOL array has one dimension")
+        words = (length + 31) // 32
+        return TagSpec(match.group("name"), "DWORD", words, (words,), bits=length)
+    return TagSpec(match.group("name"), kind, length, dims)
 
 
 def parse_address(text: str, default_port: int = 44818, default_host: str = "") -> tuple[str, int]:

@@ -75,10 +75,18 @@ class EnipService:
 
     # --- configuration --------------------------------------------------------------
     def add_tag(self, name: str, type_cls: Any, length: int = 1, attribute_class: type = Attribute,
-                default: Any = 0) -> Attribute:
-        """Create a tag of *length* elements (a scalar if 1) with *attribute_class*."""
-        value = default if length == 1 else [default] * length
-        return self.tags.add(attribute_class(name, type_cls, value))
+                default: Any = 0, dims: tuple[int, ...] | None = None) -> Attribute:
+        """Create a tag of *length* elements with *attribute_class*.
+
+        *dims* are its array dimensions (default: a scalar if *length* is 1, else one
+        dimension); an array of one element is still an array.
+        """
+        if dims is None:
+            dims = () if length == 1 else (length,)
+        value = default if not dims else [default] * length
+        attribute = attribute_class(name, type_cls, value)
+        attribute.dims = tuple(dims)
+        return self.tags.add(attribute)
 
     # --- fault injection and control -------------------------------------------------
     def reply_delay(self) -> float:

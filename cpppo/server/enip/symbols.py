@@ -25,10 +25,17 @@ ARRAY_1D = 1 << 13
 BASE_TAG = 1 << 26
 
 
+def dimensions(attribute: Attribute) -> tuple[int, ...]:
+    """A tag's array dimensions (empty for a scalar)."""
+    dims = getattr(attribute, "dims", None)
+    if dims is None:
+        dims = () if attribute.scalar else (len(attribute),)
+    return tuple(dims)
+
+
 def symbol_type(attribute: Attribute) -> int:
-    """The Symbol object's type word: atomic type code, and one array dimension if it is an array."""
-    code = attribute.cip.code & 0xFFF
-    return code | (ARRAY_1D if not attribute.scalar else 0)
+    """The Symbol object's type word: atomic type code, and the number of array dimensions (bits 13-14)."""
+    return (attribute.cip.code & 0xFFF) | (len(dimensions(attribute)) * ARRAY_1D)
 
 
 class ProgramName(Object):
@@ -54,9 +61,9 @@ class SymbolBrowser:
         return [(number, attribute) for number, attribute in enumerate(self.tags, start=1)]
 
     def describe(self, instance: int, attribute: Attribute) -> browse.SymbolInstance:
-        dimensions = (0 if attribute.scalar else len(attribute), 0, 0)
+        dims = (dimensions(attribute) + (0, 0, 0))[:3]
         return browse.SymbolInstance(instance, attribute.name, symbol_type(attribute), 0, instance << 16,
-                                     BASE_TAG, (attribute.cip.size or 0) * len(attribute), dimensions,
+                                     BASE_TAG, (attribute.cip.size or 0) * len(attribute), dims,
                                      getattr(attribute, "external_access", 3))
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int) -> cip.Reply:

@@ -48,7 +48,7 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
                           on_access=_printer(out) if settings.print_io else None)
     for tag in settings.tags:
         service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
-                        default=0.0 if tag.type in ("REAL", "LREAL") else 0)
+                        default=0.0 if tag.type in ("REAL", "LREAL") else 0, dims=tag.dims)
         log.info("tag %s %s[%d]", tag.name, tag.type, tag.length)
     return service
 

@@ -156,7 +156,8 @@ class TestShapes(WebTestCase):
     def test_live_page(self) -> Any:
         status, text, kind = yield self.http("/")
         self.assertEqual((status, kind), (200, "text/html; charset=utf-8"))
-        self.assertIn("/api", text)
+        self.assertIn("<script>", text)
+        self.assertIn('fetch(url', text)
         self.assertNotIn("http://", text.replace("http://www.w3.org/2000/svg", ""))  # nothing from elsewhere
 
 

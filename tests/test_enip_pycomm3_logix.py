@@ -16,7 +16,8 @@ pycomm3 = pytest.importorskip("pycomm3")
 
 @pytest.fixture(scope="module")
 def simulator():
-    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT",
+    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
+                                     "Bits=BOOL[64]",
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
         yield server
@@ -45,3 +46,28 @@ def test_logix_driver_opens_reads_and_writes(simulator) -> None:
         assert plc.read("FLAGS").value == 0
     with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:  # a second client sees the writes
         assert plc.read("SCADA[3]").value == 77
+
+
+def test_arrays_and_bool_arrays(simulator) -> None:
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
+        assert (plc.tags["Grid"]["dimensions"], plc.tags["Grid"]["dim"]) == ([5, 5, 0], 2)
+        assert plc.tags["Bits"]["data_type"] == "DWORD"
+        assert not plc.write("Grid[2,3]", 23).error
+        assert plc.read("Grid[2,3]").value == 23
+        assert plc.read("Grid[0,0]{25}").value[13] == 23
+        assert not plc.write("Bits[35]", True).error
+        assert plc.read("Bits[35]").value is True
+        assert plc.read("Bits[0]{64}").value[35] is True
+
+
+def test_pylogix_tag_list_and_bool_arrays(simulator) -> None:
+    pylogix = pytest.importorskip("pylogix")
+    with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
+        tags = comm.GetTagList()
+        assert tags.Status == "Success"
+        listed = {t.TagName: (t.DataType, t.Array) for t in tags.Value}
+        assert listed["SCADA"] == ("INT", 1) and listed["Grid"] == ("DINT", 2) and listed["ONE"] == ("DINT", 0)
+        assert comm.Write("Bits[4]", True).Status == "Success"
+        assert comm.Read("Bits[4]").Value is True
+        assert comm.Write("Grid[4,4]", -7).Status == "Success"
+        assert comm.Read("Grid[4,4]").Value == -7

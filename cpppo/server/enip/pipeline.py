@@ -1,0 +1,585 @@
+"""The EtherNet/IP client on Deferreds: ``connect()`` and the pipelining engine.
+
+One registered session on one TCP connection, and every CIP service a script
+needs as a method returning a Deferred.  Requests are built from the codec's
+records (through :mod:`.plan`) and replies parsed by the client-side
+:class:`~cpppo.proto.enip.connection.Connection` inside :class:`.ClientProtocol`;
+there is no other copy of the protocol.
+
+Why pipelining: on a link with any latency a client that waits for each reply
+spends its time idle.  :meth:`EnipClient.pipeline` keeps up to ``depth``
+requests in flight on the connection (matched to replies by sender context)
+and, with ``multiple=<bytes>``, packs several operations into one Multiple
+Service Packet, so one round trip carries many tag reads.  Results always
+come back in operation order, as the original's 6-tuples
+``(idx, dsc, req, rpy, sts, val)`` (``req``/``rpy`` being the codec's
+``cip.Request`` / ``cip.Reply`` records).
+
+Fragmenting: a read that does not fit the reply budget comes back with status
+0x06 and the rest is fetched with Read Tag Fragmented; a write too large for
+one request goes as Write Tag Fragmented pieces; ``fragment=True`` forces the
+fragmented services; ``no_fragment=True`` forbids them, and then an operation
+too large to go plain fails with :class:`~.plan.FragmentRequired`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, AsyncIterator, Callable, Iterable
+
+from twisted.internet import defer, protocol
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+from ...proto.enip import cip, encap, logix
+from ...proto.enip.epath import Logical, parse_tag
+from . import plan
+from .protocol_client import ClientProtocol, ConnectionClosed, RequestTimeout
+
+__all__ = ["EnipClient", "connect", "RequestTimeout", "ConnectionClosed", "CIPError", "UNCONNECTED_SIZE"]
+
+log = logging.getLogger(__name__)
+
+#: The largest CIP message a Logix controller accepts or sends unconnected.
+UNCONNECTED_SIZE = 504
+_ROUTER = (Logical("class", 2), Logical("instance", 1))
+_MANAGER = plan.SEND_PATH_DEFAULT
+
+
+class CIPError(RuntimeError):
+    """A CIP service (Forward Open, a list request...) answered with a failure status."""
+
+
+def _paths(op: dict, default_route: tuple, default_send: tuple) -> tuple[tuple, tuple]:
+    route = plan.route_path(op["route_path"]) if op.get("route_path") is not None else default_route
+    send = plan.send_path(op["send_path"]) if op.get("send_path") is not None else default_send
+    return route, send
+
+
+class EnipClient:
+    """A registered EtherNet/IP session; made by :func:`connect`.
+
+    ``route_path`` / ``send_path`` take the original's forms (see :func:`.plan.route_path`);
+    with both empty, requests go plain, for devices that do not route (drives, MicroLogix).
+    """
+
+    def __init__(self, proto: ClientProtocol, route_path: Any = None, send_path: Any = None,
+                 timeout: float | None = None) -> None:
+        self.protocol = proto
+        self.reactor = proto.reactor
+        self.route_path = plan.route_path(route_path)
+        self.send_path = plan.send_path(send_path)
+        self.timeout = timeout
+        self.budget = UNCONNECTED_SIZE
+        self.connection_id: int | None = None   # O->T id once a Forward Open succeeded
+        self._sequence = 0
+        self._triad = (random.randrange(1, 0xFFFF), 0x1234, random.randrange(1, 0xFFFFFFFF))
+
+    # --- transport -----------------------------------------------------------------------
+    @property
+    def session(self) -> int:
+        return self.protocol.session
+
+    @property
+    def closed(self) -> bool:
+        return self.protocol.closed is not None
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.timeout if timeout is None else timeout
+
+    def frame(self, command: int, body: Any = None) -> encap.Frame:
+        return encap.Frame(command, body if body is not None else encap.Raw(), self.session,
+                           context=self.protocol.next_context())
+
+    def register(self, timeout: float | None = None) -> defer.Deferred:
+        """RegisterSession; fires with the session handle."""
+        d = self.protocol.request(self.frame(encap.REGISTER_SESSION, encap.RegisterSession()),
+                                  self._timeout(timeout))
+        return d.addCallback(lambda frame: frame.session)
+
+    def message(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
+                timeout: float | None = None) -> tuple[encap.Frame, Any]:
+        """The frame carrying *request* (connected, Unconnected Send, or plain) and its reply key."""
+        if self.connection_id is not None:
+            self._sequence = (self._sequence + 1) & 0xFFFF
+            items = (encap.ConnectedAddress(self.connection_id), encap.ConnectedData(self._sequence, request))
+            frame = encap.Frame(encap.SEND_UNIT_DATA, encap.SendData(items), self.session,
+                                context=self.protocol.next_context())
+            return frame, self._sequence
+        route = self.route_path if route is None else route
+        send = self.send_path if send is None else send
+        if route or send:
+            request = cip.Request(0x52, send, body=cip.UnconnectedSend(request, route))
+        items = (encap.NullAddress(), encap.UnconnectedData(request))
+        frame = encap.Frame(encap.SEND_RR_DATA, encap.SendData(items, timeout=5), self.session,
+                            context=self.protocol.next_context())
+        return frame, frame.context
+
+    def transact(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
+                 timeout: float | None = None) -> defer.Deferred:
+        """Send one CIP request; fires with its ``cip.Reply``."""
+        frame, key = self.message(request, route, send)
+        d = self.protocol.request(frame, self._timeout(timeout), key)
+        return d.addCallback(_cip_reply)
+
+    # --- connected messaging ------------------------------------------------------------
+    def forward_open(self, size: int = UNCONNECTED_SIZE, rpi: int = 2_000_000,
+                     timeout: float | None = None) -> defer.Deferred:
+        """Open a class 3 connection to the Message Router; later requests travel on it."""
+        serial, vendor, originator = self._triad
+        large = size > 511
+        params = (0x4200 if not large else 0x42000000) | size
+        body = cip.ForwardOpen(path=self.route_path + _ROUTER, o_t_connection=0,
+                               t_o_connection=random.randrange(1, 0xFFFFFFFF), serial=serial, vendor=vendor,
+                               originator_serial=originator, multiplier=1, o_t_rpi=rpi, o_t_parameters=params,
+                               t_o_rpi=rpi, t_o_parameters=params, large=large)
+        request = cip.Request(0x5B if large else 0x54, _MANAGER, body=body)
+
+        def opened(reply: cip.Reply) -> int:
+            if reply.status or not isinstance(reply.body, cip.ForwardOpenReply):
+                raise CIPError(f"Forward Open refused: status 0x{reply.status:02X} {list(reply.extended)}")
+            self.connection_id = reply.body.o_t_connection
+            self.budget = size - 2
+            return self.connection_id
+        return self.transact(request, (), (), timeout).addCallback(opened)
+
+    def forward_close(self, timeout: float | None = None) -> defer.Deferred:
+        serial, vendor, originator = self._triad
+        body = cip.ForwardClose(self.route_path + _ROUTER, serial, vendor, originator)
+        self.connection_id = None
+        self.budget = UNCONNECTED_SIZE
+        return self.transact(cip.Request(0x4E, _MANAGER, body=body), (), (), timeout)
+
+    # --- single services --------------------------------------------------------------
+    def _single(self, op: dict, timeout: float | None = None, **kwds: Any) -> defer.Deferred:
+        d = self.pipeline([op], timeout=timeout, **kwds)
+        return d.addCallback(lambda results: _value_or_raise(results[0]))
+
+    def read(self, tag: str | dict, elements: int | None = None, offset: int | None = None,
+             timeout: float | None = None, **kwds: Any) -> defer.Deferred:
+        """Read a tag (``"SCADA[0-9]"`` or an operation dict); fires with its list of values."""
+        op = _operation(tag)
+        if elements is not None:
+            op["elements"] = elements
+        if offset is not None:
+            op["offset"] = offset
+        return self._single(op, timeout, **kwds)
+
+    def write(self, tag: str | dict, data: list | None = None, tag_type: int | str | None = None,
+              elements: int | None = None, offset: int | None = None, timeout: float | None = None,
+              **kwds: Any) -> defer.Deferred:
+        """Write ``"SCADA[1-2]=(DINT)3,4"``, or *data* to a tag; fires with True."""
+        op = _operation(tag)
+        if data is not None:
+            op.update(method="write", data=list(data), elements=elements or op.get("elements") or len(data))
+            if tag_type is not None:
+                op["tag_type"] = plan.types.type_of(tag_type).code
+        if offset is not None:
+            op["offset"] = offset
+        op["method"] = "write"
+        return self._single(op, timeout, **kwds)
+
+    def get_attribute_single(self, path: str | dict, timeout: float | None = None) -> defer.Deferred:
+        """Get Attribute Single (``"@1/1/7"``); fires with the raw bytes as a list of ints."""
+        return self._single(dict(_operation(path), method="get_attribute_single"), timeout)
+
+    def get_attributes_all(self, path: str | dict, timeout: float | None = None) -> defer.Deferred:
+        return self._single(dict(_operation(path), method="get_attributes_all"), timeout)
+
+    def set_attribute_single(self, path: str | dict, data: list | None = None, tag_type: int | str | None = None,
+                             timeout: float | None = None) -> defer.Deferred:
+        """Set Attribute Single (``"@1/1/7=(SSTRING)name"``, or *data* of *tag_type*, default USINT)."""
+        op = dict(_operation(path), method="set_attribute_single")
+        if data is not None:
+            op["data"] = list(data)
+        if tag_type is not None:
+            op["tag_type"] = plan.types.type_of(tag_type).code
+        return self._single(op, timeout)
+
+    def list_identity(self, timeout: float | None = None) -> defer.Deferred:
+        """ListIdentity over this connection; fires with the ``encap.IdentityItem``."""
+        return self._list(encap.LIST_IDENTITY, timeout)
+
+    def list_services(self, timeout: float | None = None) -> defer.Deferred:
+        return self._list(encap.LIST_SERVICES, timeout)
+
+    def list_interfaces(self, timeout: float | None = None) -> defer.Deferred:
+        return self._list(encap.LIST_INTERFACES, timeout)
+
+    def _list(self, command: int, timeout: float | None) -> defer.Deferred:
+        d = self.protocol.request(self.frame(command), self._timeout(timeout))
+
+        def items(frame: encap.Frame) -> Any:
+            found = getattr(frame.body, "items", ())
+            if command == encap.LIST_INTERFACES:
+                return list(found)
+            if not found:
+                raise CIPError(f"empty reply to command 0x{command:04X}")
+            return found[0]
+        return d.addCallback(items)
+
+    # --- many operations ---------------------------------------------------------------
+    def pipeline(self, operations: Iterable[Any], depth: int = 1, multiple: int = 0, fragment: bool = False,
+                 timeout: float | None = None, index: int = 0, no_fragment: bool = False) -> defer.Deferred:
+        """Fires with the list of ``(idx, dsc, req, rpy, sts, val)`` in operation order.
+
+        Up to ``depth`` requests are in flight (0 and 1 both mean one at a time); ``multiple``
+        > 0 packs operations into Multiple Service Packets of up to that many bytes.  A timeout
+        or a lost connection fails the Deferred (:class:`RequestTimeout`, :class:`ConnectionClosed`).
+        """
+        results: list = []
+        return self.stream(operations, results.append, depth=depth, multiple=multiple, fragment=fragment,
+                           timeout=timeout, index=index, no_fragment=no_fragment).addCallback(lambda _: results)
+
+    def synchronous(self, operations: Iterable[Any], **kwds: Any) -> defer.Deferred:
+        """As :meth:`pipeline`, one request at a time."""
+        kwds["depth"] = 1
+        return self.pipeline(operations, **kwds)
+
+    def operate(self, operations: Iterable[Any], depth: int = 0, validating: bool = False, printing: bool = False,
+                **kwds: Any) -> defer.Deferred:
+        """As :meth:`pipeline`; ``validating`` logs each result's summary (and ``printing`` prints it)
+        and makes a successful write's value the data written, as the original's validate does."""
+        d = self.pipeline(operations, depth=depth, **kwds)
+        if validating or printing:
+            d.addCallback(lambda results: [validate(r, printing) for r in results])
+        return d
+
+    def results(self, operations: Iterable[Any], **kwds: Any) -> defer.Deferred:
+        """Fires with just the values, in operation order (None for a failed operation)."""
+        return self.operate(operations, **kwds).addCallback(lambda rs: [r[5] for r in rs])
+
+    def process(self, operations: Iterable[Any], **kwds: Any) -> defer.Deferred:
+        """Fires with ``(failures, [value, ...])``."""
+        return self.results(operations, **kwds).addCallback(
+            lambda values: (sum(1 for v in values if v is None), values))
+
+    def stream(self, operations: Iterable[Any], deliver: Callable[[tuple], None], **kwds: Any) -> defer.Deferred:
+        """Run the operations, calling ``deliver(result)`` with each 6-tuple in operation order as
+        soon as it (and all before it) arrived; fires with None when all are done."""
+        return _Run(self, operations, deliver, **kwds).start()
+
+    def __aiter__(self) -> AsyncIterator[tuple]:  # pragma: no cover - documented in iterate()
+        raise TypeError("use client.iterate(operations, ...) for an async iterator")
+
+    async def iterate(self, operations: Iterable[Any], **kwds: Any) -> AsyncIterator[tuple]:
+        """An async iterator over the 6-tuples as they arrive (with Twisted's asyncio-compatible
+        Deferreds: ``async for result in client.iterate(ops)`` inside ``Deferred.fromCoroutine``)."""
+        queue: defer.DeferredQueue = defer.DeferredQueue()
+        done = self.stream(operations, queue.put, **kwds)
+        finished: list = []
+
+        def end(result: Any) -> None:
+            finished.append(result)
+            queue.put(_END)
+        done.addBoth(end)
+        while True:
+            item = await queue.get()
+            if item is _END:
+                break
+            yield item
+        failure = finished[0]
+        if isinstance(failure, defer.Failure):
+            failure.raiseException()
+
+    def close(self, timeout: float | None = None) -> defer.Deferred:
+        """Forward Close (if connected), UnRegisterSession, and close the TCP connection; fires
+        when it is closed."""
+        if self.closed:
+            return defer.succeed(None)
+        d = defer.succeed(None)
+        if self.connection_id is not None:
+            d = self.forward_close(timeout or 1.0)
+            d.addErrback(lambda _: None)
+
+        def bye(_: Any) -> defer.Deferred:
+            lost = self.protocol.on_lost
+            self.protocol.send_only(self.frame(encap.UNREGISTER_SESSION, encap.RegisterSession()))
+            if self.protocol.transport is not None:
+                self.protocol.transport.loseConnection()
+            return lost if lost is not None else None
+        return d.addCallback(bye)
+
+
+_END = object()
+
+
+def _cip_reply(frame: encap.Frame) -> cip.Reply:
+    body = frame.body
+    for item in getattr(body, "items", ()):
+        message = getattr(item, "message", None)
+        if isinstance(message, cip.Reply):
+            return message
+        if message is not None and hasattr(message, "error"):
+            raise message.error
+    raise CIPError(f"no CIP reply in the frame to command 0x{frame.command:04X}")
+
+
+def _operation(tag: str | dict) -> dict:
+    if isinstance(tag, dict):
+        return dict(tag)
+    from .operations import parse_operations
+    (op,) = list(parse_operations([tag]))
+    return op
+
+
+def _value_or_raise(result: tuple) -> Any:
+    idx, dsc, req, rpy, sts, val = result
+    if val is None:
+        raise CIPError(f"{dsc.strip()}: status {sts!r}")
+    return val
+
+
+def validate(result: tuple, printing: bool = False) -> tuple:
+    """Log (and maybe print) the original's summary line; a write's value becomes its data."""
+    idx, dsc, req, rpy, sts, val = result
+    line, shown = plan.summary(result_op(result), req, rpy, val)
+    log.info(line)
+    if printing:
+        print(line, flush=True)
+    if val is True and isinstance(req.body, (logix.WriteTag, logix.WriteTagFragmented)):
+        val = shown
+    return idx, dsc, req, rpy, sts, val
+
+
+def result_op(result: tuple) -> dict:
+    """The operation a result came from (carried on the result's description)."""
+    return getattr(result[1], "op", None) or {"path": plan.to_original(result[2].path)}
+
+
+class _Description(str):
+    """The description string, carrying its operation for the summary line."""
+
+    op: dict
+
+
+class _Run:
+    """One pipeline: issues groups of operations while fewer than ``depth`` are in flight."""
+
+    def __init__(self, client: EnipClient, operations: Iterable[Any], deliver: Callable[[tuple], None],
+                 depth: int = 1, multiple: int = 0, fragment: bool = False, timeout: float | None = None,
+                 index: int = 0, no_fragment: bool = False) -> None:
+        self.client = client
+        self.operations = iter(operations)
+        self.deliver = deliver
+        self.depth = max(int(depth or 1), 1)
+        self.multiple = int(multiple or 0)
+        self.fragment = fragment
+        self.no_fragment = no_fragment
+        self.timeout = client._timeout(timeout)
+        self.index = index
+        self.position = 0          # the next operation's position
+        self.emitted = 0           # positions delivered so far
+        self.ready: dict[int, tuple] = {}
+        self.inflight = 0
+        self.exhausted = False
+        self.peeked: tuple | None = None
+        self.done = defer.Deferred()
+        self.finished = False
+
+    def start(self) -> defer.Deferred:
+        self._fill()
+        return self.done
+
+    def _fail(self, failure: Any) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done.errback(failure)
+
+    def _fill(self) -> None:
+        while not self.finished and not self.exhausted and self.inflight < self.depth:
+            try:
+                group = self._group()
+            except Exception:
+                self._fail(defer.Failure())
+                return
+            if not group:
+                self.exhausted = True
+                break
+            self.inflight += 1
+            index, self.index = self.index, self.index + 1
+            d = self._issue_group(group, index) if len(group) > 1 else self._issue(group[0], index, False)
+            d.addCallbacks(self._landed, self._fail)
+        if self.exhausted and not self.inflight and not self.finished:
+            self.finished = True
+            self.done.callback(None)
+
+    def _prepare(self, op: Any) -> tuple:
+        """(position, op, method, path, first request, est. sizes or None) of the next operation."""
+        if not isinstance(op, dict):
+            op = _operation(op)
+        method = plan.method_of(op)
+        path = plan.segments(op)
+        route, send = _paths(op, self.client.route_path, self.client.send_path)
+        requests = None
+        if method == "read":
+            offset = op.get("offset")
+            if offset is None and self.fragment:
+                offset = 0
+            request = plan.read_request(path, op.get("elements") or 1, offset)
+        elif method == "write":
+            requests = plan.write_requests(op, path, self.fragment, self.no_fragment, self.client.budget)
+            request = requests[0]
+        else:
+            request = plan.attribute_request(op, method, path)
+        position, self.position = self.position, self.position + 1
+        return position, op, method, request, requests, route, send
+
+    def _group(self) -> list[tuple]:
+        first = self.peeked
+        self.peeked = None
+        if first is None:
+            op = next(self.operations, _END)
+            if op is _END:
+                return []
+            first = self._prepare(op)
+        if not self.multiple or (first[4] is not None and len(first[4]) > 1):
+            return [first]
+        limit = min(self.multiple, self.client.budget)
+        req_size, rpy_size = plan.estimate(first[1], first[2], first[3])
+        req_total, rpy_total = 8 + req_size, 6 + rpy_size
+        group = [first]
+        while req_total <= limit and rpy_total <= limit:
+            op = next(self.operations, _END)
+            if op is _END:
+                break
+            nxt = self._prepare(op)
+            req_size, rpy_size = plan.estimate(nxt[1], nxt[2], nxt[3])
+            if ((nxt[4] is not None and len(nxt[4]) > 1) or nxt[5:] != first[5:]
+                    or req_total + req_size > limit or rpy_total + rpy_size > limit):
+                self.peeked = nxt
+                break
+            group.append(nxt)
+            req_total += req_size
+            rpy_total += rpy_size
+        return group
+
+    def _issue(self, prepared: tuple, index: int, multiple: bool,
+               reply: cip.Reply | None = None) -> defer.Deferred:
+        """One operation alone (or its reply already in hand, from a Multiple Service Packet)."""
+        position, op, method, request, requests, route, send = prepared
+        client = self.client
+        description = _Description(plan.describe(method, request, op, multiple))
+        description.op = op
+
+        def finish(reply: cip.Reply) -> list:
+            status, value = plan.outcome(method, reply)
+            return [(position, (index, description, request, reply, status, value))]
+
+        if reply is not None:
+            d = defer.succeed(reply)
+        else:
+            d = client.transact(request, route, send, self.timeout)
+        if method == "read":
+            d.addCallback(self._read_rest, prepared)
+        elif requests is not None and len(requests) > 1:
+            for more in requests[1:]:
+                d.addCallback(self._next_fragment, more, route, send)
+        return d.addCallback(finish)
+
+    def _next_fragment(self, reply: cip.Reply, request: cip.Request, route: tuple, send: tuple) -> Any:
+        if reply.status:
+            return reply
+        return self.client.transact(request, route, send, self.timeout)
+
+    def _read_rest(self, reply: cip.Reply, prepared: tuple) -> Any:
+        """A read answered 0x06 (partial): fetch the rest with Read Tag Fragmented."""
+        body = reply.body
+        if reply.status != 0x06 or not isinstance(body, logix.ReadTagReply):
+            return reply
+        position, op, method, request, requests, route, send = prepared
+        if self.no_fragment:
+            raise plan.FragmentRequired(
+                f"{plan.format_path(op['path'], op.get('elements'))}: the reply does not fit one plain "
+                f"reply ({len(body.data)} bytes came), and fragmenting is off")
+        chunks = [body.data]
+        start = getattr(request.body, "offset", 0)
+        elements = request.body.elements
+
+        def more(next_reply: cip.Reply) -> Any:
+            nbody = next_reply.body
+            if next_reply.status not in (0x00, 0x06) or not isinstance(nbody, logix.ReadTagReply):
+                return next_reply
+            chunks.append(nbody.data)
+            if next_reply.status == 0x06 and nbody.data:
+                return ask()
+            data = b"".join(chunks)
+            return cip.Reply(reply.service, 0, (), body=logix.ReadTagReply(nbody.type, data, nbody.handle))
+
+        def ask() -> defer.Deferred:
+            offset = start + sum(len(c) for c in chunks)
+            follow = cip.Request(plan.READ_FRAG, request.path, body=logix.ReadTagFragmented(elements, offset))
+            return self.client.transact(follow, route, send, self.timeout).addCallback(more)
+        return ask()
+
+    def _issue_group(self, group: list[tuple], index: int) -> defer.Deferred:
+        """Several operations in one Multiple Service Packet."""
+        route, send = group[0][5], group[0][6]
+        packet = cip.Request(plan.MULTIPLE, _ROUTER, body=cip.MultipleService(tuple(p[3] for p in group)))
+
+        def split(reply: cip.Reply) -> Any:
+            body = reply.body
+            if not isinstance(body, cip.MultipleServiceReply) or len(body.replies) != len(group):
+                replies = [reply] * len(group)   # the packet as a whole failed: each op shares its status
+            else:
+                replies = list(body.replies)
+            ds = [self._issue(p, index, True, r) for p, r in zip(group, replies)]
+            return defer.gatherResults(ds, consumeErrors=True).addCallback(
+                lambda lists: [item for one in lists for item in one])
+        d = self.client.transact(packet, route, send, self.timeout).addCallback(split)
+        return d.addErrback(_first_error)
+
+    def _landed(self, results: list) -> None:
+        self.inflight -= 1
+        if self.finished:
+            return
+        ready = self.ready
+        for position, result in results:
+            ready[position] = result
+        while self.emitted in ready:
+            result = ready.pop(self.emitted)
+            self.emitted += 1
+            try:
+                self.deliver(result)
+            except Exception:
+                self._fail(defer.Failure())
+                return
+        self._fill()
+
+
+def _first_error(failure: Any) -> Any:
+    if failure.check(defer.FirstError):
+        return failure.value.subFailure
+    return failure
+
+
+def connect(host: str, port: int = 44818, timeout: float | None = None, reactor: Any = None,
+            route_path: Any = None, send_path: Any = None, connected: bool = False,
+            connection_size: int = UNCONNECTED_SIZE) -> defer.Deferred:
+    """Connect, RegisterSession (and Forward Open if *connected*); fires with an :class:`EnipClient`.
+
+    *timeout* bounds the TCP connect and each request's reply (None: wait forever).
+    """
+    if reactor is None:
+        from twisted.internet import reactor as default
+        reactor = default
+    endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=int(timeout) if timeout else 30)
+    proto = ClientProtocol(reactor)
+    d = connectProtocol(endpoint, proto)
+    if timeout:
+        d.addTimeout(timeout, reactor)
+
+    def connected_(_: Any) -> defer.Deferred:
+        client = EnipClient(proto, route_path, send_path, timeout)
+
+        def registered(_: Any) -> Any:
+            if connected:
+                return client.forward_open(connection_size).addCallback(lambda _: client)
+            return client
+
+        def abandon(failure: Any) -> Any:
+            if proto.transport is not None:
+                proto.transport.abortConnection()
+            return failure
+        return client.register().addCallback(registered).addErrback(abandon)
+    return d.addCallback(connected_)

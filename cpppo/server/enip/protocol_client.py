@@ -1,0 +1,155 @@
+"""The client's Twisted protocol: bytes in and out, replies matched to requests.
+
+Thin on purpose: ``dataReceived`` feeds the sans-IO
+:class:`~cpppo.proto.enip.connection.Connection` (``Role.CLIENT``), and every
+reply frame it yields resolves the Deferred of the request with the same key,
+as Twisted's AMP matches answers to ``_outstandingRequests``.  The key is the
+8-byte sender context, except on a connected (SendUnitData) message, where it
+is the CPF sequence count (ControlLogix controllers do not echo the sender
+context there).  Each request may carry its own timeout; a request that times
+out fails with :class:`RequestTimeout` and a late reply to it is dropped, so
+the connection stays usable.  When the connection is lost every outstanding
+request fails with :class:`ConnectionClosed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from typing import Any
+
+from twisted.internet import defer, protocol
+from twisted.python.failure import Failure
+
+from ...proto.enip import encap
+from ...proto.enip.connection import CLOSED, NEED_DATA, Connection, Role
+from ...proto.errors import RemoteProtocolError
+
+__all__ = ["ClientProtocol", "RequestTimeout", "ConnectionClosed", "EncapsulationError"]
+
+log = logging.getLogger(__name__)
+
+_CONTEXT = struct.Struct("<Q")
+
+
+class RequestTimeout(TimeoutError):
+    """No reply to a request within its timeout (the connection itself stays usable)."""
+
+
+class ConnectionClosed(ConnectionError):
+    """The connection closed (or was never open) before a request's reply arrived."""
+
+
+class EncapsulationError(RuntimeError):
+    """The peer answered with a non-zero encapsulation status."""
+
+    def __init__(self, status: int, command: int) -> None:
+        super().__init__(f"EtherNet/IP status 0x{status:02X} to command 0x{command:04X}")
+        self.status = status
+        self.command = command
+
+
+def frame_key(frame: encap.Frame) -> Any:
+    """How a reply finds its request: the sequence count of a connected message, else the context."""
+    if frame.command == encap.SEND_UNIT_DATA and isinstance(frame.body, encap.SendData):
+        for item in frame.body.items:
+            if isinstance(item, encap.ConnectedData):
+                return item.sequence
+    return frame.context
+
+
+class ClientProtocol(protocol.Protocol):
+    """One EtherNet/IP TCP connection, client side."""
+
+    def __init__(self, reactor: Any = None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as default
+            reactor = default
+        self.reactor = reactor
+        self.connection = Connection(Role.CLIENT)
+        self._outstanding: dict[Any, tuple[defer.Deferred, Any]] = {}
+        self._counter = 0
+        self.closed: Failure | None = None
+        self.on_lost: defer.Deferred = defer.Deferred()
+
+    @property
+    def session(self) -> int:
+        return self.connection.session
+
+    def next_context(self) -> bytes:
+        self._counter += 1
+        return _CONTEXT.pack(self._counter)
+
+    def request(self, frame: encap.Frame, timeout: float | None = None, key: Any = None) -> defer.Deferred:
+        """Send *frame*; a Deferred fires with the reply frame (matched by *key*, default its context)."""
+        if key is None:
+            key = frame.context
+        if self.closed is not None or self.transport is None:
+            return defer.fail(ConnectionClosed("the EtherNet/IP connection is closed"))
+        if key in self._outstanding:
+            return defer.fail(ValueError(f"a request with key {key!r} is already outstanding"))
+        d = defer.Deferred(lambda _: self._forget(key))
+        timer = None
+        if timeout is not None:
+            timer = self.reactor.callLater(timeout, self._expire, key, timeout)
+        self._outstanding[key] = (d, timer)
+        self.transport.write(self.connection.send(frame))
+        return d
+
+    def send_only(self, frame: encap.Frame) -> None:
+        """Send a frame that has no reply (UnRegisterSession)."""
+        if self.closed is None and self.transport is not None:
+            self.transport.write(self.connection.send(frame))
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._outstanding)
+
+    def _forget(self, key: Any) -> None:
+        entry = self._outstanding.pop(key, None)
+        if entry is not None and entry[1] is not None and entry[1].active():
+            entry[1].cancel()
+
+    def _expire(self, key: Any, timeout: float) -> None:
+        entry = self._outstanding.pop(key, None)
+        if entry is not None:
+            entry[0].errback(RequestTimeout(f"no reply within {timeout:g} s"))
+
+    def dataReceived(self, data: bytes) -> None:
+        connection = self.connection
+        connection.receive_data(data)
+        while True:
+            try:
+                frame = connection.next_event()
+            except RemoteProtocolError as exc:
+                log.warning("EtherNet/IP reply stream unusable: %s", exc)
+                self._fail_all(Failure(exc))
+                self.transport.loseConnection()
+                return
+            if frame is NEED_DATA or frame is CLOSED:
+                return
+            entry = self._outstanding.pop(frame_key(frame), None)
+            if entry is None:
+                log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
+                continue
+            d, timer = entry
+            if timer is not None and timer.active():
+                timer.cancel()
+            if frame.status:
+                d.errback(EncapsulationError(frame.status, frame.command))
+            else:
+                d.callback(frame)
+
+    def _fail_all(self, failure: Failure) -> None:
+        outstanding, self._outstanding = self._outstanding, {}
+        for d, timer in outstanding.values():
+            if timer is not None and timer.active():
+                timer.cancel()
+            d.errback(failure)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self.closed = reason
+        self._fail_all(Failure(ConnectionClosed(f"the EtherNet/IP connection closed: {reason.getErrorMessage()}")))
+        on_lost, self.on_lost = self.on_lost, None
+        if on_lost is not None:
+            on_lost.callback(None)

@@ -1,0 +1,172 @@
+"""The Deferred EtherNet/IP client against the real simulator, in process, on trial's reactor."""
+
+from __future__ import annotations
+
+from twisted.internet import defer, reactor
+from twisted.trial import unittest
+
+from cpppo.proto.enip import cip, logix
+from cpppo.server.enip import main, pipeline, plan
+from cpppo.server.enip.operations import parse_operations
+from cpppo.server.enip.protocol_client import ConnectionClosed, RequestTimeout
+
+TAGS = ["SCADA=INT[1000]", "FLOAT=REAL[10]", "BIG=DINT[300]"]
+
+
+class Base(unittest.TestCase):
+    server_args: list[str] = []
+
+    def setUp(self):
+        self.server = main.start(["--address", "127.0.0.1:0", "--no-udp", *self.server_args, *TAGS], reactor)
+        self.host, self.port = self.server.address
+        self.addCleanup(self.server.stop)
+        self.clients = []
+
+    def tearDown(self):
+        return defer.gatherResults([c.close() for c in self.clients])
+
+    @defer.inlineCallbacks
+    def connect(self, **kwds):
+        client = yield pipeline.connect(self.host, self.port, timeout=5, **kwds)
+        self.clients.append(client)
+        return client
+
+
+class Services(Base):
+    @defer.inlineCallbacks
+    def test_read_write_attributes_identity(self):
+        c = yield self.connect()
+        self.assertTrue(c.session)
+        self.assertIs((yield c.write("SCADA[1-3]=7,8,9")), True)
+        self.assertEqual((yield c.read("SCADA[0-4]")), [0, 7, 8, 9, 0])
+        self.assertIs((yield c.write("FLOAT[2]", [1.5], tag_type="REAL")), True)
+        self.assertEqual((yield c.read("FLOAT[2]")), [1.5])
+        name = yield c.get_attribute_single("@1/1/7")
+        self.assertEqual(bytes(name[1:]).decode(), "1756-L61/B LOGIX5561")
+        self.assertTrue((yield c.get_attributes_all("@1/1")))
+        identity = yield c.list_identity()
+        self.assertEqual(identity.product_name, "1756-L61/B LOGIX5561")
+
+    @defer.inlineCallbacks
+    def test_failures_are_results_not_errors(self):
+        c = yield self.connect()
+        (result,) = yield c.pipeline(["NOPE[0]"])
+        idx, dsc, req, rpy, sts, val = result
+        self.assertEqual((sts, val), (4, None))
+        (result,) = yield c.pipeline(["SCADA[999-1000]"])
+        self.assertEqual(result[4], (0xFF, [0x2105]))
+        with self.assertRaises(pipeline.CIPError):
+            yield c.read("NOPE")
+
+    @defer.inlineCallbacks
+    def test_simple_device_paths(self):
+        c = yield self.connect(route_path=False, send_path="")
+        self.assertEqual((yield c.read("SCADA[0]")), [0])
+
+
+class Pipelining(Base):
+    @defer.inlineCallbacks
+    def test_depth_and_multiple_keep_order(self):
+        c = yield self.connect()
+        yield c.write("SCADA[0-99]", list(range(100)), tag_type="INT")
+        ops = [f"SCADA[{i}]" for i in range(100)]
+        for depth, multiple in ((1, 0), (5, 0), (20, 0), (20, 500), (1, 250)):
+            results = yield c.pipeline(ops, depth=depth, multiple=multiple)
+            self.assertEqual([r[5] for r in results], [[i] for i in range(100)], (depth, multiple))
+            requests = len({r[0] for r in results})
+            if multiple:
+                self.assertLess(requests, 100)
+                self.assertTrue(all(r[1].startswith("Multi.") for r in results))
+            else:
+                self.assertEqual(requests, 100)
+
+    @defer.inlineCallbacks
+    def test_operate_results_process(self):
+        c = yield self.connect()
+        ops = list(parse_operations(["SCADA[1-2]=3,4", "SCADA[1-2]", "NOPE"]))
+        validated = yield c.operate(ops, depth=2, validating=True)
+        self.assertEqual([r[5] for r in validated], [[3, 4], [3, 4], None])
+        self.assertEqual((yield c.results(ops)), [True, [3, 4], None])
+        self.assertEqual((yield c.process(ops, depth=3, multiple=500)), (1, [True, [3, 4], None]))
+
+    @defer.inlineCallbacks
+    def test_async_iterator(self):
+        c = yield self.connect()
+
+        async def gather():
+            return [r async for r in c.iterate([f"SCADA[{i}]" for i in range(10)], depth=4)]
+        got = yield defer.Deferred.fromCoroutine(gather())
+        self.assertEqual([r[5] for r in got], [[0]] * 10)
+
+
+class Fragmenting(Base):
+    @defer.inlineCallbacks
+    def check_big(self, c):
+        yield c.write("SCADA[0-999]", [i % 300 for i in range(1000)], tag_type="INT")
+        self.assertEqual((yield c.read("SCADA[0-999]")), [i % 300 for i in range(1000)])
+        (result,) = yield c.pipeline(["SCADA[0-999]"], fragment=True)
+        self.assertIsInstance(result[2].body, logix.ReadTagFragmented)
+        self.assertEqual(len(result[5]), 1000)
+
+    def test_unconnected_1000_elements(self):
+        return self.connect().addCallback(self.check_big)
+
+    def test_connected_1000_elements(self):
+        return self.connect(connected=True).addCallback(self.check_big)
+
+    @defer.inlineCallbacks
+    def test_plain_when_it_fits_fragmented_when_not(self):
+        c = yield self.connect()
+        (small,) = yield c.pipeline(["SCADA[0-9]"])
+        self.assertIsInstance(small[2].body, logix.ReadTag)
+        requests = plan.write_requests({"data": list(range(600)), "tag_type": 0xC3}, (), False, False, 504)
+        self.assertGreater(len(requests), 1)
+        self.assertTrue(all(r.service == plan.WRITE_FRAG for r in requests))
+
+    @defer.inlineCallbacks
+    def test_no_fragment_refuses_too_large(self):
+        c = yield self.connect()
+        with self.assertRaises(plan.FragmentRequired):
+            yield c.pipeline(["SCADA[0-999]"], no_fragment=True)
+        with self.assertRaises(plan.FragmentRequired):
+            yield c.pipeline([{"method": "write", "path": [{"symbolic": "SCADA"}, {"element": 0}],
+                               "data": list(range(600)), "elements": 600, "tag_type": 0xC3}], no_fragment=True)
+        self.assertEqual((yield c.read("SCADA[0-9]")), [0] * 10)   # still usable
+
+    @defer.inlineCallbacks
+    def test_byte_offset(self):
+        c = yield self.connect()
+        yield c.write("BIG[0-9]", list(range(10)), tag_type="DINT")
+        self.assertEqual((yield c.read("BIG[0-9]+16")), [4, 5, 6, 7, 8, 9])
+
+
+class Timeouts(Base):
+    server_args = ["--delay", "0.3"]
+
+    @defer.inlineCallbacks
+    def test_timeout_fails_request_connection_stays_usable(self):
+        c = yield self.connect()
+        with self.assertRaises(RequestTimeout):
+            yield c.read("SCADA[0]", timeout=0.05)
+        self.assertFalse(c.closed)
+        self.assertEqual((yield c.read("SCADA[1]", timeout=5)), [0])
+
+
+class Disconnects(Base):
+    @defer.inlineCallbacks
+    def test_lost_connection_fails_outstanding(self):
+        c = yield self.connect()
+        d = c.pipeline([f"SCADA[{i}]" for i in range(50)], depth=10)
+        c.protocol.transport.abortConnection()
+        with self.assertRaises(ConnectionClosed):
+            yield d
+        self.assertTrue(c.closed)
+        with self.assertRaises(ConnectionClosed):
+            yield c.read("SCADA[0]")
+
+    @defer.inlineCallbacks
+    def test_refused(self):
+        port = self.port
+        yield self.server.stop()
+        with self.assertRaises(Exception):
+            yield pipeline.connect("127.0.0.1", port, timeout=2)

@@ -325,7 +325,7 @@ class Api:
             from twisted.internet import reactor
         self.service = service
         self.reactor = reactor
-        self.on_done = on_done or reactor.stop
+        self.on_done = on_done or (lambda: reactor.running and reactor.stop())
         self.latency = latency
         self.timeout = timeout
         self.done = False

@@ -132,6 +132,14 @@ def _refusal(message: str) -> dict[str, Any]:
             "until": time.time(), "error": message}
 
 
+def _after_reply(api: Api, transport: Any, work: list[Callable[[], Any]]) -> None:
+    """Close the connection once the reply is written (loseConnection flushes first), then do *work*."""
+    if transport is not None:
+        transport.loseConnection()
+    gone = api.until(lambda: transport is None or bool(getattr(transport, "disconnected", True)))
+    gone.addTimeout(2.0, api.reactor).addBoth(lambda _: [w() for w in work])
+
+
 def make_app(api: Api) -> Klein:
     """A Klein app serving *api* (one per server; routes close over it)."""
     app = Klein()
@@ -166,8 +174,9 @@ def make_app(api: Api) -> Klein:
         except ApiError as error:
             log.info("web API %s: %s", title, error.message)
             return _encode(request, _refusal(error.message), kind, error.status, title)
-        for work in outcome.after:  # eg. stopping the server: only once this reply has gone out
-            request.notifyFinish().addBoth(lambda _, work=work: api.reactor.callLater(0, work))
+        if outcome.after:  # eg. stopping the server: only once this reply has gone out
+            request.setHeader("Connection", "close")
+            request.notifyFinish().addBoth(lambda _: _after_reply(api, request.transport, outcome.after))
         return _encode(request, outcome.content, kind, outcome.status, title)
 
     @app.handle_errors(NotFound)

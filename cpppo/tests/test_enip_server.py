@@ -477,3 +477,71 @@ class TestArrays(ServiceTestCase):
             self.assertEqual(self.peer.ask(rmw).status, 0)
         reply = self.peer.ask(read("Bits", 0, 2))
         self.assertEqual((reply.body.type, reply.body.values()), (0xD3, [8, 2]))
+
+
+class TestStructures(ServiceTestCase):
+    """STRING and TIMER tags: templates for clients, members, whole-structure reads and writes."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.name = self.service.add_tag("Name", "STRING", 1)
+        self.names = self.service.add_tag("Names", "STRING", 3, dims=(3,))
+        self.timer = self.service.add_tag("T1", "TIMER", 1)
+        self.name.set_string(0, "hello")
+
+    def test_command_line_types(self) -> None:
+        self.assertEqual(options.parse_tag("Name=string"), options.TagSpec("Name", "STRING", 1))
+        self.assertEqual(options.parse_tag("Names=STRING[10]"), options.TagSpec("Names", "STRING", 10, (10,)))
+        self.assertEqual(options.parse_tag("T1=TIMER").type, "TIMER")
+
+    def test_templates(self) -> None:
+        from cpppo.proto.enip import browse
+
+        path = (Logical("class", 0x6C), Logical("instance", 0x0FCE))
+        reply = self.peer.ask(cip.Request(0x03, path, body=cip.GetAttributeList((4, 5, 2, 1))))
+        values = {v.attribute: v.data for v in browse.decode_attribute_list_reply(reply.data,
+                                                                                    browse.TEMPLATE_ATTRIBUTES)}
+        self.assertEqual(struct.unpack("<I", values[5])[0], 88)
+        self.assertEqual(struct.unpack("<H", values[1])[0], 0x0FCE)
+        words = struct.unpack("<I", values[4])[0]
+        reply = self.peer.ask(cip.Request(0x4C, path, body=logix.ReadTemplate(0, words * 4 - 23)))
+        template = browse.decode_template(reply.payload(), 2)  # (0xCC looks like a Read Tag reply)
+        self.assertEqual([(m.name, m.type, m.offset, m.info) for m in template.members],
+                         [("LEN", 0xC4, 0, 0), ("DATA", 0xC2, 4, 82)])
+        self.assertEqual(template.name, "STRING")
+
+    def test_string_reads_and_writes(self) -> None:
+        reply = self.peer.ask(read("Name"))
+        self.assertEqual((reply.body.type, reply.body.handle), (0x02A0, 0x0FCE))
+        self.assertEqual(reply.body.data[:9], b"\x05\x00\x00\x00hello")
+        value = struct.pack("<i", 3) + b"abc".ljust(82, b"\0") + b"\0\0"
+        write_string = cip.Request(0x4D, tag("Names", 1), body=logix.WriteTag(0x02A0, 1, value, 0x0FCE))
+        self.assertEqual(self.peer.ask(write_string).status, 0)
+        self.assertEqual(self.names.get_string(1), "abc")
+        wrong = cip.Request(0x4D, tag("Names", 1), body=logix.WriteTag(0x02A0, 1, value, 0x1234))
+        self.assertEqual(self.peer.ask(wrong).extended, (0x2107,))
+        length = cip.Request(0x4C, (Symbolic("Name"), Symbolic("LEN")), body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(length).body.values(), [5])
+
+    def test_timer_members_and_bits(self) -> None:
+        pre = cip.Request(0x4D, (Symbolic("T1"), Symbolic("PRE")), body=logix.WriteTag(0xC4, 1, struct.pack("<i", 500)))
+        done = cip.Request(0x4D, (Symbolic("T1"), Symbolic("DN")), body=logix.WriteTag(0xC1, 1, b"\xff"))
+        self.assertEqual((self.peer.ask(pre).status, self.peer.ask(done).status), (0, 0))
+        whole = self.peer.ask(read("T1")).body.data
+        self.assertEqual(struct.unpack("<iii", whole), (1 << 29, 500, 0))
+        bit = self.peer.ask(cip.Request(0x4C, (Symbolic("T1"), Symbolic("DN")), body=logix.ReadTag(1)))
+        self.assertEqual((bit.body.type, bit.body.data), (0xC1, b"\xff"))
+        nope = self.peer.ask(cip.Request(0x4C, (Symbolic("T1"), Symbolic("NOPE")), body=logix.ReadTag(1)))
+        self.assertEqual(nope.status, 0x04)
+        hidden = self.peer.ask(cip.Request(0x4C, (Symbolic("T1"), Symbolic("CTL")), body=logix.ReadTag(1)))
+        self.assertEqual(hidden.status, 0x04)
+
+    def test_symbols_of_structures(self) -> None:
+        from cpppo.proto.enip import browse
+
+        reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
+                                          body=cip.GetAttributeList((1, 2, 8))), route=False)
+        symbols = {s.name: s for s in browse.decode_symbol_instances(reply.data, (1, 2, 8))}
+        self.assertEqual(symbols["Name"].type, 0x8FCE)
+        self.assertEqual((symbols["Names"].type, symbols["Names"].dimensions), (0xAFCE, (3, 0, 0)))
+        self.assertEqual(symbols["T1"].type, 0x8F83)

@@ -22,7 +22,9 @@ from twisted.internet import defer
 
 from ...proto.enip import cip, logix
 from ...proto.enip.epath import Logical, Symbolic
+from . import members
 from .device import Attribute, CIPError
+from .structures import StructTag
 
 __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
 
@@ -63,26 +65,33 @@ class Tags:
         return len(self._tags)
 
     # --- addressing -------------------------------------------------------------------
-    def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
-        """The tag and the first element a symbolic path names."""
+    def locate(self, path: tuple[Any, ...]) -> tuple[Attribute, list[Any]]:
+        """The tag a symbolic path starts with (the longest run of names that is one:
+        ``Program:Main.Tag`` is one tag), and the segments after it."""
         if not path or not isinstance(path[0], Symbolic):
             raise CIPError(0x04, message="not a tag path")
-        names = [path[0].name]
+        run = 1
+        while run < len(path) and isinstance(path[run], Symbolic):
+            run += 1
+        for end in range(run, 0, -1):
+            name = ".".join(segment.name for segment in path[:end])
+            attribute = self._tags.get(name)
+            if attribute is not None:
+                if attribute.error:
+                    raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
+                return attribute, list(path[end:])
+        raise CIPError(0x04, message=f"no tag {path[0].name!r}")
+
+    def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
+        """The (atomic) tag and the first element a symbolic path names."""
+        attribute, rest = self.locate(path)
+        name = attribute.name
         index = 0
-        rest = list(path[1:])
-        while rest and isinstance(rest[0], Symbolic):  # a member, a program-scoped tag: Program:X.Tag
-            names.append(rest.pop(0).name)
-        name = ".".join(names)
-        attribute = self._tags.get(name)
-        if attribute is None:
-            raise CIPError(0x04, message=f"no tag {name!r}")
         if rest:
             indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
             if len(indices) != len(rest):
                 raise CIPError(0x04, message=f"unsupported path for tag {name!r}")
             index = self._flatten(attribute, indices)
-        if attribute.error:
-            raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
         return attribute, index
 
     @staticmethod
@@ -111,6 +120,9 @@ class Tags:
         """The reply to one tag request (or a Deferred of it); CIPError for a refused one."""
         body = request.body
         reply_service = request.service | 0x80
+        tag, rest = self.locate(request.path)
+        if isinstance(tag, StructTag):
+            return self._serve_structure(tag, rest, request, budget)
         if isinstance(body, logix.ReadTag):
             return self._read(request, reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
@@ -120,6 +132,21 @@ class Tags:
         if isinstance(body, logix.ReadModifyWrite):
             return self._read_modify_write(request, reply_service, body)
         raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a tag")
+
+    def _serve_structure(self, tag: StructTag, rest: list[Any], request: cip.Request, budget: int) -> cip.Reply:
+        body = request.body
+        view = members.resolve(tag, rest)
+        if isinstance(body, (logix.ReadTag, logix.ReadTagFragmented)):
+            reply = members.read(view, request.service, body.elements, getattr(body, "offset", 0), budget)
+            kind = "read"
+        elif isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
+            reply = members.write(view, request.service, body)
+            kind = "write"
+        else:
+            raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a structure")
+        if self.on_access is not None:
+            self.on_access(kind, tag, view.offset, view.offset + view.size, [])
+        return reply
 
     def _read(self, request: cip.Request, reply_service: int, elements: int, offset: int, budget: int) -> Any:
         attribute, start = self.resolve(request.path)

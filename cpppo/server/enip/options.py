@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from ...proto.enip.epath import Port
 from . import parser as types
+from .structures import PREDEFINED as STRUCTURES
 
 __all__ = ["parser", "configure", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
            "parse_delay", "CONFIG_FILES"]
@@ -73,9 +74,9 @@ def parse_tag(text: str) -> TagSpec:
     if not match:
         raise ValueError(f"tag {text!r} is not NAME=TYPE[LENGTH]")
     kind = (match.group("type") or "INT").upper()
-    if kind not in types.TYPE_CLASSES or kind in ("STRING", "SSTRING"):
+    if (kind not in types.TYPE_CLASSES or kind == "SSTRING") and kind not in STRUCTURES:
         raise ValueError(f"tag {text!r}: unknown type {kind!r} (one of BOOL, SINT, INT, DINT, LINT, USINT, UINT, "
-                         f"UDINT, ULINT, REAL, LREAL, DWORD)")
+                         f"UDINT, ULINT, REAL, LREAL, DWORD, STRING, TIMER, COUNTER, CONTROL)")
     dims = tuple(int(d) for d in match.group("dims").split(",")) if match.group("dims") else ()
     length = 1
     for dim in dims:

@@ -25,7 +25,8 @@ from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
                      TCPIP)
 from .logix import UNCONNECTED_REPLY_SIZE, Tags
-from .symbols import ProgramName, SymbolBrowser
+from .structures import PREDEFINED, Structure, StructTag
+from .symbols import ProgramName, SymbolBrowser, Templates
 
 __all__ = ["EnipService", "CLOSE"]
 
@@ -63,6 +64,7 @@ class EnipService:
         self.directory.add(EthernetLink())
         self.tags = Tags(on_access=on_access)
         self.symbols = SymbolBrowser(self.tags)
+        self.templates = Templates()
         self.directory.add(ProgramName())
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.clients: list[Any] = []
@@ -83,6 +85,11 @@ class EnipService:
         """
         if dims is None:
             dims = () if length == 1 else (length,)
+        structure = type_cls if isinstance(type_cls, Structure) else (
+            PREDEFINED.get(type_cls.upper()) if isinstance(type_cls, str) else None)
+        if structure is not None:
+            self.templates.add(structure)
+            return self.tags.add(StructTag(name, structure, dims=tuple(dims)))
         value = default if not dims else [default] * length
         attribute = attribute_class(name, type_cls, value)
         attribute.dims = tuple(dims)
@@ -290,6 +297,8 @@ class EnipService:
             return self._multiple(request.body, budget, client)
         if class_id == 0x6B and service == 0x55:
             return self.symbols.get_instance_attribute_list(request, instance_id or 0, budget)
+        if class_id == 0x6C:
+            return self.templates.serve(request, instance_id or 0, budget)
         obj = self.directory.lookup(class_id, 1 if instance_id is None else instance_id)
         if service == 0x0E:
             if attribute_id is None:

@@ -16,6 +16,7 @@ from ...proto.enip import browse, cip
 from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
 from .logix import Tags
+from .structures import STRUCT_BIT, Structure
 
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
 
@@ -34,8 +35,11 @@ def dimensions(attribute: Attribute) -> tuple[int, ...]:
 
 
 def symbol_type(attribute: Attribute) -> int:
-    """The Symbol object's type word: atomic type code, and the number of array dimensions (bits 13-14)."""
-    return (attribute.cip.code & 0xFFF) | (len(dimensions(attribute)) * ARRAY_1D)
+    """The Symbol object's type word: atomic type code (or bit 15 and the template instance of a
+    structure), and the number of array dimensions (bits 13-14)."""
+    structure = getattr(attribute, "structure", None)
+    code = (STRUCT_BIT | structure.instance) if structure is not None else attribute.cip.code & 0xFFF
+    return code | (len(dimensions(attribute)) * ARRAY_1D)
 
 
 class ProgramName(Object):
@@ -62,8 +66,10 @@ class SymbolBrowser:
 
     def describe(self, instance: int, attribute: Attribute) -> browse.SymbolInstance:
         dims = (dimensions(attribute) + (0, 0, 0))[:3]
+        structure = getattr(attribute, "structure", None)
+        size = structure.size if structure is not None else attribute.cip.size or 0
         return browse.SymbolInstance(instance, attribute.name, symbol_type(attribute), 0, instance << 16,
-                                     BASE_TAG, (attribute.cip.size or 0) * len(attribute), dims,
+                                     BASE_TAG, size * len(attribute), dims,
                                      getattr(attribute, "external_access", 3))
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int) -> cip.Reply:
@@ -89,3 +95,43 @@ class SymbolBrowser:
             raise CIPError(0x11, message="a single symbol does not fit the reply")
         return cip.Reply(request.service | 0x80, status, data=b"".join(parts))
 
+
+
+class Templates:
+    """The Template object (0x6C): each structure type's attributes and definition, by instance id."""
+
+    def __init__(self) -> None:
+        self.by_instance: dict[int, Structure] = {}
+
+    def add(self, structure: Structure) -> None:
+        """Register *structure* (and the structures its members use)."""
+        if self.by_instance.get(structure.instance) is structure:
+            return
+        self.by_instance[structure.instance] = structure
+        for member in structure.members:
+            if isinstance(member.type, Structure):
+                self.add(member.type)
+
+    def lookup(self, instance: int) -> Structure:
+        try:
+            return self.by_instance[instance]
+        except KeyError:
+            raise CIPError(0x05, message=f"no template instance {instance}") from None
+
+    def serve(self, request: cip.Request, instance: int, budget: int) -> cip.Reply:
+        structure = self.lookup(instance)
+        reply_service = request.service | 0x80
+        if request.service == 0x03:
+            attributes = structure.attributes()
+            values = [browse.AttributeValue(a, 0, attributes[a]) if a in attributes
+                      else browse.AttributeValue(a, 0x14) for a in request.body.attributes]
+            return cip.Reply(reply_service, data=browse.encode_attribute_list_reply(values))
+        if request.service == 0x4C and request.body is not None:
+            definition = browse.encode_template(structure.template())
+            offset, count = request.body.offset, request.body.count
+            if offset > len(definition):
+                raise CIPError(0xFF, (0x2105,), f"template offset {offset} beyond {len(definition)}")
+            length = min(count, len(definition) - offset, budget - 4)
+            status = PARTIAL if offset + length < len(definition) else 0
+            return cip.Reply(reply_service, status, data=definition[offset:offset + length])
+        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported by the Template object")

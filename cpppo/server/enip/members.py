@@ -1,0 +1,156 @@
+"""Reading and writing structure tags and their members (``Motor.Speed``, ``Line[3].Motor.Speed``, ``T1.DN``).
+
+A path into a :class:`~.structures.StructTag` walks element and member
+segments to a :class:`View`: a typed region of the tag's bytes (an offset, the
+type there, how many elements follow, and for a BOOL member the bit of its
+host).  Reading a view copies bytes out with the type code a controller
+answers with (0x02A0 and the handle for a structure); writing checks the type
+and copies bytes in.  Reads too large for the reply budget come back in
+fragments (0x06), as for atomic tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ...proto.enip import cip, logix
+from ...proto.enip import types as cip_types
+from ...proto.enip.epath import Logical, Symbolic
+from .device import CIPError
+from .structures import Structure, StructTag
+
+__all__ = ["View", "resolve", "read", "write"]
+
+GENERAL, OUT_OF_RANGE, TYPE_MISMATCH = 0xFF, 0x2105, 0x2107
+PARTIAL = 0x06
+
+
+@dataclass(frozen=True)
+class View:
+    tag: StructTag
+    type: Union[cip_types.CIPType, Structure]
+    offset: int  # bytes into tag.raw
+    available: int  # elements from offset to the end of the array (1 for a scalar)
+    bit: int | None = None
+
+    @property
+    def size(self) -> int:
+        return self.type.size or 0
+
+
+def _indices(segments: list[Any]) -> list[int]:
+    out = []
+    while segments and isinstance(segments[0], Logical) and segments[0].kind == "element":
+        out.append(segments.pop(0).value)
+    return out
+
+
+def _flat(indices: list[int], dims: tuple[int, ...], what: str) -> int:
+    if len(indices) == 1:
+        if indices[0] >= max(1, _product(dims)):
+            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices[0]} beyond {dims}")
+        return indices[0]
+    if len(indices) != len(dims):
+        raise CIPError(0x04, message=f"{what}: {len(indices)} indices for dimensions {dims}")
+    index = 0
+    for value, dim in zip(indices, dims):
+        if value >= dim:
+            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices} beyond {dims}")
+        index = index * dim + value
+    return index
+
+
+def _product(dims: tuple[int, ...]) -> int:
+    total = 1
+    for dim in dims:
+        total *= dim
+    return total
+
+
+def resolve(tag: StructTag, segments: list[Any]) -> View:
+    """The view a path (after the tag's name) names within *tag*."""
+    segments = list(segments)
+    kind: Union[cip_types.CIPType, Structure] = tag.structure
+    offset, available = 0, len(tag)
+    indices = _indices(segments)
+    if indices:
+        index = _flat(indices, tag.dims or (len(tag),), tag.name)
+        offset, available = index * tag.structure.size, len(tag) - index
+    elif not tag.scalar:
+        available = len(tag)
+    bit = None
+    while segments:
+        segment = segments.pop(0)
+        if not isinstance(segment, Symbolic) or not isinstance(kind, Structure) or bit is not None:
+            raise CIPError(0x04, message=f"{tag.name}: cannot address {segment!r} there")
+        member = kind.member(segment.name)
+        offset += member.offset
+        kind, available, bit = member.type, max(member.count, 1), member.bit
+        indices = _indices(segments)
+        if indices:
+            if not member.count:
+                raise CIPError(0x04, message=f"{tag.name}: member {member.name} is not an array")
+            index = _flat(indices, (member.count,), member.name)
+            offset += index * (kind.size or 0)
+            available = member.count - index
+    return View(tag, kind, offset, available, bit)
+
+
+def _type_of(view: View) -> tuple[int, int | None]:
+    if view.bit is not None:
+        return cip_types.BOOL.code, None
+    if isinstance(view.type, Structure):
+        return cip_types.STRUCTURE, view.type.handle
+    return view.type.code, None
+
+
+def read(view: View, service: int, elements: int, offset: int, budget: int) -> cip.Reply:
+    """Read *elements* from *view* (from byte *offset*, for Read Tag Fragmented)."""
+    if elements < 1 or elements > view.available:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {elements} of {view.available} elements")
+    code, handle = _type_of(view)
+    if view.bit is not None:
+        host = int.from_bytes(view.tag.raw[view.offset:view.offset + 4], "little")
+        return cip.Reply(service | 0x80, body=logix.ReadTagReply(code, b"\xff" if host >> view.bit & 1 else b"\x00"))
+    size = view.size
+    total = elements * size
+    if offset >= total or offset % size:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset} of {total}")
+    head = 4 + 2 + (2 if handle is not None else 0)
+    room = max(size, (budget - head) // size * size) if handle is None else max(budget - head, 1)
+    length = min(total - offset, room)
+    start = view.offset + offset
+    data = bytes(view.tag.raw[start:start + length])
+    status = PARTIAL if offset + length < total else 0
+    return cip.Reply(service | 0x80, status, body=logix.ReadTagReply(code, data, handle))
+
+
+def write(view: View, service: int, body: Any) -> cip.Reply:
+    """Write Tag [Fragmented] into *view*."""
+    code, handle = _type_of(view)
+    if body.type != code or (handle is not None and body.handle != handle):
+        raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{view.tag.name}: type 0x{body.type:04X} for 0x{code:04X}")
+    if body.elements < 1 or body.elements > view.available:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
+    raw = view.tag.raw
+    if view.bit is not None:
+        if not body.data:
+            raise CIPError(0x13)
+        host = int.from_bytes(raw[view.offset:view.offset + 4], "little")
+        host = host | (1 << view.bit) if body.data[0] else host & ~(1 << view.bit)
+        raw[view.offset:view.offset + 4] = host.to_bytes(4, "little")
+        return cip.Reply(service | 0x80)
+    size = view.size
+    offset = getattr(body, "offset", 0)
+    room = body.elements * size - offset
+    data = body.data if isinstance(body, logix.WriteTagFragmented) else body.data[:room]
+    if offset % size if handle is None else False:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset}")
+    if len(data) > room:
+        raise CIPError(0x15)
+    if len(data) < room and not isinstance(body, logix.WriteTagFragmented):
+        raise CIPError(0x13)
+    start = view.offset + offset
+    raw[start:start + len(data)] = data
+    return cip.Reply(service | 0x80)

@@ -245,6 +245,8 @@ class TestAddressed(ServedTestCase):
             addressed.attach(self.service, "other", 0x01, 1, 20, other)   # the Identity object
         with self.assertRaises(ValueError):
             addressed.attach(self.service, "other", 0x06, 2, 1, other)    # Connection Manager's class
+        with self.assertRaises(ValueError):
+            addressed.attach(self.service, "text", 0x93, 1, 20, Attribute("text", "STRING", "x"))
         addressed.attach(self.service, "speed", 0x93, 1, 10, self.speed)  # the same again: no change
         self.assertEqual(sorted(self.drive.attributes), [3, 10, 11])
 
@@ -291,7 +293,8 @@ class TestIntegration(unittest.TestCase):
         self.assertIsInstance(service.directory.lookup(0x8B, 1), WallClock)
 
     def test_usage_errors(self) -> None:
-        for argv in (["a@0x93/1=INT"], ["a@1/1/1=INT"], ["a@0x93/1/1=INT", "b@0x93/1/1=INT"], ["a@x/1/1"]):
+        for argv in (["a@0x93/1=INT"], ["a@1/1/1=INT"], ["a@0x93/1/1=INT", "b@0x93/1/1=INT"], ["a@x/1/1"],
+                     ["a@0x93/1/1=STRING"]):
             ap = options.parser()
             with self.assertRaises(SystemExit, msg=argv) as caught:
                 options.configure(ap.parse_args(["--no-config", *argv]), ap)

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from twisted.internet import defer
 
 from ...proto.enip import cip
+from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
 
 __all__ = ["parse_cip_address", "format_cip_address", "AddressedObject", "attach", "RESERVED",
@@ -192,10 +193,15 @@ def attach(service: Any, name: str, class_id: int, instance_id: int, attribute_i
     """Make *attribute* (the tag *name*) attribute *attribute_id* of ``@class_id/instance_id`` in
     *service*'s directory, creating that :class:`AddressedObject` or adding to it; returns it.
 
-    ValueError if the address is taken by another attribute or by one of the service's own objects.
+    ValueError if the address is taken by another attribute or by one of the service's own objects,
+    or if *attribute* is not of an elementary type of fixed size (a structure, a STRING).
     The caller adds the tag: ``service.tags.add(attribute)``.
     """
     where = format_cip_address(class_id, instance_id, attribute_id)
+    if not attribute.cip.size or attribute.cip.code not in cip_types.TYPES_BY_CODE:
+        raise ValueError(f"tag {name!r}: {where}: a tag at a CIP address is of an elementary type"
+                         f" (BOOL, SINT, INT, DINT, LINT, USINT, UINT, UDINT, ULINT, REAL, LREAL, DWORD),"
+                         f" not {attribute.cip.name}")
     if class_id in RESERVED_CLASSES:
         raise ValueError(f"tag {name!r}: {where}: class 0x{class_id:02X} is served by the simulator itself")
     try:

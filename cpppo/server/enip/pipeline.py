@@ -335,6 +335,8 @@ def validate(result: tuple, printing: bool = False) -> tuple:
     idx, dsc, req, rpy, sts, val = result
     line, shown = plan.summary(result_op(result), req, rpy, val)
     log.info(line)
+    if rpy is not None and rpy.status:
+        log.warning("Client %s returned non-zero status: %s", dsc, line.rpartition(": ")[2].strip("'"))
     if printing:
         print(line, flush=True)
     if val is True and isinstance(req.body, (logix.WriteTag, logix.WriteTagFragmented)):
@@ -433,7 +435,7 @@ class _Run:
             if op is _END:
                 return []
             first = self._prepare(op)
-        if not self.multiple or (first[4] is not None and len(first[4]) > 1):
+        if not self.multiple or not _packable(first):
             return [first]
         limit = min(self.multiple, self.client.budget)
         req_size, rpy_size = plan.estimate(first[1], first[2], first[3])
@@ -445,7 +447,7 @@ class _Run:
                 break
             nxt = self._prepare(op)
             req_size, rpy_size = plan.estimate(nxt[1], nxt[2], nxt[3])
-            if ((nxt[4] is not None and len(nxt[4]) > 1) or nxt[5:] != first[5:]
+            if (not _packable(nxt) or nxt[5:] != first[5:]
                     or req_total + req_size > limit or rpy_total + rpy_size > limit):
                 self.peeked = nxt
                 break
@@ -545,6 +547,14 @@ class _Run:
                 self._fail(defer.Failure())
                 return
         self._fill()
+
+
+def _packable(prepared: tuple) -> bool:
+    """Whether an operation may share a Multiple Service Packet: one request, and not a fragmented
+    service (0x52 is also Unconnected Send, and some servers, ours included, refuse it inside a
+    Multiple Service Packet)."""
+    requests = prepared[4]
+    return (requests is None or len(requests) == 1) and prepared[3].service not in (plan.READ_FRAG, plan.WRITE_FRAG)
 
 
 def _first_error(failure: Any) -> Any:

@@ -1,0 +1,28 @@
+"""``cpppo.server.enip.client``: the original cpppo client's module, names and command line.
+
+Scripts import ``from cpppo.server.enip import client`` and use
+``client.parse_operations``, ``client.connector`` (blocking) and, new here,
+``client.connect`` (a Deferred of a registered :class:`~.pipeline.EnipClient`
+for Twisted applications).  This module only gathers them: each lives in its
+own module (:mod:`.operations`, :mod:`.connector`, :mod:`.pipeline`,
+:mod:`.client_cli`).
+
+    python -m cpppo.server.enip.client -a localhost -p 'SCADA[1]=99' 'SCADA[0-10]'
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .client_cli import main, recycle
+from .connector import connector
+from .operations import parse_operations
+from .pipeline import CIPError, EnipClient, connect, validate
+from .plan import FragmentRequired, format_path
+from .protocol_client import ConnectionClosed, EncapsulationError, RequestTimeout
+
+__all__ = ["parse_operations", "connector", "connect", "EnipClient", "main", "recycle", "format_path",
+           "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -186,3 +186,21 @@ def test_original_examples_run_unchanged(ours, theirs, venv):
                     "--multiple", "250", "Volume", "Temperature"])
         assert done.returncode == 0, done.stderr
         assert re.search(r" 50 operations using +\d+ requests in .* at pipeline depth 20", done.stdout), done.stdout
+
+
+def _untimed(text):
+    return [line.split(": ", 1)[1] for line in text.splitlines()]   # drop the time.ctime() prefix
+
+
+@pytest.mark.parametrize("module", ["cpppo.server.enip.get_attribute", "cpppo.server.enip.getattr"])
+def test_get_attribute_prints_what_the_original_prints(ours, theirs, module):
+    paths = ["@1/1/7", "@1/1", "@1/1/1", "@1/1/99", "@1/1/7=(SSTRING)Foo"]
+    for server in (ours, theirs):
+        theirs_done = original.run_original_client(paths, server.port, module="cpppo.server.enip.get_attribute")
+        done = run(["-m", module, "-a", f"127.0.0.1:{server.port}", *paths])
+        assert done.returncode == theirs_done.returncode == 1, done.stderr
+        assert _untimed(done.stdout) == _untimed(theirs_done.stdout)
+    done = run(["-m", module, "-a", f"127.0.0.1:{ours.port}", "-D", "SSTRING", "@1/1/7"])
+    assert done.returncode == 0 and done.stdout.rstrip().endswith(": '1756-L61/B LOGIX5561'"), done.stdout
+    done = run(["-m", module, "-a", f"127.0.0.1:{ours.port}", "@1/1=3"])
+    assert done.returncode == 2 and "usage:" in done.stderr

@@ -1,0 +1,133 @@
+"""``enip_get_attribute`` / ``python -m cpppo.server.enip.get_attribute``: CIP attributes from a shell.
+
+Devices that are not Logix controllers (drives, I/O adapters, sensors) have
+no tags; their data are numbered CIP attributes, read with Get Attribute
+Single (``@1/1/7``: class 1, instance 1, attribute 7), Get Attributes All
+(``@1/1``: a whole instance) and written with Set Attribute Single
+(``'@1/1/7=(SSTRING)name'``; values are SINT unless cast).  The lines printed
+are the original's (``<time>:   0: Single G_A_S      @0x0001/1/7 == [20, 49, ...]``):
+the raw bytes as integers; ``--decode TYPE`` adds the value decoded as that
+CIP type.  Runs on the blocking :class:`.connector.connector`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import sys
+import time
+from typing import Any, Iterable, Iterator, Sequence
+
+from ...proto.enip import types
+from ...proto.errors import LocalProtocolError, RemoteProtocolError
+from . import plan
+from .client_cli import _address, _logging
+from .connector import connector
+from .operations import parse_operations
+from .protocol_client import ConnectionClosed, RequestTimeout
+
+__all__ = ["attribute_operations", "main"]
+
+log = logging.getLogger(__name__)
+
+
+def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kwds: Any) -> Iterator[dict]:
+    """Operations for attribute services: a path ending in an instance reads all its attributes;
+    one ending in an attribute (or element) gets it, or sets it when it has a value (SINT unless
+    cast).
+
+    Raises:
+        ValueError: a path these services cannot address, or Set on a whole instance.
+    """
+    for op in parse_operations(paths, int_type=int_type or "SINT", **kwds):
+        last = op["path"][-1]
+        if "instance" in last:
+            if "data" in op:
+                raise ValueError(f"{plan.format_path(op['path'])}: Set Attribute needs an attribute, not an instance")
+            op["method"] = "get_attributes_all"
+        elif "symbolic" in last or "attribute" in last or "element" in last:
+            op["method"] = "set_attribute_single" if "data" in op else "get_attribute_single"
+        else:
+            raise ValueError(f"{plan.format_path(op['path'])}: not an instance or attribute address")
+        yield op
+
+
+def decoded(value: Any, type_name: str) -> Any:
+    """Raw attribute bytes (a list of ints) decoded as a CIP type; the error text if they do not decode."""
+    try:
+        kind = types.type_of(type_name)
+        data = bytes(v & 0xFF for v in value)
+        return kind.decode(data) if kind.size else types.decode_string(data, kind)[0]
+    except (LocalProtocolError, RemoteProtocolError, TypeError, ValueError) as exc:
+        return f"<not {type_name}: {exc}>"
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="enip_get_attribute",
+                                 description="EtherNet/IP Get Attribute Single/All and Set Attribute Single")
+    ap.add_argument("-a", "--address", default="localhost:44818", help="host[:port] (default localhost:44818)")
+    ap.add_argument("--print", action="store_true", default=True, help="print each result (the default)")
+    ap.add_argument("--no-print", action="store_false", dest="print", help="do not print the results")
+    ap.add_argument("-m", "--multiple", action="store_true", help="Multiple Service Packets of up to 500 bytes")
+    ap.add_argument("-d", "--depth", type=int, default=0, help="pipeline depth")
+    ap.add_argument("-t", "--timeout", type=float, default=5.0, help="I/O timeout in seconds (default 5)")
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    ap.add_argument("-l", "--log", help="log to FILE")
+    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
+    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
+    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device")
+    ap.add_argument("-D", "--decode", metavar="TYPE", help="also show each value decoded as TYPE (eg. SSTRING)")
+    ap.add_argument("tags", nargs="+", help="@class/instance[/attribute][=value,...] ('-' reads standard input)")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the tool; returns the exit status (0 only if every operation succeeded)."""
+    ap = parser()
+    args = ap.parse_args(argv)
+    _logging(args)
+    host, port = _address(args.address, ap)
+    route_path = args.route_path if args.route_path else ([] if args.simple else None)
+    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    if args.decode:
+        try:
+            types.type_of(args.decode)
+        except LocalProtocolError as exc:
+            ap.error(str(exc))
+    tags: Iterable[str] = args.tags
+    if "-" in args.tags:
+        at = args.tags.index("-")
+        tags = itertools.chain(args.tags[:at], sys.stdin, args.tags[at + 1:])
+    try:
+        operations = list(attribute_operations(tags, route_path=route_path, send_path=send_path))
+        plan.route_path(route_path), plan.send_path(send_path)
+    except ValueError as exc:
+        ap.error(str(exc))
+    failures = 0
+    try:
+        with connector(host=host, port=port, timeout=args.timeout, route_path=route_path,
+                       send_path=send_path) as conn:
+            for idx, dsc, req, rpy, sts, val in conn.pipeline(operations, depth=args.depth,
+                                                                multiple=500 if args.multiple else 0,
+                                                                timeout=args.timeout):
+                if args.print:
+                    line = f"{time.ctime()}: {idx:3d}: {dsc} == {val}"
+                    if args.decode and isinstance(val, list):
+                        line += f": {decoded(val, args.decode)!r}"
+                    print(line, flush=True)
+                failures += 1 if sts else 0
+    except (TimeoutError, RequestTimeout) as exc:
+        print(f"enip_get_attribute: {host}:{port}: timed out after {args.timeout:g}s ({exc})", file=sys.stderr)
+        return 1
+    except (ConnectionError, ConnectionClosed, OSError) as exc:
+        print(f"enip_get_attribute: {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
+        print(f"enip_get_attribute: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

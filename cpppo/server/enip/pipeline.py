@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 #: The largest CIP message a Logix controller accepts or sends unconnected.
 UNCONNECTED_SIZE = 504
+_CACHE_SIZE = 1024   # operations (and encoded requests) a client remembers
 _ROUTER = (Logical("class", 2), Logical("instance", 1))
 _MANAGER = plan.SEND_PATH_DEFAULT
 
@@ -74,6 +75,10 @@ class EnipClient:
         self.connection_id: int | None = None   # O->T id once a Forward Open succeeded
         self._sequence = 0
         self._triad = (random.randrange(1, 0xFFFF), 0x1234, random.randrange(1, 0xFFFFFFFF))
+        # Pollers repeat the same operations: what an operation means on the wire (its records, and
+        # the encoded command data of its unconnected frame) is kept, bounded, and reused.
+        self.prepared: dict[Any, tuple] = {}
+        self._bodies: dict[int, tuple] = {}
 
     # --- transport -----------------------------------------------------------------------
     @property
@@ -108,11 +113,19 @@ class EnipClient:
             return frame, self._sequence
         route = self.route_path if route is None else route
         send = self.send_path if send is None else send
-        if route or send:
-            request = cip.Request(0x52, send, body=cip.UnconnectedSend(request, route))
-        items = (encap.NullAddress(), encap.UnconnectedData(request))
-        frame = encap.Frame(encap.SEND_RR_DATA, encap.SendData(items, timeout=5), self.session,
-                            context=self.protocol.next_context())
+        cached = self._bodies.get(id(request))
+        if cached is not None and cached[0] is request and cached[1] is route and cached[2] is send:
+            body = cached[3]
+        else:
+            message = request
+            if route or send:
+                message = cip.Request(0x52, send, body=cip.UnconnectedSend(request, route))
+            body = encap.Raw(encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)),
+                                                              timeout=5)))
+            if len(self._bodies) >= _CACHE_SIZE:
+                self._bodies.clear()
+            self._bodies[id(request)] = (request, route, send, body)
+        frame = encap.Frame(encap.SEND_RR_DATA, body, self.session, context=self.protocol.next_context())
         return frame, frame.context
 
     def transact(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
@@ -407,9 +420,24 @@ class _Run:
             self.done.callback(None)
 
     def _prepare(self, op: Any) -> tuple:
-        """(position, op, method, path, first request, est. sizes or None) of the next operation."""
+        """(position, op, method, first request, all requests (writes), route, send) of the next
+        operation; what the operation means is computed once per client and reused."""
+        key = (op if isinstance(op, str) else repr(op), self.fragment, self.no_fragment, self.client.budget)
+        cache = self.client.prepared
+        found = cache.get(key)
+        if found is None:
+            found = self._meaning(op)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = found
+        position, self.position = self.position, self.position + 1
+        return (position,) + found
+
+    def _meaning(self, op: Any) -> tuple:
         if not isinstance(op, dict):
             op = _operation(op)
+        else:
+            op = dict(op)   # kept: the caller's dict may change later
         method = plan.method_of(op)
         path = plan.segments(op)
         route, send = _paths(op, self.client.route_path, self.client.send_path)
@@ -424,8 +452,12 @@ class _Run:
             request = requests[0]
         else:
             request = plan.attribute_request(op, method, path)
-        position, self.position = self.position, self.position + 1
-        return position, op, method, request, requests, route, send
+        descriptions = []
+        for multiple in (False, True):
+            description = _Description(plan.describe(method, request, op, multiple))
+            description.op = op
+            descriptions.append(description)
+        return op, method, request, requests, route, send, tuple(descriptions)
 
     def _group(self) -> list[tuple]:
         first = self.peeked
@@ -447,7 +479,7 @@ class _Run:
                 break
             nxt = self._prepare(op)
             req_size, rpy_size = plan.estimate(nxt[1], nxt[2], nxt[3])
-            if (not _packable(nxt) or nxt[5:] != first[5:]
+            if (not _packable(nxt) or nxt[5:7] != first[5:7]
                     or req_total + req_size > limit or rpy_total + rpy_size > limit):
                 self.peeked = nxt
                 break
@@ -459,10 +491,9 @@ class _Run:
     def _issue(self, prepared: tuple, index: int, multiple: bool,
                reply: cip.Reply | None = None) -> defer.Deferred:
         """One operation alone (or its reply already in hand, from a Multiple Service Packet)."""
-        position, op, method, request, requests, route, send = prepared
+        position, op, method, request, requests, route, send, descriptions = prepared
         client = self.client
-        description = _Description(plan.describe(method, request, op, multiple))
-        description.op = op
+        description = descriptions[multiple]
 
         def finish(reply: cip.Reply) -> list:
             status, value = plan.outcome(method, reply)
@@ -489,7 +520,7 @@ class _Run:
         body = reply.body
         if reply.status != 0x06 or not isinstance(body, logix.ReadTagReply):
             return reply
-        position, op, method, request, requests, route, send = prepared
+        position, op, method, request, requests, route, send, _ = prepared
         if self.no_fragment:
             raise plan.FragmentRequired(
                 f"{plan.format_path(op['path'], op.get('elements'))}: the reply does not fit one plain "

@@ -93,13 +93,33 @@ class ClientProtocol(protocol.Protocol):
         if timeout is not None:
             timer = self.reactor.callLater(timeout, self._expire, key, timeout)
         self._outstanding[key] = (d, timer)
-        self.transport.write(self.connection.send(frame))
+        self._write(self.connection.send(frame))
         return d
+
+    def _write(self, data: bytes) -> None:
+        """Send now when nothing is queued: a request waits for its reply, so the usual wait for
+        the next reactor turn (and two epoll_ctl calls) would be on every round trip.
+
+        ``writeSomeData`` is the TCP transport's non-blocking send (it never blocks the reactor);
+        what it cannot send, and every write while data is queued, goes through ``write`` so
+        the order of bytes is kept.
+        """
+        transport = self.transport
+        direct = getattr(transport, "writeSomeData", None)
+        if (direct is not None and not getattr(transport, "dataBuffer", True)
+                and not getattr(transport, "_tempDataBuffer", True) and getattr(transport, "connected", False)
+                and not getattr(transport, "disconnecting", True)):
+            sent = direct(data)
+            if isinstance(sent, int):
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        transport.write(data)
 
     def send_only(self, frame: encap.Frame) -> None:
         """Send a frame that has no reply (UnRegisterSession)."""
         if self.closed is None and self.transport is not None:
-            self.transport.write(self.connection.send(frame))
+            self._write(self.connection.send(frame))
 
     @property
     def outstanding(self) -> int:

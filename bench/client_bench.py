@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""EtherNet/IP client cost: single-tag reads per second and client CPU per read, many clients, one server.
+
+Why: a client that spends milliseconds of its own CPU on every read caps a
+poller at a few hundred reads per second whatever the PLC does.  Every client
+here reads ``SCADA[1]`` from the same server (our simulator under twistd on
+127.0.0.1, started once for the whole run) for a bounded number of seconds,
+each in its own process, and reports how many reads it completed and the CPU
+(user + system, all threads) its process spent on them: ``time.process_time``
+around the read loop, so start-up and connecting are not counted.
+
+Rows: our Deferred client at depth 1, 5 and 20, each with and without
+Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
+(same engine through the reactor thread); pylogix; pycomm3 (if it can open the
+server); the original cpppo 5.2.5 client (its own venv, from
+``tests/peers/original.py``) at depth 1 and at depth 20 with Multiple Service
+Packets.
+
+    python bench/client_bench.py [--seconds 3] [--only ours,pylogix,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")
+BATCH = 200   # operations handed to a pipeline at a time
+
+# Each client is a script printing one JSON line: {"reads": N, "cpu": seconds, "wall": seconds}.
+DEFERRED = """
+import json, sys, time
+from twisted.internet import defer, task
+from cpppo.server.enip import client
+port, seconds, depth, multiple = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ops = list(client.parse_operations(["SCADA[1]"] * BATCH))
+
+@defer.inlineCallbacks
+def run(reactor):
+    conn = yield client.connect("127.0.0.1", port, timeout=10)
+    yield conn.pipeline(ops[:10], depth=depth, multiple=multiple)      # warm up
+    reads, cpu, wall = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - wall < seconds:
+        results = yield conn.pipeline(ops, depth=depth, multiple=multiple)
+        assert results[-1][5] == [0], results[-1]
+        reads += len(results)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    yield conn.close()
+    print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
+task.react(run)
+"""
+
+BLOCKING = """
+import json, sys, time
+from cpppo.server.enip import client
+port, seconds, depth, multiple = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ops = list(client.parse_operations(["SCADA[1]"] * BATCH))
+with client.connector(host="127.0.0.1", port=port, timeout=10) as conn:
+    list(conn.pipeline(ops[:10], depth=depth, multiple=multiple))
+    reads, cpu, wall = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - wall < seconds:
+        for idx, dsc, req, rpy, sts, val in conn.pipeline(ops, depth=depth, multiple=multiple):
+            assert val == [0], val
+            reads += 1
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
+"""
+
+ORIGINAL = BLOCKING.replace("BATCH", "50")   # the same script runs unchanged on the original's API
+
+PYLOGIX = """
+import json, sys, time
+from pylogix import PLC
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+with PLC("127.0.0.1", port=port, timeout=10) as comm:
+    assert comm.Read("SCADA[1]").Status == "Success"
+    reads, cpu, wall = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - wall < seconds:
+        for _ in range(50):
+            assert comm.Read("SCADA[1]").Value == 0
+        reads += 50
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
+"""
+
+PYCOMM3 = """
+import json, sys, time
+from pycomm3 import LogixDriver
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+with LogixDriver(f"127.0.0.1:{port}", init_tags=True, init_program_tags=False) as plc:
+    assert plc.read("SCADA[1]").value == 0
+    reads, cpu, wall = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - wall < seconds:
+        for _ in range(50):
+            assert plc.read("SCADA[1]").value == 0
+        reads += 50
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
+"""
+
+
+def rows() -> list[tuple[str, str, str, list[str]]]:
+    """(group, label, script, extra args) for every row, in table order."""
+    out = []
+    for depth in (1, 5, 20):
+        for multiple in (0, 500):
+            label = f"ours, Deferred, depth {depth:2d}" + (", multiple 500" if multiple else "")
+            out.append(("ours", label, DEFERRED, [str(depth), str(multiple)]))
+    out.append(("ours", "ours, blocking connector, depth  1", BLOCKING, ["1", "0"]))
+    out.append(("ours", "ours, blocking connector, depth 20, multiple 500", BLOCKING, ["20", "500"]))
+    out.append(("pylogix", "pylogix 1.x, Read one tag at a time", PYLOGIX, []))
+    out.append(("pycomm3", "pycomm3 1.x, read one tag at a time", PYCOMM3, []))
+    out.append(("original", "original cpppo 5.2.5 connector, depth  1", ORIGINAL, ["1", "0"]))
+    out.append(("original", "original cpppo 5.2.5 connector, depth 20, multiple 500", ORIGINAL, ["20", "500"]))
+    return out
+
+
+def start_server() -> tuple[subprocess.Popen, int, tempfile.TemporaryDirectory]:
+    twistd = Path(sys.executable).parent / "twistd"
+    outdir = tempfile.TemporaryDirectory(prefix="cpppo-client-bench-")
+    out = open(Path(outdir.name) / "out", "wb")
+    proc = subprocess.Popen([str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--no-udp",
+                             "--address", "127.0.0.1:0", "-A", "SCADA=INT[1000]"], cwd=ROOT, stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    out.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = ADDRESS.search((Path(outdir.name) / "out").read_text(errors="replace"))
+        if found:
+            return proc, int(found.group(1)), outdir
+        time.sleep(0.05)
+    stop(proc)
+    raise SystemExit(f"our simulator did not start: {(Path(outdir.name) / 'out').read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run_row(group: str, script: str, port: int, seconds: float, extra: list[str]) -> dict | str:
+    """Run one client; its JSON result, or the reason it could not run."""
+    if group == "original":
+        from tests.peers import original
+        try:
+            python = [str(original.venv_python(original.original_venv())), "-I"]
+        except original.OriginalUnavailable as exc:
+            return f"unavailable: {exc}"
+    else:
+        python = [sys.executable]
+    code = textwrap.dedent(script).replace("BATCH", str(BATCH))
+    env = dict(os.environ, PYTHONPATH=str(ROOT)) if group != "original" else None
+    with tempfile.TemporaryDirectory() as cwd:
+        try:
+            done = subprocess.run([*python, "-c", code, str(port), str(seconds), *extra], capture_output=True,
+                                  text=True, timeout=seconds * 10 + 60, cwd=cwd if group == "original" else ROOT,
+                                  env=env)
+        except subprocess.TimeoutExpired:
+            return "timed out"
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"failed: {last[:90]}"
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=3.0, help="seconds of reads per row (default 3)")
+    ap.add_argument("--only", default="", help="comma-separated groups: ours,pylogix,pycomm3,original")
+    args = ap.parse_args(argv)
+    groups = {g.strip() for g in args.only.split(",") if g.strip()}
+    proc, port, outdir = start_server()
+    try:
+        print(f"Single-tag reads (SCADA[1]) from our simulator on 127.0.0.1:{port}, {args.seconds:g} s per row; "
+              f"client CPU = its process's user+system time")
+        print(f"{'client':<56} {'reads/s':>10} {'CPU us/read':>12}")
+        for group, label, script, extra in rows():
+            if groups and group not in groups:
+                continue
+            result = run_row(group, script, port, args.seconds, extra)
+            if isinstance(result, str):
+                print(f"{label:<56} {result}")
+            else:
+                rate = result["reads"] / result["wall"]
+                print(f"{label:<56} {rate:10.0f} {result['cpu'] / result['reads'] * 1e6:12.1f}", flush=True)
+    finally:
+        stop(proc)
+        outdir.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

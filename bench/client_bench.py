@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         for group, label, script, extra in rows():
             if groups and group not in groups:
                 continue
+            if proc.poll() is not None:
+                tail = (Path(outdir.name) / "out").read_text(errors="replace")[-1500:]
+                raise SystemExit(f"our simulator exited ({proc.returncode}):\n{tail}")
             result = run_row(group, script, port, args.seconds, extra)
             if isinstance(result, str):
                 print(f"{label:<56} {result}")

@@ -17,7 +17,7 @@ pycomm3 = pytest.importorskip("pycomm3")
 @pytest.fixture(scope="module")
 def simulator():
     server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
-                                     "Bits=BOOL[64]",
+                                     "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
         yield server
@@ -71,3 +71,27 @@ def test_pylogix_tag_list_and_bool_arrays(simulator) -> None:
         assert comm.Read("Bits[4]").Value is True
         assert comm.Write("Grid[4,4]", -7).Status == "Success"
         assert comm.Read("Grid[4,4]").Value == -7
+
+
+def test_strings_and_timers(simulator) -> None:
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
+        assert plc.tags["Name"]["data_type_name"] == "STRING"
+        assert plc.tags["T1"]["data_type_name"] == "TIMER"
+        assert not plc.write("Name", "hello, world").error
+        assert plc.read("Name").value == "hello, world"
+        assert not plc.write("Names[1]", "two").error
+        assert plc.read("Names{3}").value == ["", "two", ""]
+        assert not plc.write("T1.PRE", 5000).error
+        assert not plc.write("T1.DN", True).error
+        timer = plc.read("T1").value
+        assert (timer["PRE"], timer["DN"], timer["EN"]) == (5000, True, False)
+        assert not plc.write("T1", {"PRE": 7, "ACC": 3, "EN": True, "TT": False, "DN": False}).error
+        assert plc.read("T1.ACC").value == 3 and plc.read("T1.EN").value is True
+    pylogix = pytest.importorskip("pylogix")
+    with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
+        assert comm.Read("Name").Value == "hello, world"
+        assert comm.Write("Name", "pylogix").Status == "Success"
+        assert comm.Read("Name").Value == "pylogix"
+        assert comm.Read("T1.PRE").Value == 7
+        mixed = comm.Read(["Name", "T1.EN", "SCADA[3]"])
+        assert [r.Value for r in mixed][:2] == ["pylogix", True]

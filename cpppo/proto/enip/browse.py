@@ -170,8 +170,8 @@ def decode_attribute_list_reply(data: bytes, sizes: dict[int, int]) -> list[Attr
 
 
 #: The Template attributes clients ask for, and their sizes: 1 handle, 2 member count,
-#: 4 definition size (32-bit words), 5 structure size (bytes).
-TEMPLATE_ATTRIBUTES = {1: 2, 2: 2, 4: 4, 5: 4}
+#: 3 (a UINT pylogix asks for), 4 definition size (32-bit words), 5 structure size (bytes).
+TEMPLATE_ATTRIBUTES = {1: 2, 2: 2, 3: 2, 4: 4, 5: 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,7 @@ class TemplateMember:
     type: int
     offset: int
     info: int = 0
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ class Template:
 
     name: str
     members: tuple[TemplateMember, ...] = field(default_factory=tuple)
-    handle: int = 0
+    handle: int = field(default=0, compare=False)  # (not in the definition: Template attribute 1)
 
     def definition(self) -> bytes:
         return encode_template(self)
@@ -204,14 +205,20 @@ class Template:
 
 
 def encode_template(template: Template) -> bytes:
-    """The Read Template data: member table (info, type, offset), then "name;n" and member names."""
+    """The Read Template data: member table (info, type, offset), then the name and member names.
+
+    The name is followed by ``;n`` and two bytes per member, the second holding its access
+    (3: read/write, visible; 0 in the low bits: hidden), which pylogix reads; pycomm3 reads
+    the name up to the ``;``.  Neither byte is ever zero, since names end at a NUL.
+    """
     table = []
     for member in template.members:
         try:
             table.append(_MEMBER.pack(member.info, member.type, member.offset))
         except struct.error as exc:
             raise LocalProtocolError(f"template member {member.name!r}: {exc}") from None
-    names = [f"{template.name};n{template.handle:X}".encode("ascii")]
+    access = b"".join(bytes((1, 4 if member.hidden else 3)) for member in template.members)
+    names = [template.name.encode("ascii") + b";n" + access]
     names += [member.name.encode("ascii") for member in template.members]
     return b"".join(table) + b"".join(name + b"\0" for name in names)
 
@@ -223,19 +230,16 @@ def decode_template(data: bytes, member_count: int) -> Template:
         raise RemoteProtocolError(f"template of {member_count} members in {len(data)} bytes", offset=0,
                                   expected=f"{table_size} bytes of member table", cip_status=NOT_ENOUGH_DATA)
     rows = [_MEMBER.unpack_from(data, i * _MEMBER.size) for i in range(member_count)]
-    strings = [s.decode("ascii", "replace") for s in data[table_size:].split(b"\0")]
-    if strings and strings[-1] == "":
-        strings.pop()
-    if not strings:
+    parts = data[table_size:].split(b"\0")
+    if not parts or not parts[0]:
         raise RemoteProtocolError("template without its name", offset=table_size, expected="name;n...",
                                   cip_status=NOT_ENOUGH_DATA)
-    title, names = strings[0], strings[1:]
-    name, _, suffix = title.partition(";")
-    try:
-        handle = int(suffix[1:], 16) if suffix.startswith("n") and len(suffix) > 1 else 0
-    except ValueError:
-        handle = 0
+    title, names = parts[0], [p.decode("ascii", "replace") for p in parts[1:1 + member_count]]
+    raw_name, _, suffix = title.partition(b";")
+    access = suffix[1:] if suffix.startswith(b"n") else b""
     if len(names) < member_count:
         names += [""] * (member_count - len(names))
-    members = tuple(TemplateMember(n, typ, offset, info) for n, (info, typ, offset) in zip(names, rows))
-    return Template(name, members, handle)
+    members = tuple(TemplateMember(n, typ, offset, info,
+                                   hidden=len(access) >= 2 * i + 2 and not access[2 * i + 1] & 0x03)
+                    for i, (n, (info, typ, offset)) in enumerate(zip(names, rows)))
+    return Template(raw_name.decode("ascii", "replace"), members)

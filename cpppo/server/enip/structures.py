@@ -81,16 +81,25 @@ class Structure:
         """The Template object's view of this type: what Read Template returns."""
         # A BOOL member is described by the byte holding it and its bit in that byte, as clients
         # decode it (their bit numbers are 0-7), whatever the width of the host we keep it in.
-        members = tuple(browse.TemplateMember(m.name, self._code(m), m.offset + m.bit // 8, m.bit % 8)
-                        if m.bit is not None else browse.TemplateMember(m.name, self._code(m), m.offset, m.count)
+        members = tuple(browse.TemplateMember(m.name, self._code(m), m.offset + m.bit // 8, m.bit % 8, m.hidden)
+                        if m.bit is not None else
+                        browse.TemplateMember(m.name, self._code(m), m.offset, m.count, m.hidden)
                         for m in self.members)
         return browse.Template(self.name, members, self.handle)
 
     def attributes(self) -> dict[int, bytes]:
-        """Template attributes 1 (handle), 2 (member count), 4 (definition words), 5 (size)."""
+        """Template attributes 1 (handle), 2 (member count), 4 (definition words), 5 (size), and 3,
+        which pylogix asks for (a UINT; we give the structure's size in 32-bit words)."""
         template = self.template()
         return {1: self.handle.to_bytes(2, "little"), 2: len(self.members).to_bytes(2, "little"),
+                3: ((self.size + 3) // 4).to_bytes(2, "little"),
                 4: template.definition_words.to_bytes(4, "little"), 5: self.size.to_bytes(4, "little")}
+
+    def definition(self) -> bytes:
+        """What Read Template returns: the member table and names, zero-padded to the length clients
+        derive from attribute 4 (pycomm3 reads words * 4 - 21 bytes, pylogix rounds words * 4 - 23 up)."""
+        template = self.template()
+        return browse.encode_template(template).ljust(template.definition_words * 4 - 20, b"\0")
 
 
 def _string(name: str, length: int, handle: int) -> Structure:

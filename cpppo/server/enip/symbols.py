@@ -127,11 +127,13 @@ class Templates:
                       else browse.AttributeValue(a, 0x14) for a in request.body.attributes]
             return cip.Reply(reply_service, data=browse.encode_attribute_list_reply(values))
         if request.service == 0x4C and request.body is not None:
-            definition = browse.encode_template(structure.template())
+            definition = structure.definition()
             offset, count = request.body.offset, request.body.count
             if offset > len(definition):
                 raise CIPError(0xFF, (0x2105,), f"template offset {offset} beyond {len(definition)}")
             length = min(count, len(definition) - offset, budget - 4)
-            status = PARTIAL if offset + length < len(definition) else 0
+            # More to come only if the reply had to stop short of what was asked (pycomm3 and
+            # pylogix ask for slightly different lengths: each gets what it asked for).
+            status = PARTIAL if length < count and offset + length < len(definition) else 0
             return cip.Reply(reply_service, status, data=definition[offset:offset + length])
         raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported by the Template object")

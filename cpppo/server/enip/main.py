@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from twisted.internet import defer
 
 from .. import enip as _pkg  # noqa: F401  (the package's type exports)
+from . import addressed
 from . import options as opts
 from .device import Attribute
 from .protocol import EnipDatagram, EnipFactory
@@ -47,9 +48,12 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
                           identity=settings.identity, address=settings.address,
                           on_access=_printer(out) if settings.print_io else None)
     for tag in settings.tags:
-        service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
-                        default=0.0 if tag.type in ("REAL", "LREAL") else 0, dims=tag.dims)
-        log.info("tag %s %s[%d]", tag.name, tag.type, tag.length)
+        attribute = service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
+                                    default=0.0 if tag.type in ("REAL", "LREAL") else 0, dims=tag.dims)
+        if tag.address is not None:  # NAME@CLASS/INSTANCE/ATTRIBUTE: also that attribute of a CIP object
+            addressed.attach(service, tag.name, *tag.address, attribute)
+        log.info("tag %s%s %s[%d]", tag.name, addressed.format_cip_address(*tag.address) if tag.address else "",
+                 tag.type, tag.length)
     return service
 
 

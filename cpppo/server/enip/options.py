@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ...proto.enip.epath import Port
+from . import addressed
 from . import parser as types
 from .structures import PREDEFINED as STRUCTURES
 
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 #: The original's configuration file locations, lowest priority first.
 CONFIG_FILES = ("/etc/cpppo.cfg", os.path.expanduser("~/.cpppo.cfg"), "cpppo.cfg")
 
-_TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:=(?P<type>[A-Za-z]+)(?:\[(?P<dims>\d+(?:,\d+){0,2})\])?)?$")
+_TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:@(?P<address>[^=\s]*))?"
+                  r"(?:=(?P<type>[A-Za-z]+)(?:\[(?P<dims>\d+(?:,\d+){0,2})\])?)?$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class TagSpec:
     length: int = 1
     dims: tuple[int, ...] = ()
     bits: int = 0
+    #: ``NAME@CLASS/INSTANCE/ATTRIBUTE``: also that attribute of a CIP object (None: a tag only).
+    address: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -69,14 +73,26 @@ class Settings:
 
 
 def parse_tag(text: str) -> TagSpec:
-    """``NAME``, ``NAME=TYPE`` or ``NAME=TYPE[LENGTH]`` (type names in any case)."""
+    """``NAME``, ``NAME=TYPE`` or ``NAME=TYPE[LENGTH]`` (type names in any case).
+
+    ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE...`` (eg. ``speed@0x93/1/10=REAL``) also serves the tag
+    as that attribute of a CIP object (:mod:`.addressed`); its type must be elementary.
+    """
     match = _TAG.match(text.strip())
     if not match:
-        raise ValueError(f"tag {text!r} is not NAME=TYPE[LENGTH]")
+        raise ValueError(f"tag {text!r} is not NAME[@CLASS/INSTANCE/ATTRIBUTE]=TYPE[LENGTH]")
+    address = None
+    if match.group("address") is not None:
+        try:
+            address = addressed.parse_cip_address(match.group("address"))
+        except ValueError as error:
+            raise ValueError(f"tag {text!r}: {error}") from None
     kind = (match.group("type") or "INT").upper()
     if (kind not in types.TYPE_CLASSES or kind == "SSTRING") and kind not in STRUCTURES:
         raise ValueError(f"tag {text!r}: unknown type {kind!r} (one of BOOL, SINT, INT, DINT, LINT, USINT, UINT, "
                          f"UDINT, ULINT, REAL, LREAL, DWORD, STRING, TIMER, COUNTER, CONTROL)")
+    if address is not None and kind in STRUCTURES:
+        raise ValueError(f"tag {text!r}: a tag at a CIP address is of an elementary type, not {kind}")
     dims = tuple(int(d) for d in match.group("dims").split(",")) if match.group("dims") else ()
     length = 1
     for dim in dims:
@@ -87,8 +103,8 @@ def parse_tag(text: str) -> TagSpec:
         if len(dims) != 1:
             raise ValueError(f"tag {text!r}: a BOOL array has one dimension")
         words = (length + 31) // 32
-        return TagSpec(match.group("name"), "DWORD", words, (words,), bits=length)
-    return TagSpec(match.group("name"), kind, length, dims)
+        return TagSpec(match.group("name"), "DWORD", words, (words,), bits=length, address=address)
+    return TagSpec(match.group("name"), kind, length, dims, address=address)
 
 
 def parse_address(text: str, default_port: int = 44818, default_host: str = "") -> tuple[str, int]:
@@ -171,7 +187,8 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("--revision", help="Identity revision MAJOR.MINOR")
     ap.add_argument("--serial", type=lambda s: int(s, 0), help="Identity serial number")
     ap.add_argument("--product-name", help="Identity product name")
-    ap.add_argument("tags", nargs="*", metavar="TAG", help="NAME=TYPE[LENGTH], eg. SCADA=INT[1000]")
+    ap.add_argument("tags", nargs="*", metavar="TAG",
+                    help="NAME[@CLASS/INSTANCE/ATTRIBUTE]=TYPE[LENGTH], eg. SCADA=INT[1000] speed@0x93/1/10=REAL")
     return ap
 
 
@@ -235,6 +252,10 @@ def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings
         names = [t.name for t in settings.tags]
         if len(set(names)) != len(names):
             raise ValueError(f"a tag is named twice: {names}")
+        places = [t.address for t in settings.tags if t.address is not None]
+        if len(set(places)) != len(places):
+            shown = [addressed.format_cip_address(*a) for a in places]
+            raise ValueError(f"two tags at one CIP address: {shown}")
     except (ValueError, configparser.Error) as error:
         ap.error(str(error))
     return settings

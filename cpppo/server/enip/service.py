@@ -21,6 +21,7 @@ from twisted.internet import defer, task
 from ...proto.enip import cip, encap
 from ...proto.enip.connection import Malformed
 from ...proto.enip.epath import Logical, Port, Symbolic
+from .clock import WallClock
 from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
                      TCPIP)
@@ -66,6 +67,7 @@ class EnipService:
         self.symbols = SymbolBrowser(self.tags)
         self.templates = Templates()
         self.directory.add(ProgramName())
+        self.directory.add(WallClock(clock=clock.seconds))  # the controller's clock (0x8B): pylogix, pycomm3
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.clients: list[Any] = []
         self.sessions: set[int] = set()
@@ -310,6 +312,9 @@ class EnipService:
             if attribute_id is None:
                 raise CIPError(0x04, message="Set Attribute Single needs an attribute")
             return self._data_reply(service, obj.set_attribute_single(attribute_id, request.payload()), budget)
+        own = getattr(obj, "serve", None)
+        if own is not None:  # services an object answers itself (Get/Set Attribute List, Set Attributes All)
+            return own(request)
         raise CIPError(0x08, message=f"service 0x{service:02X} not supported by {obj}")
 
     @staticmethod

@@ -204,3 +204,24 @@ def test_get_attribute_prints_what_the_original_prints(ours, theirs, module):
     assert done.returncode == 0 and done.stdout.rstrip().endswith(": '1756-L61/B LOGIX5561'"), done.stdout
     done = run(["-m", module, "-a", f"127.0.0.1:{ours.port}", "@1/1=3"])
     assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_thruput_io_and_list_identity_modules(ours, theirs):
+    for server in (ours, theirs):
+        done = run(["-m", "cpppo.server.enip.thruput", "-a", f"127.0.0.1:{server.port}", "--repeat", "25",
+                    "--depth", "20", "--multiple", "250", "Volume", "Temperature"])
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert len(lines) == 51 and all(re.search(r": +\d+: \[0\.0\]$", line) for line in lines[:50]), lines[:3]
+        found = re.search(r"^ 50 operations using +(\d+) requests in .* at pipeline depth 20; +[\d.]+ TPS$", lines[-1])
+        assert found and int(found.group(1)) < 50, lines[-1]
+        done = run(["-m", "cpppo.server.enip.io", "-a", f"127.0.0.1:{server.port}", "Tag[0-9]+16=(DINT)4,5,6,7,8,9",
+                    "Tag[3-5]"])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "              Tag[3][  3-5  ]+  0 == [0, 4, 5]: 'OK'"
+    for args in ([], ["--tcp"], ["-b", "-t", "0.5"]):
+        done = run(["-m", "cpppo.server.enip.list_identity", "-a", f"127.0.0.1:{ours.port}", *args])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().endswith("'1756-L61/B LOGIX5561'"), done.stdout
+    done = run(["-m", "cpppo.server.enip.list_identity", "-a", f"127.0.0.1:{original.free_port()}", "--tcp"])
+    assert done.returncode == 1 and "Traceback" not in done.stderr

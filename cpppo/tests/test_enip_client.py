@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from cpppo.proto.enip import cip, logix
+from cpppo.proto.enip import logix
 from cpppo.server.enip import main, pipeline, plan
 from cpppo.server.enip.operations import parse_operations
 from cpppo.server.enip.protocol_client import ConnectionClosed, RequestTimeout

@@ -279,6 +279,15 @@ class TestStartWithWeb(unittest.TestCase):
         self.assertFalse(web.connected)
 
 
+    @defer.inlineCallbacks
+    def test_only_a_port_binds_the_interface_of_address(self) -> Any:
+        from twisted.internet import reactor
+
+        server = main.start(["--no-config", "-a", "127.0.0.1:0", "-U", "--web", ":0", "X=DINT"], reactor)
+        self.assertEqual(server.web.getHost().host, "127.0.0.1")
+        yield server.stop()
+
+
 class TestParsing(unittest.TestCase):
     def test_paths(self) -> None:
         self.assertEqual(parse_api_path("/api"), ([None] * 4, False))

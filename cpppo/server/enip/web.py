@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import time
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
@@ -127,7 +128,6 @@ def _encode(request: Any, content: dict[str, Any], kind: str, status: int, title
 
 
 def _refusal(message: str) -> dict[str, Any]:
-    import time
     return {"alarm": [], "command": {"message": message, "success": False}, "data": {}, "since": None,
             "until": time.time(), "error": message}
 

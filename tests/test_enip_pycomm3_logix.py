@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from tests.enip_server_fixture import TwistdEnipServer
 
 pycomm3 = pytest.importorskip("pycomm3")
@@ -16,7 +18,8 @@ pycomm3 = pytest.importorskip("pycomm3")
 
 @pytest.fixture(scope="module")
 def simulator():
-    server = TwistdEnipServer.start(["SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
+    plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.toml")
+    server = TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
                                      "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
@@ -95,3 +98,25 @@ def test_strings_and_timers(simulator) -> None:
         assert comm.Read("T1.PRE").Value == 7
         mixed = comm.Read(["Name", "T1.EN", "SCADA[3]"])
         assert [r.Value for r in mixed][:2] == ["pylogix", True]
+
+
+def test_user_defined_types_and_program_tags(simulator) -> None:
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
+        assert plc.tags["Motor1"]["data_type_name"] == "Motor"
+        assert plc.tags["Lines"]["dimensions"][0] == 3
+        motor = plc.read("Motor1").value
+        assert (motor["Speed"], motor["Running"], motor["Label"], motor["Faults"]) == (1.5, True, "conveyor",
+                                                                                       [1, 2, 0, 0])
+        assert not plc.write("Lines[1].Motor.Speed", 9.5).error
+        assert plc.read("Lines[1]").value["Motor"]["Speed"] == 9.5
+        assert not plc.write("Motor1.Faulted", True).error
+        assert plc.read("Motor1.Faulted").value is True and plc.read("Motor1.Running").value is True
+        assert plc.read("Program:Main.Count").value == 3
+        assert not plc.write("Program:Main.Count", 4).error
+    pylogix = pytest.importorskip("pylogix")
+    with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
+        listed = {t.TagName: t.DataType for t in comm.GetTagList(allTags=True).Value}
+        assert listed["Motor1"] == "Motor" and listed["Program:Main.Count"] == "DINT"
+        assert comm.Read("Program:Main.Count").Value == 4
+        assert comm.Read("Motor1.Label").Value == "conveyor"
+        assert comm.Read("Lines[1].Motor.Speed").Value == 9.5

@@ -54,6 +54,8 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
             addressed.attach(service, tag.name, *tag.address, attribute)
         log.info("tag %s%s %s[%d]", tag.name, addressed.format_cip_address(*tag.address) if tag.address else "",
                  tag.type, tag.length)
+    if settings.tag_file is not None:
+        service.load_tags(settings.tag_file)
     return service
 
 

@@ -32,7 +32,8 @@ class View:
     type: Union[cip_types.CIPType, Structure]
     offset: int  # bytes into tag.raw
     available: int  # elements from offset to the end of the array (1 for a scalar)
-    bit: int | None = None
+    bit: int | None = None  # a BOOL member: its bit in the host integer at offset
+    host: int = 4  # the host integer's width in bytes
 
     @property
     def size(self) -> int:
@@ -79,7 +80,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
         offset, available = index * tag.structure.size, len(tag) - index
     elif not tag.scalar:
         available = len(tag)
-    bit = None
+    bit, host = None, 4
     while segments:
         segment = segments.pop(0)
         if not isinstance(segment, Symbolic) or not isinstance(kind, Structure) or bit is not None:
@@ -87,6 +88,8 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
         member = kind.member(segment.name)
         offset += member.offset
         kind, available, bit = member.type, max(member.count, 1), member.bit
+        if bit is not None:
+            host = member.type.size or 4
         indices = _indices(segments)
         if indices:
             if not member.count:
@@ -94,7 +97,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
             index = _flat(indices, (member.count,), member.name)
             offset += index * (kind.size or 0)
             available = member.count - index
-    return View(tag, kind, offset, available, bit)
+    return View(tag, kind, offset, available, bit, host)
 
 
 def _type_of(view: View) -> tuple[int, int | None]:
@@ -111,7 +114,7 @@ def read(view: View, service: int, elements: int, offset: int, budget: int) -> c
         raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {elements} of {view.available} elements")
     code, handle = _type_of(view)
     if view.bit is not None:
-        host = int.from_bytes(view.tag.raw[view.offset:view.offset + 4], "little")
+        host = int.from_bytes(view.tag.raw[view.offset:view.offset + view.host], "little")
         return cip.Reply(service | 0x80, body=logix.ReadTagReply(code, b"\xff" if host >> view.bit & 1 else b"\x00"))
     size = view.size
     total = elements * size
@@ -137,9 +140,10 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     if view.bit is not None:
         if not body.data:
             raise CIPError(0x13)
-        host = int.from_bytes(raw[view.offset:view.offset + 4], "little")
+        width = view.host
+        host = int.from_bytes(raw[view.offset:view.offset + width], "little")
         host = host | (1 << view.bit) if body.data[0] else host & ~(1 << view.bit)
-        raw[view.offset:view.offset + 4] = host.to_bytes(4, "little")
+        raw[view.offset:view.offset + width] = host.to_bytes(width, "little")
         return cip.Reply(service | 0x80)
     size = view.size
     offset = getattr(body, "offset", 0)

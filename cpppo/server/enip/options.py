@@ -70,6 +70,7 @@ class Settings:
     log_file: str | None = None
     print_io: bool = False
     verbose: int = 0
+    tag_file: Any = None  # a tagfile.TagFile from --tags FILE...
 
 
 def parse_tag(text: str) -> TagSpec:
@@ -180,6 +181,8 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("-S", "--simple", action="store_true",
                     help="a simple (non-routing) device: refuse routed requests (as --route-path false)")
     ap.add_argument("-c", "--config", action="append", default=[], help="an INI config FILE (repeatable)")
+    ap.add_argument("--tags", dest="tag_files", action="append", default=[], metavar="FILE",
+                    help="user-defined types, tags with values and program tags, in TOML or JSON (repeatable)")
     ap.add_argument("--no-config", action="store_true", help="do not load cpppo.cfg from the usual places")
     ap.add_argument("--vendor", type=int, help="Identity vendor id")
     ap.add_argument("--device-type", type=int, help="Identity device type")
@@ -246,10 +249,15 @@ def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings
         if args.revision:
             major, _, minor = args.revision.partition(".")
             settings.identity["revision"] = (int(major), int(minor or 0))
-        if not args.tags:
-            raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000]")
+        if args.tag_files:
+            from .tagfile import load
+
+            settings.tag_file = load(args.tag_files)
+        if not args.tags and not (settings.tag_file and settings.tag_file.tags):
+            raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags FILE)")
         settings.tags = [parse_tag(t) for t in args.tags]
-        names = [t.name for t in settings.tags]
+        names = [t.name for t in settings.tags] + [t.name for t in (settings.tag_file.tags if settings.tag_file
+                                                                     else [])]
         if len(set(names)) != len(names):
             raise ValueError(f"a tag is named twice: {names}")
         places = [t.address for t in settings.tags if t.address is not None]

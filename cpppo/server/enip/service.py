@@ -26,7 +26,7 @@ from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
                      TCPIP)
 from .logix import UNCONNECTED_REPLY_SIZE, Tags
-from .structures import PREDEFINED, Structure, StructTag
+from .structures import PREDEFINED, Structure, StructTag, fill
 from .symbols import ProgramName, SymbolBrowser, Templates
 
 __all__ = ["EnipService", "CLOSE"]
@@ -64,8 +64,9 @@ class EnipService:
         self.directory.add(TCPIP(address=address[0] if address[0] not in ("", "0.0.0.0") else "127.0.0.1"))
         self.directory.add(EthernetLink())
         self.tags = Tags(on_access=on_access)
-        self.symbols = SymbolBrowser(self.tags)
+        self.symbols = SymbolBrowser(self.tags, self)
         self.templates = Templates()
+        self.programs: list[str] = []  # program names: their tags are named Program:<name>.<tag>
         self.directory.add(ProgramName())
         self.directory.add(WallClock(clock=clock.seconds))  # the controller's clock (0x8B): pylogix, pycomm3
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
@@ -96,6 +97,36 @@ class EnipService:
         attribute = attribute_class(name, type_cls, value)
         attribute.dims = tuple(dims)
         return self.tags.add(attribute)
+
+    def load_tags(self, tag_file: Any) -> None:
+        """Add the types, tags (with their initial values) and programs of a :mod:`.tagfile`."""
+        for structure in tag_file.types.values():
+            self.templates.add(structure)
+        for program in tag_file.programs:
+            if program not in self.programs:
+                self.programs.append(program)
+        for definition in tag_file.tags:
+            length = 1
+            for dim in definition.dims:
+                length *= dim
+            kind = definition.type
+            tag = self.add_tag(definition.name, kind, length, dims=definition.dims,
+                               default=0.0 if kind in ("REAL", "LREAL") else 0)
+            if definition.value is not None:
+                self._initialize(tag, definition.value)
+
+    @staticmethod
+    def _initialize(tag: Attribute, value: Any) -> None:
+        values = value if isinstance(value, list) else [value]
+        if isinstance(tag, StructTag):
+            if len(values) > len(tag):
+                raise ValueError(f"{len(values)} values for {tag.name}[{len(tag)}]")
+            for index, one in enumerate(values):
+                fill(tag.raw, index * tag.structure.size, tag.structure, one)
+            return
+        if len(values) > len(tag):
+            raise ValueError(f"{len(values)} values for {tag.name}[{len(tag)}]")
+        tag[0:len(values)] = values
 
     # --- fault injection and control -------------------------------------------------
     def reply_delay(self) -> float:
@@ -276,6 +307,10 @@ class EnipService:
             raise CIPError(request.error.cip_status or 0x04, request.error.extended, str(request.error))
         path = request.path
         if path and isinstance(path[0], Symbolic):
+            if request.service == 0x55 and any(isinstance(s, Logical) and s.kind == "class" and s.value == 0x6B
+                                               for s in path):  # browsing a program's tags
+                instance = next((s.value for s in path if isinstance(s, Logical) and s.kind == "instance"), 0)
+                return self.symbols.get_instance_attribute_list(request, instance, budget, program=path[0].name)
             return self.tags.serve(request, budget)
         class_id = instance_id = attribute_id = None
         for segment in path:

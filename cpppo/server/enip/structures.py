@@ -21,7 +21,7 @@ from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError
 
 __all__ = ["Member", "Structure", "StructTag", "PREDEFINED", "STRING", "TIMER", "COUNTER", "CONTROL",
-           "FIRST_USER_TEMPLATE"]
+           "FIRST_USER_TEMPLATE", "fill"]
 
 #: Template instance ids of user-defined types start here (Logix numbers them from 0x100).
 FIRST_USER_TEMPLATE = 0x100
@@ -187,3 +187,38 @@ class StructTag(Attribute):
         data = self.structure.by_name["DATA"]
         length = max(0, min(length, data.count))
         return bytes(self.raw[base + data.offset:base + data.offset + length]).decode("latin-1")
+
+
+def fill(raw: bytearray, base: int, structure: Structure, value: Any) -> None:
+    """Store *value* (a dict of member values, nested as the members are; a str for a STRING-like
+    type) into the structure at byte *base* of *raw*."""
+    if isinstance(value, str):
+        length, data = structure.by_name.get("LEN"), structure.by_name.get("DATA")
+        if length is None or data is None:
+            raise ValueError(f"a {structure.name} is not a string: cannot store {value!r}")
+        encoded = value.encode("latin-1")
+        if len(encoded) > data.count:
+            raise ValueError(f"{len(encoded)} characters for a {data.count}-character {structure.name}")
+        raw[base:base + 4] = len(encoded).to_bytes(4, "little", signed=True)
+        raw[base + data.offset:base + data.offset + data.count] = encoded.ljust(data.count, b"\0")
+        return
+    if not isinstance(value, dict):
+        raise ValueError(f"a {structure.name} value is a table of its members, not {value!r}")
+    for key, item in value.items():
+        member = structure.member(key)
+        at = base + member.offset
+        if member.bit is not None:
+            width = member.type.size or 1
+            host = int.from_bytes(raw[at:at + width], "little")
+            host = host | (1 << member.bit) if item else host & ~(1 << member.bit)
+            raw[at:at + width] = host.to_bytes(width, "little")
+        elif isinstance(member.type, Structure):
+            items = item if member.count else [item]
+            for i, one in enumerate(items[:max(member.count, 1)]):
+                fill(raw, at + i * member.type.size, member.type, one)
+        else:
+            items = list(item) if member.count else [item]
+            if len(items) > max(member.count, 1):
+                raise ValueError(f"{len(items)} values for {structure.name}.{member.name}")
+            data = member.type.encode(items)
+            raw[at:at + len(data)] = data

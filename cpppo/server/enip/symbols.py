@@ -21,6 +21,8 @@ from .structures import STRUCT_BIT, Structure
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
 
 PARTIAL = 0x06
+#: The Symbol type of a program entry (a system symbol, bit 12): what a ControlLogix lists.
+PROGRAM_TYPE = 0x1068
 ARRAY_1D = 1 << 13
 #: Software control bit 26: a base tag (not an alias), as pycomm3 reads it.
 BASE_TAG = 1 << 26
@@ -58,21 +60,40 @@ class ProgramName(Object):
 class SymbolBrowser:
     """Answers Get Instance Attribute List on the Symbol class from a :class:`Tags` table."""
 
-    def __init__(self, tags: Tags) -> None:
+    def __init__(self, tags: Tags, owner: Any = None) -> None:
         self.tags = tags
+        self.owner = owner  # the service: its program names
 
-    def instances(self) -> list[tuple[int, Attribute]]:
-        return [(number, attribute) for number, attribute in enumerate(self.tags, start=1)]
+    def instances(self, program: str | None = None) -> list[tuple[int, Any]]:
+        """(instance, tag) pairs: controller-scoped tags and one ``Program:<name>`` entry per program,
+        or with *program* (``Program:Main``) that program's tags, named without the prefix."""
+        listed: list[tuple[int, Any]] = []
+        prefix = f"{program}." if program else None
+        for number, attribute in enumerate(self.tags, start=1):
+            name = attribute.name
+            if prefix is None and not name.startswith("Program:"):
+                listed.append((number, attribute))
+            elif prefix is not None and name.startswith(prefix):
+                listed.append((number, (name[len(prefix):], attribute)))
+        if prefix is None and self.owner is not None:
+            base = len(self.tags)
+            for offset, name in enumerate(getattr(self.owner, "programs", ()), start=1):
+                listed.append((base + offset, f"Program:{name}"))
+        return listed
 
-    def describe(self, instance: int, attribute: Attribute) -> browse.SymbolInstance:
+    def describe(self, instance: int, entry: Any) -> browse.SymbolInstance:
+        if isinstance(entry, str):  # a program: a symbol of the program type, no data
+            return browse.SymbolInstance(instance, entry, PROGRAM_TYPE, 0, instance << 16, 0, 0, (0, 0, 0), 0)
+        name, attribute = entry if isinstance(entry, tuple) else (entry.name, entry)
         dims = (dimensions(attribute) + (0, 0, 0))[:3]
         structure = getattr(attribute, "structure", None)
         size = structure.size if structure is not None else attribute.cip.size or 0
-        return browse.SymbolInstance(instance, attribute.name, symbol_type(attribute), 0, instance << 16,
+        return browse.SymbolInstance(instance, name, symbol_type(attribute), 0, instance << 16,
                                      BASE_TAG, size * len(attribute), dims,
                                      getattr(attribute, "external_access", 3))
 
-    def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int) -> cip.Reply:
+    def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,
+                                    program: str | None = None) -> cip.Reply:
         body = request.body
         attributes = tuple(getattr(body, "attributes", ()))
         unknown = [a for a in attributes if a not in browse.SYMBOL_ATTRIBUTES]
@@ -82,10 +103,13 @@ class SymbolBrowser:
         parts: list[bytes] = []
         used = 0
         status = 0
-        for number, attribute in self.instances():
+        if program is not None and (not program.startswith("Program:") or program[8:] not in getattr(
+                self.owner, "programs", ())):
+            raise CIPError(0x04, message=f"no program {program!r}")
+        for number, entry in self.instances(program):
             if number < start:
                 continue
-            part = browse.encode_symbol_instances([self.describe(number, attribute)], attributes)
+            part = browse.encode_symbol_instances([self.describe(number, entry)], attributes)
             if used + len(part) > room:
                 status = PARTIAL
                 break

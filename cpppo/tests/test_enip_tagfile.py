@@ -1,0 +1,99 @@
+"""--tags FILE: user-defined types laid out as Logix lays them out, tags with values, programs."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+from twisted.trial import unittest
+
+from cpppo.proto.enip import browse, cip, logix
+from cpppo.proto.enip.epath import Logical, Symbolic
+from cpppo.server.enip import options, tagfile
+from cpppo.tests.test_enip_server import Peer, ServiceTestCase, read
+
+PLANT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "plant.toml")
+
+
+class TestLayout(unittest.TestCase):
+    def test_members_are_aligned_and_bools_packed(self) -> None:
+        loaded = tagfile.load([PLANT])
+        motor = loaded.types["Motor"]
+        placed = {m.name: (m.offset, m.bit, m.hidden) for m in motor.members}
+        self.assertEqual(placed["Speed"], (0, None, False))
+        self.assertEqual(placed["ZZZZZZZZZZMotor0"], (4, None, True))  # the hidden host of the BOOLs
+        self.assertEqual((placed["Running"], placed["Faulted"]), ((4, 0, False), (4, 1, False)))
+        self.assertEqual(placed["Faults"], (8, None, False))  # DINT[4], aligned to 4
+        self.assertEqual(placed["Label"], (24, None, False))  # STRING (88 bytes)
+        self.assertEqual(motor.size, 112)
+        line = loaded.types["Line"]
+        self.assertEqual([(m.name, m.offset) for m in line.members], [("Motor", 0), ("Count", 112)])
+        self.assertEqual(line.size, 120)  # a LINT member: rounded to 8
+        self.assertEqual(loaded.programs, ["Main"])
+        self.assertEqual([t.name for t in loaded.tags], ["Motor1", "Lines", "Setpoints", "Program:Main.Count"])
+
+    def test_json_and_errors(self) -> None:
+        path = self.mktemp() + ".json"
+        with open(path, "w") as file:
+            json.dump({"types": {"Pair": {"members": [{"name": "A", "type": "SINT"}, {"name": "B", "type": "INT"}]}},
+                       "tags": [{"name": "P", "type": "Pair", "value": {"A": 1, "B": -2}}]}, file)
+        pair = tagfile.load([path]).types["Pair"]
+        self.assertEqual(([m.offset for m in pair.members], pair.size), ([0, 2], 4))
+        bad = {"unknown type": {"tags": [{"name": "X", "type": "Nope"}]},
+               "no name": {"types": {"T": {"members": [{"type": "INT"}]}}},
+               "bad dims": {"tags": [{"name": "X", "type": "INT", "dims": [0]}]},
+               "redefined": {"types": {"STRING": {"members": []}}}}
+        for what, content in bad.items():
+            path = self.mktemp() + ".json"
+            with open(path, "w") as file:
+                json.dump(content, file)
+            with self.subTest(what), self.assertRaises(ValueError):
+                tagfile.load([path])
+
+    def test_usage_error_for_a_bad_file(self) -> None:
+        ap = options.parser()
+        with self.assertRaises(SystemExit) as caught:
+            options.configure(ap.parse_args(["--no-config", "--tags", "/nonexistent.toml"]), ap)
+        self.assertEqual(caught.exception.code, 2)
+
+
+class TestServed(ServiceTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.service.load_tags(tagfile.load([PLANT]))
+
+    def test_initial_values_and_members(self) -> None:
+        speed = cip.Request(0x4C, (Symbolic("Motor1"), Symbolic("Speed")), body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(speed).body.values(), [1.5])
+        faults = cip.Request(0x4C, (Symbolic("Motor1"), Symbolic("Faults"), Logical("element", 1)),
+                             body=logix.ReadTag(3))
+        self.assertEqual(self.peer.ask(faults).body.values(), [2, 0, 0])
+        running = cip.Request(0x4C, (Symbolic("Motor1"), Symbolic("Running")), body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(running).body.data, b"\xff")
+        self.assertEqual(self.peer.ask(read("Setpoints", 0, 4)).body.values(), [1.0, 2.0, 3.5, 0.0])
+        count = cip.Request(0x4C, (Symbolic("Program:Main"), Symbolic("Count")), body=logix.ReadTag(1))
+        self.assertEqual(self.peer.ask(count).body.values(), [3])
+        nested = cip.Request(0x4D, (Symbolic("Lines"), Logical("element", 2), Symbolic("Motor"), Symbolic("Speed")),
+                             body=logix.WriteTag(0xCA, 1, struct.pack("<f", 7.5)))
+        self.assertEqual(self.peer.ask(nested).status, 0)
+        whole = self.peer.ask(read("Lines", 2)).body
+        self.assertEqual(struct.unpack_from("<f", whole.data, 0)[0], 7.5)
+        self.assertEqual(whole.handle, self.service.tags["Lines"].structure.handle)
+
+    def test_program_browsing(self) -> None:
+        attrs = (1, 2)
+        top = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
+                                        body=cip.GetAttributeList(attrs)), route=False)
+        names = [s.name for s in browse.decode_symbol_instances(top.data, attrs)]
+        self.assertIn("Program:Main", names)
+        self.assertNotIn("Program:Main.Count", names)
+        inside = self.peer.ask(cip.Request(0x55, (Symbolic("Program:Main"), Logical("class", 0x6B),
+                                                  Logical("instance", 0)), body=cip.GetAttributeList(attrs)),
+                               route=False)
+        self.assertEqual([(s.name, s.type) for s in browse.decode_symbol_instances(inside.data, attrs)],
+                         [("Count", 0xC4)])
+        missing = self.peer.ask(cip.Request(0x55, (Symbolic("Program:Nope"), Logical("class", 0x6B),
+                                                   Logical("instance", 0)), body=cip.GetAttributeList(attrs)),
+                                route=False)
+        self.assertEqual(missing.status, 0x04)

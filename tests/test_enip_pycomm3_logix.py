@@ -15,12 +15,16 @@ from tests.enip_server_fixture import TwistdEnipServer
 
 pycomm3 = pytest.importorskip("pycomm3")
 
+ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62), "USINT": 200, "UINT": 60000,
+          "UDINT": 4_000_000_000, "ULINT": 2**63, "REAL": 1.5, "LREAL": -2.25e100}
+
 
 @pytest.fixture(scope="module")
 def simulator():
     plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.toml")
     server = TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
                                      "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
+                                     *[f"A_{t}={t}[3]" for t in ATOMIC],
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
         yield server
@@ -120,3 +124,49 @@ def test_user_defined_types_and_program_tags(simulator) -> None:
         assert comm.Read("Program:Main.Count").Value == 4
         assert comm.Read("Motor1.Label").Value == "conveyor"
         assert comm.Read("Lines[1].Motor.Speed").Value == 9.5
+
+
+def test_every_atomic_type(simulator) -> None:
+    with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
+        for kind, value in ATOMIC.items():
+            assert plc.tags[f"A_{kind}"]["data_type_name"] == kind
+            assert not plc.write(f"A_{kind}[1]", value).error, kind
+            assert plc.read(f"A_{kind}[0]{{3}}").value[1] == value, kind
+
+
+def test_pylogix_device_properties(simulator) -> None:
+    pylogix = pytest.importorskip("pylogix")
+    with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
+        device = comm.GetDeviceProperties().Value
+        assert device.ProductName == "1756-L61/B LOGIX5561"
+        assert device.Vendor.startswith("Rockwell")
+
+
+def test_wireshark_reads_these_sessions(simulator, tmp_path) -> None:
+    """A capture of pycomm3 opening and using the simulator: no malformed packet, the tags we meant."""
+    import os
+    import subprocess
+
+    from tests.peers.pcap import tshark_available, write_pcap
+    from tests.peers.proxy import RecordingProxy
+
+    if not tshark_available():
+        if os.environ.get("CI"):
+            pytest.fail("tshark is not installed: `make test` installs it (apt-get install tshark)")
+        pytest.skip("tshark is not installed")
+    with RecordingProxy(simulator.port) as proxy:
+        with pycomm3.LogixDriver(f"127.0.0.1:{proxy.port}/0") as plc:
+            plc.read("Motor1.Speed", "Name", "Program:Main.Count", "SCADA[0]{10}")
+            plc.write("Name", "wireshark")
+        proxy.drain(quiet=0.3, timeout=5.0)
+    frames = [f for f in proxy.frames() if f.conn == proxy.frames()[-1].conn]
+    path = str(tmp_path / "pycomm3.pcap")
+    write_pcap(path, frames)
+    done = subprocess.run(["tshark", "-r", path, "-V"], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "Malformed" not in done.stdout and "Expert Info (Error" not in done.stdout
+    fields = subprocess.run(["tshark", "-r", path, "-Y", "cip", "-T", "fields", "-e", "cip.symbol"],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL).stdout
+    for name in ("Motor1", "Speed", "Name", "Program:Main", "Count", "SCADA"):
+        assert name in fields, name

@@ -225,3 +225,48 @@ def test_thruput_io_and_list_identity_modules(ours, theirs):
         assert done.stdout.strip().endswith("'1756-L61/B LOGIX5561'"), done.stdout
     done = run(["-m", "cpppo.server.enip.list_identity", "-a", f"127.0.0.1:{original.free_port()}", "--tcp"])
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+PROXY = """
+    import sys
+    from cpppo.server.enip import poll
+    from cpppo.server.enip.get_attribute import proxy, proxy_simple
+    port = int(sys.argv[1])
+    kind = proxy_simple if sys.argv[2] == "simple" else proxy
+    via = kind("127.0.0.1", port=port, timeout=5)
+    with via:
+        name, ident, scada, vendor = via.read(via.parameter_substitution(
+            [("@1/1/7", "SSTRING"), "identity", "SCADA[1-2]=(INT)5,6", ("@1/1/1", "INT", "vendor")]))
+        assert name == ["1756-L61/B LOGIX5561"] and ident[-1] == name[0] and scada is True and vendor == [1]
+        assert list(via.read(via.parameter_substitution(["Product Name", "SCADA[1-2]"]))) == [name, [5, 6]]
+        (val, (sts, detail)), = via.read_details([("@1/1/99", "INT")])
+        assert val is None and sts and detail == ("@1/1/99", "INT", None)
+    class Collect:
+        done = False
+        def __init__(self): self.seen = []
+        def __call__(self, param, value):
+            self.seen.append((param, value))
+            self.done = len(self.seen) >= 4
+    got = Collect()
+    poll.poll(proxy_class=kind, address=("127.0.0.1", port), params=["product_name", "SCADA[1]"], cycle=0.05,
+              process=got, timeout=5)
+    assert got.seen == [("product_name", name), ("SCADA[1]", [5])] * 2, got.seen
+    failures = []
+    class Never:
+        done = False
+        def __call__(self, param, value): raise AssertionError("no device there")
+    never = Never()
+    def failed(exc):
+        failures.append(exc)
+        never.done = len(failures) >= 2
+    poll.poll(proxy_class=kind, address=("127.0.0.1", int(sys.argv[3])), params=["product_name"], cycle=0.05,
+              process=never, failure=failed, timeout=1)
+    assert len(failures) == 2
+    print("ok")
+"""
+
+
+def test_proxy_and_poll(ours, theirs):
+    for server, kind in ((ours, "simple"), (ours, "routing"), (theirs, "routing")):
+        done = script(PROXY, server.port, kind, original.free_port())
+        assert done.returncode == 0 and done.stdout.endswith("ok\n"), (server, kind, done.stdout, done.stderr[-2000:])

@@ -27,7 +27,7 @@ from .connector import connector
 from .operations import parse_operations
 from .protocol_client import ConnectionClosed, RequestTimeout
 
-__all__ = ["attribute_operations", "main"]
+__all__ = ["attribute_operations", "main", "proxy", "proxy_simple"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     return 1 if failures else 0
 
+
+# The device proxies live in their own module (which needs attribute_operations, above).
+from .proxy import proxy, proxy_simple  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

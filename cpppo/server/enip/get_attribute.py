@@ -17,40 +17,19 @@ import itertools
 import logging
 import sys
 import time
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from . import plan
 from .client_cli import _address, _logging
 from .connector import connector
-from .operations import parse_operations
+from .operations import attribute_operations
 from .protocol_client import ConnectionClosed, RequestTimeout
 
 __all__ = ["attribute_operations", "main", "proxy", "proxy_simple"]
 
 log = logging.getLogger(__name__)
-
-
-def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kwds: Any) -> Iterator[dict]:
-    """Operations for attribute services: a path ending in an instance reads all its attributes;
-    one ending in an attribute (or element) gets it, or sets it when it has a value (SINT unless
-    cast).
-
-    Raises:
-        ValueError: a path these services cannot address, or Set on a whole instance.
-    """
-    for op in parse_operations(paths, int_type=int_type or "SINT", **kwds):
-        last = op["path"][-1]
-        if "instance" in last:
-            if "data" in op:
-                raise ValueError(f"{plan.format_path(op['path'])}: Set Attribute needs an attribute, not an instance")
-            op["method"] = "get_attributes_all"
-        elif "symbolic" in last or "attribute" in last or "element" in last:
-            op["method"] = "set_attribute_single" if "data" in op else "get_attribute_single"
-        else:
-            raise ValueError(f"{plan.format_path(op['path'])}: not an instance or attribute address")
-        yield op
 
 
 def decoded(value: Any, type_name: str) -> Any:

@@ -23,7 +23,7 @@ from ...proto.enip import types
 from ...proto.enip.epath import parse_tag, to_original
 from ...proto.errors import LocalProtocolError
 
-__all__ = ["parse_operations", "CASTS", "cast_values"]
+__all__ = ["parse_operations", "attribute_operations", "CASTS", "cast_values"]
 
 #: The casts a write may name, ``Tag=(DINT)1,2``: the original's set.
 CASTS = ("BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL", "LREAL",
@@ -188,3 +188,26 @@ def parse_operations(tags: Iterable[Any], route_path: Any = None, send_path: Any
             opr = _parse_one(tag, int_type, fragment)
         opr.update(extra)
         yield opr
+
+
+def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kwds: Any) -> Iterator[dict]:
+    """Operations for attribute services: a path ending in an instance reads all its attributes;
+    one ending in an attribute (or element) gets it, or sets it when it has a value (SINT unless
+    cast).
+
+    Raises:
+        ValueError: a path these services cannot address, or Set on a whole instance.
+    """
+    from .plan import format_path
+
+    for op in parse_operations(paths, int_type=int_type or "SINT", **kwds):
+        last = op["path"][-1]
+        if "instance" in last:
+            if "data" in op:
+                raise ValueError(f"{format_path(op['path'])}: Set Attribute needs an attribute, not an instance")
+            op["method"] = "get_attributes_all"
+        elif "symbolic" in last or "attribute" in last or "element" in last:
+            op["method"] = "set_attribute_single" if "data" in op else "get_attribute_single"
+        else:
+            raise ValueError(f"{format_path(op['path'])}: not an instance or attribute address")
+        yield op

@@ -24,8 +24,7 @@ from typing import Any, Iterable, Iterator
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from .connector import connector, identity_view
-from .get_attribute import attribute_operations
-from .operations import parse_operations
+from .operations import attribute_operations, parse_operations
 
 __all__ = ["proxy", "proxy_simple", "parameter", "decode_types"]
 

@@ -263,6 +263,56 @@ class TestCommands(WebTestCase):
         return task.deferLater(self.reactor, seconds, lambda: None)
 
 
+class TestStructures(WebTestCase):
+    """Structure tags (STRING, TIMER, user-defined types from a --tags file) show and take JSON."""
+
+    def setUp(self) -> None:
+        import os
+
+        from twisted.internet import reactor
+
+        plant = os.path.join(os.path.dirname(__file__), "data", "plant.toml")
+        self.reactor = reactor
+        self.server = main.start(["--no-config", "-a", "127.0.0.1:0", "-U", "--tags", plant, "S=STRING", "T=TIMER"],
+                                 reactor)
+        self.addCleanup(self.server.stop)
+        self.web = start_web(self.server, ("127.0.0.1", 0), reactor, on_done=lambda: None)
+        self.addCleanup(self.web.stopListening)
+        self.agent = Agent(reactor)
+        self.base = f"http://127.0.0.1:{self.web.getHost().port}"
+
+    @defer.inlineCallbacks
+    def test_structures_as_json(self) -> Any:
+        _, content, _ = yield self.http("/api/tags/Motor1")
+        self.assertEqual(content["data"]["tags"]["Motor1"]["attribute"],
+                         'Motor1 Motor == {"Speed": 1.5, "Running": true, "Faulted": false, "Faults": [1, 2, 0, 0], '
+                         '"Label": "conveyor"}')
+        _, content, _ = yield self.http('/api/tags/Motor1/attribute%5B0%5D={"Speed":2.5,"Faulted":true}')
+        self.assertTrue(content["command"]["success"])
+        _, content, _ = yield self.http("/api/tags/Motor1/attribute%5B0%5D")
+        self.assertEqual(content["command"]["value"], {"Speed": 2.5, "Running": True, "Faulted": True,
+                                                       "Faults": [1, 2, 0, 0], "Label": "conveyor"})
+        _, content, _ = yield self.http('/api/tags/Lines/attribute%5B1:3%5D/[{"Count":7},{"Motor":{"Label":"x"}}]')
+        self.assertTrue(content["command"]["success"], content)
+        _, content, _ = yield self.http("/api/tags/Lines/attribute%5B1:3%5D")
+        self.assertEqual([content["command"]["value"][0]["Count"], content["command"]["value"][1]["Motor"]["Label"]],
+                         [7, "x"])
+        status, content, _ = yield self.http('/api/tags/Motor1/attribute%5B0%5D={"Nope":1}')
+        self.assertEqual(status, 400)
+        self.assertIn("no member 'Nope'", content["command"]["message"])
+
+    @defer.inlineCallbacks
+    def test_strings_and_timers(self) -> Any:
+        yield self.http("/api/tags/S/attribute%5B0%5D=hello%20world")
+        yield self.http("/api/tags/T/attribute%5B0%5D={\"PRE\":500,\"EN\":true}")
+        _, content, _ = yield self.http("/api/tags/%5BST%5D")
+        self.assertEqual(content["data"]["tags"]["S"]["attribute"], 'S STRING == "hello world"')
+        self.assertIn('"PRE": 500, "ACC": 0, "EN": true', content["data"]["tags"]["T"]["attribute"])
+        self.assertEqual(self.server.service.tags["S"].get_string(0), "hello world")
+        yield self.http("/api/tags/S/attribute%5B0%5D=12")  # digits are a STRING's text too
+        self.assertEqual(self.server.service.tags["S"].get_string(0), "12")
+
+
 class TestStartWithWeb(unittest.TestCase):
     @defer.inlineCallbacks
     def test_address_printed_and_stopped_with_the_server(self) -> Any:

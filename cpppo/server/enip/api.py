@@ -30,6 +30,7 @@ from typing import Any, Callable
 from twisted.internet import defer, task
 
 from .options import parse_delay
+from .web_values import BadValue, is_structure, parse, show
 
 __all__ = ["Api", "ApiError", "Outcome", "Target", "GROUPS"]
 
@@ -186,7 +187,12 @@ class Statistics(Target):
 
 
 class Tag(Target):
-    """``tags/<name>``: ``error`` (a CIP status forced on every access) and ``attribute[i]`` / ``attribute[a:b]``."""
+    """``tags/<name>``: ``error`` (a CIP status forced on every access) and ``attribute[i]`` / ``attribute[a:b]``.
+
+    Reads and writes of elements go through the tag's Attribute, as EtherNet/IP ones do
+    (so a customised Attribute sees them); the summary in ``data`` reads the stored value.
+    Structure tags show and take JSON (:mod:`.web_values`).
+    """
 
     commands = ("attribute", "error")
 
@@ -197,9 +203,14 @@ class Tag(Target):
     def summary(self) -> str:
         """``SCADA INT[1000] == [0, 0, ...]`` from the stored value: no read through the Attribute."""
         attribute = self.attribute
-        value = getattr(attribute, "value", None)
         shape = "" if getattr(attribute, "scalar", False) else f"[{len(attribute)}]"
-        if isinstance(value, list):
+        value = getattr(attribute, "value", None)
+        if is_structure(attribute):
+            shown = min(len(attribute), SUMMARY_ELEMENTS)
+            elements = show(attribute, bytes(attribute.raw[:shown * attribute.structure.size]))
+            value = json.dumps(elements[0] if attribute.scalar else elements + (
+                ["..."] if len(attribute) > shown else []))
+        elif isinstance(value, list):
             head = ", ".join(repr(v) for v in value[:SUMMARY_ELEMENTS])
             value = f"[{head}{', ...' if len(value) > SUMMARY_ELEMENTS else ''}]"
         return f"{attribute.name} {attribute.cip.name}{shape} == {value}"
@@ -209,6 +220,7 @@ class Tag(Target):
                 "length": len(self.attribute)}
 
     def _span(self, command: str) -> tuple[int, int | None]:
+        """The first element and the end of a span (None for one element, or for the whole tag)."""
         match = _INDEXED.match(command)
         assert match is not None
         if match.group("start") is None:
@@ -225,29 +237,12 @@ class Tag(Target):
     def get(self, command: str) -> Any:
         if command == "error":
             return self.attribute.error
-        start, stop = self._span(command)
-        if stop is None and command.endswith("]"):
-            return self.attribute[start]
-        if stop is None:
+        if not command.endswith("]"):
             return self.summary()
-        return self.attribute[start:stop]
-
-    def _element(self, text: str) -> Any:
-        """*text* as one element of this tag's type; 400 if it is not one (or out of the type's range)."""
-        cip = self.attribute.cip
-        try:
-            if cip.name in ("REAL", "LREAL"):
-                value: Any = float(text)
-            elif cip.name == "BOOL":
-                value = parse_bool(text)
-            else:
-                value = int(text, 0)
-            cip.encode([value])
-        except ApiError:
-            raise
-        except Exception:
-            raise ApiError(400, f"{text!r} is not a {cip.name}") from None
-        return value
+        start, stop = self._span(command)
+        one = stop is None
+        values = defer.maybeDeferred(self.attribute.__getitem__, slice(start, start + 1 if one else stop))
+        return values.addCallback(lambda v: show(self.attribute, v)[0] if one else show(self.attribute, v))
 
     def set(self, command: str, value: str) -> Any:
         attribute = self.attribute
@@ -260,31 +255,44 @@ class Tag(Target):
                 raise ApiError(400, f"error {value!r} is not a CIP status 0 to 255")
             self.api.service.set_error(attribute.name, status)
             return status
-        start, stop = self._span(command)
+        one = command.endswith("]") and ":" not in command
         if command.endswith("]"):
-            values = [self._element(value)] if stop is None else self._list(value, stop - start)
-        else:
-            values = self._list(value, None)
-        if start + len(values) > len(attribute):
-            raise ApiError(400, f"{command}: {len(values)} values do not fit {attribute.name}[{len(attribute)}]")
-        done = defer.maybeDeferred(attribute.__setitem__, slice(start, start + len(values)), values)
+            start, stop = self._span(command)
+            count = None if stop is None else stop - start
+        else:  # the whole tag from element 0: a JSON list
+            start, count = 0, _list_length(value)
+        size = len(attribute)
+        if start + (count or 1) > size:
+            raise ApiError(400, f"{command}: {count} values do not fit {attribute.name}[{size}]")
+        current = None
+        if is_structure(attribute):
+            width = attribute.structure.size
+            current = [bytes(attribute.raw[i * width:(i + 1) * width]) for i in range(start, start + (count or 1))]
+        try:
+            values = parse(attribute, value, current, count)
+        except BadValue as error:
+            raise ApiError(400, f"{attribute.name}.{command}: {error}") from None
+        span = slice(start, start + len(values))
+        stored = b"".join(values) if is_structure(attribute) else values
+        done = defer.maybeDeferred(attribute.__setitem__, span, stored)
 
         def written(_: Any) -> Any:
             on_access = self.api.service.tags.on_access
             if on_access is not None:  # -p/--print shows web writes as it does EtherNet/IP ones
-                on_access("write", attribute, start, start + len(values), values)
-            return values[0] if command.endswith("]") and stop is None else values
+                on_access("write", attribute, span.start, span.stop, values)
+            shown = show(attribute, stored)
+            return shown[0] if one else shown
         return done.addCallback(written)
 
-    def _list(self, text: str, count: int | None) -> list[Any]:
-        try:
-            items = json.loads(text)
-        except ValueError:
-            items = None
-        if not isinstance(items, list) or not items or (count is not None and len(items) != count):
-            want = f"{count} values" if count else "values"
-            raise ApiError(400, f"{text!r} is not a JSON list of {want}, eg. [1,2,3]")
-        return [self._element(json.dumps(v) if not isinstance(v, str) else v) for v in items]
+
+def _list_length(text: str) -> int:
+    try:
+        items = json.loads(text)
+    except ValueError:
+        items = None
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, f"{text!r}: the whole tag takes a JSON list of values from element 0, eg. [1,2,3]")
+    return len(items)
 
 
 class Connection(Target):

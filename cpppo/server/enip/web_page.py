@@ -124,11 +124,14 @@ function showValues(values) {
   const old = body.querySelectorAll("td[data-index]"), before = {};
   old.forEach((td) => { before[td.dataset.index] = td.textContent; });
   body.replaceChildren();
-  for (let row = state.start; row < stop; row += COLUMNS) {
+  const structured = values.some((v) => typeof v === "object" && v !== null);
+  const columns = structured ? 1 : COLUMNS;  // a structure's members take a row of their own
+  for (let row = state.start; row < stop; row += columns) {
     const tr = body.insertRow();
     cell(tr, row, "index");
-    for (let i = row; i < Math.min(row + COLUMNS, stop); i++) {
-      const td = cell(tr, String(values[i - state.start]));
+    for (let i = row; i < Math.min(row + columns, stop); i++) {
+      const v = values[i - state.start];
+      const td = cell(tr, typeof v === "object" ? JSON.stringify(v) : String(v), structured ? "name" : "");
       td.dataset.index = i; td.id = "value-" + i;
       if (i in before && before[i] !== td.textContent) td.className = "flash";
       td.onclick = () => { $("write-index").value = i; $("write-value").value = td.textContent; };

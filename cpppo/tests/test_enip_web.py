@@ -20,7 +20,7 @@ from twisted.web.http_headers import Headers
 
 from cpppo.proto.enip import encap
 from cpppo.proto.enip.connection import NEED_DATA, Connection, Role
-from cpppo.server.enip import main
+from cpppo.server.enip import device, main
 from cpppo.server.enip.web import negotiate, parse_api_path, start_web
 from cpppo.tests.test_enip_server import read, write
 
@@ -311,6 +311,24 @@ class TestStructures(WebTestCase):
         self.assertEqual(self.server.service.tags["S"].get_string(0), "hello world")
         yield self.http("/api/tags/S/attribute%5B0%5D=12")  # digits are a STRING's text too
         self.assertEqual(self.server.service.tags["S"].get_string(0), "12")
+
+
+class Refusing(device.Attribute):
+    """An Attribute that refuses every element read, as a customised one may (eg. no data yet)."""
+
+    def __getitem__(self, key: Any) -> Any:
+        raise device.CIPError(0x0C, message="not ready")
+
+
+class TestCustomAttributes(WebTestCase):
+    @defer.inlineCallbacks
+    def test_refusal_is_a_json_400(self) -> Any:
+        self.server.service.add_tag("LATER", "INT", 4, attribute_class=Refusing)
+        status, content, _ = yield self.http("/api/tags/LATER/attribute%5B1%5D")
+        self.assertEqual(status, 400)
+        self.assertIn("CIP status 0x0C", content["command"]["message"])
+        status, content, _ = yield self.http("/api/tags/LATER")  # its summary needs no read
+        self.assertEqual(content["data"]["tags"]["LATER"]["attribute"], "LATER INT[4] == [0, 0, 0, 0]")
 
 
 class TestStartWithWeb(unittest.TestCase):

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from twisted.internet import defer, task
 
+from .device import CIPError
 from .options import parse_delay
 from .web_values import BadValue, is_structure, parse, show
 
@@ -409,12 +410,15 @@ class Api:
         messages, results = [], []
         for g, name, target in matched:
             where = f"{g}.{name}.{command}"
-            if value is None:
-                result = await defer.maybeDeferred(target.get, command)
-                messages.append(f"{where}: {result!r}")
-            else:
-                result = await defer.maybeDeferred(target.set, command, value)
-                messages.append(f"{where}={value!r} ({result!r})")
+            try:
+                if value is None:
+                    result = await defer.maybeDeferred(target.get, command)
+                    messages.append(f"{where}: {result!r}")
+                else:
+                    result = await defer.maybeDeferred(target.set, command, value)
+                    messages.append(f"{where}={value!r} ({result!r})")
+            except CIPError as error:  # a customised Attribute refused: as a client would be told
+                raise ApiError(400, f"{where}: refused with CIP status 0x{error.status:02X}: {error}") from None
             results.append(result)
             log.info("web API: %s", messages[-1])
         reply: dict[str, Any] = {"message": "; ".join(messages), "success": True}

@@ -270,3 +270,11 @@ def test_proxy_and_poll(ours, theirs):
     for server, kind in ((ours, "simple"), (ours, "routing"), (theirs, "routing")):
         done = script(PROXY, server.port, kind, original.free_port())
         assert done.returncode == 0 and done.stdout.endswith("ok\n"), (server, kind, done.stdout, done.stderr[-2000:])
+
+
+def test_cli_timeout_is_one_line():
+    with fx.TwistdEnipServer.start(("SCADA=INT[10]",), extra_args=("--delay", "3")) as slow:
+        done = client(slow.port, "-t", "0.5", "SCADA")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"enip_client: 127.0.0.1:{slow.port}: timed out after 0.5s "
+                                                f"(no reply within 0.5 s)"]

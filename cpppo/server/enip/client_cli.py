@@ -21,6 +21,8 @@ import time
 from typing import Any, Iterable, Iterator, Sequence
 
 from ... import blocking
+from twisted.internet import error
+
 from ...proto.enip import encap
 from . import plan
 from .connector import _list_view, connector
@@ -178,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 elapsed = time.perf_counter() - begun
                 print(f"Client Tag I/O  Average {len(values) / elapsed:9.3f} TPS ({elapsed / len(values):7.3f}s ea).",
                       file=sys.stderr)
-    except (TimeoutError, RequestTimeout) as exc:
+    except (TimeoutError, RequestTimeout, error.TimeoutError) as exc:
         print(f"enip_client: {host}:{port}: timed out after {args.timeout:g}s ({exc})", file=sys.stderr)
         return 1
     except (ConnectionError, ConnectionClosed, EncapsulationError, OSError) as exc:

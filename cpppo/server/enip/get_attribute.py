@@ -19,6 +19,8 @@ import sys
 import time
 from typing import Any, Iterable, Sequence
 
+from twisted.internet import error
+
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from . import plan
@@ -96,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         line += f": {decoded(val, args.decode)!r}"
                     print(line, flush=True)
                 failures += 1 if sts else 0
-    except (TimeoutError, RequestTimeout) as exc:
+    except (TimeoutError, RequestTimeout, error.TimeoutError) as exc:
         print(f"enip_get_attribute: {host}:{port}: timed out after {args.timeout:g}s ({exc})", file=sys.stderr)
         return 1
     except (ConnectionError, ConnectionClosed, OSError) as exc:

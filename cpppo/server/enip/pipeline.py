@@ -358,7 +358,7 @@ def connect(host: str, port: int = 44818, timeout: float | None = None, reactor:
     if reactor is None:
         from twisted.internet import reactor as default
         reactor = default
-    endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=int(timeout) if timeout else 30)
+    endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=max(timeout, 0.1) if timeout else 30)
     proto = ClientProtocol(reactor)
     d = connectProtocol(endpoint, proto)
     if timeout:

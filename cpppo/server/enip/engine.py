@@ -177,13 +177,18 @@ class Run:
             status, value = plan.outcome(method, reply)
             return [(position, (index, description, request, reply, status, value))]
 
+        def read_done(reply: cip.Reply) -> Any:
+            if reply.status == 0x06:   # partial: fetch the rest first
+                return defer.maybeDeferred(self._read_rest, reply, prepared).addCallback(finish)
+            return finish(reply)
+
         if reply is not None:
             d = defer.succeed(reply)
         else:
             d = client.transact(request, route, send, self.timeout)
         if method == "read":
-            d.addCallback(self._read_rest, prepared)
-        elif requests is not None and len(requests) > 1:
+            return d.addCallback(read_done)
+        if requests is not None and len(requests) > 1:
             for more in requests[1:]:
                 d.addCallback(self._next_fragment, more, route, send)
         return d.addCallback(finish)

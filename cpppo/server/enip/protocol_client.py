@@ -70,6 +70,7 @@ class ClientProtocol(protocol.Protocol):
         self._outstanding: dict[Any, tuple[defer.Deferred, Any]] = {}
         self._counter = 0
         self.closed: Failure | None = None
+        self._direct: Any = None
         self.on_lost: defer.Deferred = defer.Deferred()
 
     @property
@@ -105,10 +106,9 @@ class ClientProtocol(protocol.Protocol):
         the order of bytes is kept.
         """
         transport = self.transport
-        direct = getattr(transport, "writeSomeData", None)
-        if (direct is not None and not getattr(transport, "dataBuffer", True)
-                and not getattr(transport, "_tempDataBuffer", True) and getattr(transport, "connected", False)
-                and not getattr(transport, "disconnecting", True)):
+        direct = self._direct
+        if (direct is not None and not transport.dataBuffer and not transport._tempDataBuffer
+                and transport.connected and not transport.disconnecting):
             sent = direct(data)
             if isinstance(sent, int):
                 if sent == len(data):
@@ -120,6 +120,13 @@ class ClientProtocol(protocol.Protocol):
         """Send a frame that has no reply (UnRegisterSession)."""
         if self.closed is None and self.transport is not None:
             self._write(self.connection.send(frame))
+
+    def connectionMade(self) -> None:
+        transport = self.transport
+        # a TCP transport's own non-blocking send, if it has one (and the buffers _write checks)
+        self._direct = getattr(transport, "writeSomeData", None) if all(
+            hasattr(transport, name) for name in ("dataBuffer", "_tempDataBuffer", "connected", "disconnecting")
+        ) else None
 
     @property
     def outstanding(self) -> int:

@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.cpppo-installed
 TAGS    ?= SCADA=INT[1000]
 ADDRESS ?= 0.0.0.0:44818
 
-.PHONY: all run test trial pytest bench venv clean help tshark
+.PHONY: all run test trial pytest bench venv clean help tools
 
 help:
 	@echo "make run    start the EtherNet/IP simulator ($(TAGS)) in .venv"
@@ -34,17 +34,21 @@ run: $(STAMP)
 	    echo "The EtherNet/IP simulator is not built yet (see the open issues); installed: cpppo $$($(VPY) -c 'import cpppo; print(cpppo.__version__)')"; \
 	fi
 
-# Wireshark's dissector judges our EtherNet/IP frames (tests/test_enip_tshark.py); installed where we can.
-tshark:
-	@command -v tshark >/dev/null 2>&1 || { \
+# Test tools from Debian's packages, installed where we can (apt-get as root): tshark judges our
+# EtherNet/IP frames (Wireshark's dissector), Chromium and its driver show the web API's live page.
+TOOLS := tshark chromium chromedriver
+tools:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	        echo "installing tshark (Debian package) for the Wireshark check"; \
+	        echo "installing test tools:$$missing"; \
 	        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark chromium chromium-driver >/dev/null; \
 	    else \
-	        echo "tshark is not installed (needs apt-get as root): the Wireshark check skips (and fails under CI)"; \
-	    fi; }
+	        echo "missing test tools:$$missing (needs apt-get as root): their tests skip (and fail under CI)"; \
+	    fi; \
+	fi
 
 trial: $(STAMP)
 	$(VENV)/bin/trial cpppo.tests
@@ -52,7 +56,7 @@ trial: $(STAMP)
 pytest: $(STAMP)
 	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
 
-test: $(STAMP) tshark
+test: $(STAMP) tools
 	$(VENV)/bin/trial cpppo.tests
 	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
 

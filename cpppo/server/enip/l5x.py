@@ -32,7 +32,7 @@ from .l5x_data import Kind, where
 from .structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure
 from .tagfile import TagDefinition, TagFile, layout
 
-__all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "ACCESS", "ATOMIC"]
+__all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "resolve_aliases", "ACCESS", "ATOMIC"]
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile
     result.tags.append(L5XTag(prefix + name, stored, stored_dims, value, ACCESS[access], description))
 
 
-def _resolve_aliases(result: L5XFile, aliases: list[tuple[str, str, str, str]]) -> None:
+def resolve_aliases(result: L5XFile, aliases: list[tuple[str, str, str, str]]) -> None:
     """Aliases of whole tags share their base tag's storage; aliases of a member, bit or I/O point
     are not served (one log line each)."""
     names = {t.name.upper(): t.name for t in result.tags}
@@ -363,5 +363,5 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
         if tag.name.upper() in seen:
             raise ValueError(f"L5X: tag {tag.name} is declared twice")
         seen.add(tag.name.upper())
-    _resolve_aliases(result, aliases)
+    resolve_aliases(result, aliases)
     return result

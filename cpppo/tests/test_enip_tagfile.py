@@ -97,3 +97,16 @@ class TestServed(ServiceTestCase):
                                                    Logical("instance", 0)), body=cip.GetAttributeList(attrs)),
                                 route=False)
         self.assertEqual(missing.status, 0x04)
+
+
+class TestCommandLine(unittest.TestCase):
+    def test_a_type_from_a_tags_file_on_the_command_line(self) -> None:
+        from cpppo.server.enip import main
+
+        ap = options.parser()
+        settings = options.configure(ap.parse_args(["--no-config", "--tags", PLANT, "Motors=motor[4]"]), ap)
+        self.assertEqual(settings.tags[0], options.TagSpec("Motors", "Motor", 4, (4,)))
+        service = main.build_service(settings)
+        self.assertEqual((service.tags["Motors"].structure.name, len(service.tags["Motors"])), ("Motor", 4))
+        with self.assertRaises(SystemExit):
+            options.configure(ap.parse_args(["--no-config", "Motors=Motor[4]"]), ap)  # no tags file: unknown

@@ -47,6 +47,8 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
     service = EnipService(clock, route_path=settings.route_path, delay=settings.delay,
                           identity=settings.identity, address=settings.address,
                           on_access=_printer(out) if settings.print_io else None)
+    if settings.tag_file is not None:  # first: command-line tags may be of the types it defines
+        service.load_tags(settings.tag_file)
     for tag in settings.tags:
         attribute = service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
                                     default=0.0 if tag.type in ("REAL", "LREAL") else 0, dims=tag.dims)
@@ -54,8 +56,6 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
             addressed.attach(service, tag.name, *tag.address, attribute)
         log.info("tag %s%s %s[%d]", tag.name, addressed.format_cip_address(*tag.address) if tag.address else "",
                  tag.type, tag.length)
-    if settings.tag_file is not None:
-        service.load_tags(settings.tag_file)
     return service
 
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from ...proto.enip.epath import Port
 from . import addressed
-from . import parser as types
+from . import parser as atomic
 from .structures import PREDEFINED as STRUCTURES
 
 __all__ = ["parser", "configure", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
@@ -73,7 +73,7 @@ class Settings:
     tag_file: Any = None  # a tagfile.TagFile from --tags FILE...
 
 
-def parse_tag(text: str) -> TagSpec:
+def parse_tag(text: str, types: Any = ()) -> TagSpec:
     """``NAME``, ``NAME=TYPE`` or ``NAME=TYPE[LENGTH]`` (type names in any case).
 
     ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE...`` (eg. ``speed@0x93/1/10=REAL``) also serves the tag
@@ -89,10 +89,13 @@ def parse_tag(text: str) -> TagSpec:
         except ValueError as error:
             raise ValueError(f"tag {text!r}: {error}") from None
     kind = (match.group("type") or "INT").upper()
-    if (kind not in types.TYPE_CLASSES or kind == "SSTRING") and kind not in STRUCTURES:
+    user = {name.upper(): name for name in types}  # types defined in --tags files
+    if kind in user:
+        kind = user[kind]
+    elif (kind not in atomic.TYPE_CLASSES or kind == "SSTRING") and kind not in STRUCTURES:
         raise ValueError(f"tag {text!r}: unknown type {kind!r} (one of BOOL, SINT, INT, DINT, LINT, USINT, UINT, "
                          f"UDINT, ULINT, REAL, LREAL, DWORD, STRING, TIMER, COUNTER, CONTROL)")
-    if address is not None and kind in STRUCTURES:
+    if address is not None and (kind in STRUCTURES or kind in user.values()):
         raise ValueError(f"tag {text!r}: a tag at a CIP address is of an elementary type, not {kind}")
     dims = tuple(int(d) for d in match.group("dims").split(",")) if match.group("dims") else ()
     length = 1
@@ -255,7 +258,7 @@ def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings
             settings.tag_file = load(args.tag_files)
         if not args.tags and not (settings.tag_file and settings.tag_file.tags):
             raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags FILE)")
-        settings.tags = [parse_tag(t) for t in args.tags]
+        settings.tags = [parse_tag(t, settings.tag_file.types if settings.tag_file else ()) for t in args.tags]
         names = [t.name for t in settings.tags] + [t.name for t in (settings.tag_file.tags if settings.tag_file
                                                                      else [])]
         if len(set(names)) != len(names):

@@ -89,7 +89,7 @@ class EnipService:
         if dims is None:
             dims = () if length == 1 else (length,)
         structure = type_cls if isinstance(type_cls, Structure) else (
-            PREDEFINED.get(type_cls.upper()) if isinstance(type_cls, str) else None)
+            PREDEFINED.get(type_cls.upper()) or self.templates.named(type_cls) if isinstance(type_cls, str) else None)
         if structure is not None:
             self.templates.add(structure)
             return self.tags.add(StructTag(name, structure, dims=tuple(dims)))

@@ -136,6 +136,11 @@ class Templates:
             if isinstance(member.type, Structure):
                 self.add(member.type)
 
+    def named(self, name: str) -> Structure | None:
+        """The registered structure of this (case-insensitive) name, if any."""
+        wanted = name.upper()
+        return next((s for s in self.by_instance.values() if s.name.upper() == wanted), None)
+
     def lookup(self, instance: int) -> Structure:
         try:
             return self.by_instance[instance]

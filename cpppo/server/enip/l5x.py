@@ -273,11 +273,14 @@ def _value(tag: ET.Element, kind: Kind, dims: tuple[int, ...], path: str, types:
 
 
 def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile,
-         aliases: list[tuple[str, str, str, str]]) -> None:
+         aliases: list[tuple[str, str, str, str]], seen: set[str]) -> None:
     place = where(path, tag)
     name, kind_name = tag.get("Name"), tag.get("DataType") or ""
     if not name:
         raise ValueError(f"{place}: a tag without a Name")
+    if (prefix + name).upper() in seen:
+        raise ValueError(f"{place}: tag {prefix}{name} is declared twice")
+    seen.add((prefix + name).upper())
     tag_type = tag.get("TagType") or "Base"
     if tag_type == "Alias":
         aliases.append((prefix + name, prefix, tag.get("AliasFor") or "", place))
@@ -347,9 +350,10 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
     for structure in types.order:
         result.types[structure.name] = structure
     aliases: list[tuple[str, str, str, str]] = []
+    seen: set[str] = set()
     for path, controller in trees:
         for tag in (t for block in controller.findall("Tags") for t in block.findall("Tag")):
-            _tag(tag, "", path, types, result, aliases)
+            _tag(tag, "", path, types, result, aliases, seen)
         for program in (p for block in controller.findall("Programs") for p in block.findall("Program")):
             name = program.get("Name")
             if not name:
@@ -357,11 +361,6 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
             if name not in result.programs:
                 result.programs.append(name)
             for tag in (t for block in program.findall("Tags") for t in block.findall("Tag")):
-                _tag(tag, f"Program:{name}.", path, types, result, aliases)
-    seen: set[str] = set()
-    for tag in result.tags:
-        if tag.name.upper() in seen:
-            raise ValueError(f"L5X: tag {tag.name} is declared twice")
-        seen.add(tag.name.upper())
+                _tag(tag, f"Program:{name}.", path, types, result, aliases, seen)
     resolve_aliases(result, aliases)
     return result

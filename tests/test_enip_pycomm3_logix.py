@@ -23,7 +23,7 @@ ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62),
 def simulator():
     plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.toml")
     server = TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
-                                     "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
+                                     "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER", "Short=SSTRING",
                                      *[f"A_{t}={t}[3]" for t in ATOMIC],
                                      *[f"T{n:03d}=SINT[3]" for n in range(60)]])
     try:
@@ -94,6 +94,8 @@ def test_strings_and_timers(simulator) -> None:
         assert (timer["PRE"], timer["DN"], timer["EN"]) == (5000, True, False)
         assert not plc.write("T1", {"PRE": 7, "ACC": 3, "EN": True, "TT": False, "DN": False}).error
         assert plc.read("T1.ACC").value == 3 and plc.read("T1.EN").value is True
+        assert not plc.write("Short", "short one").error
+        assert plc.read("Short").value == "short one"
     pylogix = pytest.importorskip("pylogix")
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         assert comm.Read("Name").Value == "hello, world"

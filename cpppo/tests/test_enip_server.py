@@ -545,3 +545,14 @@ class TestStructures(ServiceTestCase):
         self.assertEqual(symbols["Name"].type, 0x8FCE)
         self.assertEqual((symbols["Names"].type, symbols["Names"].dimensions), (0xAFCE, (3, 0, 0)))
         self.assertEqual(symbols["T1"].type, 0x8F83)
+
+
+class TestShortStrings(ServiceTestCase):
+    def test_sstring_tags(self) -> None:
+        self.service.add_tag("Short", "SSTRING", 2, dims=(2,))
+        data = b"\x02hi\x03you"
+        self.assertEqual(self.peer.ask(write("Short", 0, 0xDA, data, 2)).status, 0)
+        reply = self.peer.ask(read("Short", 0, 2))
+        self.assertEqual((reply.body.type, reply.body.data), (0xDA, data))
+        self.assertEqual(self.peer.ask(write("Short", 0, 0xDA, b"\x05ab", 1)).status, 0x13)
+        self.assertEqual(options.parse_tag("S=sstring").type, "SSTRING")

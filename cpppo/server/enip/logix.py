@@ -153,7 +153,7 @@ class Tags:
         self._check_range(attribute, start, elements)
         size = attribute.cip.size
         if not size:
-            raise CIPError(0x08, message=f"{attribute.name}: {attribute.cip.name} cannot be read as elements")
+            return self._read_strings(attribute, reply_service, start, elements, offset, budget)
         total = elements * size
         if offset >= total or offset % size:
             raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset} of {total}")
@@ -172,12 +172,34 @@ class Tags:
             return values.addCallback(reply)
         return reply(values)
 
+    def _read_strings(self, attribute: Attribute, reply_service: int, start: int, elements: int, offset: int,
+                      budget: int) -> cip.Reply:
+        """Variable-length elements (SSTRING): whole reads only, refused (0x11) if they do not fit."""
+        if offset:
+            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: no fragments of {attribute.cip.name}")
+        values = attribute[start:start + elements]
+        data = attribute.cip.encode(values)
+        if len(data) + _REPLY_HEAD + 2 > budget:
+            raise CIPError(0x11, message=f"{attribute.name}: {len(data)} bytes do not fit one reply")
+        if self.on_access is not None:
+            self.on_access("read", attribute, start, start + elements, values)
+        return cip.Reply(reply_service, body=logix.ReadTagReply(attribute.cip.code, data))
+
     def _write(self, request: cip.Request, reply_service: int, body: Any) -> Any:
         attribute, start = self.resolve(request.path)
         if body.type != attribute.cip.code or body.handle is not None:
             raise CIPError(GENERAL, (TYPE_MISMATCH,),
                            f"{attribute.name} is {attribute.cip.name}, not type 0x{body.type:02X}")
         self._check_range(attribute, start, body.elements)
+        if not attribute.cip.size:  # variable-length elements (SSTRING): exactly the elements stated
+            try:
+                values = attribute.cip.decode(body.data, body.elements)
+            except Exception:
+                raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {body.elements} {attribute.cip.name}") from None
+            attribute[start:start + len(values)] = values
+            if self.on_access is not None:
+                self.on_access("write", attribute, start, start + len(values), values)
+            return cip.Reply(reply_service)
         size = attribute.cip.size or 1
         offset = getattr(body, "offset", 0)
         if offset % size or offset >= body.elements * size:

@@ -92,9 +92,9 @@ def parse_tag(text: str, types: Any = ()) -> TagSpec:
     user = {name.upper(): name for name in types}  # types defined in --tags files
     if kind in user:
         kind = user[kind]
-    elif (kind not in atomic.TYPE_CLASSES or kind == "SSTRING") and kind not in STRUCTURES:
+    elif kind not in atomic.TYPE_CLASSES and kind not in STRUCTURES:
         raise ValueError(f"tag {text!r}: unknown type {kind!r} (one of BOOL, SINT, INT, DINT, LINT, USINT, UINT, "
-                         f"UDINT, ULINT, REAL, LREAL, DWORD, STRING, TIMER, COUNTER, CONTROL)")
+                         f"UDINT, ULINT, REAL, LREAL, DWORD, SSTRING, STRING, TIMER, COUNTER, CONTROL)")
     if address is not None and (kind in STRUCTURES or kind in user.values()):
         raise ValueError(f"tag {text!r}: a tag at a CIP address is of an elementary type, not {kind}")
     dims = tuple(int(d) for d in match.group("dims").split(",")) if match.group("dims") else ()

@@ -93,6 +93,8 @@ class EnipService:
         if structure is not None:
             self.templates.add(structure)
             return self.tags.add(StructTag(name, structure, dims=tuple(dims)))
+        if isinstance(type_cls, str) and type_cls.upper() in ("SSTRING", "STRING") and default == 0:
+            default = ""  # (a CIP STRING / SSTRING: text, not a Logix STRING structure)
         value = default if not dims else [default] * length
         attribute = attribute_class(name, type_cls, value)
         attribute.dims = tuple(dims)

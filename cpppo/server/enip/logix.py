@@ -97,17 +97,7 @@ class Tags:
     @staticmethod
     def _flatten(attribute: Attribute, indices: list[int]) -> int:
         """The element a list of indices names: row-major over the tag's dimensions (one index: flat)."""
-        dims = getattr(attribute, "dims", None) or (len(attribute),)
-        if len(indices) == 1:
-            return indices[0]
-        if len(indices) != len(dims):
-            raise CIPError(0x04, message=f"{attribute.name}: {len(indices)} indices for {len(dims)} dimensions")
-        index = 0
-        for value, dim in zip(indices, dims):
-            if value >= dim:
-                raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: index {indices} beyond {dims}")
-            index = index * dim + value
-        return index
+        return members.flat_index(indices, getattr(attribute, "dims", None) or (len(attribute),), attribute.name)
 
     @staticmethod
     def _check_range(attribute: Attribute, start: int, count: int) -> None:

@@ -20,7 +20,7 @@ from ...proto.enip.epath import Logical, Symbolic
 from .device import CIPError
 from .structures import Structure, StructTag
 
-__all__ = ["View", "resolve", "read", "write"]
+__all__ = ["View", "resolve", "read", "write", "flat_index"]
 
 GENERAL, OUT_OF_RANGE, TYPE_MISMATCH = 0xFF, 0x2105, 0x2107
 PARTIAL = 0x06
@@ -47,7 +47,8 @@ def _indices(segments: list[Any]) -> list[int]:
     return out
 
 
-def _flat(indices: list[int], dims: tuple[int, ...], what: str) -> int:
+def flat_index(indices: list[int], dims: tuple[int, ...], what: str) -> int:
+    """The element *indices* name, row-major over *dims* (a single index is already flat)."""
     if len(indices) == 1:
         if indices[0] >= max(1, _product(dims)):
             raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices[0]} beyond {dims}")
@@ -76,7 +77,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
     offset, available = 0, len(tag)
     indices = _indices(segments)
     if indices:
-        index = _flat(indices, tag.dims or (len(tag),), tag.name)
+        index = flat_index(indices, tag.dims or (len(tag),), tag.name)
         offset, available = index * tag.structure.size, len(tag) - index
     elif not tag.scalar:
         available = len(tag)
@@ -94,7 +95,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
         if indices:
             if not member.count:
                 raise CIPError(0x04, message=f"{tag.name}: member {member.name} is not an array")
-            index = _flat(indices, (member.count,), member.name)
+            index = flat_index(indices, (member.count,), member.name)
             offset += index * (kind.size or 0)
             available = member.count - index
     return View(tag, kind, offset, available, bit, host)

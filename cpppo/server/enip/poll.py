@@ -20,13 +20,13 @@ __all__ = ["PARAMS", "execute", "loop", "run", "poll"]
 log = logging.getLogger(__name__)
 
 #: The parameters polled when none are named (a PowerFlex drive's, as in the original).
-PARAMS = ["Output Current", "Motor Velocity"]
+PARAMS = ("Output Current", "Motor Velocity")
 
 
 def execute(via: Any, params: list | None = None, pass_thru: bool | None = None,
             details: bool = False) -> Iterator[tuple]:
     """One poll: ``(parameter, value)`` (or ``(parameter, (value, (status, ...)))`` with *details*)."""
-    params = params or PARAMS
+    params = list(params or PARAMS)
     read = via.read_details if details else via.read
     yield from zip(params, read(via.parameter_substitution(params, pass_thru=pass_thru)))
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Any, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Iterable, Iterator, Mapping
 
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
@@ -70,13 +71,14 @@ def decode_types(data: bytes, kinds: Any) -> list:
 class proxy:
     """Read (and write) a CIP device's attributes by address or by parameter name."""
 
-    PARAMETERS: dict[str, parameter] = {
+    #: Parameter names to (address, type(s), units); subclasses for a device give their own.
+    PARAMETERS: Mapping[str, parameter] = MappingProxyType({
         "product_name": parameter("@1/1/7", "SSTRING", None),
         # vendor, device type, product code, revision, status, serial, name: what Get Attributes All of
         # the Identity sends (both simulators, and a ControlLogix; the original's list adds a state USINT
         # these do not send)
-        "identity": parameter("@1/1", ["INT", "INT", "INT", "INT", "INT", "DINT", "SSTRING"], "Identity"),
-    }
+        "identity": parameter("@1/1", ("INT", "INT", "INT", "INT", "INT", "DINT", "SSTRING"), "Identity"),
+    })
 
     def __init__(self, host: str, port: int = 44818, timeout: float | None = None, depth: int | None = None,
                  multiple: int | None = None, route_path: Any = None, send_path: Any = None,
@@ -133,7 +135,7 @@ class proxy:
         return self.identity
 
     # --- parameters -------------------------------------------------------------------
-    def parameter_substitution(self, iterable: Any, parameters: dict | None = None,
+    def parameter_substitution(self, iterable: Any, parameters: Mapping | None = None,
                                pass_thru: bool | None = None) -> Iterator[Any]:
         """Parameter names (``" Output Freq "`` -> ``PARAMETERS['output_freq']``, ``=value`` kept)
         become ``(address, types)``; anything else passes through (unless *pass_thru* is False)."""

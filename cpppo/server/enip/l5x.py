@@ -28,11 +28,12 @@ from xml.parsers import expat
 
 from ...proto.enip import types as cip_types
 from . import l5x_data
+from .device import CIPError
 from .l5x_data import Kind, where
 from .structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure
 from .tagfile import TagDefinition, TagFile, layout
 
-__all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "resolve_aliases", "ACCESS", "ATOMIC"]
+__all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "resolve_aliases", "apply", "merge", "ACCESS", "ATOMIC"]
 
 log = logging.getLogger(__name__)
 
@@ -364,3 +365,30 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
                 _tag(tag, f"Program:{name}.", path, types, result, aliases, seen)
     resolve_aliases(result, aliases)
     return result
+
+
+def apply(service: Any, exported: L5XFile) -> None:
+    """What an export adds to a service beyond ``load_tags``: each tag's external access (the
+    attribute the Symbol object reports and the tag services check), its aliases (the alias name
+    resolves to the base tag's own Attribute: one storage), and the controller's name (class 0x64,
+    what pycomm3 shows as ``plc.info["name"]``).  Call it after ``service.load_tags(exported)``."""
+    for tag in exported.tags:
+        if isinstance(tag, L5XTag) and tag.name in service.tags:
+            service.tags[tag.name].external_access = tag.access
+    for alias, base in exported.aliases.items():
+        if base in service.tags:
+            service.tags.alias(alias, service.tags[base])
+    if exported.controller:
+        try:
+            service.directory.lookup(0x64, 1).name = exported.controller
+        except CIPError:  # a service without the controller-name object: nothing to name
+            log.info("controller name %s not served", exported.controller)
+
+
+def merge(into: L5XFile, other: L5XFile) -> L5XFile:
+    """*other*'s types, tags, programs and aliases added to *into* (an L5X's, then a CSV's)."""
+    into.types.update({k: v for k, v in other.types.items() if k not in into.types})
+    into.tags.extend(other.tags)
+    into.programs.extend(p for p in other.programs if p not in into.programs)
+    into.aliases.update(other.aliases)
+    return into

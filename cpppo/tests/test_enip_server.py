@@ -556,3 +556,14 @@ class TestShortStrings(ServiceTestCase):
         self.assertEqual((reply.body.type, reply.body.data), (0xDA, data))
         self.assertEqual(self.peer.ask(write("Short", 0, 0xDA, b"\x05ab", 1)).status, 0x13)
         self.assertEqual(options.parse_tag("S=sstring").type, "SSTRING")
+
+
+class TestMultipleFragmented(ServiceTestCase):
+    def test_read_tag_fragmented_inside_a_multiple_service_packet(self) -> None:
+        reads = (cip.Request(0x52, tag("SCADA", 0), body=logix.ReadTagFragmented(3, 2)), read("ONE"))
+        reply = self.peer.ask(cip.Request(0x0A, ROUTER, body=cip.MultipleService(reads)))
+        self.assertEqual([r.status for r in reply.body.replies], [0, 0])
+        self.assertEqual(len(reply.body.replies[0].body.values()), 2)
+        nested = cip.Request(0x0A, ROUTER, body=cip.MultipleService((cip.Request(
+            0x52, CM, body=cip.UnconnectedSend(read("ONE"), (Port(1, 0),))),)))
+        self.assertEqual(self.peer.ask(nested).body.replies[0].status, 0x08)

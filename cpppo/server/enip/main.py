@@ -80,6 +80,7 @@ class Server:
         self.tcp = self.reactor.listenTCP(port, EnipFactory(self.service), interface=host)
         bound = self.tcp.getHost()
         self._bound_port = bound.port
+        self.service.address = (host, bound.port)  # ListIdentity reports the port actually bound
         if self.settings.udp:
             try:
                 self.udp = self.reactor.listenUDP(bound.port, EnipDatagram(self.service), interface=host)

@@ -383,9 +383,11 @@ class EnipService:
         raise CIPError(0x08)
 
     def _multiple(self, body: cip.MultipleService, budget: int, client: Any) -> Any:
-        replies = [self._guarded(request, budget, client) if not (
-            isinstance(request, cip.Request) and request.service in (0x0A, 0x52)) else
-            self._error_reply(request, CIPError(0x08)) for request in body.requests]
+        def routed(request: Any) -> bool:  # nothing that carries other requests goes inside one
+            return isinstance(request, cip.Request) and (
+                request.service == 0x0A or isinstance(request.body, cip.UnconnectedSend))
+        replies = [self._error_reply(request, CIPError(0x08)) if routed(request) else
+                   self._guarded(request, budget, client) for request in body.requests]
 
         def combine(replies: list[cip.Reply]) -> cip.Reply:
             failed = any(r.status not in (0x00, 0x06) for r in replies)

@@ -109,6 +109,8 @@ def parse(path: str) -> ET.Element:
         parser.Parse(raw, True)
     except expat.ExpatError as error:
         raise ValueError(f"{path}:{error.lineno}: not well-formed XML ({expat.ErrorString(error.code)})") from None
+    except LookupError as error:  # an encoding= the XML declaration names and Python does not know
+        raise ValueError(f"{path}:1: {error}") from None
     if not roots or roots[0].tag != "RSLogix5000Content":
         raise ValueError(f"{path}: not an L5X export (the root is not <RSLogix5000Content>)")
     return roots[0]

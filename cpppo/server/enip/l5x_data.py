@@ -173,8 +173,11 @@ def _structure(element: ET.Element, structure: Structure, path: str, resolve: Re
             continue
         if member is None or member.hidden:
             raise ValueError(f"{place}: {structure.name} has no member {name!r}")
+        text_data = (child.get("DataType") or "").upper() == "STRING" and name.upper() == "DATA"
+        if (child.tag == "ArrayMember") != bool(member.count) and not (text_data and _is_string(structure)):
+            raise ValueError(f"{place}: member {name!r} is {'an array' if member.count else 'not an array'}")
         if child.tag == "DataValueMember":
-            if (child.get("DataType") or "").upper() == "STRING" and _is_string(structure) and name.upper() == "DATA":
+            if text_data and _is_string(structure):
                 text = logix_string(child.text or "''", place)
             elif member.bit is not None:
                 value[member.name] = bool(number(child.get("Value"), "BOOL", place))
@@ -185,6 +188,8 @@ def _structure(element: ET.Element, structure: Structure, path: str, resolve: Re
         elif child.tag == "ArrayMember":
             kind = member.type if isinstance(member.type, Structure) else member.type.name
             value[member.name] = _array(child, kind, path, resolve)
+            if len(value[member.name]) != member.count:
+                raise ValueError(f"{place}: {len(value[member.name])} elements for {name}[{member.count}]")
         elif isinstance(member.type, Structure):
             value[member.name] = _structure(child, member.type, path, resolve)
         else:

@@ -92,7 +92,8 @@ class TestL5XTags(unittest.TestCase):
         self.assertEqual(value["T1"], {"PRE": 5000, "ACC": 250, "EN": True, "TT": False, "DN": False})
         self.assertEqual(value["RawPair"], [-5, 70000])
         raw = value["RawMotor"]
-        self.assertEqual((raw["Speed"], raw["Faulted"], raw["Faults"], raw["Label"]["LEN"]), (2.5, True, [1, 2, 3, 4], 2))
+        self.assertEqual((raw["Speed"], raw["Faulted"], raw["Faults"], raw["Label"]["LEN"]),
+                         (2.5, True, [1, 2, 3, 4], 2))
         self.assertEqual(value["Valve1"]["Position"], 0.75)
         self.assertEqual(value["Program:MainProgram.Local"], 7)
 
@@ -130,7 +131,8 @@ class TestL5XErrors(unittest.TestCase):
 
     def test_malformed_exports(self) -> None:
         member = ('<DataTypes><DataType Name="T" Family="NoFamily"><Members>\n'
-                  '<Member Name="H" DataType="SINT" Dimension="0" Hidden="true"/>\n{}\n</Members></DataType></DataTypes>\n')
+                  '<Member Name="H" DataType="SINT" Dimension="0" Hidden="true"/>\n{}\n'
+                  '</Members></DataType></DataTypes>\n')
         cases = {
             "not XML": ("<Tags>", None),
             "bit beyond its host": (member.format('<Member Name="B" DataType="BIT" Target="H" BitNumber="8"/>'), None),
@@ -189,7 +191,8 @@ class TestCSV(unittest.TestCase):
 
     def test_errors(self) -> None:
         for what, text in {"no header": "remark,x\nTAG,,A,,DINT,,\n",
-                           "bad datatype": "TYPE,SCOPE,NAME,DESCRIPTION,DATATYPE,SPECIFIER,ATTRIBUTES\nTAG,,A,,DINT[x],,\n",
+                           "bad datatype": "TYPE,SCOPE,NAME,DESCRIPTION,DATATYPE,SPECIFIER,ATTRIBUTES\n"
+                                           "TAG,,A,,DINT[x],,\n",
                            "twice": "TYPE,SCOPE,NAME,DESCRIPTION,DATATYPE,SPECIFIER,ATTRIBUTES\n"
                                     "TAG,,A,,DINT,,\nTAG,,a,,INT,,\n"}.items():
             path = self.mktemp() + ".CSV"

@@ -272,6 +272,8 @@ def _value(tag: ET.Element, kind: Kind, dims: tuple[int, ...], path: str, types:
     for data in datas:
         if data.get("Format") is None and (data.text or "").strip():
             return l5x_data.from_bytes(data, kind, dims, path)
+    if any(data.get("Format") == "L5K" for data in datas):
+        log.info("%s: only L5K data (not read): the tag starts at zero", where(path, tag))
     return None
 
 

@@ -567,9 +567,13 @@ def test_garbage_then_the_next_client_is_served(server, kind):
     # Garbage after a good RegisterSession, on a half-closed connection
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as bad:
         fx.register_session(bad)
-        bad.sendall(GARBAGE[kind])
-        bad.shutdown(socket.SHUT_WR)
-        fx.read_until_closed(bad, timeout=2)
+        try:
+            bad.sendall(GARBAGE[kind])
+            bad.shutdown(socket.SHUT_WR)
+        except OSError:  # the server may already have closed it: a header it cannot frame ends the stream
+            pass
+        else:
+            fx.read_until_closed(bad, timeout=2)
     assert_served(server)
 
 

@@ -33,6 +33,8 @@ UNCONNECTED_REPLY_SIZE = 504
 _REPLY_HEAD = 4  # service, reserved, status, extended size
 
 PARTIAL, NOT_ENOUGH, TOO_MUCH, GENERAL = 0x06, 0x13, 0x15, 0xFF
+PRIVILEGE = 0x0F  # a write to a Read Only tag, any access to an ExternalAccess None tag
+READ_ONLY, NO_ACCESS = 2, 3  # external access, as the Symbol object's attribute 10 reports it
 OUT_OF_RANGE, TYPE_MISMATCH = 0x2105, 0x2107
 
 
@@ -46,7 +48,16 @@ class Tags:
 
     def __init__(self, on_access: Callable[..., None] | None = None) -> None:
         self._tags: dict[str, Attribute] = {}
+        self._aliases: dict[str, Attribute] = {}  # alias tags (an export's): other names of a tag
         self.on_access = on_access
+
+    def alias(self, name: str, attribute: Attribute) -> None:
+        """Serve *attribute* also as *name* (an alias tag of an export: the same storage)."""
+        self._aliases[name] = attribute
+
+    def aliases(self) -> list[tuple[str, Attribute]]:
+        """The alias names and the tags they name, in the order given."""
+        return list(self._aliases.items())
 
     def add(self, attribute: Attribute) -> Attribute:
         self._tags[attribute.name] = attribute
@@ -76,6 +87,8 @@ class Tags:
         for end in range(run, 0, -1):
             name = ".".join(segment.name for segment in path[:end])
             attribute = self._tags.get(name)
+            if attribute is None:
+                attribute = self._aliases.get(name)
             if attribute is not None:
                 if attribute.error:
                     raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
@@ -111,6 +124,11 @@ class Tags:
         body = request.body
         reply_service = request.service | 0x80
         tag, rest = self.locate(request.path)
+        access = getattr(tag, "external_access", 0)
+        if access == NO_ACCESS or (access == READ_ONLY and isinstance(
+                body, (logix.WriteTag, logix.WriteTagFragmented, logix.ReadModifyWrite))):
+            shown = "read only" if access == READ_ONLY else "none"
+            raise CIPError(PRIVILEGE, message=f"tag {tag.name!r}: external access {shown}")
         if isinstance(tag, StructTag):
             return self._serve_structure(tag, rest, request, budget)
         if isinstance(body, logix.ReadTag):

@@ -49,6 +49,11 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
                           on_access=_printer(out) if settings.print_io else None)
     if settings.tag_file is not None:  # first: command-line tags may be of the types it defines
         service.load_tags(settings.tag_file)
+    if settings.exported is not None:  # --l5x / --csv: also aliases, external access, the controller's name
+        from .l5x import apply
+
+        service.load_tags(settings.exported)
+        apply(service, settings.exported)
     for tag in settings.tags:
         attribute = service.add_tag(tag.name, tag.type, tag.length, attribute_class=attribute_class,
                                     default=0.0 if tag.type in ("REAL", "LREAL") else 0, dims=tag.dims)

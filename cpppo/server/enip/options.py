@@ -71,6 +71,7 @@ class Settings:
     print_io: bool = False
     verbose: int = 0
     tag_file: Any = None  # a tagfile.TagFile from --tags FILE...
+    exported: Any = None  # an l5x.L5XFile from --l5x FILE... and --csv FILE...
 
 
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
@@ -186,6 +187,10 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("-c", "--config", action="append", default=[], help="an INI config FILE (repeatable)")
     ap.add_argument("--tags", dest="tag_files", action="append", default=[], metavar="FILE",
                     help="user-defined types, tags with values and program tags, in TOML or JSON (repeatable)")
+    ap.add_argument("--l5x", dest="l5x_files", action="append", default=[], metavar="FILE",
+                    help="a Studio 5000 / RSLogix 5000 L5X export: its types, tags and values (repeatable)")
+    ap.add_argument("--csv", dest="csv_files", action="append", default=[], metavar="FILE",
+                    help="a Studio 5000 tag export CSV; its types predefined or from --l5x (repeatable)")
     ap.add_argument("--no-config", action="store_true", help="do not load cpppo.cfg from the usual places")
     ap.add_argument("--vendor", type=int, help="Identity vendor id")
     ap.add_argument("--device-type", type=int, help="Identity device type")
@@ -256,11 +261,26 @@ def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings
             from .tagfile import load
 
             settings.tag_file = load(args.tag_files)
-        if not args.tags and not (settings.tag_file and settings.tag_file.tags):
-            raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags FILE)")
-        settings.tags = [parse_tag(t, settings.tag_file.types if settings.tag_file else ()) for t in args.tags]
+        if args.l5x_files or args.csv_files:
+            from .csvtags import load_csv
+            from .l5x import L5XFile, load_l5x, merge
+            from .structures import FIRST_USER_TEMPLATE
+
+            first = FIRST_USER_TEMPLATE + (len(settings.tag_file.types) if settings.tag_file else 0)
+            settings.exported = load_l5x(args.l5x_files, first) if args.l5x_files else L5XFile()
+            if args.csv_files:
+                merge(settings.exported, load_csv(args.csv_files, settings.exported.types))
+            if settings.exported.processor:  # the command line, then a config file, then the export
+                settings.identity.setdefault("product_name", settings.exported.processor)
+        if not args.tags and not any(f and f.tags for f in (settings.tag_file, settings.exported)):
+            raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags, --l5x or --csv FILE)")
+        known = [*(settings.tag_file.types if settings.tag_file else ()),
+                 *(settings.exported.types if settings.exported else ())]  # types tags may name
+        settings.tags = [parse_tag(t, known) for t in args.tags]
         names = [t.name for t in settings.tags] + [t.name for t in (settings.tag_file.tags if settings.tag_file
                                                                      else [])]
+        if settings.exported is not None:
+            names += [t.name for t in settings.exported.tags] + list(settings.exported.aliases)
         if len(set(names)) != len(names):
             raise ValueError(f"a tag is named twice: {names}")
         places = [t.address for t in settings.tags if t.address is not None]

@@ -15,7 +15,7 @@ from typing import Any
 from ...proto.enip import browse, cip
 from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
-from .logix import Tags
+from .logix import NO_ACCESS, Tags
 from .structures import STRUCT_BIT, Structure
 
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
@@ -71,12 +71,22 @@ class SymbolBrowser:
         prefix = f"{program}." if program else None
         for number, attribute in enumerate(self.tags, start=1):
             name = attribute.name
+            if getattr(attribute, "external_access", 0) == NO_ACCESS:  # ExternalAccess None: not browsed
+                continue
             if prefix is None and not name.startswith("Program:"):
                 listed.append((number, attribute))
             elif prefix is not None and name.startswith(prefix):
                 listed.append((number, (name[len(prefix):], attribute)))
+        base = len(self.tags)
+        for alias, attribute in self.tags.aliases():  # alias tags (an export's): listed as aliases
+            base += 1
+            if getattr(attribute, "external_access", 0) == NO_ACCESS:
+                continue
+            if prefix is None and not alias.startswith("Program:"):
+                listed.append((base, (alias, attribute, True)))
+            elif prefix is not None and alias.startswith(prefix):
+                listed.append((base, (alias[len(prefix):], attribute, True)))
         if prefix is None and self.owner is not None:
-            base = len(self.tags)
             for offset, name in enumerate(getattr(self.owner, "programs", ()), start=1):
                 listed.append((base + offset, f"Program:{name}"))
         return listed
@@ -84,13 +94,14 @@ class SymbolBrowser:
     def describe(self, instance: int, entry: Any) -> browse.SymbolInstance:
         if isinstance(entry, str):  # a program: a symbol of the program type, no data
             return browse.SymbolInstance(instance, entry, PROGRAM_TYPE, 0, instance << 16, 0, 0, (0, 0, 0), 0)
-        name, attribute = entry if isinstance(entry, tuple) else (entry.name, entry)
+        name, attribute = entry[:2] if isinstance(entry, tuple) else (entry.name, entry)
+        control = 0 if isinstance(entry, tuple) and len(entry) == 3 else BASE_TAG  # bit 26 clear: an alias
         dims = (dimensions(attribute) + (0, 0, 0))[:3]
         structure = getattr(attribute, "structure", None)
         size = structure.size if structure is not None else attribute.cip.size or 0
         return browse.SymbolInstance(instance, name, symbol_type(attribute), 0, instance << 16,
-                                     BASE_TAG, size * len(attribute), dims,
-                                     getattr(attribute, "external_access", 3))
+                                     control, size * len(attribute), dims,
+                                     getattr(attribute, "external_access", 0))
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,
                                     program: str | None = None) -> cip.Reply:

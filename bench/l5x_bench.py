@@ -9,9 +9,12 @@ member; 10,000 tags of those types and atomic types, every tenth one with a
 Decorated value) into a temporary directory, then:
 
 - ``parse``: :func:`cpppo.server.enip.l5x.load_l5x` (XML, layout, values);
-- ``serve``: ``EnipService.load_tags`` (tags, their bytes, initial values).
+- ``serve``: ``EnipService.load_tags`` (tags, their bytes, initial values);
+- ``read``: the server's CPU per Read Tag (``time.process_time``, through the
+  protocol with an in-memory transport) of a member deep in an array of nested
+  UDTs (``Lines[3].Inner.Inner.Readings[2]``) beside an atomic tag (``Tag0``).
 
-Each is timed (``time.perf_counter``) with its ``tracemalloc`` peak.
+Each load is timed (``time.perf_counter``) with its ``tracemalloc`` peak.
 
     python bench/l5x_bench.py [--tags 10000] [--types 50]
 """
@@ -71,6 +74,8 @@ def generate(path: str, tags: int, types: int) -> None:
         out.writelines(_type(i) for i in range(types - 1))
         out.write("</DataTypes>\n<Tags>\n")
         out.writelines(_tag(i, types - 1) for i in range(tags))
+        out.write(f'<Tag Name="Lines" TagType="Base" DataType="UDT{types - 2}" Dimensions="10" Constant="false" '
+                  f'ExternalAccess="Read/Write"/>\n')
         out.write("</Tags>\n</Controller>\n</RSLogix5000Content>\n")
 
 
@@ -83,6 +88,35 @@ def measure(label: str, function, *args):
     tracemalloc.stop()
     print(f"{label:<8} {elapsed:8.3f} s  peak {peak / 1e6:8.1f} MB")
     return result
+
+
+def cpu_per_read(service: EnipService, path: tuple, reads: int = 20000) -> float:
+    """Server CPU microseconds per Read Tag of *path*, through the protocol (no sockets)."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.testing import StringTransport
+
+    from cpppo.proto.enip import cip, encap, logix
+    from cpppo.server.enip.protocol import EnipFactory
+
+    peer = IPv4Address("TCP", "127.0.0.1", 5555)
+    proto = EnipFactory(service).buildProtocol(peer)
+    transport = StringTransport(peerAddress=peer)
+    proto.makeConnection(transport)
+    proto.dataReceived(encap.encode_frame(encap.Frame(encap.REGISTER_SESSION, encap.RegisterSession())))
+    session = encap.decode_frame(transport.value(), reply=True).session
+    transport.clear()
+    request = cip.Request(0x4C, path, body=logix.ReadTag(1))
+    frame = encap.encode_frame(encap.Frame(encap.SEND_RR_DATA, encap.SendData(
+        (encap.NullAddress(), encap.UnconnectedData(request))), session))
+    proto.dataReceived(frame)
+    reply = encap.decode_frame(transport.value(), reply=True).body.items[1].message  # the reply's bytes
+    assert reply[2] == 0, f"reading {path} failed with status 0x{reply[2]:02X}"
+    transport.clear()
+    started = time.process_time()
+    for _ in range(reads):
+        proto.dataReceived(frame)
+        transport.clear()
+    return (time.process_time() - started) / reads * 1e6
 
 
 def main() -> int:
@@ -99,6 +133,13 @@ def main() -> int:
         measure("serve", service.load_tags, exported)
         print(f"served   {len(service.tags)} tags, {len(exported.types)} types "
               f"(largest {max(t.size for t in exported.types.values())} bytes)")
+        from cpppo.proto.enip.epath import Logical, Symbolic
+
+        nested = (Symbolic("Lines"), Logical("element", 3), Symbolic("Inner"), Symbolic("Inner"),
+                  Symbolic("Readings"), Logical("element", 2))
+        for label, path in (("atomic", (Symbolic("Tag0"),)), ("nested", nested)):
+            print(f"read     {label:<8} {cpu_per_read(service, path):6.1f} us server CPU per read "
+                  f"({'Tag0' if label == 'atomic' else 'Lines[3].Inner.Inner.Readings[2]'})")
     return 0
 
 

@@ -64,6 +64,8 @@ bench: $(STAMP)
 	$(VPY) bench/dfa_bench.py
 	$(VPY) bench/codec_bench.py
 	$(VPY) bench/server_bench.py
+	$(VPY) bench/client_bench.py
+	$(VPY) bench/l5x_bench.py
 	$(VPY) bench/modbus_bench.py
 	$(VPY) bench/history_bench.py --events 100000
 

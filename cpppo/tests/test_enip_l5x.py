@@ -92,8 +92,8 @@ class TestL5XTags(unittest.TestCase):
         self.assertEqual(value["T1"], {"PRE": 5000, "ACC": 250, "EN": True, "TT": False, "DN": False})
         self.assertEqual(value["RawPair"], [-5, 70000])
         raw = value["RawMotor"]
-        self.assertEqual((raw["Speed"], raw["Faulted"], raw["Faults"], raw["Label"]["LEN"]),
-                         (2.5, True, [1, 2, 3, 4], 2))
+        self.assertEqual((raw["Speed"], raw["Faulted"], raw["Faults"], raw["Label"]),
+                         (2.5, True, [1, 2, 3, 4], "ok"))  # a STRING-family member decodes as its text
         self.assertEqual(value["Valve1"]["Position"], 0.75)
         self.assertEqual(value["Program:MainProgram.Local"], 7)
 

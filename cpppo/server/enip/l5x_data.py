@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Union
 from xml.etree import ElementTree as ET
 
 from ...proto.enip import types as cip_types
-from .structures import Structure
+from .structures import Structure, decode, is_string
 
 __all__ = ["Kind", "where", "number", "logix_string", "decorated", "from_bytes", "pack_bools", "text_value"]
 
@@ -156,11 +156,6 @@ def _array(element: ET.Element, kind: Kind, path: str, resolve: Resolver) -> lis
     return [0 if v is None else v for v in values]
 
 
-def _is_string(structure: Structure) -> bool:
-    data = structure.by_name.get("DATA")
-    return "LEN" in structure.by_name and data is not None and data.count > 0 and data.type is cip_types.SINT
-
-
 def _structure(element: ET.Element, structure: Structure, path: str, resolve: Resolver) -> Union[dict, str]:
     """A ``<Structure>`` or ``<StructureMember>``: a dict of member values (a str for a STRING-family)."""
     value: dict[str, Any] = {}
@@ -174,10 +169,10 @@ def _structure(element: ET.Element, structure: Structure, path: str, resolve: Re
         if member is None or member.hidden:
             raise ValueError(f"{place}: {structure.name} has no member {name!r}")
         text_data = (child.get("DataType") or "").upper() == "STRING" and name.upper() == "DATA"
-        if (child.tag == "ArrayMember") != bool(member.count) and not (text_data and _is_string(structure)):
+        if (child.tag == "ArrayMember") != bool(member.count) and not (text_data and is_string(structure)):
             raise ValueError(f"{place}: member {name!r} is {'an array' if member.count else 'not an array'}")
         if child.tag == "DataValueMember":
-            if text_data and _is_string(structure):
+            if text_data and is_string(structure):
                 text = logix_string(child.text or "''", place)
             elif member.bit is not None:
                 value[member.name] = bool(number(child.get("Value"), "BOOL", place))
@@ -223,27 +218,9 @@ def decorated(data: ET.Element, kind: Kind, dims: tuple[int, ...], path: str, re
 
 def text_value(data: ET.Element, kind: Kind, path: str) -> Optional[str]:
     """``<Data Format="String" Length="8">'conveyor'</Data>``: a STRING-family tag's text."""
-    if not isinstance(kind, Structure) or not _is_string(kind):
+    if not isinstance(kind, Structure) or not is_string(kind):
         return None
     return logix_string(data.text or "''", where(path, data))
-
-
-def _decode(raw: bytes, base: int, structure: Structure) -> dict[str, Any]:
-    value: dict[str, Any] = {}
-    for member in structure.members:
-        if member.hidden:
-            continue
-        at = base + member.offset
-        if member.bit is not None:
-            width = member.type.size or 1
-            value[member.name] = bool(int.from_bytes(raw[at:at + width], "little") >> member.bit & 1)
-        elif isinstance(member.type, Structure):
-            items = [_decode(raw, at + i * member.type.size, member.type) for i in range(max(member.count, 1))]
-            value[member.name] = items if member.count else items[0]
-        else:
-            items = member.type.decode(raw, max(member.count, 1), at)
-            value[member.name] = items if member.count else items[0]
-    return value
 
 
 def from_bytes(data: ET.Element, kind: Kind, dims: tuple[int, ...], path: str) -> Any:
@@ -258,7 +235,7 @@ def from_bytes(data: ET.Element, kind: Kind, dims: tuple[int, ...], path: str) -
     if len(raw) < size * count:
         raise ValueError(f"{place}: {len(raw)} bytes of data for {count} x {size}")
     if isinstance(kind, Structure):
-        values: list[Any] = [_decode(raw, i * size, kind) for i in range(count)]
+        values: list[Any] = [decode(raw, i * size, kind) for i in range(count)]
     else:
         values = cip_types.type_of(kind).decode(raw, count)
     return values if dims else values[0]

@@ -21,7 +21,7 @@ from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError
 
 __all__ = ["Member", "Structure", "StructTag", "PREDEFINED", "STRING", "TIMER", "COUNTER", "CONTROL",
-           "FIRST_USER_TEMPLATE", "fill"]
+           "FIRST_USER_TEMPLATE", "fill", "decode", "is_string"]
 
 #: Template instance ids of user-defined types start here (Logix numbers them from 0x100).
 FIRST_USER_TEMPLATE = 0x100
@@ -222,3 +222,35 @@ def fill(raw: bytearray, base: int, structure: Structure, value: Any) -> None:
                 raise ValueError(f"{len(items)} values for {structure.name}.{member.name}")
             data = member.type.encode(items)
             raw[at:at + len(data)] = data
+
+
+def is_string(structure: Structure) -> bool:
+    """A STRING-family type: visible members LEN and DATA (SINT[n]) and nothing else."""
+    data = structure.by_name.get("DATA")
+    return ("LEN" in structure.by_name and data is not None and data.count > 0
+            and data.type is cip_types.SINT and len([m for m in structure.members if not m.hidden]) == 2)
+
+
+def decode(raw: bytes, base: int, structure: Structure) -> Any:
+    """The structure at byte *base* of *raw* as values (the inverse of :func:`fill`): a dict of its
+    visible members, nested as they are, with STRING-family values as text."""
+    if is_string(structure):
+        data = structure.by_name["DATA"]
+        length = int.from_bytes(raw[base:base + 4], "little", signed=True)
+        length = max(0, min(length, data.count))
+        return bytes(raw[base + data.offset:base + data.offset + length]).decode("latin-1")
+    value: dict[str, Any] = {}
+    for member in structure.members:
+        if member.hidden:
+            continue
+        at = base + member.offset
+        if member.bit is not None:
+            width = member.type.size or 1
+            value[member.name] = bool(int.from_bytes(raw[at:at + width], "little") >> member.bit & 1)
+        elif isinstance(member.type, Structure):
+            items = [decode(raw, at + i * member.type.size, member.type) for i in range(max(member.count, 1))]
+            value[member.name] = items if member.count else items[0]
+        else:
+            items = member.type.decode(raw, max(member.count, 1), at)
+            value[member.name] = items if member.count else items[0]
+    return value

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .structures import Structure, fill
+from .structures import Structure, decode, fill, is_string
 
 __all__ = ["BadValue", "show", "parse", "is_structure", "is_string"]
 
@@ -27,42 +27,13 @@ def is_structure(attribute: Any) -> bool:
     return isinstance(getattr(attribute, "structure", None), Structure)
 
 
-def is_string(structure: Structure) -> bool:
-    return "LEN" in structure.by_name and "DATA" in structure.by_name and len(
-        [m for m in structure.members if not m.hidden]) == 2
-
-
-def _decode(raw: bytes, base: int, structure: Structure) -> Any:
-    """One structure element at byte *base* of *raw*, as JSON-able data."""
-    if is_string(structure):
-        length, data = structure.by_name["LEN"], structure.by_name["DATA"]
-        count = max(0, min(int.from_bytes(raw[base + length.offset:base + length.offset + 4], "little",
-                                          signed=True), data.count))
-        return bytes(raw[base + data.offset:base + data.offset + count]).decode("latin-1")
-    out: dict[str, Any] = {}
-    for member in structure.members:
-        if member.hidden:
-            continue
-        at = base + member.offset
-        if member.bit is not None:
-            width = member.type.size or 1
-            out[member.name] = bool(int.from_bytes(raw[at:at + width], "little") >> member.bit & 1)
-        elif isinstance(member.type, Structure):
-            items = [_decode(raw, at + i * member.type.size, member.type) for i in range(max(member.count, 1))]
-            out[member.name] = items if member.count else items[0]
-        else:
-            items = member.type.decode(raw[at:at + member.size])
-            out[member.name] = items if member.count else items[0]
-    return out
-
-
 def show(attribute: Any, values: Any) -> Any:
     """*values* read from *attribute* (one element, a list, or a structure's bytes) as JSON-able data."""
     if not is_structure(attribute):
         return values
     structure = attribute.structure
     raw = bytes(values)
-    elements = [_decode(raw, i * structure.size, structure) for i in range(len(raw) // structure.size)]
+    elements = [decode(raw, i * structure.size, structure) for i in range(len(raw) // structure.size)]
     return elements
 
 

@@ -55,9 +55,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-l", "--log", help="log to FILE (rotating, 10 MB, 5 copies)")
     ap.add_argument("-t", "--timeout", type=float, default=5.0, help="I/O timeout in seconds (default 5)")
     ap.add_argument("-r", "--repeat", type=int, default=1, help="repeat the operations N times (default 1)")
-    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
-    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
-    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device: plain requests")
+    add_path_options(ap)
     ap.add_argument("-m", "--multiple", action="store_true",
                     help="pack requests into Multiple Service Packets of up to 500 bytes")
     ap.add_argument("-d", "--depth", type=int, default=1, help="pipeline depth: requests in flight (default 1)")
@@ -87,6 +85,20 @@ def enip_format(data: Any) -> str:
     """A dotdict as indented ``"key": value`` lines, as the original prints list replies."""
     lines = [f"    {json.dumps(key)}: {data[key]!r}," for key in sorted(data)] if hasattr(data, "keys") else [repr(data)]
     return "{\n" + "\n".join(lines) + "\n}"
+
+
+def add_path_options(ap: argparse.ArgumentParser) -> None:
+    """--route-path, --send-path and -S/--simple, as every client tool takes them."""
+    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
+    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
+    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device: plain requests")
+
+
+def paths(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(route_path, send_path) from those options: -S/--simple means none of either."""
+    route_path = args.route_path if args.route_path else ([] if args.simple else None)
+    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    return route_path, send_path
 
 
 def _address(text: str, ap: argparse.ArgumentParser) -> tuple[str, int]:
@@ -143,8 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port = _address(args.address, ap)
     if args.repeat < 0 or args.depth < 0 or args.timeout <= 0:
         ap.error("--repeat and --depth must not be negative, --timeout must be positive")
-    route_path = args.route_path if args.route_path else ([] if args.simple else None)
-    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    route_path, send_path = paths(args)
     try:
         plan.route_path(route_path), plan.send_path(send_path)
     except ValueError as exc:

@@ -24,7 +24,7 @@ from twisted.internet import error
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from . import plan
-from .client_cli import _address, _logging
+from .client_cli import _address, _logging, add_path_options, paths
 from .connector import connector
 from .operations import attribute_operations
 from .protocol_client import ConnectionClosed, RequestTimeout
@@ -55,9 +55,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-t", "--timeout", type=float, default=5.0, help="I/O timeout in seconds (default 5)")
     ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     ap.add_argument("-l", "--log", help="log to FILE")
-    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
-    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
-    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device")
+    add_path_options(ap)
     ap.add_argument("-D", "--decode", metavar="TYPE", help="also show each value decoded as TYPE (eg. SSTRING)")
     ap.add_argument("tags", nargs="+", help="@class/instance[/attribute][=value,...] ('-' reads standard input)")
     return ap
@@ -69,8 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     _logging(args)
     host, port = _address(args.address, ap)
-    route_path = args.route_path if args.route_path else ([] if args.simple else None)
-    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    route_path, send_path = paths(args)
     if args.decode:
         try:
             types.type_of(args.decode)

@@ -82,6 +82,14 @@ def test_pycomm3_writes_aliases_and_access(simulator) -> None:
         assert not plc.write("Count_Alias", 1234).error
         assert plc.read("Counter").value == 1234  # one storage
         assert not plc.write("Program:MainProgram.LocalAlias", 8).error
+        assert plc.tags["Motor_Speed"]["data_type_name"] == "REAL"  # an alias of a member: its type
+        speed, spare = plc.read("Motor1.Speed").value, plc.read("Lines[1].Spares[1].Speed").value
+        assert plc.read("Motor_Speed").value == speed
+        assert not plc.write("Motor_Speed", 3.25).error
+        assert plc.read("Motor1.Speed").value == 3.25
+        assert not plc.write("Line1_Spare.Speed", 6.5).error
+        assert plc.read("Lines[1].Spares[1].Speed").value == 6.5
+        assert not plc.write("Motor_Speed", speed).error and not plc.write("Line1_Spare.Speed", spare).error
         assert plc.read("Program:MainProgram.Local").value == 8
         assert plc.write("Limit", 5).error  # Read Only
         assert plc.read("Limit").value == 100

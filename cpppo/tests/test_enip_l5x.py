@@ -75,7 +75,8 @@ class TestL5XTags(unittest.TestCase):
     def test_skipped_and_aliased(self) -> None:
         self.assertNotIn("Shared", self.tags)  # produced
         self.assertNotIn("Msg1", self.tags)  # MESSAGE: not served
-        self.assertEqual(self.loaded.aliases, {"Count_Alias": "Counter",
+        self.assertEqual(self.loaded.aliases, {"Count_Alias": "Counter", "Motor_Speed": "Motor1.Speed",
+                                               "Line1_Spare": "Lines[1].Spares[1]",
                                                "Program:MainProgram.LocalAlias": "Program:MainProgram.Local"})
         self.assertNotIn("Counter_Bit3", self.loaded.aliases)  # an alias of a bit: not served
 

@@ -27,10 +27,11 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from ...proto.enip import types as cip_types
-from . import l5x_data
+from ...proto.enip.epath import Bit, Symbolic, parse_tag
+from . import l5x_data, members
 from .device import CIPError
 from .l5x_data import Kind, where
-from .structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure
+from .structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure, StructTag
 from .tagfile import TagDefinition, TagFile, layout
 
 __all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "resolve_aliases", "apply", "merge", "ACCESS", "ATOMIC"]
@@ -315,16 +316,25 @@ def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile
 
 
 def resolve_aliases(result: L5XFile, aliases: list[tuple[str, str, str, str]]) -> None:
-    """Aliases of whole tags share their base tag's storage; aliases of a member, bit or I/O point
-    are not served (one log line each)."""
+    """Aliases share their base tag's storage: of a whole tag, an element or a member
+    (``Motor1.Speed``, ``Lines[1].Spares[1]``); the target is kept fully named (a program's
+    tag prefixed).  Aliases of a bit or of an I/O point are not served (one log line each)."""
     names = {t.name.upper(): t.name for t in result.tags}
     for alias, prefix, target, place in aliases:
-        base = names.get((prefix + target).upper()) if prefix else None
-        base = base or names.get(target.upper())
-        if base is None:
-            log.info("%s: alias %s for %r (not a whole tag here) is not served", place, alias, target)
+        try:
+            segments = parse_tag(target)
+        except ValueError:
+            segments = ()
+        if not segments or any(isinstance(s, Bit) for s in segments) or not isinstance(segments[0], Symbolic):
+            log.info("%s: alias %s for %r (a bit or an I/O point) is not served", place, alias, target)
             continue
-        result.aliases[alias] = base
+        head = segments[0].name
+        if prefix and (prefix + head).upper() in names:
+            result.aliases[alias] = prefix + target
+        elif head.upper() in names or any(n.startswith(head.upper() + ".") for n in names):
+            result.aliases[alias] = target
+        else:
+            log.info("%s: alias %s for %r (no such tag here) is not served", place, alias, target)
 
 
 def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5XFile:
@@ -379,9 +389,15 @@ def apply(service: Any, exported: L5XFile) -> None:
     for tag in exported.tags:
         if isinstance(tag, L5XTag) and tag.name in service.tags:
             service.tags[tag.name].external_access = tag.access
-    for alias, base in exported.aliases.items():
-        if base in service.tags:
-            service.tags.alias(alias, service.tags[base])
+    for alias, target in exported.aliases.items():
+        try:
+            attribute, within = service.tags.locate(parse_tag(target))
+            if isinstance(attribute, StructTag) and within:
+                members.resolve(attribute, list(within))  # (the path must name a part of the tag)
+        except (CIPError, ValueError) as error:
+            log.info("alias %s for %r is not served: %s", alias, target, error)
+            continue
+        service.tags.alias(alias, attribute, tuple(within))
     if exported.controller:
         try:
             service.directory.lookup(0x64, 1).name = exported.controller

@@ -48,16 +48,17 @@ class Tags:
 
     def __init__(self, on_access: Callable[..., None] | None = None) -> None:
         self._tags: dict[str, Attribute] = {}
-        self._aliases: dict[str, Attribute] = {}  # alias tags (an export's): other names of a tag
+        self._aliases: dict[str, tuple[Attribute, tuple[Any, ...]]] = {}  # alias tags (an export's)
         self.on_access = on_access
 
-    def alias(self, name: str, attribute: Attribute) -> None:
-        """Serve *attribute* also as *name* (an alias tag of an export: the same storage)."""
-        self._aliases[name] = attribute
+    def alias(self, name: str, attribute: Attribute, path: tuple[Any, ...] = ()) -> None:
+        """Serve *attribute* also as *name* (an alias tag of an export: the same storage); *path*
+        (element and member segments) makes it an alias of a part of it (``Motor1.Speed``)."""
+        self._aliases[name] = (attribute, tuple(path))
 
-    def aliases(self) -> list[tuple[str, Attribute]]:
-        """The alias names and the tags they name, in the order given."""
-        return list(self._aliases.items())
+    def aliases(self) -> list[tuple[str, Attribute, tuple[Any, ...]]]:
+        """The alias names, the tags they name and the path within, in the order given."""
+        return [(name, attribute, path) for name, (attribute, path) in self._aliases.items()]
 
     def add(self, attribute: Attribute) -> Attribute:
         self._tags[attribute.name] = attribute
@@ -86,13 +87,13 @@ class Tags:
             run += 1
         for end in range(run, 0, -1):
             name = ".".join(segment.name for segment in path[:end])
-            attribute = self._tags.get(name)
-            if attribute is None:
-                attribute = self._aliases.get(name)
+            attribute, within = self._tags.get(name), ()
+            if attribute is None and name in self._aliases:
+                attribute, within = self._aliases[name]
             if attribute is not None:
                 if attribute.error:
                     raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
-                return attribute, list(path[end:])
+                return attribute, list(within) + list(path[end:])
         raise CIPError(0x04, message=f"no tag {path[0].name!r}")
 
     def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:

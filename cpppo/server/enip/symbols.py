@@ -16,7 +16,8 @@ from ...proto.enip import browse, cip
 from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
 from .logix import NO_ACCESS, Tags
-from .structures import STRUCT_BIT, Structure
+from . import members
+from .structures import STRUCT_BIT, Structure, StructTag
 
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
 
@@ -78,14 +79,14 @@ class SymbolBrowser:
             elif prefix is not None and name.startswith(prefix):
                 listed.append((number, (name[len(prefix):], attribute)))
         base = len(self.tags)
-        for alias, attribute in self.tags.aliases():  # alias tags (an export's): listed as aliases
+        for alias, attribute, within in self.tags.aliases():  # alias tags (an export's): listed as aliases
             base += 1
             if getattr(attribute, "external_access", 0) == NO_ACCESS:
                 continue
             if prefix is None and not alias.startswith("Program:"):
-                listed.append((base, (alias, attribute, True)))
+                listed.append((base, (alias, attribute, within)))
             elif prefix is not None and alias.startswith(prefix):
-                listed.append((base, (alias[len(prefix):], attribute, True)))
+                listed.append((base, (alias[len(prefix):], attribute, within)))
         if prefix is None and self.owner is not None:
             for offset, name in enumerate(getattr(self.owner, "programs", ()), start=1):
                 listed.append((base + offset, f"Program:{name}"))
@@ -96,12 +97,27 @@ class SymbolBrowser:
             return browse.SymbolInstance(instance, entry, PROGRAM_TYPE, 0, instance << 16, 0, 0, (0, 0, 0), 0)
         name, attribute = entry[:2] if isinstance(entry, tuple) else (entry.name, entry)
         control = 0 if isinstance(entry, tuple) and len(entry) == 3 else BASE_TAG  # bit 26 clear: an alias
+        access = getattr(attribute, "external_access", 0)
+        if isinstance(entry, tuple) and len(entry) == 3 and entry[2]:  # an alias of a part of a tag
+            kind, shape, size = self._part(attribute, entry[2])
+            return browse.SymbolInstance(instance, name, kind | len(shape) * ARRAY_1D, 0, instance << 16, control,
+                                         size, (shape + (0, 0, 0))[:3], access)
         dims = (dimensions(attribute) + (0, 0, 0))[:3]
         structure = getattr(attribute, "structure", None)
         size = structure.size if structure is not None else attribute.cip.size or 0
         return browse.SymbolInstance(instance, name, symbol_type(attribute), 0, instance << 16,
-                                     control, size * len(attribute), dims,
-                                     getattr(attribute, "external_access", 0))
+                                     control, size * len(attribute), dims, access)
+
+    @staticmethod
+    def _part(attribute: Attribute, within: tuple[Any, ...]) -> tuple[int, tuple[int, ...], int]:
+        """The type word, dimensions and byte size of the part of a tag an alias names."""
+        if isinstance(attribute, StructTag):
+            view = members.resolve(attribute, list(within))
+            kind = (STRUCT_BIT | view.type.instance) if isinstance(view.type, Structure) else (
+                cip_types.BOOL.code if view.bit is not None else view.type.code)
+            shape = (view.available,) if view.available > 1 else ()
+            return kind, shape, (view.size or 1) * view.available
+        return attribute.cip.code & 0xFFF, (), attribute.cip.size or 0
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,
                                     program: str | None = None) -> cip.Reply:

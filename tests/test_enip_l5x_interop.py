@@ -90,6 +90,12 @@ def test_pycomm3_writes_aliases_and_access(simulator) -> None:
         assert not plc.write("Line1_Spare.Speed", 6.5).error
         assert plc.read("Lines[1].Spares[1].Speed").value == 6.5
         assert not plc.write("Motor_Speed", speed).error and not plc.write("Line1_Spare.Speed", spare).error
+        counter = plc.read("Counter").value
+        assert plc.tags["Counter_Bit3"]["data_type_name"] == "BOOL"  # an alias of a bit of a DINT
+        assert not plc.write("Counter_Bit3", not counter >> 3 & 1).error
+        assert plc.read("Counter").value == counter ^ 8
+        assert plc.read("Counter_Bit3").value is bool(~counter >> 3 & 1)
+        assert not plc.write("Counter", counter).error
         assert plc.read("Program:MainProgram.Local").value == 8
         assert plc.write("Limit", 5).error  # Read Only
         assert plc.read("Limit").value == 100

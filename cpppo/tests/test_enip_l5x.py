@@ -75,10 +75,10 @@ class TestL5XTags(unittest.TestCase):
     def test_skipped_and_aliased(self) -> None:
         self.assertNotIn("Shared", self.tags)  # produced
         self.assertNotIn("Msg1", self.tags)  # MESSAGE: not served
-        self.assertEqual(self.loaded.aliases, {"Count_Alias": "Counter", "Motor_Speed": "Motor1.Speed",
+        self.assertEqual(self.loaded.aliases, {"Count_Alias": "Counter", "Counter_Bit3": "Counter.3",
+                                               "Motor_Speed": "Motor1.Speed",
                                                "Line1_Spare": "Lines[1].Spares[1]",
                                                "Program:MainProgram.LocalAlias": "Program:MainProgram.Local"})
-        self.assertNotIn("Counter_Bit3", self.loaded.aliases)  # an alias of a bit: not served
 
     def test_values(self) -> None:
         value = {name: tag.value for name, tag in self.tags.items()}

@@ -27,7 +27,7 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from ...proto.enip import types as cip_types
-from ...proto.enip.epath import Bit, Symbolic, parse_tag
+from ...proto.enip.epath import Symbolic, parse_tag
 from . import l5x_data, members
 from .device import CIPError
 from .l5x_data import Kind, where
@@ -316,17 +316,17 @@ def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile
 
 
 def resolve_aliases(result: L5XFile, aliases: list[tuple[str, str, str, str]]) -> None:
-    """Aliases share their base tag's storage: of a whole tag, an element or a member
-    (``Motor1.Speed``, ``Lines[1].Spares[1]``); the target is kept fully named (a program's
-    tag prefixed).  Aliases of a bit or of an I/O point are not served (one log line each)."""
+    """Aliases share their base tag's storage: of a whole tag, an element, a member or a bit of
+    an integer (``Motor1.Speed``, ``Lines[1].Spares[1]``, ``Counter.3``); the target is kept fully
+    named (a program's tag prefixed).  Aliases of I/O points are not served (one log line each)."""
     names = {t.name.upper(): t.name for t in result.tags}
     for alias, prefix, target, place in aliases:
         try:
             segments = parse_tag(target)
         except ValueError:
             segments = ()
-        if not segments or any(isinstance(s, Bit) for s in segments) or not isinstance(segments[0], Symbolic):
-            log.info("%s: alias %s for %r (a bit or an I/O point) is not served", place, alias, target)
+        if not segments or not isinstance(segments[0], Symbolic):
+            log.info("%s: alias %s for %r is not served", place, alias, target)
             continue
         head = segments[0].name
         if prefix and (prefix + head).upper() in names:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from twisted.internet import defer
 
 from ...proto.enip import cip, logix
-from ...proto.enip.epath import Logical, Symbolic
+from ...proto.enip.epath import Bit, Logical, Symbolic
 from . import members
 from .device import Attribute, CIPError
 from .structures import StructTag
@@ -132,6 +132,8 @@ class Tags:
             raise CIPError(PRIVILEGE, message=f"tag {tag.name!r}: external access {shown}")
         if isinstance(tag, StructTag):
             return self._serve_structure(tag, rest, request, budget)
+        if rest and isinstance(rest[-1], Bit):  # an alias of a bit of an integer (an export's Flags.5)
+            return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
             return self._read(request, reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
@@ -156,6 +158,33 @@ class Tags:
         if self.on_access is not None:
             self.on_access(kind, tag, view.offset, view.offset + view.size, [])
         return reply
+
+    def _serve_bit(self, tag: Attribute, rest: list[Any], bit: int, request: cip.Request) -> cip.Reply:
+        """Read or write one bit of an integer tag's element, as a BOOL."""
+        indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
+        if len(indices) != len(rest) or tag.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") \
+                or bit >= (tag.cip.size or 0) * 8:
+            raise CIPError(0x04, message=f"{tag.name}: no bit {bit} there")
+        index = self._flatten(tag, indices) if indices else 0
+        self._check_range(tag, index, 1)
+        body = request.body
+        value = tag[index]
+        if isinstance(body, logix.ReadTag) and body.elements == 1:
+            on = value >> bit & 1
+            return cip.Reply(request.service | 0x80, body=logix.ReadTagReply(0xC1, b"\xff" if on else b"\x00"))
+        if isinstance(body, logix.WriteTag) and body.elements == 1:
+            if body.type != 0xC1 or not body.data:
+                raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{tag.name}: a bit is written as a BOOL")
+            bits = (tag.cip.size or 0) * 8
+            raw = value & ((1 << bits) - 1)
+            raw = raw | (1 << bit) if body.data[0] else raw & ~(1 << bit)
+            if tag.cip.fmt.islower() and raw >= 1 << (bits - 1):
+                raw -= 1 << bits
+            tag[index] = raw
+            if self.on_access is not None:
+                self.on_access("write", tag, index, index + 1, [raw])
+            return cip.Reply(request.service | 0x80)
+        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a bit")
 
     def _read(self, request: cip.Request, reply_service: int, elements: int, offset: int, budget: int) -> Any:
         attribute, start = self.resolve(request.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...proto.enip import browse, cip
+from ...proto.enip.epath import Bit
 from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
 from .logix import NO_ACCESS, Tags
@@ -117,6 +118,8 @@ class SymbolBrowser:
                 cip_types.BOOL.code if view.bit is not None else view.type.code)
             shape = (view.available,) if view.available > 1 else ()
             return kind, shape, (view.size or 1) * view.available
+        if within and isinstance(within[-1], Bit):  # a bit of an integer: a BOOL
+            return cip_types.BOOL.code, (), 1
         return attribute.cip.code & 0xFFF, (), attribute.cip.size or 0
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,

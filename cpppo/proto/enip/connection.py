@@ -106,6 +106,13 @@ class Connection:
             cache[bytes(data)] = message
         return message
 
+    def take_bad_header(self) -> dict | None:
+        """After :meth:`next_event` raised: the header of the frame that framed but did not decode
+        (a server answers it with the error's encapsulation status), or None when the stream itself
+        could not be framed (the connection must then be closed).  Asking clears it."""
+        header, self._frames.last_header = self._frames.last_header, None
+        return header
+
     def send(self, frame: encap.Frame) -> bytes:
         """The bytes for *frame* (a server's RegisterSession reply also sets our session)."""
         if self.role is Role.SERVER and frame.command == encap.REGISTER_SESSION and not frame.status:

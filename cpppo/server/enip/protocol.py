@@ -122,8 +122,7 @@ class EnipProtocol(protocol.Protocol):
 
     def _bad_frame(self, error: RemoteProtocolError) -> bool:
         """Answer a bad frame; True if the stream is still in step (parsing may go on)."""
-        frames = self.connection._frames
-        header, frames.last_header = frames.last_header, None
+        header = self.connection.take_bad_header()
         self.bad_input.warning("%r: bad frame: %s", self, error)
         if header is not None and error.encap_status is not None:
             # The frame itself framed: answer it with its status and keep serving.

@@ -67,7 +67,8 @@ class ClientProtocol(protocol.Protocol):
             reactor = default
         self.reactor = reactor
         self.connection = Connection(Role.CLIENT)
-        self._outstanding: dict[Any, tuple[defer.Deferred, Any]] = {}
+        self._outstanding: dict[Any, tuple[defer.Deferred, float | None, float | None]] = {}
+        self._watchdog: Any = None  # one timer for every outstanding request's deadline
         self._counter = 0
         self.closed: Failure | None = None
         self._direct: Any = None
@@ -90,10 +91,15 @@ class ClientProtocol(protocol.Protocol):
         if key in self._outstanding:
             return defer.fail(ValueError(f"a request with key {key!r} is already outstanding"))
         d = defer.Deferred(lambda _: self._forget(key))
-        timer = None
+        deadline = None
         if timeout is not None:
-            timer = self.reactor.callLater(timeout, self._expire, key, timeout)
-        self._outstanding[key] = (d, timer)
+            deadline = self.reactor.seconds() + timeout
+            watchdog = self._watchdog
+            if watchdog is None or not watchdog.active():
+                self._watchdog = self.reactor.callLater(timeout, self._expire)
+            elif watchdog.getTime() > deadline:  # this request is due before the watchdog wakes
+                watchdog.reset(timeout)
+        self._outstanding[key] = (d, deadline, timeout)
         self._write(self.connection.send(frame))
         return d
 
@@ -133,14 +139,23 @@ class ClientProtocol(protocol.Protocol):
         return len(self._outstanding)
 
     def _forget(self, key: Any) -> None:
-        entry = self._outstanding.pop(key, None)
-        if entry is not None and entry[1] is not None and entry[1].active():
-            entry[1].cancel()
+        self._outstanding.pop(key, None)
 
-    def _expire(self, key: Any, timeout: float) -> None:
-        entry = self._outstanding.pop(key, None)
-        if entry is not None:
-            entry[0].errback(RequestTimeout(f"no reply within {timeout:g} s"))
+    def _expire(self) -> None:
+        """The watchdog: fail the requests past their deadline, then wait for the next deadline.
+
+        One timer serves every outstanding request (a timer per request would be set and
+        cancelled on every round trip); a reply just removes its request."""
+        self._watchdog = None
+        now = self.reactor.seconds()
+        late = [(key, entry) for key, entry in self._outstanding.items()
+                if entry[1] is not None and entry[1] <= now]
+        for key, (d, _, timeout) in late:
+            del self._outstanding[key]
+            d.errback(RequestTimeout(f"no reply within {timeout:g} s"))
+        deadlines = [entry[1] for entry in self._outstanding.values() if entry[1] is not None]
+        if deadlines and self._watchdog is None:
+            self._watchdog = self.reactor.callLater(max(0.0, min(deadlines) - now), self._expire)
 
     def dataReceived(self, data: bytes) -> None:
         connection = self.connection
@@ -159,9 +174,7 @@ class ClientProtocol(protocol.Protocol):
             if entry is None:
                 log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
                 continue
-            d, timer = entry
-            if timer is not None and timer.active():
-                timer.cancel()
+            d = entry[0]
             if frame.status:
                 d.errback(EncapsulationError(frame.status, frame.command))
             else:
@@ -169,9 +182,10 @@ class ClientProtocol(protocol.Protocol):
 
     def _fail_all(self, failure: Failure) -> None:
         outstanding, self._outstanding = self._outstanding, {}
-        for d, timer in outstanding.values():
-            if timer is not None and timer.active():
-                timer.cancel()
+        if self._watchdog is not None and self._watchdog.active():
+            self._watchdog.cancel()
+        self._watchdog = None
+        for d, _, _ in outstanding.values():
             d.errback(failure)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:

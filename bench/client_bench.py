@@ -9,7 +9,8 @@ each in its own process, and reports how many reads it completed and the CPU
 (user + system, all threads) its process spent on them: ``time.process_time``
 around the read loop, so start-up and connecting are not counted.
 
-Rows: our Deferred client at depth 1, 5 and 20, each with and without
+Rows: the floor (a bare Twisted protocol resending one prebuilt request, parsing
+nothing: what any client on this reactor pays per round trip); our Deferred client at depth 1, 5 and 20, each with and without
 Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
 (same engine through the reactor thread); pylogix; pycomm3 (if it can open the
 server); the original cpppo 5.2.5 client (its own venv, from
@@ -111,10 +112,46 @@ with LogixDriver(f"127.0.0.1:{port}", init_tags=True, init_program_tags=False) a
 print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
 """
 
+# The floor: a bare Twisted protocol that sends one prebuilt Read Tag frame (SendRRData, UCMM) and sends it
+# again whenever any bytes arrive, parsing nothing.  No client on this reactor can spend less per read.
+FLOOR = """
+import json, struct, sys, time
+from twisted.internet import protocol, reactor
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+HEADER = "<HHII8sI"                      # command, length, session, status, sender context, options
+PATH = bytes([0x91, 5]) + b"SCADA" + bytes([0, 0x28, 1])   # symbolic SCADA, element 1
+READ = bytes([0x4C, len(PATH) // 2]) + PATH + struct.pack("<H", 1)
+CPF = struct.pack("<IHH", 0, 5, 2) + struct.pack("<HH", 0, 0) + struct.pack("<HH", 0xB2, len(READ)) + READ
+result = {}
+
+class Floor(protocol.Protocol):
+    def connectionMade(self):
+        self.transport.setTcpNoDelay(True)
+        self.frame, self.reads = None, -1
+        self.transport.write(struct.pack(HEADER, 0x65, 4, 0, 0, bytes(8), 0) + struct.pack("<HH", 1, 0))
+
+    def dataReceived(self, data):
+        if self.frame is None:           # the Register Session reply: its session handle
+            session = struct.unpack_from("<I", data, 4)[0]
+            self.frame = struct.pack(HEADER, 0x6F, len(CPF), session, 0, bytes(8), 0) + CPF
+            self.cpu, self.wall = time.process_time(), time.perf_counter()
+        self.reads += 1
+        if time.perf_counter() - self.wall >= seconds:
+            result.update(reads=self.reads, cpu=time.process_time() - self.cpu, wall=time.perf_counter() - self.wall)
+            self.transport.loseConnection()
+            reactor.stop()
+            return
+        self.transport.write(self.frame)
+
+protocol.ClientCreator(reactor, Floor).connectTCP("127.0.0.1", port)
+reactor.run()
+print(json.dumps(result))
+"""
+
 
 def rows() -> list[tuple[str, str, str, list[str]]]:
     """(group, label, script, extra args) for every row, in table order."""
-    out = []
+    out = [("floor", "bare Twisted protocol, no parsing (the floor)", FLOOR, [])]
     for depth in (1, 5, 20):
         for multiple in (0, 500):
             label = f"ours, Deferred, depth {depth:2d}" + (", multiple 500" if multiple else "")
@@ -185,7 +222,7 @@ def run_row(group: str, script: str, port: int, seconds: float, extra: list[str]
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="seconds of reads per row (default 3)")
-    ap.add_argument("--only", default="", help="comma-separated groups: ours,pylogix,pycomm3,original")
+    ap.add_argument("--only", default="", help="comma-separated groups: floor,ours,pylogix,pycomm3,original")
     args = ap.parse_args(argv)
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
     proc, port, outdir = start_server()

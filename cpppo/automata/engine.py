@@ -78,7 +78,8 @@ class Engine:
     or at the end, not at every transition: the :class:`Feeder`'s fast path.
     """
 
-    __slots__ = ("source", "data", "stack", "batch", "_top", "_machine", "_path", "_ending", "_greedy")
+    __slots__ = ("source", "data", "stack", "batch", "_top", "_machine", "_path", "_ending", "_greedy",
+                 "_direct")
 
     def __init__(self, top: state, source: Any, machine: Any = None, path: str | None = None,
                  data: Any = None, ending: int | None = None, greedy: bool = True,
@@ -87,23 +88,26 @@ class Engine:
         self.batch = batch
         self._top, self._machine, self._path, self._ending, self._greedy = top, machine, path, ending, greedy
         self.stack: list[_Frame] = []
+        # Nothing about the top machine itself needs a step: a batch run starts in its sub-machine.
+        self._direct = bool(batch and not top.simple and top._empty and top._null and top.alphabet is None
+                            and top.limit is None and top.repeat is None)
         self.restart(data)
 
     def restart(self, data: Any) -> None:
         """Begin a new run of the same machine over the same source, into *data*."""
         self.data = data
         top = self._top
-        if self.batch and not top.simple and top._empty and top._null and top.alphabet is None \
-                and top.limit is None and top.repeat is None:
-            # Nothing about the top machine itself needs a step: start in its sub-machine.
-            top.current, top.cycle, top.final = top.initial, 1, 1
+        if self._direct:
+            initial = top.initial
+            top.current, top.cycle, top.final = initial, 1, 1
             stack = self.stack
-            if stack and len(stack) == 1 and stack[0].root == _ROOT_MACHINE:  # reuse the last run's frame
+            if len(stack) == 1 and stack[0].root == _ROOT_MACHINE:  # reuse the last run's frame
                 frame = stack[0]
-                frame.current = frame.seen = top.initial
+                frame.current = frame.seen = initial
                 frame.phase = CONSUME
                 frame.terminal = None
-                frame.mark_sent, frame.mark_chains = self.source.sent, self.source.chains
+                source = self.source
+                frame.mark_sent, frame.mark_chains = source._sent, source.chains
                 return
             frame = _Frame(top, top.initial, top.where(self._path), self._ending, top.greedy, self.source)
             frame.root = _ROOT_MACHINE
@@ -153,9 +157,11 @@ class Engine:
                     ending = frame.state_ending = current.ending(source, frame.path, data, ending)
                 else:
                     frame.state_ending = ending
-                frame.phase = CHOOSE
                 if current.simple:
+                    # A state with no transitions can only finish: skip choosing.
+                    frame.phase = FINISH if current._empty else CHOOSE
                     continue
+                frame.phase = CHOOSE
                 # A nested machine: run its sub-machine in a frame of its own, then choose.
                 final = 1 if current.repeat is None else current._cycles(frame.path, data)
                 current.final = final

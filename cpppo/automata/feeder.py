@@ -72,10 +72,10 @@ class Feeder:
         source = self.source
         step = self._run
         if step is None:
-            if source.exhausted() and source.peek() is None:
+            if source.exhausted():  # nothing buffered (so peek() would give None): wait, or the end
                 return None if self.ended else NEED_DATA
             self._data = data = dict.__new__(dotdict) if self._factory is dotdict else self._factory()
-            self._start = source.sent
+            self._start = source._sent  # our own chaining source: its count, without the property
             engine = self._engine
             if engine is None:
                 engine = self._engine = Engine(self.machine, source, None, self.path, data, batch=True)
@@ -93,7 +93,7 @@ class Feeder:
             self._run = None
             raise
         self._run = None
-        if source.sent == self._start:
+        if source._sent == self._start:
             raise NonTerminal(f"{self.machine.name} accepts nothing at symbol {source.sent} "
                               f"(next: {source.peek()!r})")
         self.sentences += 1
@@ -125,7 +125,7 @@ class Feeder:
             if event is NEED_DATA or event is None:
                 return out
             out.append(event)
-            if self.source.exhausted() and not self.ended:
+            if self.source.exhausted() and not self.ended:  # (cheaper than asking next_event)
                 return out
 
     def close(self) -> list[Any]:

@@ -204,8 +204,14 @@ class peeking:
         if not self._back:
             buf = self._buf
             if (buf is None or self._pos >= len(buf)) and self._chain and self._iter is None:
-                self._advance()  # the current chunk is used up: move to the next
-                buf = self._buf
+                chunk = self._chain[0]
+                if type(chunk) is bytes and chunk:  # the common case: the next network read
+                    self._chain.popleft()
+                    self._buf = buf = chunk
+                    self._pos = 0
+                else:
+                    self._advance()  # the current chunk is used up: move to the next
+                    buf = self._buf
             if buf is not None:
                 pos = self._pos
                 end = pos + n

@@ -158,8 +158,13 @@ class Engine:
                 else:
                     frame.state_ending = ending
                 if current.simple:
-                    # A state with no transitions can only finish: skip choosing.
-                    frame.phase = FINISH if current._empty else CHOOSE
+                    if current._empty:  # a state with no transitions can only finish: skip choosing
+                        if frame.root and current._terminal and frame.cycle >= frame.final:
+                            frame.phase = FINISH
+                            return END  # ... and a terminal one, the run's last, ends the run
+                        frame.phase = FINISH
+                    else:
+                        frame.phase = CHOOSE
                     continue
                 frame.phase = CHOOSE
                 # A nested machine: run its sub-machine in a frame of its own, then choose.

@@ -35,6 +35,8 @@ Example:
 
 def build_parser(prog: str = "modbus_poll") -> argparse.ArgumentParser:
     """The command line of modbus_poll."""
+    from cpppo.bin.modbus_sim import add_serial_options
+
     p = argparse.ArgumentParser(prog=prog, description="Poll a Modbus/TCP or Modbus/RTU PLC, logging changes.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
@@ -46,10 +48,7 @@ def build_parser(prog: str = "modbus_poll") -> argparse.ArgumentParser:
     p.add_argument("-R", "--rate", type=float, default=1.0, help="poll period in seconds (default 1.0)")
     p.add_argument("-t", "--timeout", type=float, default=None, help="I/O timeout in seconds (default 1.0)")
     p.add_argument("-d", "--duration", type=float, default=None, help="stop after this many seconds")
-    p.add_argument("--serial", metavar="DEVICE", help="poll over Modbus/RTU on this serial device")
-    p.add_argument("--baudrate", type=int, default=19200, help="serial baud rate (default 19200)")
-    p.add_argument("--parity", default="N", choices=list("NEOMS"), type=str.upper, help="serial parity (default N)")
-    p.add_argument("--stopbits", type=float, default=1, choices=(1, 1.5, 2), help="serial stop bits (default 1)")
+    add_serial_options(p, "poll over Modbus/RTU on this serial device")
     p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40010=0 40001-40100")
     return p
 

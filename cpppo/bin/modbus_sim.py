@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Sequence
 
-__all__ = ["main", "build_parser", "is_serial_address"]
+__all__ = ["main", "build_parser", "is_serial_address", "add_serial_options"]
 
 EPILOG = """\
 Register ranges: <begin>[-<end>][=<value>[,<value>...]]; values repeat to fill the
@@ -56,13 +56,19 @@ def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
                    help="misbehave: delay[:S[-S2]], truncate, or corrupt[:transaction|protocol|unit|function|registers]")
     p.add_argument("-u", "--unit", type=int, action="append", metavar="ID",
                    help="serve this unit id, with its own data store (repeatable; default: every unit id, one store)")
-    p.add_argument("--serial", metavar="DEVICE", help="serve Modbus/RTU on this serial device")
+    add_serial_options(p, "serve Modbus/RTU on this serial device", bytesize=True)
+    p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40100=99")
+    return p
+
+
+def add_serial_options(p: argparse.ArgumentParser, serial_help: str, bytesize: bool = False) -> None:
+    """The Modbus/RTU options that modbus_sim and modbus_poll share (--serial, --baudrate, ...)."""
+    p.add_argument("--serial", metavar="DEVICE", help=serial_help)
     p.add_argument("--baudrate", type=int, default=19200, help="serial baud rate (default 19200)")
     p.add_argument("--parity", default="N", choices=list("NEOMS"), type=str.upper, help="serial parity (default N)")
     p.add_argument("--stopbits", type=float, default=1, choices=(1, 1.5, 2), help="serial stop bits (default 1)")
-    p.add_argument("--bytesize", type=int, default=8, choices=(5, 6, 7, 8), help="serial data bits (default 8)")
-    p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40100=99")
-    return p
+    if bytesize:
+        p.add_argument("--bytesize", type=int, default=8, choices=(5, 6, 7, 8), help="serial data bits (default 8)")
 
 
 def is_serial_address(address: str) -> bool:

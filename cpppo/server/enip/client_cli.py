@@ -112,6 +112,27 @@ def _address(text: str, ap: argparse.ArgumentParser) -> tuple[str, int]:
     return host or "localhost", number
 
 
+def stdin_tags(tags: list[str]) -> Iterable[str]:
+    """The command line's tags, with standard input's lines in place of a ``-`` argument."""
+    if "-" not in tags:
+        return tags
+    at = tags.index("-")
+    return itertools.chain(tags[:at], sys.stdin, tags[at + 1:])
+
+
+def failure(prog: str, host: str, port: int, timeout: float, exc: BaseException) -> int:
+    """Report a failed session (timeout, refused, closed, bad reply) as one line on stderr; the exit status."""
+    if isinstance(exc, (TimeoutError, RequestTimeout, error.TimeoutError)):
+        print(f"{prog}: {host}:{port}: timed out after {timeout:g}s ({exc})", file=sys.stderr)
+    elif isinstance(exc, (ConnectionError, ConnectionClosed, EncapsulationError, OSError)):
+        print(f"{prog}: {host}:{port}: {exc}", file=sys.stderr)
+    elif isinstance(exc, plan.FragmentRequired):
+        print(f"{prog}: {exc}", file=sys.stderr)
+    else:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
+        print(f"{prog}: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 1
+
+
 def _logging(args: argparse.Namespace) -> None:
     level = (logging.WARNING, logging.INFO)[args.verbose] if args.verbose < 2 else logging.DEBUG
     handlers: list[logging.Handler] = [logging.StreamHandler()]
@@ -160,12 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan.route_path(route_path), plan.send_path(send_path)
     except ValueError as exc:
         ap.error(str(exc))
-    tags: Iterable[str] = args.tags
-    if "-" in args.tags:
-        at = args.tags.index("-")
-        tags = itertools.chain(args.tags[:at], sys.stdin, args.tags[at + 1:])
     try:
-        operations = list(parse_operations(recycle(tags, args.repeat), route_path=route_path,
+        operations = list(parse_operations(recycle(stdin_tags(args.tags), args.repeat), route_path=route_path,
                                            send_path=send_path))
     except ValueError as exc:
         ap.error(str(exc))
@@ -191,16 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 elapsed = time.perf_counter() - begun
                 print(f"Client Tag I/O  Average {len(values) / elapsed:9.3f} TPS ({elapsed / len(values):7.3f}s ea).",
                       file=sys.stderr)
-    except (TimeoutError, RequestTimeout, error.TimeoutError) as exc:
-        print(f"enip_client: {host}:{port}: timed out after {args.timeout:g}s ({exc})", file=sys.stderr)
-        return 1
-    except (ConnectionError, ConnectionClosed, EncapsulationError, OSError) as exc:
-        print(f"enip_client: {host}:{port}: {exc}", file=sys.stderr)
-        return 1
-    except plan.FragmentRequired as exc:
-        print(f"enip_client: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
-        print(f"enip_client: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        return failure("enip_client", host, port, args.timeout, exc)
     return 1 if failures else 0

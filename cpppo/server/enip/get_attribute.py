@@ -13,21 +13,17 @@ CIP type.  Runs on the blocking :class:`.connector.connector`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import sys
 import time
-from typing import Any, Iterable, Sequence
-
-from twisted.internet import error
+from typing import Any, Sequence
 
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from . import plan
-from .client_cli import _address, _logging, add_path_options, paths
+from .client_cli import _address, _logging, add_path_options, failure, paths, stdin_tags
 from .connector import connector
 from .operations import attribute_operations
-from .protocol_client import ConnectionClosed, RequestTimeout
 
 __all__ = ["attribute_operations", "main", "proxy", "proxy_simple"]
 
@@ -73,12 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             types.type_of(args.decode)
         except LocalProtocolError as exc:
             ap.error(str(exc))
-    tags: Iterable[str] = args.tags
-    if "-" in args.tags:
-        at = args.tags.index("-")
-        tags = itertools.chain(args.tags[:at], sys.stdin, args.tags[at + 1:])
     try:
-        operations = list(attribute_operations(tags, route_path=route_path, send_path=send_path))
+        operations = list(attribute_operations(stdin_tags(args.tags), route_path=route_path, send_path=send_path))
         plan.route_path(route_path), plan.send_path(send_path)
     except ValueError as exc:
         ap.error(str(exc))
@@ -95,15 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         line += f": {decoded(val, args.decode)!r}"
                     print(line, flush=True)
                 failures += 1 if sts else 0
-    except (TimeoutError, RequestTimeout, error.TimeoutError) as exc:
-        print(f"enip_get_attribute: {host}:{port}: timed out after {args.timeout:g}s ({exc})", file=sys.stderr)
-        return 1
-    except (ConnectionError, ConnectionClosed, OSError) as exc:
-        print(f"enip_get_attribute: {host}:{port}: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
-        print(f"enip_get_attribute: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        return failure("enip_get_attribute", host, port, args.timeout, exc)
     return 1 if failures else 0
 
 

@@ -28,7 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
+if str(ROOT) not in sys.path:  # run as a script from anywhere: bench.procstat from this checkout
+    sys.path.insert(0, str(ROOT))
+
+from bench.procstat import cpu_seconds, recv_exact, rss_mib  # noqa: E402
 
 PYMODBUS_SERVER = r"""
 import asyncio, logging
@@ -46,15 +49,6 @@ asyncio.run(main())
 """
 
 
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise EOFError("server closed the connection")
-        data += chunk
-    return data
-
 
 def _worker(port: int, seconds: float, start: mp.Event, results: mp.Queue) -> None:
     """One connection: read 10 holding registers (function 3), one request at a time."""
@@ -66,8 +60,8 @@ def _worker(port: int, seconds: float, start: mp.Event, results: mp.Queue) -> No
     while time.monotonic() < end:
         tid = done & 0xFFFF
         sock.sendall(struct.pack(">HHHBBHH", tid, 0, 6, 1, 3, 0, 10))
-        rtid, _, length, _ = struct.unpack(">HHHB", _recv_exact(sock, 7))
-        pdu = _recv_exact(sock, length - 1)
+        rtid, _, length, _ = struct.unpack(">HHHB", recv_exact(sock, 7))
+        pdu = recv_exact(sock, length - 1)
         if rtid != tid or pdu[:2] != b"\x03\x14":
             bad += 1
         done += 1
@@ -75,20 +69,6 @@ def _worker(port: int, seconds: float, start: mp.Event, results: mp.Queue) -> No
     results.put((done, bad))
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of *pid*, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of *pid* in MiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load(port: int, pid: int, conns: int, seconds: float) -> tuple[float, float, int]:

@@ -44,10 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: our cpppo (and tests.peers) from this checkout
     sys.path.insert(0, str(ROOT))
 
+from bench.procstat import cpu_seconds, recv_exact, rss_mib  # noqa: E402
 from cpppo.proto.enip import cip, encap, logix  # noqa: E402
 from cpppo.proto.enip.epath import Logical, Port, Symbolic  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")
 CIP_STATUS_AT = 16 + 2  # in SendRRData data: handle, timeout, count, null item, data item header; then svc, 0, status
 
@@ -107,19 +107,10 @@ def check_reply(frame_bytes: bytes, load: Load) -> str | None:
 
 # --- the client -----------------------------------------------------------------------------
 
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise EOFError("server closed the connection")
-        data += chunk
-    return data
-
 
 def _recv_frame(sock: socket.socket) -> bytes:
-    head = _recv_exact(sock, 24)
-    return head + _recv_exact(sock, int.from_bytes(head[2:4], "little"))
+    head = recv_exact(sock, 24)
+    return head + recv_exact(sock, int.from_bytes(head[2:4], "little"))
 
 
 def _worker(port: int, load: Load, seconds: float, ready: Any, start: Any, results: Any) -> None:
@@ -144,8 +135,8 @@ def _worker(port: int, load: Load, seconds: float, ready: Any, start: Any, resul
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         sock.sendall(request)
-        head = _recv_exact(sock, 24)
-        body = _recv_exact(sock, int.from_bytes(head[2:4], "little"))
+        head = recv_exact(sock, 24)
+        body = recv_exact(sock, int.from_bytes(head[2:4], "little"))
         if 24 + len(body) != size or head[8:12] != b"\0\0\0\0" or body[CIP_STATUS_AT]:
             bad += 1
         done += 1
@@ -153,20 +144,6 @@ def _worker(port: int, load: Load, seconds: float, ready: Any, start: Any, resul
     results.put((done, bad))
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of process *pid* (all its threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of process *pid*, in MiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @dataclass

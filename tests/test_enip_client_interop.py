@@ -34,15 +34,7 @@ def ours():
 
 
 @pytest.fixture(scope="module")
-def venv():
-    try:
-        return original.original_venv()
-    except original.OriginalUnavailable as exc:
-        pytest.skip(f"original cpppo 5.2.5 unavailable: {exc}")
-
-
-@pytest.fixture(scope="module")
-def theirs(venv):
+def theirs(original_venv):
     sim = original.start_original_simulator(TAGS)
     try:
         yield sim
@@ -71,7 +63,7 @@ OPERATIONS = ["SCADA[1]=99", "SCADA[2-4]=(INT)-1,0,32767", "SCADA[0-10]", "SCADA
 
 
 @pytest.mark.parametrize("extra", [[], ["-d", "5", "-m"], ["-f"], ["-c"]])
-def test_cli_prints_what_the_original_prints_on_our_server(ours, venv, extra):
+def test_cli_prints_what_the_original_prints_on_our_server(ours, original_venv, extra):
     theirs_done = original.run_original_client(["-p", *OPERATIONS], ours.port)
     done = client(ours.port, "-p", *extra, *OPERATIONS)
     assert done.returncode == theirs_done.returncode == 1            # NOPE and SCADA[1000] fail
@@ -163,9 +155,9 @@ def _original_example(venv, name):
         "cpppo" / "server" / "enip" / name
 
 
-def test_original_examples_run_unchanged(ours, theirs, venv):
-    io_example = _original_example(venv, "io_example.py")
-    thruput = _original_example(venv, "thruput.py")
+def test_original_examples_run_unchanged(ours, theirs, original_venv):
+    io_example = _original_example(original_venv, "io_example.py")
+    thruput = _original_example(original_venv, "thruput.py")
     if not (io_example.exists() and thruput.exists()):
         pytest.skip("the original's examples are not in its venv")
     for server in (ours, theirs):

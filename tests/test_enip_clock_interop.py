@@ -62,16 +62,6 @@ def server():
         srv.close()
 
 
-@pytest.fixture(scope="module")
-def original_venv():
-    try:
-        return original.original_venv()
-    except original.OriginalUnavailable as exc:
-        problem = str(exc)
-    pytest.fail(f"could not create the virtualenv with the original cpppo {original.ORIGINAL_VERSION}"
-                f" (needed as a test peer):\n{problem}", pytrace=False)
-
-
 def now_us() -> int:
     return int(time.time() * US)
 

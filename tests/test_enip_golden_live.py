@@ -19,18 +19,12 @@ import pytest
 from cpppo.proto.enip import encap
 from cpppo.proto.enip.connection import NEED_DATA, Connection, Malformed, Role
 from tests import capture_vectors
-from tests.peers import original
 
 SCENARIOS = ["cpppo525-read-multiple", "cpppo525-write-range", "cpppo525-read-fragmented-offsets",
              "pylogix-write", "pycomm3-identity-connected", "pycomm3-logix-open"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _original() -> None:
-    try:
-        original.original_venv()
-    except original.OriginalUnavailable as exc:
-        pytest.fail(f"the original cpppo 5.2.5 could not be installed: {exc}")
+pytestmark = pytest.mark.usefixtures("original_venv")  # (tests/conftest.py: fails if it cannot be made)
 
 
 def shape(frame: encap.Frame) -> tuple:

@@ -23,16 +23,6 @@ VECTORS = sorted(VECTOR_DIR.glob("*.json"))
 ENIP_COMMANDS = {0x0000, 0x0001, 0x0004, 0x0063, 0x0064, 0x0065, 0x0066, 0x006F, 0x0070, 0x0072, 0x0073}
 
 
-@pytest.fixture(scope="session")
-def original_venv():
-    try:
-        return original.original_venv()
-    except original.OriginalUnavailable as exc:
-        problem = str(exc)
-    pytest.fail(f"could not create the virtualenv with the original cpppo {original.ORIGINAL_VERSION}"
-                f" from the package index (needed as a test peer):\n{problem}", pytrace=False)
-
-
 def _frame(command, payload=b"", context=b"\0" * 8, session=0, status=0):
     return struct.pack("<HHII8sI", command, len(payload), session, status, context, 0) + payload
 

@@ -11,9 +11,7 @@ simulated drive: ``speed@0x93/1/10=REAL`` and ``limits@0x93/1/3=UINT[2]``.  Agai
   ``@0x93/1`` (Get Attributes All), and pylogix / pycomm3 seeing the same value by tag name and
   by address (Set Attributes All through pycomm3's generic_message).
 
-Nothing runs a reactor in this process: the server is a subprocess, the clients block.  Until the
-simulator's command line takes ``NAME@CLASS/INSTANCE/ATTRIBUTE`` (options.parse_tag), the module is
-skipped.
+Nothing runs a reactor in this process: the server is a subprocess, the clients block.
 """
 
 from __future__ import annotations
@@ -24,23 +22,13 @@ import signal
 import struct
 import time
 
+import pylogix
 import pytest
+from pycomm3 import CIPDriver, LogixDriver, Services
+from pycomm3.cip.data_types import REAL
 
-from cpppo.server.enip import options
 from tests import enip_server_fixture as fx
 from tests.peers import original
-
-pylogix = pytest.importorskip("pylogix")
-pycomm3 = pytest.importorskip("pycomm3")
-from pycomm3 import CIPDriver, LogixDriver, Services  # noqa: E402
-from pycomm3.cip.data_types import REAL  # noqa: E402
-
-try:
-    _ADDRESSED = options.parse_tag("speed@0x93/1/10=REAL").address is not None  # type: ignore[attr-defined]
-except (ValueError, AttributeError):
-    _ADDRESSED = False
-pytestmark = pytest.mark.skipif(not _ADDRESSED, reason="the simulator does not take NAME@CLASS/INSTANCE/ATTRIBUTE"
-                                " tags yet (integration of cpppo.server.enip.addressed/clock pending)")
 
 TAGS = ("SCADA=INT[10]", "speed@0x93/1/10=REAL", "limits@0x93/1/3=UINT[2]")
 US = 1_000_000

@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 import pytest
+import pylogix
 
 from cpppo import history
 from cpppo.server.enip.historize import attribute_historize
 from cpppo.server.enip.weather import weather_url
 
-pylogix = pytest.importorskip("pylogix")
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")

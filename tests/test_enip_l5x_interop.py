@@ -14,26 +14,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import pycomm3
 
-from cpppo.server.enip import options
 from tests.enip_server_fixture import TwistdEnipServer
 
-pycomm3 = pytest.importorskip("pycomm3")
 
 DATA = Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data"
 
-pytestmark = pytest.mark.skipif("--l5x" not in options.parser().format_help(),
-                                reason="the simulator does not take --l5x yet")
-
-
 @pytest.fixture(scope="module")
 def simulator():
-    server = TwistdEnipServer.start(["--l5x", DATA / "plant.L5X", "--csv", DATA / "plant.CSV"])
-    try:
+    with TwistdEnipServer.start(["--l5x", DATA / "plant.L5X", "--csv", DATA / "plant.CSV"]) as server:
         yield server
-    finally:
-        server.stop()
-        server.close()
 
 
 def test_pycomm3_sees_the_exported_controller(simulator) -> None:
@@ -107,7 +98,7 @@ def test_pycomm3_writes_aliases_and_access(simulator) -> None:
 
 
 def test_pylogix_reads_and_is_refused(simulator) -> None:
-    pylogix = pytest.importorskip("pylogix")
+    import pylogix
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         listed = comm.GetTagList()
         assert listed.Status == "Success"

@@ -7,13 +7,13 @@ will touch a tag; the original cpppo 5.2.5 simulator fails that step.
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pycomm3
+import pytest
 
 from tests.enip_server_fixture import TwistdEnipServer
 
-pycomm3 = pytest.importorskip("pycomm3")
 
 ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62), "USINT": 200, "UINT": 60000,
           "UDINT": 4_000_000_000, "ULINT": 2**63, "REAL": 1.5, "LREAL": -2.25e100}
@@ -22,15 +22,11 @@ ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62),
 @pytest.fixture(scope="module")
 def simulator():
     plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.toml")
-    server = TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT", "Grid=DINT[5,5]",
-                                     "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER", "Short=SSTRING",
-                                     *[f"A_{t}={t}[3]" for t in ATOMIC],
-                                     *[f"T{n:03d}=SINT[3]" for n in range(60)]])
-    try:
+    with TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT",
+                                 "Grid=DINT[5,5]", "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
+                                 "Short=SSTRING", *[f"A_{t}={t}[3]" for t in ATOMIC],
+                                 *[f"T{n:03d}=SINT[3]" for n in range(60)]]) as server:
         yield server
-    finally:
-        server.stop()
-        server.close()
 
 
 def test_logix_driver_opens_reads_and_writes(simulator) -> None:
@@ -68,7 +64,7 @@ def test_arrays_and_bool_arrays(simulator) -> None:
 
 
 def test_pylogix_tag_list_and_bool_arrays(simulator) -> None:
-    pylogix = pytest.importorskip("pylogix")
+    import pylogix
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         tags = comm.GetTagList()
         assert tags.Status == "Success"
@@ -96,7 +92,7 @@ def test_strings_and_timers(simulator) -> None:
         assert plc.read("T1.ACC").value == 3 and plc.read("T1.EN").value is True
         assert not plc.write("Short", "short one").error
         assert plc.read("Short").value == "short one"
-    pylogix = pytest.importorskip("pylogix")
+    import pylogix
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         assert comm.Read("Name").Value == "hello, world"
         assert comm.Write("Name", "pylogix").Status == "Success"
@@ -119,7 +115,7 @@ def test_user_defined_types_and_program_tags(simulator) -> None:
         assert plc.read("Motor1.Faulted").value is True and plc.read("Motor1.Running").value is True
         assert plc.read("Program:Main.Count").value == 3
         assert not plc.write("Program:Main.Count", 4).error
-    pylogix = pytest.importorskip("pylogix")
+    import pylogix
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         listed = {t.TagName: t.DataType for t in comm.GetTagList(allTags=True).Value}
         assert listed["Motor1"] == "Motor" and listed["Program:Main.Count"] == "DINT"
@@ -137,7 +133,7 @@ def test_every_atomic_type(simulator) -> None:
 
 
 def test_pylogix_device_properties(simulator) -> None:
-    pylogix = pytest.importorskip("pylogix")
+    import pylogix
     with pylogix.PLC("127.0.0.1", port=simulator.port) as comm:
         device = comm.GetDeviceProperties().Value
         assert device.ProductName == "1756-L61/B LOGIX5561"

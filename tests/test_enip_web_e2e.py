@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import pylogix
+import requests
 
 from tests import enip_server_fixture as fx
 
-pylogix = pytest.importorskip("pylogix")
-requests = pytest.importorskip("requests")
 
 TAGS = ("SCADA=INT[10]", "TEMP=REAL")
 HTTP_TIMEOUT = 10.0

@@ -159,10 +159,9 @@ class Engine:
                     frame.state_ending = ending
                 if current.simple:
                     if current._empty:  # a state with no transitions can only finish: skip choosing
-                        if frame.root and current._terminal and frame.cycle >= frame.final:
-                            frame.phase = FINISH
-                            return END  # ... and a terminal one, the run's last, ends the run
                         frame.phase = FINISH
+                        if frame.root and current._terminal and frame.cycle >= frame.final:
+                            return END  # ... and a terminal one, the run's last, ends the run
                     else:
                         frame.phase = CHOOSE
                     continue

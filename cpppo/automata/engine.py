@@ -28,7 +28,7 @@ from typing import Any
 
 from .states import DONE, PAUSE, NonTerminal, state
 
-__all__ = ["Engine", "END"]
+__all__ = ["Engine", "END", "linear_chain"]
 
 
 class _End:
@@ -41,6 +41,36 @@ END = _End()
 
 CONSUME, CHOOSE, FINISH = 0, 1, 2
 _ROOT_STATE, _ROOT_MACHINE = 1, 2  # a root frame runs a state on its own, or a machine's sub-machine
+
+
+def linear_chain(top: Any) -> tuple[state, ...] | None:
+    """The states *top*'s sub-machine runs through, if it can only ever run them in order.
+
+    That is the shape of a fixed record layout (a header, then a
+    length-prefixed body, ...): every state a leaf with no limit, greedy, and
+    either a single no-input transition to a state not yet in the chain or, for
+    the last, no transition and terminal; *top* itself a greedy machine with
+    nothing to do but run that sub-machine once.  Running such a chain needs no
+    choosing, no progress marks and no frames: a :class:`~cpppo.automata.feeder.Feeder`
+    calls each state's ``consume`` in turn and keeps only the index to resume at,
+    with exactly the results the :class:`Engine` gives (tests compare both).
+    Returns None for any other machine.
+    """
+    if (top.simple or not top._empty or not top._null or top.alphabet is not None or top.limit is not None
+            or top.repeat is not None or not top.greedy):
+        return None
+    chain: list[state] = []
+    current = top.initial
+    while True:
+        if not current.simple or current.limit is not None or not current.greedy or current in chain:
+            return None
+        chain.append(current)
+        if current._empty:
+            return tuple(chain) if current._terminal else None
+        following = current._epsilon
+        if not isinstance(following, state):
+            return None
+        current = following
 
 
 class _Frame:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ..dotdict import dotdict
 from .sources import chaining
-from .engine import END, Engine
+from .engine import END, Engine, linear_chain
 from .states import NonTerminal
 
 __all__ = ["Feeder", "NEED_DATA", "parse"]
@@ -38,7 +38,8 @@ NEED_DATA = _NeedData()
 class Feeder:
     """Drives *machine* over chunked input, producing one data artifact per sentence."""
 
-    def __init__(self, machine: Any, path: str = "", data_factory: Callable[[], Any] = dotdict) -> None:
+    def __init__(self, machine: Any, path: str = "", data_factory: Callable[[], Any] = dotdict,
+                 linear: bool = True) -> None:
         self.machine = machine
         self.path = path
         self.source = chaining()
@@ -50,6 +51,13 @@ class Feeder:
         self.ended = False
         self.sentences = 0
         self._error: NonTerminal | None = None  # raised by the next feed(), after the sentences before it
+        # A machine that can only run its states in order is run without the Engine: each state's
+        # consume in turn, resuming at _index (-1 between sentences).  linear=False forces the Engine.
+        self._chain = linear_chain(machine) if linear else None
+        self._consumes = tuple(each.consumer(self.source, machine, path) for each in self._chain or ())
+        self._index = -1
+        if self._chain is not None:
+            self.next_event = self._next_linear  # type: ignore[method-assign]
 
     def receive_data(self, chunk: bytes | str | Any) -> None:
         """Add a piece of input; an empty ``bytes``/``str`` marks the end of input."""
@@ -100,6 +108,49 @@ class Feeder:
         data, self._data = self._data, None
         return data
 
+    def _next_linear(self) -> Any:
+        """:meth:`next_event` for a machine whose states run in order (see :func:`linear_chain`)."""
+        return self._linear(None)
+
+    def _linear(self, out: list[Any] | None) -> Any:
+        """Run sentences of a linear machine: the first is returned, or with *out*, each appended.
+
+        Returns :data:`NEED_DATA` or None (input ended) when it stops for want of input.
+        """
+        source, machine, consumes = self.source, self.machine, self._consumes
+        index, data, start = self._index, self._data, self._start
+        paused = False
+        try:
+            while True:
+                if index < 0:
+                    if source.exhausted():
+                        return None if self.ended else NEED_DATA
+                    data = dict.__new__(dotdict) if self._factory is dotdict else self._factory()
+                    start = source._sent
+                    index = 0
+                for consume in consumes[index:] if index else consumes:
+                    if not consume(data):
+                        stopped = machine.current = self._chain[index]  # type: ignore[index]
+                        if source.starved and not self.ended:
+                            self._index, self._data, self._start = index, data, start
+                            paused = True
+                            return NEED_DATA
+                        raise NonTerminal(f"{machine._name} stopped in {stopped} before it could consume "
+                                          f"its input, after {source.sent} symbols (next: {source.peek()!r})")
+                    index += 1
+                if source._sent == start:
+                    raise NonTerminal(f"{machine.name} accepts nothing at symbol {source.sent} "
+                                      f"(next: {source.peek()!r})")
+                self.sentences += 1
+                index = -1
+                machine.current = self._chain[-1]  # type: ignore[index]
+                if out is None:
+                    return data
+                out.append(data)
+        finally:
+            if not paused:  # between sentences (or failed): the next call starts a new one
+                self._index, self._data = -1, None
+
     def feed(self, chunk: Any) -> list[Any]:
         """Receive *chunk* and return every sentence it completes.
 
@@ -114,6 +165,14 @@ class Feeder:
         else:
             self.receive_data(chunk)
         out: list[Any] = []
+        if self._chain is not None:
+            try:
+                self._linear(out)
+            except NonTerminal as error:
+                if not out:
+                    raise
+                self._error = error
+            return out
         while True:
             try:
                 event = self.next_event()

@@ -23,6 +23,7 @@ interleaved parses.
 from __future__ import annotations
 
 import array
+import functools
 import struct
 from typing import Any, Callable, Generator, Iterator, Sequence
 
@@ -360,6 +361,15 @@ class state(dict):
     def process(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> None:
         """Consume (and keep) this state's input; a null state consumes nothing."""
 
+    def consumer(self, source: Any, machine: Any = None, path: str | None = None) -> Callable[[Any], bool]:
+        """``consume`` bound to one *source*, *machine* and *path*: a callable of the data alone.
+
+        A :class:`~cpppo.automata.feeder.Feeder` running states in order calls
+        this once and then the result per sentence; bulk states return a
+        closure with their work precomputed.
+        """
+        return functools.partial(self.consume, source, machine, path)
+
     def ending(self, source: Any, path: str | None, data: Any, ending: int | None) -> int | None:
         """The symbol count at which input ends, tightened by this state's ``limit``."""
         limit = self.limit
@@ -527,6 +537,36 @@ class state_fields(state):
     def process(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> None:
         if not self.consume(source, machine, path, data):
             raise NonTerminal(f"{self}: input ended inside a {self.size}-byte field")
+
+    def consumer(self, source: Any, machine: Any = None, path: str | None = None) -> Callable[[Any], bool]:
+        take, size, unpack, fields = source.take, self.size, self._unpack, self.fields
+        where = self.where(path)
+        if fields is None:
+            flat = "." not in where and "[" not in where
+
+            def consume_one(data: Any) -> bool:
+                raw = take(size)
+                if raw is None:
+                    return False
+                if data is not None:
+                    if flat and isinstance(data, dict):
+                        dict.__setitem__(data, where, unpack(raw)[0])
+                    else:
+                        data[where] = unpack(raw)[0]
+                return True
+
+            return consume_one
+        node = self._node if where else None
+
+        def consume(data: Any) -> bool:
+            raw = take(size)
+            if raw is None:
+                return False
+            if data is not None:
+                dict.update(data if node is None else node(path, data), zip(fields, unpack(raw)))
+            return True
+
+        return consume
 
 
 class state_bytes(state):

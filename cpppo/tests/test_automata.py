@@ -427,5 +427,111 @@ class TestBulkFields(unittest.TestCase):
             self.assertEqual(source.sent, 4)
 
 
+def tagged_record() -> cpppo.dfa:
+    """A linear machine with an alphabet: 'T', a null state, a <H count, then count bytes."""
+    tag = cpppo.state_input("tag", alphabet=b"T"[0:1], context="tag")
+    mark = cpppo.state("mark")
+    count = cpppo.state_fields("count", "<H", context="count")
+    body = cpppo.state_bytes("body", "count", context="body", terminal=True)
+    tag[None] = mark
+    mark[None] = count
+    count[None] = body
+    return cpppo.dfa("record", initial=tag, terminal=True)
+
+
+def feed_log(machine_factory: Any, chunks: list[bytes], linear: bool, by_event: bool) -> tuple:
+    """Everything a Feeder reports over *chunks*, by feed() or by next_event(), to compare runs."""
+    feeder = Feeder(machine_factory(), path="p", linear=linear)
+    log: list[Any] = []
+    try:
+        for chunk in chunks + [b""]:
+            if by_event:
+                feeder.receive_data(chunk)
+                while (event := feeder.next_event()) is not NEED_DATA and event is not None:
+                    log.append(sorted((k, str(v)) for k, v in event.items()))
+                log.append("NEED_DATA" if event is NEED_DATA else "end")
+            else:
+                log.append([sorted((k, str(v)) for k, v in d.items()) for d in feeder.feed(chunk)])
+        end = "ok"
+    except cpppo.NonTerminal:
+        end = "NonTerminal"
+    return log, feeder.source.sent, feeder.sentences, end
+
+
+class TestLinearChain(unittest.TestCase):
+    """A machine whose states can only run in order is run without the Engine, with the same results."""
+
+    def test_which_machines_are_linear(self) -> None:
+        from cpppo.automata.engine import linear_chain
+
+        self.assertEqual([s.name for s in linear_chain(enip_like())], ["header", "payload"])
+        self.assertEqual(len(linear_chain(tagged_record())), 4)
+        self.assertIsNone(linear_chain(csv_of_ab_plus()))  # nested machines, separators: choices
+        a, b = cpppo.state_fields("a", "<H", context="a"), cpppo.state_fields("b", "<H", context="b")
+        a[None] = b
+        self.assertIsNone(linear_chain(cpppo.dfa(initial=a)))  # the last state is not terminal
+        b._terminal = True
+        self.assertIsNotNone(linear_chain(cpppo.dfa(initial=a)))
+        self.assertIsNone(linear_chain(cpppo.dfa(initial=a, repeat=2)))
+        self.assertIsNone(linear_chain(cpppo.dfa(initial=a, greedy=False)))
+        b[None] = a  # a cycle
+        self.assertIsNone(linear_chain(cpppo.dfa(initial=a)))
+        c = cpppo.state_fields("c", "<H", context="c", terminal=True)
+        d = cpppo.state_fields("d", "<H", context="d", terminal=True)
+        c[None] = cpppo.decide("odd", d, predicate=lambda data, **kwds: True)
+        self.assertIsNone(linear_chain(cpppo.dfa(initial=c)))  # a decide is a choice
+
+    def test_the_linear_run_is_used(self) -> None:
+        self.assertIsNotNone(Feeder(enip_like())._chain)
+        self.assertIsNone(Feeder(enip_like(), linear=False)._chain)
+        self.assertIsNone(Feeder(csv_of_ab_plus())._chain)
+
+    def test_machine_current_follows_the_run(self) -> None:
+        machine = enip_like()
+        feeder = Feeder(machine)
+        feeder.feed(frame(0x6F, b"abc")[:30])
+        self.assertEqual(machine.current.name, "payload")
+        feeder.feed(frame(0x6F, b"abc")[30:])
+        self.assertEqual(machine.current.name, "payload")
+
+    def test_a_failure_after_sentences_keeps_them(self) -> None:
+        for linear in (True, False):
+            feeder = Feeder(tagged_record(), linear=linear)
+            got = feeder.feed(b"T\x01\x00aT\x00\x00X")
+            self.assertEqual([d.body for d in got], [b"a", b""], linear)
+            with self.assertRaises(cpppo.NonTerminal):
+                feeder.feed(b"more")
+
+    def test_a_machine_that_consumes_nothing_is_an_error(self) -> None:
+        for linear in (True, False):
+            feeder = Feeder(cpppo.dfa("idle", initial=cpppo.state("idle", terminal=True)), linear=linear)
+            self.assertEqual(feeder._chain is not None, linear)
+            with self.assertRaisesRegex(cpppo.NonTerminal, "accepts nothing"):
+                feeder.feed(b"x")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from([0x65, 0x6F, 0x70]), st.binary(max_size=12)), max_size=4),
+           st.binary(max_size=30), st.lists(st.integers(min_value=0, max_value=200), max_size=6),
+           st.booleans())
+    def test_linear_equals_engine_on_frames(self, frames: list, tail: bytes, cuts: list[int],
+                                            by_event: bool) -> None:
+        stream = b"".join(frame(c, p) for c, p in frames) + tail
+        points = sorted({min(c, len(stream)) for c in cuts})
+        chunks = [stream[i:j] for i, j in zip([0] + points, points + [len(stream)]) if stream[i:j]]
+        self.assertEqual(feed_log(enip_like, chunks, True, by_event),
+                         feed_log(enip_like, chunks, False, by_event))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.binary(max_size=6), max_size=3), st.binary(max_size=8),
+           st.lists(st.integers(min_value=0, max_value=40), max_size=5), st.booleans())
+    def test_linear_equals_engine_with_an_alphabet(self, bodies: list, junk: bytes, cuts: list[int],
+                                                   by_event: bool) -> None:
+        stream = b"".join(b"T" + struct.pack("<H", len(b)) + b for b in bodies) + junk
+        points = sorted({min(c, len(stream)) for c in cuts})
+        chunks = [stream[i:j] for i, j in zip([0] + points, points + [len(stream)]) if stream[i:j]]
+        self.assertEqual(feed_log(tagged_record, chunks, True, by_event),
+                         feed_log(tagged_record, chunks, False, by_event))
+
+
 if __name__ == "__main__":
     unittest.main()

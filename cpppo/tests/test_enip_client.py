@@ -140,8 +140,72 @@ class Fragmenting(Base):
         self.assertEqual((yield c.read("BIG[0-9]+16")), [4, 5, 6, 7, 8, 9])
 
 
+class WireDiscipline(Base):
+    """A pipeline never has more than ``depth`` requests on the wire, and sends the next one as soon
+    as a reply is framed, before that reply is decoded."""
+
+    def watch(self, c):
+        """Record, at each send, how many requests are on the wire; and the sends made before each decode."""
+        proto = c.protocol
+        on_wire, sends_at_decode = [], []
+        send, decode = proto.send_request, proto.connection.decode
+
+        def counting_send(*args, **kwds):
+            d = send(*args, **kwds)
+            on_wire.append(len(proto._outstanding))
+            return d
+
+        def noting_decode(framed):
+            sends_at_decode.append(len(on_wire))
+            return decode(framed)
+        proto.send_request = counting_send
+        proto.connection.decode = noting_decode
+        return on_wire, sends_at_decode
+
+    @defer.inlineCallbacks
+    def test_depth_bounds_the_requests_on_the_wire(self):
+        c = yield self.connect()
+        on_wire, _ = self.watch(c)
+        big_write = f"SCADA[0-599]=(INT){','.join(str(i % 100) for i in range(600))}"
+        for depth in (1, 3):
+            del on_wire[:]
+            ops = [big_write, "SCADA[0-999]", "SCADA[5]", "SCADA[0-999]", "SCADA[7]", "BIG[0-299]"] * 2
+            results = yield c.pipeline(ops, depth=depth)
+            self.assertEqual([r[4] for r in results], [0] * len(ops))
+            self.assertEqual(results[1][5], [i % 100 for i in range(600)] + [0] * 400)
+            self.assertGreater(len(on_wire), len(ops))   # the fragments and partial reads went too
+            self.assertLessEqual(max(on_wire), depth, depth)
+            if depth > 1:
+                self.assertEqual(max(on_wire), depth)
+
+    @defer.inlineCallbacks
+    def test_next_request_leaves_before_the_reply_is_decoded(self):
+        c = yield self.connect()
+        on_wire, sends_at_decode = self.watch(c)
+        ops = [f"SCADA[{i}]" for i in range(5)]
+        # The first time, a read's reply might come back partial (and need the rest before any
+        # later request): each reply is decoded before the next request goes.
+        self.assertEqual(len((yield c.pipeline(ops, depth=1))), 5)
+        self.assertEqual(sends_at_decode, [1, 2, 3, 4, 5])
+        # Known to fit now: reply k is decoded after request k+1 went out (the last has no successor).
+        del on_wire[:], sends_at_decode[:]
+        self.assertEqual(len((yield c.pipeline(ops, depth=1))), 5)
+        self.assertEqual(sends_at_decode, [2, 3, 4, 5, 5])
+        self.assertEqual(on_wire, [1, 1, 1, 1, 1])
+
+
 class Timeouts(Base):
     server_args = ["--delay", "0.3"]
+
+    @defer.inlineCallbacks
+    def test_a_waiting_request_times_out_from_its_sending(self):
+        """The next request is encoded while it waits for a place on the wire; its timeout runs
+        from when it is sent, not from then."""
+        c = yield self.connect()
+        start = reactor.seconds()
+        results = yield c.pipeline(["SCADA[1]", "SCADA[2]", "SCADA[3]"], depth=1, timeout=0.5)
+        self.assertEqual([r[5] for r in results], [[0], [0], [0]])
+        self.assertGreaterEqual(reactor.seconds() - start, 0.9)
 
     @defer.inlineCallbacks
     def test_timeout_fails_request_connection_stays_usable(self):

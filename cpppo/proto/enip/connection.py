@@ -76,13 +76,31 @@ class Connection:
 
     def next_event(self) -> Any:
         """The next whole frame, :data:`NEED_DATA`, or :data:`CLOSED` once the stream has ended."""
-        frame = self._frames.next_frame()
-        if frame is None:
+        framed = self._frames.next_framed()
+        if framed is None:
             return CLOSED if self._ended else NEED_DATA
+        return self.decode(framed)
+
+    def next_framed(self) -> Any:
+        """The next frame framed but not decoded (``framed["header"]`` holds its fields), NEED_DATA
+        or CLOSED; :meth:`decode` finishes it.  Both steps together are :meth:`next_event`."""
+        framed = self._frames.next_framed()
+        if framed is None:
+            return CLOSED if self._ended else NEED_DATA
+        return framed
+
+    def decode(self, framed: dict) -> encap.Frame:
+        """The frame of what :meth:`next_framed` returned (raises RemoteProtocolError, as next_event)."""
+        frame = self._frames.decode(framed)
         self.frames_received += 1
         if self.role is Role.CLIENT and frame.command == encap.REGISTER_SESSION and not frame.status:
             self.session = frame.session
         return frame
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet framed."""
+        return self._frames.buffered
 
     def _message(self, data: bytes) -> Any:
         """A CIP message in a data item: decoded, or Malformed (never raising, so the frame survives).

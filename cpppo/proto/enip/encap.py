@@ -410,6 +410,15 @@ class FrameParser:
         self._feeder.receive_data(data)
 
     def next_frame(self) -> Frame | None:
+        framed = self.next_framed()
+        return None if framed is None else self.decode(framed)
+
+    def next_framed(self) -> dict | None:
+        """The next frame's bytes, framed but not yet decoded: a dict of its ``header`` (the
+        fields, ``context`` included) and its ``payload``; None when more bytes are needed.
+
+        A client matches a reply to its request by the header alone, and so can send the next
+        request before spending time on the decoding (:meth:`decode`)."""
         self.last_header = None
         try:
             sentence = self._feeder.next_event()
@@ -418,11 +427,20 @@ class FrameParser:
                                       expected="a whole frame", encap_status=INCORRECT_DATA) from None
         if sentence is automata.NEED_DATA or sentence is None:
             return None
-        header = sentence["header"]
-        self.last_header = header
-        body = decode_body(header["command"], sentence["payload"], self.reply, self.message)
+        self.last_header = sentence["header"]
+        return sentence
+
+    def decode(self, framed: dict) -> Frame:
+        """The :class:`Frame` of what :meth:`next_framed` returned."""
+        header = framed["header"]
+        body = decode_body(header["command"], framed["payload"], self.reply, self.message)
         return Frame(header["command"], body, header["session"], header["status"], header["context"],
                      header["options"])
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet framed."""
+        return self._feeder.buffered
 
     def frames(self, data: bytes) -> Iterator[Frame]:
         """Receive *data* and yield every frame it completes."""

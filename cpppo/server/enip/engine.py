@@ -11,6 +11,7 @@ client's ``transact``: the protocol itself lives elsewhere.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Iterable
 
 from twisted.internet import defer
@@ -46,8 +47,46 @@ class Description(str):
     op: dict
 
 
+class _Slot:
+    """An operation's place on the wire (one request at a time): every request it needs (the
+    rest of a partial read, the pieces of a large write) goes on it, in order.
+
+    The place is given back once: as soon as the reply to its request is framed, before it is
+    decoded, when that reply is known to be the operation's last (:attr:`early`); otherwise when
+    the operation has its result (or failed).
+    """
+
+    __slots__ = ("run", "taken", "used", "early")
+
+    def __init__(self, run: "Run", early: bool) -> None:
+        self.run = run
+        self.taken = False
+        self.used = False   # its operation's first request has gone out
+        self.early = early
+
+    def free(self) -> None:
+        if self.taken:
+            self.taken = False
+            run = self.run
+            run.wire -= 1
+            run._pump()
+
+    def release(self, result: Any) -> Any:
+        self.free()
+        return result
+
+
 class Run:
-    """One pipeline: issues groups of operations while fewer than ``depth`` are in flight."""
+    """One pipeline: keeps up to ``depth`` operations' requests on the wire, issuing them in order.
+
+    Each operation (or Multiple Service Packet of them) takes a place on the wire
+    for all of its requests, so the requests of one operation are never overtaken
+    by a later one's and depth 1 is strictly one request after another.  While
+    the places are full, the next operation's first request is already encoded
+    (staged); when a reply is framed that is known to complete its operation (see
+    :class:`_Slot`) the staged request is sent at once, before that reply is
+    decoded, and the server works on it while the reply is worked out.
+    """
 
     def __init__(self, client: Any, operations: Iterable[Any], deliver: Callable[[tuple], None],
                  depth: int = 1, multiple: int = 0, fragment: bool = False, timeout: float | None = None,
@@ -64,50 +103,101 @@ class Run:
         self.position = 0          # the next operation's position
         self.emitted = 0           # positions delivered so far
         self.ready: dict[int, tuple] = {}
-        self.inflight = 0
+        self.wire = 0              # places on the wire taken
+        self.pending = 0           # operations (or packets of them) issued and not yet landed
+        self.staged: tuple | None = None   # (staged request, its slot): the next to go out
         self.exhausted = False
         self.peeked: tuple | None = None
         self.done = defer.Deferred()
         self.finished = False
+        self._pumping = False
 
     def start(self) -> defer.Deferred:
-        self._fill()
+        self._pump()
         return self.done
 
     def _fail(self, failure: Any) -> None:
         if not self.finished:
             self.finished = True
+            staged, self.staged = self.staged, None
+            if staged is not None:
+                staged[0][2].cancel()
             self.done.errback(failure)
 
-    def _fill(self) -> None:
-        while not self.finished and not self.exhausted and self.inflight < self.depth:
-            try:
+    def _transact(self, request: cip.Request, route: tuple, send: tuple, slot: _Slot) -> defer.Deferred:
+        """Send *request* on *slot* (it is encoded now); fires with its reply.
+
+        An operation's first request takes the place, or waits staged for one; the requests
+        that follow it go at once on the place it holds."""
+        staged = self.client.stage(request, route, send)
+        if slot.used:   # (a reply expected to be the last that was not: its place is given back; go anyway)
+            return self.client.transact_staged(staged, self.timeout)
+        if self.wire < self.depth and self.staged is None:
+            return self._send(staged, slot)
+        self.staged = (staged, slot)
+        return staged[2]
+
+    def _send(self, staged: tuple, slot: _Slot) -> defer.Deferred:
+        self.wire += 1
+        slot.taken = slot.used = True
+        return self.client.transact_staged(staged, self.timeout, framed=slot.free if slot.early else None)
+
+    def _pump(self) -> None:
+        """Fill the places on the wire (the staged request first, then new operations), then stage
+        one more operation's first request, so that a place given back needs only a send."""
+        if self._pumping:   # a request sent from here failed at once: the loop below goes on
+            return
+        self._pumping = True
+        try:
+            while not self.finished:
+                if self.staged is not None:
+                    if self.wire >= self.depth:
+                        break
+                    staged, self.staged = self.staged, None
+                    self._send(*staged)
+                    continue
+                if self.exhausted:
+                    break
                 group = self._group()
-            except Exception:
-                self._fail(defer.Failure())
-                return
-            if not group:
-                self.exhausted = True
-                break
-            self.inflight += 1
-            index, self.index = self.index, self.index + 1
-            d = self._issue_group(group, index) if len(group) > 1 else self._issue(group[0], index, False)
-            d.addCallbacks(self._landed, self._fail)
-        if self.exhausted and not self.inflight and not self.finished:
+                if not group:
+                    self.exhausted = True
+                    break
+                self.pending += 1
+                index, self.index = self.index, self.index + 1
+                slot = _Slot(self, all(_final(p) for p in group))
+                if len(group) > 1:
+                    d = self._issue_group(group, index, slot)
+                else:
+                    d = self._issue(group[0], index, False, slot)
+                d.addBoth(slot.release).addCallbacks(self._landed, self._fail)
+        except Exception:
+            self._fail(defer.Failure())
+        finally:
+            self._pumping = False
+        self._settle()
+
+    def _settle(self) -> None:
+        """Fire ``done`` once every operation has been issued and delivered."""
+        if self.exhausted and not self.pending and not self.finished:
             self.finished = True
             self.done.callback(None)
 
     def _prepare(self, op: Any) -> tuple:
         """(position, op, method, first request, all requests (writes), route, send) of the next
         operation; what the operation means is computed once per client and reused."""
-        key = (op if isinstance(op, str) else repr(op), self.fragment, self.no_fragment, self.client.budget)
+        # A dict operation is known by its identity and checked against a copy of what it held
+        # (cheaper than its repr, and an operation changed in place is worked out again).
+        by_value = isinstance(op, str)
+        key = (op if by_value else id(op), self.fragment, self.no_fragment, self.client.budget)
         cache = self.client.prepared
-        found = cache.get(key)
-        if found is None:
+        entry = cache.get(key)
+        if entry is not None and (by_value or (entry[0] is op and entry[1] == op)):
+            found = entry[2]
+        else:
             found = self._meaning(op)
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
-            cache[key] = found
+            cache[key] = (None, None, found) if by_value else (op, copy.deepcopy(op), found)
         position, self.position = self.position, self.position + 1
         return (position,) + found
 
@@ -135,7 +225,8 @@ class Run:
             description = Description(plan.describe(method, request, op, multiple))
             description.op = op
             descriptions.append(description)
-        return op, method, request, requests, route, send, tuple(descriptions)
+        fits = [False]   # whether a reply to it was complete (not 0x06, partial): then it will be again
+        return op, method, request, requests, route, send, tuple(descriptions), fits
 
     def _group(self) -> list[tuple]:
         first = self.peeked
@@ -166,44 +257,44 @@ class Run:
             rpy_total += rpy_size
         return group
 
-    def _issue(self, prepared: tuple, index: int, multiple: bool,
+    def _issue(self, prepared: tuple, index: int, multiple: bool, slot: _Slot,
                reply: cip.Reply | None = None) -> defer.Deferred:
         """One operation alone (or its reply already in hand, from a Multiple Service Packet)."""
-        position, op, method, request, requests, route, send, descriptions = prepared
-        client = self.client
+        position, op, method, request, requests, route, send, descriptions, fits = prepared
         description = descriptions[multiple]
 
         def finish(reply: cip.Reply) -> list:
-            status, value = plan.outcome(method, reply)
-            return [(position, (index, description, request, reply, status, value))]
+            return [(position, index, description, request, reply, method)]   # its outcome: when delivered
 
         def read_done(reply: cip.Reply) -> Any:
+            fits[0] = reply.status != 0x06
             if reply.status == 0x06:   # partial: fetch the rest first
-                return defer.maybeDeferred(self._read_rest, reply, prepared).addCallback(finish)
+                return defer.maybeDeferred(self._read_rest, reply, prepared, slot).addCallback(finish)
             return finish(reply)
 
         if reply is not None:
             d = defer.succeed(reply)
         else:
-            d = client.transact(request, route, send, self.timeout)
+            d = self._transact(request, route, send, slot)
         if method == "read":
             return d.addCallback(read_done)
         if requests is not None and len(requests) > 1:
             for more in requests[1:]:
-                d.addCallback(self._next_fragment, more, route, send)
+                d.addCallback(self._next_fragment, more, route, send, slot)
         return d.addCallback(finish)
 
-    def _next_fragment(self, reply: cip.Reply, request: cip.Request, route: tuple, send: tuple) -> Any:
+    def _next_fragment(self, reply: cip.Reply, request: cip.Request, route: tuple, send: tuple,
+                       slot: _Slot) -> Any:
         if reply.status:
             return reply
-        return self.client.transact(request, route, send, self.timeout)
+        return self._transact(request, route, send, slot)
 
-    def _read_rest(self, reply: cip.Reply, prepared: tuple) -> Any:
+    def _read_rest(self, reply: cip.Reply, prepared: tuple, slot: _Slot) -> Any:
         """A read answered 0x06 (partial): fetch the rest with Read Tag Fragmented."""
         body = reply.body
         if reply.status != 0x06 or not isinstance(body, logix.ReadTagReply):
             return reply
-        position, op, method, request, requests, route, send, _ = prepared
+        op, request, route, send = prepared[1], prepared[3], prepared[5], prepared[6]
         if self.no_fragment:
             raise plan.FragmentRequired(
                 f"{plan.format_path(op['path'], op.get('elements'))}: the reply does not fit one plain "
@@ -225,10 +316,10 @@ class Run:
         def ask() -> defer.Deferred:
             offset = start + sum(len(c) for c in chunks)
             follow = cip.Request(plan.READ_FRAG, request.path, body=logix.ReadTagFragmented(elements, offset))
-            return self.client.transact(follow, route, send, self.timeout).addCallback(more)
+            return self._transact(follow, route, send, slot).addCallback(more)
         return ask()
 
-    def _issue_group(self, group: list[tuple], index: int) -> defer.Deferred:
+    def _issue_group(self, group: list[tuple], index: int, slot: _Slot) -> defer.Deferred:
         """Several operations in one Multiple Service Packet."""
         route, send = group[0][5], group[0][6]
         packet = cip.Request(plan.MULTIPLE, ROUTER, body=cip.MultipleService(tuple(p[3] for p in group)))
@@ -239,28 +330,31 @@ class Run:
                 replies = [reply] * len(group)   # the packet as a whole failed: each op shares its status
             else:
                 replies = list(body.replies)
-            ds = [self._issue(p, index, True, r) for p, r in zip(group, replies)]
+            ds = [self._issue(p, index, True, slot, r) for p, r in zip(group, replies)]
             return defer.gatherResults(ds, consumeErrors=True).addCallback(
                 lambda lists: [item for one in lists for item in one])
-        d = self.client.transact(packet, route, send, self.timeout).addCallback(split)
+        d = self._transact(packet, route, send, slot).addCallback(split)
         return d.addErrback(_first_error)
 
     def _landed(self, results: list) -> None:
-        self.inflight -= 1
+        """An operation's replies are in (the next requests already went out when they were
+        framed): work out its results and deliver all that are due, in operation order."""
+        self.pending -= 1
         if self.finished:
             return
         ready = self.ready
-        for position, result in results:
-            ready[position] = result
-        while self.emitted in ready:
-            result = ready.pop(self.emitted)
+        for landed in results:
+            ready[landed[0]] = landed
+        while self.emitted in ready and not self.finished:
+            _, index, description, request, reply, method = ready.pop(self.emitted)
             self.emitted += 1
             try:
-                self.deliver(result)
+                status, value = plan.outcome(method, reply)
+                self.deliver((index, description, request, reply, status, value))
             except Exception:
                 self._fail(defer.Failure())
                 return
-        self._fill()
+        self._settle()
 
 
 def _packable(prepared: tuple) -> bool:
@@ -269,6 +363,16 @@ def _packable(prepared: tuple) -> bool:
     Multiple Service Packet)."""
     requests = prepared[4]
     return (requests is None or len(requests) == 1) and prepared[3].service not in (plan.READ_FRAG, plan.WRITE_FRAG)
+
+
+def _final(prepared: tuple) -> bool:
+    """Whether the reply to an operation's first request is known to be its last: a single
+    request, and for a read, one whose reply was complete before (a read's size does not change)."""
+    method = prepared[2]
+    if method == "read":
+        return prepared[8][0]
+    requests = prepared[4]
+    return requests is None or len(requests) == 1
 
 
 def _first_error(failure: Any) -> Any:

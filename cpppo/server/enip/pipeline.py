@@ -123,11 +123,26 @@ class EnipClient:
         return frame, frame.context
 
     def transact(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
-                 timeout: float | None = None) -> defer.Deferred:
-        """Send one CIP request; fires with its ``cip.Reply``."""
+                 timeout: float | None = None, framed: Callable[[], Any] | None = None) -> defer.Deferred:
+        """Send one CIP request; fires with its ``cip.Reply``.  *framed*: see
+        :meth:`.ClientProtocol.request` (called when the reply is in, before it is decoded)."""
+        return self.transact_staged(self.stage(request, route, send), timeout, framed)
+
+    def stage(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None) -> tuple:
+        """*request* made ready to send: ``(bytes, key, deferred)``, the Deferred firing with its
+        ``cip.Reply`` once :meth:`transact_staged` has sent it and the reply is in."""
         frame, key = self.message(request, route, send)
-        d = self.protocol.request(frame, self._timeout(timeout), key)
-        return d.addCallback(_cip_reply)
+        protocol = self.protocol
+        return protocol.connection.send(frame), key, protocol.expect(key).addCallback(_cip_reply)
+
+    def transact_staged(self, staged: tuple, timeout: float | None = None,
+                        framed: Callable[[], Any] | None = None) -> defer.Deferred:
+        """Send a request :meth:`stage` made ready; returns its Deferred.  A pipeline stages its
+        next request while it waits for a place on the wire, so that only the sending is left to
+        do when a reply comes in.  Staged requests must be sent in the order they were staged
+        (connected requests carry their sequence count)."""
+        data, key, d = staged
+        return self.protocol.send_request(data, key, self._timeout(timeout), framed, d)
 
     # --- connected messaging ------------------------------------------------------------
     def forward_open(self, size: int = UNCONNECTED_SIZE, rpi: int = 2_000_000,

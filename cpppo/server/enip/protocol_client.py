@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet import defer, protocol
 from twisted.python.failure import Failure
@@ -67,7 +67,7 @@ class ClientProtocol(protocol.Protocol):
             reactor = default
         self.reactor = reactor
         self.connection = Connection(Role.CLIENT)
-        self._outstanding: dict[Any, tuple[defer.Deferred, float | None, float | None]] = {}
+        self._outstanding: dict[Any, tuple[defer.Deferred, float | None, float | None, Any]] = {}
         self._watchdog: Any = None  # one timer for every outstanding request's deadline
         self._counter = 0
         self.closed: Failure | None = None
@@ -82,15 +82,39 @@ class ClientProtocol(protocol.Protocol):
         self._counter += 1
         return _CONTEXT.pack(self._counter)
 
-    def request(self, frame: encap.Frame, timeout: float | None = None, key: Any = None) -> defer.Deferred:
-        """Send *frame*; a Deferred fires with the reply frame (matched by *key*, default its context)."""
-        if key is None:
-            key = frame.context
+    def request(self, frame: encap.Frame, timeout: float | None = None, key: Any = None,
+                framed: Callable[[], Any] | None = None) -> defer.Deferred:
+        """Send *frame*; a Deferred fires with the reply frame (matched by *key*, default its context).
+
+        *framed*, if given, is called as soon as the reply is framed and matched to this request,
+        before it is decoded: a pipeline that waits for a free place on the wire can send its next
+        request then, and the server works on it while this reply is decoded.  (Connected replies
+        are matched by their sequence count, inside the data: for them it is called after decoding.)
+        """
         if self.closed is not None or self.transport is None:
             return defer.fail(ConnectionClosed("the EtherNet/IP connection is closed"))
+        return self.send_request(self.connection.send(frame), frame.context if key is None else key,
+                                 timeout, framed)
+
+    def expect(self, key: Any) -> defer.Deferred:
+        """The Deferred a reply matched by *key* will fire (cancelling it forgets the request)."""
+        return defer.Deferred(lambda _: self._forget(key))
+
+    def send_request(self, data: bytes, key: Any, timeout: float | None = None,
+                     framed: Callable[[], Any] | None = None,
+                     deferred: defer.Deferred | None = None) -> defer.Deferred:
+        """:meth:`request` for a frame already encoded (*data*), its reply to be matched by *key*;
+        fires *deferred* (made by :meth:`expect`) if given, else a new one, which it returns.
+
+        A pipeline encodes its next request while it waits for a place on the wire, and only
+        sends it here when one is free; the timeout runs from the sending."""
+        d = self.expect(key) if deferred is None else deferred
+        if self.closed is not None or self.transport is None:
+            d.errback(ConnectionClosed("the EtherNet/IP connection is closed"))
+            return d
         if key in self._outstanding:
-            return defer.fail(ValueError(f"a request with key {key!r} is already outstanding"))
-        d = defer.Deferred(lambda _: self._forget(key))
+            d.errback(ValueError(f"a request with key {key!r} is already outstanding"))
+            return d
         deadline = None
         if timeout is not None:
             deadline = self.reactor.seconds() + timeout
@@ -99,8 +123,8 @@ class ClientProtocol(protocol.Protocol):
                 self._watchdog = self.reactor.callLater(timeout, self._expire)
             elif watchdog.getTime() > deadline:  # this request is due before the watchdog wakes
                 watchdog.reset(timeout)
-        self._outstanding[key] = (d, deadline, timeout)
-        self._write(self.connection.send(frame))
+        self._outstanding[key] = (d, deadline, timeout, framed)
+        self._write(data)
         return d
 
     def _write(self, data: bytes) -> None:
@@ -150,7 +174,7 @@ class ClientProtocol(protocol.Protocol):
         now = self.reactor.seconds()
         late = [(key, entry) for key, entry in self._outstanding.items()
                 if entry[1] is not None and entry[1] <= now]
-        for key, (d, _, timeout) in late:
+        for key, (d, _, timeout, _) in late:
             del self._outstanding[key]
             d.errback(RequestTimeout(f"no reply within {timeout:g} s"))
         deadlines = [entry[1] for entry in self._outstanding.values() if entry[1] is not None]
@@ -160,32 +184,47 @@ class ClientProtocol(protocol.Protocol):
     def dataReceived(self, data: bytes) -> None:
         connection = self.connection
         connection.receive_data(data)
+        outstanding = self._outstanding
         while True:
+            entry = None
             try:
-                frame = connection.next_event()
+                framed = connection.next_framed()
+                if framed is NEED_DATA or framed is CLOSED:
+                    return
+                header = framed["header"]
+                if header["command"] != encap.SEND_UNIT_DATA:  # matched by the header's context
+                    entry = outstanding.pop(header["context"], None)
+                    if entry is not None and entry[3] is not None:
+                        entry[3]()
+                frame = connection.decode(framed)
             except RemoteProtocolError as exc:
                 log.warning("EtherNet/IP reply stream unusable: %s", exc)
+                if entry is not None:
+                    entry[0].errback(Failure(exc))
                 self._fail_all(Failure(exc))
                 self.transport.loseConnection()
                 return
-            if frame is NEED_DATA or frame is CLOSED:
-                return
-            entry = self._outstanding.pop(frame_key(frame), None)
             if entry is None:
-                log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
-                continue
+                entry = outstanding.pop(frame_key(frame), None)
+                if entry is None:
+                    log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
+                    continue
+                if entry[3] is not None:
+                    entry[3]()
             d = entry[0]
             if frame.status:
                 d.errback(EncapsulationError(frame.status, frame.command))
             else:
                 d.callback(frame)
+            if not connection.buffered:
+                return
 
     def _fail_all(self, failure: Failure) -> None:
         outstanding, self._outstanding = self._outstanding, {}
         if self._watchdog is not None and self._watchdog.active():
             self._watchdog.cancel()
         self._watchdog = None
-        for d, _, _ in outstanding.values():
+        for d, _, _, _ in outstanding.values():
             d.errback(failure)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:

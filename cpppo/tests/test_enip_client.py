@@ -140,6 +140,23 @@ class Fragmenting(Base):
         self.assertEqual((yield c.read("BIG[0-9]+16")), [4, 5, 6, 7, 8, 9])
 
 
+class Reuse(Base):
+    @defer.inlineCallbacks
+    def test_an_operation_changed_in_place_is_worked_out_again(self):
+        """The client remembers what an operation means; the same dict with new values must write them."""
+        c = yield self.connect()
+        (op,) = parse_operations(["SCADA[3-4]=(INT)1,2"])
+        yield c.pipeline([op])
+        self.assertEqual((yield c.read("SCADA[3-4]")), [1, 2])
+        op["data"][:] = [7, 8]            # the same list, changed
+        yield c.pipeline([op])
+        self.assertEqual((yield c.read("SCADA[3-4]")), [7, 8])
+        op["path"][1]["element"] = 5       # another element, same dict
+        (result,) = yield c.pipeline([op])
+        self.assertEqual(result[4], 0)
+        self.assertEqual((yield c.read("SCADA[3-6]")), [7, 8, 7, 8])
+
+
 class WireDiscipline(Base):
     """A pipeline never has more than ``depth`` requests on the wire, and sends the next one as soon
     as a reply is framed, before that reply is decoded."""

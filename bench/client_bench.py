@@ -17,7 +17,7 @@ server); the original cpppo 5.2.5 client (its own venv, from
 ``tests/peers/original.py``) at depth 1 and at depth 20 with Multiple Service
 Packets.
 
-    python bench/client_bench.py [--seconds 3] [--only ours,pylogix,...]
+    python bench/client_bench.py [--seconds 2] [--runs 3] [--only ours,pylogix,...]
 """
 
 from __future__ import annotations
@@ -224,14 +224,16 @@ def run_row(group: str, script: str, port: int, seconds: float, extra: list[str]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=3.0, help="seconds of reads per row (default 3)")
+    ap.add_argument("--seconds", type=float, default=2.0, help="seconds of reads per run (default 2)")
     ap.add_argument("--only", default="", help="comma-separated groups: floor,ours,pylogix,pycomm3,original")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of each row, the fastest kept (default 3: this kind of VM is noisy)")
     args = ap.parse_args(argv)
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
     proc, port, outdir = start_server()
     try:
-        print(f"Single-tag reads (SCADA[1]) from our simulator on 127.0.0.1:{port}, {args.seconds:g} s per row; "
-              f"client CPU = its process's user+system time")
+        print(f"Single-tag reads (SCADA[1]) from our simulator on 127.0.0.1:{port}, best of {args.runs} x "
+              f"{args.seconds:g} s per row; client CPU = its process's user+system time")
         print(f"{'client':<56} {'reads/s':>10} {'CPU us/read':>12}")
         for group, label, script, extra in rows():
             if groups and group not in groups:
@@ -239,7 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             if proc.poll() is not None:
                 tail = (Path(outdir.name) / "out").read_text(errors="replace")[-1500:]
                 raise SystemExit(f"our simulator exited ({proc.returncode}):\n{tail}")
-            result = run_row(group, script, port, args.seconds, extra)
+            result: dict | str = "no run"
+            for _ in range(max(args.runs, 1)):
+                one = run_row(group, script, port, args.seconds, extra)
+                if isinstance(one, str):
+                    result = one
+                    break
+                if isinstance(result, str) or one["reads"] / one["wall"] > result["reads"] / result["wall"]:
+                    result = one
             if isinstance(result, str):
                 print(f"{label:<56} {result}")
             else:

@@ -18,7 +18,7 @@ should answer) on input it cannot use.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -412,9 +412,12 @@ class MultipleService:
     """Multiple Service Packet (0x0A): several requests, with an offsets table."""
 
     requests: tuple[Request, ...] = ()
+    #: The requests already encoded, if the caller has them (a client packing requests it sends
+    #: again and again); they must be the encodings of ``requests``.
+    encoded: tuple[bytes, ...] | None = field(default=None, compare=False, repr=False)
 
     def encode(self) -> bytes:
-        parts = [request.encode() for request in self.requests]
+        parts = self.encoded if self.encoded is not None else [request.encode() for request in self.requests]
         return _offsets(parts) + b"".join(parts)
 
 

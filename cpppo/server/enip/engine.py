@@ -183,8 +183,11 @@ class Run:
             self.done.callback(None)
 
     def _prepare(self, op: Any) -> tuple:
-        """(position, op, method, first request, all requests (writes), route, send) of the next
-        operation; what the operation means is computed once per client and reused."""
+        """The next operation as a tuple: (0) its position, (1) op, (2) method, (3) first request,
+        (4) all requests (a write's pieces, else None), (5) route, (6) send path, (7) descriptions
+        (alone, in a Multiple Service Packet), (8) ``[fits]``: a reply to it was complete, (9) the
+        first request's bytes, (10) its (request, reply) size estimate in a Multiple Service Packet.
+        What an operation means is computed once per client and reused."""
         # A dict operation is known by its identity and checked against a copy of what it held
         # (cheaper than its repr, and an operation changed in place is worked out again).
         by_value = isinstance(op, str)
@@ -226,7 +229,9 @@ class Run:
             description.op = op
             descriptions.append(description)
         fits = [False]   # whether a reply to it was complete (not 0x06, partial): then it will be again
-        return op, method, request, requests, route, send, tuple(descriptions), fits
+        encoded = request.encode()
+        sizes = plan.estimate(op, method, request, len(encoded))
+        return op, method, request, requests, route, send, tuple(descriptions), fits, encoded, sizes
 
     def _group(self) -> list[tuple]:
         first = self.peeked
@@ -239,7 +244,7 @@ class Run:
         if not self.multiple or not _packable(first):
             return [first]
         limit = min(self.multiple, self.client.budget)
-        req_size, rpy_size = plan.estimate(first[1], first[2], first[3])
+        req_size, rpy_size = first[10]
         req_total, rpy_total = 8 + req_size, 6 + rpy_size
         group = [first]
         while req_total <= limit and rpy_total <= limit:
@@ -247,7 +252,7 @@ class Run:
             if op is _END:
                 break
             nxt = self._prepare(op)
-            req_size, rpy_size = plan.estimate(nxt[1], nxt[2], nxt[3])
+            req_size, rpy_size = nxt[10]
             if (not _packable(nxt) or nxt[5:7] != first[5:7]
                     or req_total + req_size > limit or rpy_total + rpy_size > limit):
                 self.peeked = nxt
@@ -260,7 +265,7 @@ class Run:
     def _issue(self, prepared: tuple, index: int, multiple: bool, slot: _Slot,
                reply: cip.Reply | None = None) -> defer.Deferred:
         """One operation alone (or its reply already in hand, from a Multiple Service Packet)."""
-        position, op, method, request, requests, route, send, descriptions, fits = prepared
+        position, op, method, request, requests, route, send, descriptions, fits = prepared[:9]
         description = descriptions[multiple]
 
         def finish(reply: cip.Reply) -> list:
@@ -322,7 +327,8 @@ class Run:
     def _issue_group(self, group: list[tuple], index: int, slot: _Slot) -> defer.Deferred:
         """Several operations in one Multiple Service Packet."""
         route, send = group[0][5], group[0][6]
-        packet = cip.Request(plan.MULTIPLE, ROUTER, body=cip.MultipleService(tuple(p[3] for p in group)))
+        packet = cip.Request(plan.MULTIPLE, ROUTER, body=cip.MultipleService(tuple(p[3] for p in group),
+                                                                            tuple(p[9] for p in group)))
 
         def split(reply: cip.Reply) -> Any:
             body = reply.body
@@ -330,9 +336,19 @@ class Run:
                 replies = [reply] * len(group)   # the packet as a whole failed: each op shares its status
             else:
                 replies = list(body.replies)
-            ds = [self._issue(p, index, True, slot, r) for p, r in zip(group, replies)]
-            return defer.gatherResults(ds, consumeErrors=True).addCallback(
-                lambda lists: [item for one in lists for item in one])
+            # Each operation's result, at once; only a partial read needs more requests (and Deferreds).
+            results, more = [], []
+            for p, r in zip(group, replies):
+                if p[2] == "read":
+                    p[8][0] = r.status != 0x06
+                    if r.status == 0x06:
+                        more.append(self._issue(p, index, True, slot, r))
+                        continue
+                results.append((p[0], index, p[7][1], p[3], r, p[2]))
+            if not more:
+                return results
+            return defer.gatherResults(more, consumeErrors=True).addCallback(
+                lambda lists: results + [item for one in lists for item in one])
         d = self._transact(packet, route, send, slot).addCallback(split)
         return d.addErrback(_first_error)
 

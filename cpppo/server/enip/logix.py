@@ -49,12 +49,15 @@ class Tags:
     def __init__(self, on_access: Callable[..., None] | None = None) -> None:
         self._tags: dict[str, Attribute] = {}
         self._aliases: dict[str, tuple[Attribute, tuple[Any, ...]]] = {}  # alias tags (an export's)
+        # Clients ask for the same paths again and again: where each path lands, until the tags change.
+        self._located: dict[tuple[Any, ...], tuple[Attribute, tuple[Any, ...]]] = {}
         self.on_access = on_access
 
     def alias(self, name: str, attribute: Attribute, path: tuple[Any, ...] = ()) -> None:
         """Serve *attribute* also as *name* (an alias tag of an export: the same storage); *path*
         (element and member segments) makes it an alias of a part of it (``Motor1.Speed``)."""
         self._aliases[name] = (attribute, tuple(path))
+        self._located.clear()
 
     def aliases(self) -> list[tuple[str, Attribute, tuple[Any, ...]]]:
         """The alias names, the tags they name and the path within, in the order given."""
@@ -62,6 +65,7 @@ class Tags:
 
     def add(self, attribute: Attribute) -> Attribute:
         self._tags[attribute.name] = attribute
+        self._located.clear()
         return attribute
 
     def __getitem__(self, name: str) -> Attribute:
@@ -80,6 +84,22 @@ class Tags:
     def locate(self, path: tuple[Any, ...]) -> tuple[Attribute, list[Any]]:
         """The tag a symbolic path starts with (the longest run of names that is one:
         ``Program:Main.Tag`` is one tag), and the segments after it."""
+        try:
+            found = self._located.get(path)
+        except TypeError:  # (a list, or a segment holding one: not remembered)
+            return self._locate(path)
+        if found is None:
+            attribute, rest = self._locate(path)
+            if len(self._located) >= 4096:
+                self._located.clear()
+            self._located[path] = (attribute, tuple(rest))
+            return attribute, rest
+        attribute = found[0]
+        if attribute.error:
+            raise CIPError(attribute.error, message=f"tag {attribute.name!r} forced to fail")
+        return attribute, list(found[1])
+
+    def _locate(self, path: tuple[Any, ...]) -> tuple[Attribute, list[Any]]:
         if not path or not isinstance(path[0], Symbolic):
             raise CIPError(0x04, message="not a tag path")
         run = 1
@@ -99,14 +119,16 @@ class Tags:
     def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
         """The (atomic) tag and the first element a symbolic path names."""
         attribute, rest = self.locate(path)
-        name = attribute.name
-        index = 0
-        if rest:
-            indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
-            if len(indices) != len(rest):
-                raise CIPError(0x04, message=f"unsupported path for tag {name!r}")
-            index = self._flatten(attribute, indices)
-        return attribute, index
+        return attribute, self._element(attribute, rest)
+
+    def _element(self, attribute: Attribute, rest: list[Any]) -> int:
+        """The first element the segments after an (atomic) tag's name name."""
+        if not rest:
+            return 0
+        indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
+        if len(indices) != len(rest):
+            raise CIPError(0x04, message=f"unsupported path for tag {attribute.name!r}")
+        return self._flatten(attribute, indices)
 
     @staticmethod
     def _flatten(attribute: Attribute, indices: list[int]) -> int:
@@ -135,13 +157,13 @@ class Tags:
         if rest and isinstance(rest[-1], Bit):  # an alias of a bit of an integer (an export's Flags.5)
             return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
-            return self._read(request, reply_service, body.elements, 0, budget)
+            return self._read(tag, self._element(tag, rest), reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
-            return self._read(request, reply_service, body.elements, body.offset, budget)
+            return self._read(tag, self._element(tag, rest), reply_service, body.elements, body.offset, budget)
         if isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
-            return self._write(request, reply_service, body)
+            return self._write(tag, self._element(tag, rest), reply_service, body)
         if isinstance(body, logix.ReadModifyWrite):
-            return self._read_modify_write(request, reply_service, body)
+            return self._read_modify_write(tag, self._element(tag, rest), reply_service, body)
         raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a tag")
 
     def _serve_structure(self, tag: StructTag, rest: list[Any], request: cip.Request, budget: int) -> cip.Reply:
@@ -186,8 +208,8 @@ class Tags:
             return cip.Reply(request.service | 0x80)
         raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a bit")
 
-    def _read(self, request: cip.Request, reply_service: int, elements: int, offset: int, budget: int) -> Any:
-        attribute, start = self.resolve(request.path)
+    def _read(self, attribute: Attribute, start: int, reply_service: int, elements: int, offset: int,
+              budget: int) -> Any:
         self._check_range(attribute, start, elements)
         size = attribute.cip.size
         if not size:
@@ -223,8 +245,7 @@ class Tags:
             self.on_access("read", attribute, start, start + elements, values)
         return cip.Reply(reply_service, body=logix.ReadTagReply(attribute.cip.code, data))
 
-    def _write(self, request: cip.Request, reply_service: int, body: Any) -> Any:
-        attribute, start = self.resolve(request.path)
+    def _write(self, attribute: Attribute, start: int, reply_service: int, body: Any) -> Any:
         if body.type != attribute.cip.code or body.handle is not None:
             raise CIPError(GENERAL, (TYPE_MISMATCH,),
                            f"{attribute.name} is {attribute.cip.name}, not type 0x{body.type:02X}")
@@ -267,8 +288,8 @@ class Tags:
             return done.addCallback(reply)
         return reply(None)
 
-    def _read_modify_write(self, request: cip.Request, reply_service: int, body: logix.ReadModifyWrite) -> Any:
-        attribute, start = self.resolve(request.path)
+    def _read_modify_write(self, attribute: Attribute, start: int, reply_service: int,
+                           body: logix.ReadModifyWrite) -> Any:
         size = attribute.cip.size or 0
         if attribute.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") or len(body.or_mask) != size:
             raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{attribute.name}: masks of {len(body.or_mask)} bytes")

@@ -157,14 +157,14 @@ def attribute_request(op: dict, method: str, path: tuple[Any, ...]) -> cip.Reque
         raise ValueError(f"operation {format_path(op['path'])}: {exc}") from None
 
 
-def estimate(op: dict, method: str, request: cip.Request) -> tuple[int, int]:
+def estimate(op: dict, method: str, request: cip.Request, encoded: int | None = None) -> tuple[int, int]:
     """(request bytes, reply bytes) of one operation inside a Multiple Service Packet.
 
     A read's reply is estimated from its ``tag_type`` (4-byte elements if none, as the
     original does); an attribute read of unknown size is counted as unbounded, so it travels
-    alone.
+    alone.  *encoded*: the request's encoded size, if known.
     """
-    size = len(request.encode()) + 2
+    size = (len(request.encode()) if encoded is None else encoded) + 2
     if method == "read":
         kind = _type(op, types.DINT)
         return size, _REPLY_HEAD + 2 + 2 + (kind.size or 88) * (op.get("elements") or 1)

@@ -151,6 +151,27 @@ class TestTags(ServiceTestCase):
         first, second, third = reply.body.replies
         self.assertEqual((first.body.values(), second.body.values(), third.status), ([-8], [0.0], 0x04))
 
+    def test_where_a_path_lands_follows_the_tags(self) -> None:
+        """The tags remember where each path lands; a tag added, an alias, a forced error all count."""
+        from cpppo.server.enip.logix import CIPError, Tags
+        tags = Tags()
+        first = tags.add(device.Attribute("A", default=[0] * 4))
+        path = (Symbolic("A"), Logical("element", 2))
+        self.assertEqual(tags.resolve(path), (first, 2))
+        self.assertEqual(tags.resolve(path), (first, 2))            # (remembered)
+        second = tags.add(device.Attribute("A", default=[0] * 8))   # the tag is replaced
+        self.assertIs(tags.resolve(path)[0], second)
+        with self.assertRaises(CIPError):
+            tags.resolve((Symbolic("B"),))
+        tags.alias("B", second, (Logical("element", 5),))
+        self.assertEqual(tags.resolve((Symbolic("B"),)), (second, 5))
+        second.error = 0x1F                                         # forced to fail, after it was found
+        with self.assertRaises(CIPError) as raised:
+            tags.resolve(path)
+        self.assertEqual(raised.exception.status, 0x1F)
+        second.error = 0
+        self.assertEqual(tags.locate([Symbolic("A"), Logical("element", 1)]), (second, [Logical("element", 1)]))
+
     def test_reply_too_large(self) -> None:
         reads = tuple(read("SCADA", 0, 200) for _ in range(3))  # 3 x 400 bytes: more than one reply holds
         reply = self.peer.ask(cip.Request(0x0A, ROUTER, body=cip.MultipleService(reads)))

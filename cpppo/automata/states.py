@@ -608,3 +608,16 @@ class state_bytes(state):
     def process(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> None:
         if not self.consume(source, machine, path, data):
             raise NonTerminal(f"{self}: input ended inside a {self._length(path, data)}-symbol field")
+
+    def consumer(self, source: Any, machine: Any = None, path: str | None = None) -> Callable[[Any], bool]:
+        take, length, where = source.take, self._length, self.where(path)
+
+        def consume(data: Any) -> bool:
+            run = take(length(path, data))
+            if run is None:
+                return False
+            if data is not None:
+                data[where] = run
+            return True
+
+        return consume

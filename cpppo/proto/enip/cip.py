@@ -429,9 +429,12 @@ def _decode_multiple(data: bytes, base: int) -> MultipleService:
 @dataclass(frozen=True, slots=True)
 class MultipleServiceReply:
     replies: tuple[Reply, ...] = ()
+    #: The replies already encoded, if the caller has them (a server that measured them against
+    #: its reply budget); they must be the encodings of ``replies``.
+    encoded: tuple[bytes, ...] | None = field(default=None, compare=False, repr=False)
 
     def encode(self) -> bytes:
-        parts = [reply.encode() for reply in self.replies]
+        parts = self.encoded if self.encoded is not None else [reply.encode() for reply in self.replies]
         return _offsets(parts) + b"".join(parts)
 
 

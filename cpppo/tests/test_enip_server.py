@@ -171,6 +171,19 @@ class TestTags(ServiceTestCase):
         self.assertEqual(raised.exception.status, 0x1F)
         second.error = 0
         self.assertEqual(tags.locate([Symbolic("A"), Logical("element", 1)]), (second, [Logical("element", 1)]))
+        # a Read Tag request served again is served from what it meant, with the same checks
+        request = cip.Request(0x4C, path, body=logix.ReadTag(1))
+        second[2] = 5
+        self.assertEqual([tags.serve(request).body.values() for _ in range(2)], [[5], [5]])
+        second.error = 0x1F
+        with self.assertRaises(CIPError):
+            tags.serve(request)
+        second.error, second.external_access = 0, 3   # external access None: not served
+        with self.assertRaises(CIPError) as raised:
+            tags.serve(request)
+        self.assertEqual(raised.exception.status, 0x0F)
+        third = tags.add(device.Attribute("A", default=[9] * 8))
+        self.assertEqual(tags.serve(request).body.values(), [9])
 
     def test_reply_too_large(self) -> None:
         reads = tuple(read("SCADA", 0, 200) for _ in range(3))  # 3 x 400 bytes: more than one reply holds

@@ -51,6 +51,9 @@ class Tags:
         self._aliases: dict[str, tuple[Attribute, tuple[Any, ...]]] = {}  # alias tags (an export's)
         # Clients ask for the same paths again and again: where each path lands, until the tags change.
         self._located: dict[tuple[Any, ...], tuple[Attribute, tuple[Any, ...]]] = {}
+        # ... and each Read Tag request of an atomic tag (the same object again: a connection keeps
+        # the requests it decoded by their bytes): the request, its tag and first element, by id.
+        self._reads: dict[int, tuple[cip.Request, Attribute, int]] = {}
         self.on_access = on_access
 
     def alias(self, name: str, attribute: Attribute, path: tuple[Any, ...] = ()) -> None:
@@ -58,6 +61,7 @@ class Tags:
         (element and member segments) makes it an alias of a part of it (``Motor1.Speed``)."""
         self._aliases[name] = (attribute, tuple(path))
         self._located.clear()
+        self._reads.clear()
 
     def aliases(self) -> list[tuple[str, Attribute, tuple[Any, ...]]]:
         """The alias names, the tags they name and the path within, in the order given."""
@@ -66,6 +70,7 @@ class Tags:
     def add(self, attribute: Attribute) -> Attribute:
         self._tags[attribute.name] = attribute
         self._located.clear()
+        self._reads.clear()
         return attribute
 
     def __getitem__(self, name: str) -> Attribute:
@@ -146,6 +151,13 @@ class Tags:
         """The reply to one tag request (or a Deferred of it); CIPError for a refused one."""
         body = request.body
         reply_service = request.service | 0x80
+        known = self._reads.get(id(request))
+        if known is not None and known[0] is request:   # a read served before: only the checks remain
+            tag = known[1]
+            if tag.error:
+                raise CIPError(tag.error, message=f"tag {tag.name!r} forced to fail")
+            if getattr(tag, "external_access", 0) != NO_ACCESS:
+                return self._read(tag, known[2], reply_service, body.elements, 0, budget)
         tag, rest = self.locate(request.path)
         access = getattr(tag, "external_access", 0)
         if access == NO_ACCESS or (access == READ_ONLY and isinstance(
@@ -157,7 +169,11 @@ class Tags:
         if rest and isinstance(rest[-1], Bit):  # an alias of a bit of an integer (an export's Flags.5)
             return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
-            return self._read(tag, self._element(tag, rest), reply_service, body.elements, 0, budget)
+            start = self._element(tag, rest)
+            if len(self._reads) >= 4096:
+                self._reads.clear()
+            self._reads[id(request)] = (request, tag, start)
+            return self._read(tag, start, reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
             return self._read(tag, self._element(tag, rest), reply_service, body.elements, body.offset, budget)
         if isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):

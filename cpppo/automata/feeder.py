@@ -12,6 +12,12 @@ of input: the machine is then run to its end with what it has.
 Feeding a sentence in any number of pieces gives the same result as feeding it
 whole, because the machine pauses only when the source is starved, and resumes
 in the same generator frame.  No sockets, no reactor, no clock.
+
+A machine whose states can only run in order (:func:`~cpppo.automata.engine.linear_chain`:
+a header, then a length-prefixed body, ...) is run without the engine: each
+state's precomputed ``consumer`` in turn, resuming at the state that starved.
+The results are the engine's (``Feeder(machine, linear=False)`` forces the
+engine; the tests compare both); the cost per sentence is a fraction.
 """
 
 from __future__ import annotations

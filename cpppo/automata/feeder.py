@@ -60,8 +60,10 @@ class Feeder:
         # A machine that can only run its states in order is run without the Engine: each state's
         # consume in turn, resuming at _index (-1 between sentences).  linear=False forces the Engine.
         self._chain = linear_chain(machine) if linear else None
-        self._consumes = tuple(each.consumer(self.source, machine, path) for each in self._chain or ())
+        inner = machine.where(path) if self._chain is not None else path  # the sub-machine's path, as the Engine's
+        self._consumes = tuple(each.consumer(self.source, machine, inner) for each in self._chain or ())
         self._index = -1
+        self._waited = -1  # source.chains when the engine last waited for input
         if self._chain is not None:
             self.next_event = self._next_linear  # type: ignore[method-assign]
 
@@ -85,6 +87,8 @@ class Feeder:
         """
         source = self.source
         step = self._run
+        if step is not None and source.chains == self._waited and not self.ended:
+            return NEED_DATA  # asked again with nothing new: still waiting (not the end of input)
         if step is None:
             if source.exhausted():  # nothing buffered (so peek() would give None): wait, or the end
                 return None if self.ended else NEED_DATA
@@ -102,6 +106,7 @@ class Feeder:
                 if transition is END:
                     break
                 if transition[1] is None and source.starved and not self.ended:
+                    self._waited = source.chains
                     return NEED_DATA
         except BaseException:
             self._run = None
@@ -144,12 +149,12 @@ class Feeder:
                         raise NonTerminal(f"{machine._name} stopped in {stopped} before it could consume "
                                           f"its input, after {source.sent} symbols (next: {source.peek()!r})")
                     index += 1
+                machine.current = self._chain[-1]  # type: ignore[index]
                 if source._sent == start:
                     raise NonTerminal(f"{machine.name} accepts nothing at symbol {source.sent} "
                                       f"(next: {source.peek()!r})")
                 self.sentences += 1
                 index = -1
-                machine.current = self._chain[-1]  # type: ignore[index]
                 if out is None:
                     return data
                 out.append(data)

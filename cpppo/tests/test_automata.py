@@ -439,6 +439,12 @@ def tagged_record() -> cpppo.dfa:
     return cpppo.dfa("record", initial=tag, terminal=True)
 
 
+def enip_like_in_context() -> cpppo.dfa:
+    """The same frame, its results under the machine's own context (``<path>.frame.header...``)."""
+    inner = enip_like()
+    return cpppo.dfa("framed", initial=inner.initial, context="frame", terminal=True)
+
+
 def feed_log(machine_factory: Any, chunks: list[bytes], linear: bool, by_event: bool) -> tuple:
     """Everything a Feeder reports over *chunks*, by feed() or by next_event(), to compare runs."""
     feeder = Feeder(machine_factory(), path="p", linear=linear)
@@ -509,17 +515,33 @@ class TestLinearChain(unittest.TestCase):
             with self.assertRaisesRegex(cpppo.NonTerminal, "accepts nothing"):
                 feeder.feed(b"x")
 
+    def test_asking_again_with_nothing_new_still_waits(self) -> None:
+        data = frame(0x6F, b"abc")
+        for linear in (True, False):
+            feeder = Feeder(enip_like(), linear=linear)
+            feeder.receive_data(data[:10])
+            self.assertIs(feeder.next_event(), NEED_DATA)
+            self.assertIs(feeder.next_event(), NEED_DATA, linear)   # not the end of input
+            feeder.receive_data(data[10:])
+            self.assertEqual(feeder.next_event().payload, b"abc")
+
+    def test_the_machines_context_holds_the_results(self) -> None:
+        for linear in (True, False):
+            feeder = Feeder(enip_like_in_context(), path="p", linear=linear)
+            self.assertEqual(feeder._chain is not None, linear)
+            (got,) = feeder.feed(frame(0x6F, b"abc"))
+            self.assertEqual((got.p.frame.header.command, got.p.frame.payload), (0x6F, b"abc"), linear)
+
     @settings(max_examples=300, deadline=None)
     @given(st.lists(st.tuples(st.sampled_from([0x65, 0x6F, 0x70]), st.binary(max_size=12)), max_size=4),
            st.binary(max_size=30), st.lists(st.integers(min_value=0, max_value=200), max_size=6),
-           st.booleans())
+           st.booleans(), st.sampled_from([enip_like, enip_like_in_context]))
     def test_linear_equals_engine_on_frames(self, frames: list, tail: bytes, cuts: list[int],
-                                            by_event: bool) -> None:
+                                            by_event: bool, factory: Any) -> None:
         stream = b"".join(frame(c, p) for c, p in frames) + tail
         points = sorted({min(c, len(stream)) for c in cuts})
         chunks = [stream[i:j] for i, j in zip([0] + points, points + [len(stream)]) if stream[i:j]]
-        self.assertEqual(feed_log(enip_like, chunks, True, by_event),
-                         feed_log(enip_like, chunks, False, by_event))
+        self.assertEqual(feed_log(factory, chunks, True, by_event), feed_log(factory, chunks, False, by_event))
 
     @settings(max_examples=300, deadline=None)
     @given(st.lists(st.binary(max_size=6), max_size=3), st.binary(max_size=8),

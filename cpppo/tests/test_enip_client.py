@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer, reactor
+import struct
+
+from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from cpppo.proto.enip import logix
-from cpppo.server.enip import main, pipeline, plan
+from cpppo.server.enip import device, main, pipeline, plan
 from cpppo.server.enip.operations import parse_operations
-from cpppo.server.enip.protocol_client import ConnectionClosed, RequestTimeout
+from cpppo.server.enip.protocol_client import ConnectionClosed, EncapsulationError, RequestTimeout
 
 TAGS = ["SCADA=INT[1000]", "FLOAT=REAL[10]", "BIG=DINT[300]"]
 
@@ -30,6 +32,24 @@ class Base(unittest.TestCase):
         client = yield pipeline.connect(self.host, self.port, timeout=5, **kwds)
         self.clients.append(client)
         return client
+
+    def watch(self, c):
+        """Record, at each send, how many requests are on the wire; and the sends made before each decode."""
+        proto = c.protocol
+        on_wire, sends_at_decode = [], []
+        send, decode = proto.send_request, proto.connection.decode
+
+        def counting_send(*args, **kwds):
+            d = send(*args, **kwds)
+            on_wire.append(len(proto._outstanding))
+            return d
+
+        def noting_decode(framed):
+            sends_at_decode.append(len(on_wire))
+            return decode(framed)
+        proto.send_request = counting_send
+        proto.connection.decode = noting_decode
+        return on_wire, sends_at_decode
 
 
 class Services(Base):
@@ -161,24 +181,6 @@ class WireDiscipline(Base):
     """A pipeline never has more than ``depth`` requests on the wire, and sends the next one as soon
     as a reply is framed, before that reply is decoded."""
 
-    def watch(self, c):
-        """Record, at each send, how many requests are on the wire; and the sends made before each decode."""
-        proto = c.protocol
-        on_wire, sends_at_decode = [], []
-        send, decode = proto.send_request, proto.connection.decode
-
-        def counting_send(*args, **kwds):
-            d = send(*args, **kwds)
-            on_wire.append(len(proto._outstanding))
-            return d
-
-        def noting_decode(framed):
-            sends_at_decode.append(len(on_wire))
-            return decode(framed)
-        proto.send_request = counting_send
-        proto.connection.decode = noting_decode
-        return on_wire, sends_at_decode
-
     @defer.inlineCallbacks
     def test_depth_bounds_the_requests_on_the_wire(self):
         c = yield self.connect()
@@ -211,8 +213,68 @@ class WireDiscipline(Base):
         self.assertEqual(on_wire, [1, 1, 1, 1, 1])
 
 
+class WhenThingsGoWrong(Base):
+    """Whatever fails the run stops it before anything more is sent, and a read that fit before
+    but comes back partial still keeps the depth."""
+
+    @defer.inlineCallbacks
+    def test_an_encapsulation_error_sends_nothing_more(self):
+        c = yield self.connect()
+        yield c.pipeline(["SCADA[0]"])                     # (known to fit: its place goes back early)
+        proto, real = c.protocol, c.protocol.dataReceived
+        spoil = [True]
+
+        def spoiled(data):                                # the next reply says encapsulation status 1
+            if spoil and len(data) >= 24:
+                spoil.pop()
+                data = data[:8] + struct.pack("<I", 1) + data[12:]
+            return real(data)
+        proto.dataReceived = spoiled
+        with self.assertRaises(EncapsulationError):
+            yield c.pipeline(["SCADA[0]", "SCADA[6]=(INT)43"], depth=1)
+        yield task.deferLater(reactor, 0.2, lambda: None)
+        self.assertEqual((yield c.read("SCADA[6]")), [0])   # the write never went
+
+    @defer.inlineCallbacks
+    def test_a_read_that_no_longer_fits_keeps_the_depth(self):
+        c = yield self.connect()
+        ops = ["BIG[0-199]", "SCADA[7]"]
+        self.assertEqual([r[4] for r in (yield c.pipeline(ops))], [0, 0])   # 800 bytes: partial
+        self.assertEqual([r[4] for r in (yield c.pipeline(["SCADA[0-199]"]))], [0])   # 400: fits
+        self.server.service.tags.add(device.Attribute("SCADA", "DINT", [3] * 1000))   # now 800 bytes
+        on_wire, _ = self.watch(c)
+        results = yield c.pipeline(["SCADA[0-199]", "SCADA[7]", "SCADA[1]"], depth=1)
+        self.assertEqual([r[5] for r in results], [[3] * 200, [3], [3]])
+        self.assertEqual(max(on_wire), 1, on_wire)
+        self.assertGreater(len(on_wire), 3)   # the rest of the read went too
+
+    @defer.inlineCallbacks
+    def test_operations_are_taken_just_ahead_of_the_results(self):
+        c = yield self.connect()
+        delivered, taken_at = [], []
+
+        def operations():
+            for i in range(6):
+                taken_at.append(len(delivered))
+                yield f"SCADA[{i}]"
+        yield c.pipeline([f"SCADA[{i}]" for i in range(6)])   # (all known to fit)
+        yield c.stream(operations(), delivered.append, depth=1)
+        self.assertEqual(len(delivered), 6)
+        # one on the wire and one staged: operation k is taken once k - 2 results are delivered
+        self.assertEqual(taken_at, [0, 0, 0, 1, 2, 3])
+
+
 class Timeouts(Base):
     server_args = ["--delay", "0.3"]
+
+    @defer.inlineCallbacks
+    def test_a_timeout_sends_nothing_more(self):
+        c = yield self.connect()
+        with self.assertRaises(RequestTimeout):
+            yield c.pipeline(["SCADA[0]", "SCADA[5]=(INT)42"], depth=1, timeout=0.1)
+        self.server.service.delay = 0
+        yield task.deferLater(reactor, 0.5, lambda: None)
+        self.assertEqual((yield c.read("SCADA[5]")), [0])   # the write never went
 
     @defer.inlineCallbacks
     def test_a_waiting_request_times_out_from_its_sending(self):

@@ -12,6 +12,7 @@ client's ``transact``: the protocol itself lives elsewhere.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from typing import Any, Callable, Iterable
 
 from twisted.internet import defer
@@ -72,6 +73,10 @@ class _Slot:
             run._pump()
 
     def release(self, result: Any) -> Any:
+        """The operation is over: give the place back (a failure stops the run first, so that
+        nothing more is sent for it)."""
+        if isinstance(result, defer.Failure):
+            self.run._fail(result)
         self.free()
         return result
 
@@ -86,6 +91,12 @@ class Run:
     (staged); when a reply is framed that is known to complete its operation (see
     :class:`_Slot`) the staged request is sent at once, before that reply is
     decoded, and the server works on it while the reply is worked out.
+
+    So operations are taken from the iterable one ahead of the results: at depth
+    1 the next operation is sent before the last one's result is delivered (a
+    ``deliver`` that raises stops the run, but not that operation).  A failure
+    of the run (a timeout, an encapsulation error, a lost connection) stops it
+    before anything more is sent.
     """
 
     def __init__(self, client: Any, operations: Iterable[Any], deliver: Callable[[tuple], None],
@@ -106,6 +117,7 @@ class Run:
         self.wire = 0              # places on the wire taken
         self.pending = 0           # operations (or packets of them) issued and not yet landed
         self.staged: tuple | None = None   # (staged request, its slot): the next to go out
+        self.urgent: deque[tuple] = deque()  # follow-ups whose operation gave its place back early
         self.exhausted = False
         self.peeked: tuple | None = None
         self.done = defer.Deferred()
@@ -120,8 +132,10 @@ class Run:
         if not self.finished:
             self.finished = True
             staged, self.staged = self.staged, None
-            if staged is not None:
-                staged[0][2].cancel()
+            waiting = [s for s, _ in self.urgent] + ([staged[0]] if staged is not None else [])
+            self.urgent.clear()
+            for request in waiting:
+                request[2].cancel()
             self.done.errback(failure)
 
     def _transact(self, request: cip.Request, route: tuple, send: tuple, slot: _Slot) -> defer.Deferred:
@@ -130,9 +144,17 @@ class Run:
         An operation's first request takes the place, or waits staged for one; the requests
         that follow it go at once on the place it holds."""
         staged = self.client.stage(request, route, send)
-        if slot.used:   # (a reply expected to be the last that was not: its place is given back; go anyway)
+        if slot.taken:
             return self.client.transact_staged(staged, self.timeout)
-        if self.wire < self.depth and self.staged is None:
+        if slot.used:
+            # A reply expected to be its operation's last was not (a read that fit before came back
+            # partial): its place went back early, so the follow-up waits for one, first in line.
+            slot.early = False
+            if self.wire < self.depth and not self.urgent:
+                return self._send(staged, slot)
+            self.urgent.append((staged, slot))
+            return staged[2]
+        if self.wire < self.depth and self.staged is None and not self.urgent:
             return self._send(staged, slot)
         self.staged = (staged, slot)
         return staged[2]
@@ -150,6 +172,11 @@ class Run:
         self._pumping = True
         try:
             while not self.finished:
+                if self.urgent:
+                    if self.wire >= self.depth:
+                        break
+                    self._send(*self.urgent.popleft())
+                    continue
                 if self.staged is not None:
                     if self.wire >= self.depth:
                         break
@@ -272,7 +299,7 @@ class Run:
             return [(position, index, description, request, reply, method)]   # its outcome: when delivered
 
         def read_done(reply: cip.Reply) -> Any:
-            fits[0] = reply.status != 0x06
+            fits[0] = reply.status == 0
             if reply.status == 0x06:   # partial: fetch the rest first
                 return defer.maybeDeferred(self._read_rest, reply, prepared, slot).addCallback(finish)
             return finish(reply)
@@ -337,20 +364,23 @@ class Run:
             else:
                 replies = list(body.replies)
             # Each operation's result, at once; only a partial read needs more requests (and Deferreds).
-            results, more = [], []
+            results, partial = [], []
             for p, r in zip(group, replies):
                 if p[2] == "read":
-                    p[8][0] = r.status != 0x06
+                    p[8][0] = r.status == 0
                     if r.status == 0x06:
-                        more.append(self._issue(p, index, True, slot, r))
+                        partial.append((p, r))
                         continue
                 results.append((p[0], index, p[7][1], p[3], r, p[2]))
-            if not more:
+            if not partial:
                 return results
-            return defer.gatherResults(more, consumeErrors=True).addCallback(
-                lambda lists: results + [item for one in lists for item in one])
-        d = self._transact(packet, route, send, slot).addCallback(split)
-        return d.addErrback(_first_error)
+            # The rest of each partial read, one read after another on the packet's place.
+            d = defer.succeed(None)
+            for p, r in partial:
+                d.addCallback(lambda _, p=p, r=r: self._issue(p, index, True, slot, r))
+                d.addCallback(results.extend)
+            return d.addCallback(lambda _: results)
+        return self._transact(packet, route, send, slot).addCallback(split)
 
     def _landed(self, results: list) -> None:
         """An operation's replies are in (the next requests already went out when they were
@@ -389,9 +419,3 @@ def _final(prepared: tuple) -> bool:
         return prepared[8][0]
     requests = prepared[4]
     return requests is None or len(requests) == 1
-
-
-def _first_error(failure: Any) -> Any:
-    if failure.check(defer.FirstError):
-        return failure.value.subFailure
-    return failure

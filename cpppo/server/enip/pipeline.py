@@ -139,8 +139,9 @@ class EnipClient:
                         framed: Callable[[], Any] | None = None) -> defer.Deferred:
         """Send a request :meth:`stage` made ready; returns its Deferred.  A pipeline stages its
         next request while it waits for a place on the wire, so that only the sending is left to
-        do when a reply comes in.  Staged requests must be sent in the order they were staged
-        (connected requests carry their sequence count)."""
+        do when a reply comes in.  (A connected request carries the sequence count it was staged
+        with: send staged requests in the order staged where you can; a pipeline sends the rest of
+        a partial read, staged later, before a request staged earlier.)"""
         data, key, d = staged
         return self.protocol.send_request(data, key, self._timeout(timeout), framed, d)
 

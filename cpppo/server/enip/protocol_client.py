@@ -194,8 +194,8 @@ class ClientProtocol(protocol.Protocol):
                 header = framed["header"]
                 if header["command"] != encap.SEND_UNIT_DATA:  # matched by the header's context
                     entry = outstanding.pop(header["context"], None)
-                    if entry is not None and entry[3] is not None:
-                        entry[3]()
+                    if entry is not None and entry[3] is not None and not header["status"]:
+                        entry[3]()   # (a failure status fails the request: nothing more is sent for it)
                 frame = connection.decode(framed)
             except RemoteProtocolError as exc:
                 log.warning("EtherNet/IP reply stream unusable: %s", exc)
@@ -209,7 +209,7 @@ class ClientProtocol(protocol.Protocol):
                 if entry is None:
                     log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
                     continue
-                if entry[3] is not None:
+                if entry[3] is not None and not frame.status:
                     entry[3]()
             d = entry[0]
             if frame.status:

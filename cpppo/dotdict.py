@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-__all__ = ["dotdict"]
+__all__ = ["dotdict", "plain"]
 
 _INDEXED = re.compile(r"^([^\[\]]*)\[(-?\d+)\]$")
 
@@ -239,3 +239,11 @@ class dotdict(dict):
 
     def __reduce__(self) -> Any:
         return (dotdict, (), None, None, iter(dict.items(self)))
+
+
+def plain(**items: Any) -> dotdict:
+    """A dotdict of these undotted keys, made without resolving paths: for code that lays out
+    many small views (a client's replies, one per result) and knows its keys are plain names."""
+    node = dict.__new__(dotdict)
+    dict.update(node, items)
+    return node

@@ -286,6 +286,33 @@ class TestOriginalView(unittest.TestCase):
         self.assertIs(rpy["enip.CIP.send_data.CPF.item[1].unconnected_send.request.write_frag"], True)
 
 
+    def test_views_are_dotdicts_all_the_way_down(self) -> None:
+        """The layout the blocking client yields for each result: every level a dotdict."""
+        from cpppo.dotdict import dotdict
+        from cpppo.server.enip import plan
+        from cpppo.server.enip.operations import parse_operations
+
+        def shape(x: Any) -> Any:
+            if isinstance(x, dict):
+                self.assertIs(type(x), dotdict)
+                return {k: shape(v) for k, v in dict.items(x)}
+            return [shape(v) for v in x] if isinstance(x, list) else x
+
+        (op,) = parse_operations(["SCADA[1-3]=(DINT)1,2,3"])
+        write = plan.write_requests(op, plan.segments(op), True, False, 504)[0]
+        self.assertEqual(shape(plan.request_view(write)), {
+            "service": 0x53, "path": {"segment": [{"symbolic": "SCADA"}, {"element": 1}]},
+            "write_frag": {"type": 0xC4, "elements": 3, "data": [1, 2, 3], "offset": 0}})
+        inner = cip.Reply(0xCC, 0, (), body=logix.ReadTagReply(0xC3, b"\x07\x00"))
+        packet = cip.Reply(0x8A, 0x1E, (), body=cip.MultipleServiceReply((inner, cip.Reply(0xCC, 0x05))))
+        got = shape(view.cip_reply_view(packet))
+        self.assertEqual(got["multiple"]["number"], 2)
+        self.assertEqual(got["multiple"]["request"][0]["read_tag"], {"type": 0xC3, "data": [7]})
+        self.assertEqual(got["multiple"]["request"][1]["status_ext"], {"size": 0})
+        self.assertEqual((got["service"], got["status"]), (0x8A, 0x1E))
+        self.assertEqual(view.cip_reply_view(cip.Reply(0xCD, 0xFF, (0x2105,))).status_ext.data, [0x2105])
+
+
 class TestBrowsing(unittest.TestCase):
     def test_symbol_instances_round_trip(self) -> None:
         attrs = (1, 2, 3, 5, 6, 8, 10)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import array
 from typing import Any
 
-from ...dotdict import dotdict
+from ...dotdict import dotdict, plain
 from . import cip, encap, logix
 
 __all__ = ["reply_view", "cip_reply_view"]
@@ -32,29 +32,25 @@ def _bytes_array(data: bytes) -> array.array:
 
 def cip_reply_view(reply: cip.Reply) -> dotdict:
     """One CIP reply as the original lays it out (``service``, ``status``, ``read_tag.data`` ...)."""
-    view = dotdict()
-    view["input"] = _bytes_array(reply.encode())
-    view["service"] = reply.service
-    view["status"] = reply.status
-    view["status_ext.size"] = len(reply.extended)
+    # (laid out level by level: a client makes one of these per result)
+    status_ext = plain(size=len(reply.extended))
     if reply.extended:
-        view["status_ext.data"] = list(reply.extended)
+        status_ext["data"] = list(reply.extended)
+    view = plain(input=_bytes_array(reply.encode()), service=reply.service, status=reply.status,
+                 status_ext=status_ext)
     key = _PAYLOAD_KEYS.get(reply.service & 0x7F)
     body = reply.body
     if isinstance(body, logix.ReadTagReply) and key in ("read_tag", "read_frag"):
-        view[f"{key}.type"] = body.type
         if body.handle is not None:
-            view[f"{key}.structure_handle"] = body.handle
-            view[f"{key}.data"] = list(body.data)
+            view[key] = plain(type=body.type, structure_handle=body.handle, data=list(body.data))
         else:
-            view[f"{key}.data"] = body.values()
+            view[key] = plain(type=body.type, data=body.values())
     elif isinstance(body, cip.MultipleServiceReply):
-        view["multiple.number"] = len(body.replies)
-        view["multiple.request"] = [cip_reply_view(r) for r in body.replies]
+        view["multiple"] = plain(number=len(body.replies), request=[cip_reply_view(r) for r in body.replies])
     elif key in ("write_tag", "write_frag", "set_attribute_single", "read_modify_write") and reply.ok:
         view[key] = True
     elif key is not None and reply.ok:
-        view[f"{key}.data"] = list(reply.data)
+        view[key] = plain(data=list(reply.data))
     return view
 
 

@@ -143,11 +143,18 @@ class connector:
 
     # --- the documented high-level API ----------------------------------------------
     def _stream(self, operations: Iterable[Any], timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
-        """Run operations on the reactor; yield the record 6-tuples here as they arrive."""
+        """Run operations on the reactor; yield ``(result, view)`` here as they arrive: the record
+        6-tuple and the same with the original's dotdict views of its request and reply.
+
+        The views are made on the reactor thread, once the next request has gone: there they
+        overlap the round trip, where on this thread they would hold the GIL while the reactor
+        thread waits for it with a reply in hand."""
         ops = list(operations)   # iterated here, never on the reactor thread (it may read a file)
         results: queue.Queue = queue.Queue()
         timeout = self.timeout if timeout is None else timeout
-        future = blocking.submit(self.client.stream, ops, results.put, timeout=timeout, **kwds)
+        put = results.put
+        future = blocking.submit(self.client.stream, ops, lambda result: put((result, _view(result))),
+                                 timeout=timeout, **kwds)
         future.add_done_callback(lambda _: results.put(_END))
         while True:
             item = results.get()
@@ -159,16 +166,16 @@ class connector:
     def synchronous(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                     timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations one at a time; yield ``(idx, dsc, req, rpy, sts, val)`` for each."""
-        for result in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                   depth=1, **kwds):
-            yield _view(result)
+        for _, view in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
+                                    depth=1, **kwds):
+            yield view
 
     def pipeline(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                  timeout: float | None = None, depth: int = 1, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations with up to ``depth`` requests in flight; yield each 6-tuple in order."""
-        for result in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                   depth=depth, **kwds):
-            yield _view(result)
+        for _, view in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
+                                    depth=depth, **kwds):
+            yield view
 
     def validate(self, harvested: Iterable[tuple], printing: bool = False) -> Iterator[tuple]:
         """Log (and print) each result's summary line; a write's value becomes the data written."""
@@ -178,10 +185,10 @@ class connector:
     def operate(self, operations: Iterable[Any], depth: int = 0, printing: bool = False, validating: bool = False,
                 timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
         """pipeline (or synchronous, at depth 0), validated if ``printing`` or ``validating``."""
-        for result in self._stream(operations, timeout, depth=depth or 1, **kwds):
+        for result, view in self._stream(operations, timeout, depth=depth or 1, **kwds):
             if printing or validating:
-                result = pipeline.validate(result, printing)
-            yield _view(result)
+                view = view[:5] + (pipeline.validate(result, printing)[5],)
+            yield view
 
     def results(self, operations: Iterable[Any], **kwds: Any) -> Iterator[Any]:
         """Just the values (None for a failure)."""

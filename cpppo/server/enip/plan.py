@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from ...dotdict import dotdict
+from ...dotdict import dotdict, plain
 from ...proto.enip import cip, logix, types
 from ...proto.enip.epath import Logical, Port, from_original, parse_tag, to_original
 from ...proto.errors import LocalProtocolError
@@ -259,26 +259,20 @@ def summary(op: dict, request: cip.Request, reply: cip.Reply | None, value: Any)
 def request_view(request: cip.Request) -> dotdict:
     """A request as the original's dotdict (``service``, ``path.segment``, ``read_frag.offset``...),
     for scripts that inspect what the low-level blocking calls issued."""
-    view = dotdict()
-    view["service"] = request.service
-    view["path.segment"] = [dotdict(seg) for seg in to_original(request.path)]
+    view = plain(service=request.service, path=plain(segment=[plain(**seg) for seg in to_original(request.path)]))
     body = request.body
     if isinstance(body, logix.ReadTag):
-        view["read_tag.elements"] = body.elements
+        view["read_tag"] = plain(elements=body.elements)
     elif isinstance(body, logix.ReadTagFragmented):
-        view["read_frag.elements"] = body.elements
-        view["read_frag.offset"] = body.offset
-    elif isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
-        key = "write_tag" if isinstance(body, logix.WriteTag) else "write_frag"
-        view[f"{key}.type"] = body.type
-        view[f"{key}.elements"] = body.elements
-        view[f"{key}.data"] = body.values()
-        if key == "write_frag":
-            view["write_frag.offset"] = body.offset
+        view["read_frag"] = plain(elements=body.elements, offset=body.offset)
+    elif isinstance(body, logix.WriteTag):
+        view["write_tag"] = plain(type=body.type, elements=body.elements, data=body.values())
+    elif isinstance(body, logix.WriteTagFragmented):
+        view["write_frag"] = plain(type=body.type, elements=body.elements, data=body.values(), offset=body.offset)
     elif request.service == GET_ATTRIBUTE_SINGLE:
         view["get_attribute_single"] = True
     elif request.service == GET_ATTRIBUTES_ALL:
         view["get_attributes_all"] = True
     elif request.service == SET_ATTRIBUTE_SINGLE:
-        view["set_attribute_single.data"] = list(request.data)
+        view["set_attribute_single"] = plain(data=list(request.data))
     return view

@@ -115,6 +115,7 @@ class ClientProtocol(protocol.Protocol):
         if key in self._outstanding:
             d.errback(ValueError(f"a request with key {key!r} is already outstanding"))
             return d
+        self._write(data)  # first: the rest is bookkeeping, and no reply can come before it is done
         deadline = None
         if timeout is not None:
             deadline = self.reactor.seconds() + timeout
@@ -124,7 +125,6 @@ class ClientProtocol(protocol.Protocol):
             elif watchdog.getTime() > deadline:  # this request is due before the watchdog wakes
                 watchdog.reset(timeout)
         self._outstanding[key] = (d, deadline, timeout, framed)
-        self._write(data)
         return d
 
     def _write(self, data: bytes) -> None:

@@ -99,3 +99,15 @@ class lazystr:
         return self._value
 
     __repr__ = __str__
+
+
+def remember(cache: dict, key: Any, value: Any, limit: int) -> Any:
+    """Keep *value* under *key* in *cache*, which holds at most *limit* entries; returns *value*.
+
+    A full cache is emptied rather than trimmed: what it serves (a poller's repeated requests)
+    refills it at once, and a client that never repeats itself costs one dict, bounded.
+    """
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value

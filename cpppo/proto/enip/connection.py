@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from ...misc import remember
 from ..errors import RemoteProtocolError
 from . import cip, encap
 
@@ -119,9 +120,7 @@ class Connection:
         except RemoteProtocolError as error:
             message = Malformed(bytes(data), error)
         if cache is not None:
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[bytes(data)] = message
+            remember(cache, bytes(data), message, _CACHE_SIZE)
         return message
 
     def take_bad_header(self) -> dict | None:

@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable
 
 from twisted.internet import defer
 
+from ...misc import remember
+
 from ...proto.enip import cip, logix
 from ...proto.enip.epath import Logical
 from . import plan
@@ -225,9 +227,7 @@ class Run:
             found = entry[2]
         else:
             found = self._meaning(op)
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()
-            cache[key] = (None, None, found) if by_value else (op, copy.deepcopy(op), found)
+            remember(cache, key, (None, None, found) if by_value else (op, copy.deepcopy(op), found), CACHE_SIZE)
         position, self.position = self.position, self.position + 1
         return (position,) + found
 

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from twisted.internet import defer
 
+from ...misc import remember
 from ...proto.enip import cip, logix
 from ...proto.enip.epath import Bit, Logical, Symbolic
 from . import members
@@ -31,11 +32,19 @@ __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
 #: The largest reply message a Logix controller sends unconnected (UCMM).
 UNCONNECTED_REPLY_SIZE = 504
 _REPLY_HEAD = 4  # service, reserved, status, extended size
+_REMEMBERED = 4096  # paths (and Read Tag requests) the tags remember where they land
 
 PARTIAL, NOT_ENOUGH, TOO_MUCH, GENERAL = 0x06, 0x13, 0x15, 0xFF
 PRIVILEGE = 0x0F  # a write to a Read Only tag, any access to an ExternalAccess None tag
 READ_ONLY, NO_ACCESS = 2, 3  # external access, as the Symbol object's attribute 10 reports it
 OUT_OF_RANGE, TYPE_MISMATCH = 0x2105, 0x2107
+
+
+def _unforced(attribute: Attribute, name: str | None = None) -> Attribute:
+    """*attribute*, unless an error is forced on it (then every access fails with that status)."""
+    if attribute.error:
+        raise CIPError(attribute.error, message=f"tag {name or attribute.name!r} forced to fail")
+    return attribute
 
 
 class Tags:
@@ -95,13 +104,9 @@ class Tags:
             return self._locate(path)
         if found is None:
             attribute, rest = self._locate(path)
-            if len(self._located) >= 4096:
-                self._located.clear()
-            self._located[path] = (attribute, tuple(rest))
+            remember(self._located, path, (attribute, tuple(rest)), _REMEMBERED)
             return attribute, rest
-        attribute = found[0]
-        if attribute.error:
-            raise CIPError(attribute.error, message=f"tag {attribute.name!r} forced to fail")
+        attribute = _unforced(found[0])
         return attribute, list(found[1])
 
     def _locate(self, path: tuple[Any, ...]) -> tuple[Attribute, list[Any]]:
@@ -116,9 +121,7 @@ class Tags:
             if attribute is None and name in self._aliases:
                 attribute, within = self._aliases[name]
             if attribute is not None:
-                if attribute.error:
-                    raise CIPError(attribute.error, message=f"tag {name!r} forced to fail")
-                return attribute, list(within) + list(path[end:])
+                return _unforced(attribute, name), list(within) + list(path[end:])
         raise CIPError(0x04, message=f"no tag {path[0].name!r}")
 
     def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
@@ -153,9 +156,7 @@ class Tags:
         reply_service = request.service | 0x80
         known = self._reads.get(id(request))
         if known is not None and known[0] is request:   # a read served before: only the checks remain
-            tag = known[1]
-            if tag.error:
-                raise CIPError(tag.error, message=f"tag {tag.name!r} forced to fail")
+            tag = _unforced(known[1])
             if getattr(tag, "external_access", 0) != NO_ACCESS:
                 return self._read(tag, known[2], reply_service, body.elements, 0, budget)
         tag, rest = self.locate(request.path)
@@ -170,9 +171,7 @@ class Tags:
             return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
             start = self._element(tag, rest)
-            if len(self._reads) >= 4096:
-                self._reads.clear()
-            self._reads[id(request)] = (request, tag, start)
+            remember(self._reads, id(request), (request, tag, start), _REMEMBERED)
             return self._read(tag, start, reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
             return self._read(tag, self._element(tag, rest), reply_service, body.elements, body.offset, budget)

@@ -33,6 +33,7 @@ from typing import Any, AsyncIterator, Callable, Iterable
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
+from ...misc import remember
 from ...proto.enip import cip, encap, logix
 from . import plan
 from .engine import CACHE_SIZE, ROUTER, Run, operation
@@ -116,9 +117,7 @@ class EnipClient:
                 message = cip.Request(0x52, send, body=cip.UnconnectedSend(request, route))
             body = encap.Raw(encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)),
                                                               timeout=5)))
-            if len(self._bodies) >= CACHE_SIZE:
-                self._bodies.clear()
-            self._bodies[id(request)] = (request, route, send, body)
+            remember(self._bodies, id(request), (request, route, send, body), CACHE_SIZE)
         frame = encap.Frame(encap.SEND_RR_DATA, body, self.session, context=self.protocol.next_context())
         return frame, frame.context
 

@@ -22,6 +22,7 @@ engine; the tests compare both); the cost per sentence is a fraction.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from ..dotdict import dotdict
@@ -65,7 +66,7 @@ class Feeder:
         self._index = -1
         self._waited = -1  # source.chains when the engine last waited for input
         if self._chain is not None:
-            self.next_event = self._next_linear  # type: ignore[method-assign]
+            self.next_event = functools.partial(self._linear, None)  # type: ignore[method-assign]
 
     def receive_data(self, chunk: bytes | str | Any) -> None:
         """Add a piece of input; an empty ``bytes``/``str`` marks the end of input."""
@@ -112,19 +113,21 @@ class Feeder:
             self._run = None
             raise
         self._run = None
-        if source._sent == self._start:
-            raise NonTerminal(f"{self.machine.name} accepts nothing at symbol {source.sent} "
-                              f"(next: {source.peek()!r})")
+        self._accepted(self._start)
         self.sentences += 1
         data, self._data = self._data, None
         return data
 
-    def _next_linear(self) -> Any:
-        """:meth:`next_event` for a machine whose states run in order (see :func:`linear_chain`)."""
-        return self._linear(None)
+    def _accepted(self, start: int) -> None:
+        """A sentence has ended: it must have consumed something, or the machine would never advance."""
+        source = self.source
+        if source._sent == start:
+            raise NonTerminal(f"{self.machine.name} accepts nothing at symbol {source.sent} "
+                              f"(next: {source.peek()!r})")
 
     def _linear(self, out: list[Any] | None) -> Any:
-        """Run sentences of a linear machine: the first is returned, or with *out*, each appended.
+        """Run sentences of a linear machine (see :func:`linear_chain`): the first is returned (this
+        is :meth:`next_event` for such a machine), or with *out*, each appended.
 
         Returns :data:`NEED_DATA` or None (input ended) when it stops for want of input.
         """
@@ -150,9 +153,7 @@ class Feeder:
                                           f"its input, after {source.sent} symbols (next: {source.peek()!r})")
                     index += 1
                 machine.current = self._chain[-1]  # type: ignore[index]
-                if source._sent == start:
-                    raise NonTerminal(f"{machine.name} accepts nothing at symbol {source.sent} "
-                                      f"(next: {source.peek()!r})")
+                self._accepted(start)
                 self.sentences += 1
                 index = -1
                 if out is None:
@@ -176,27 +177,26 @@ class Feeder:
         else:
             self.receive_data(chunk)
         out: list[Any] = []
-        if self._chain is not None:
-            try:
+        try:
+            if self._chain is not None:
                 self._linear(out)
-            except NonTerminal as error:
-                if not out:
-                    raise
-                self._error = error
-            return out
+            else:
+                self._by_engine(out)
+        except NonTerminal as error:
+            if not out:
+                raise
+            self._error = error
+        return out
+
+    def _by_engine(self, out: list[Any]) -> None:
+        """Append every sentence the input at hand completes, running the engine."""
         while True:
-            try:
-                event = self.next_event()
-            except NonTerminal as error:
-                if not out:
-                    raise
-                self._error = error
-                return out
+            event = self.next_event()
             if event is NEED_DATA or event is None:
-                return out
+                return
             out.append(event)
             if self.source.exhausted() and not self.ended:  # (cheaper than asking next_event)
-                return out
+                return
 
     def close(self) -> list[Any]:
         """End of input: finish the sentence in progress (or raise NonTerminal if it cannot)."""

@@ -77,10 +77,8 @@ class Connection:
 
     def next_event(self) -> Any:
         """The next whole frame, :data:`NEED_DATA`, or :data:`CLOSED` once the stream has ended."""
-        framed = self._frames.next_framed()
-        if framed is None:
-            return CLOSED if self._ended else NEED_DATA
-        return self.decode(framed)
+        framed = self.next_framed()
+        return framed if framed is NEED_DATA or framed is CLOSED else self.decode(framed)
 
     def next_framed(self) -> Any:
         """The next frame framed but not decoded (``framed["header"]`` holds its fields), NEED_DATA

@@ -94,9 +94,10 @@ class Run:
     :class:`_Slot`) the staged request is sent at once, before that reply is
     decoded, and the server works on it while the reply is worked out.
 
-    So operations are taken from the iterable one ahead of the results: at depth
-    1 the next operation is sent before the last one's result is delivered (a
-    ``deliver`` that raises stops the run, but not that operation).  A failure
+    So operations are taken from the iterable ahead of the results (at depth 1,
+    one on the wire and one staged): the next operation is sent before the last
+    one's result is delivered (a ``deliver`` that raises stops the run, but not
+    that operation).  A failure
     of the run (a timeout, an encapsulation error, a lost connection) stops it
     before anything more is sent.
     """
@@ -133,11 +134,8 @@ class Run:
     def _fail(self, failure: Any) -> None:
         if not self.finished:
             self.finished = True
-            staged, self.staged = self.staged, None
-            waiting = [s for s, _ in self.urgent] + ([staged[0]] if staged is not None else [])
-            self.urgent.clear()
-            for request in waiting:
-                request[2].cancel()
+            while (waiting := self._next_waiting()) is not None:
+                waiting[0][2].cancel()
             self.done.errback(failure)
 
     def _transact(self, request: cip.Request, route: tuple, send: tuple, slot: _Slot) -> defer.Deferred:
@@ -161,6 +159,13 @@ class Run:
         self.staged = (staged, slot)
         return staged[2]
 
+    def _next_waiting(self) -> tuple | None:
+        """Take the next request waiting for a place, ``(staged, slot)``: follow-ups first."""
+        if self.urgent:
+            return self.urgent.popleft()
+        staged, self.staged = self.staged, None
+        return staged
+
     def _send(self, staged: tuple, slot: _Slot) -> defer.Deferred:
         self.wire += 1
         slot.taken = slot.used = True
@@ -174,16 +179,10 @@ class Run:
         self._pumping = True
         try:
             while not self.finished:
-                if self.urgent:
+                if self.urgent or self.staged is not None:
                     if self.wire >= self.depth:
                         break
-                    self._send(*self.urgent.popleft())
-                    continue
-                if self.staged is not None:
-                    if self.wire >= self.depth:
-                        break
-                    staged, self.staged = self.staged, None
-                    self._send(*staged)
+                    self._send(*self._next_waiting())  # type: ignore[misc]
                     continue
                 if self.exhausted:
                     break

@@ -391,10 +391,11 @@ class EnipService:
 
         def combine(replies: list[cip.Reply]) -> cip.Reply:
             failed = any(r.status not in (0x00, 0x06) for r in replies)
-            parts = tuple(r.encode() for r in replies)   # encoded once: measured here, and sent
-            if 4 + 2 + 2 * len(parts) + sum(map(len, parts)) > budget:  # together they do not fit one message
+            parts = tuple(r.encode() for r in replies)   # each encoded once: measured here, and sent
+            combined = cip.Reply(0x8A, 0x1E if failed else 0x00, body=cip.MultipleServiceReply(tuple(replies), parts))
+            if len(combined.encode()) > budget:  # the replies together do not fit one message
                 return cip.Reply(0x8A, 0x11)
-            return cip.Reply(0x8A, 0x1E if failed else 0x00, body=cip.MultipleServiceReply(tuple(replies), parts))
+            return combined
         if any(isinstance(r, defer.Deferred) for r in replies):
             return defer.gatherResults([defer.maybeDeferred(lambda r=r: r) for r in replies]).addCallback(combine)
         return combine(replies)

@@ -15,7 +15,6 @@ garbage tests can send exactly the bytes they mean, and read replies with a boun
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import socket
@@ -26,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.peers.process import LOOPBACK, ServerProcess, wait_for_port  # noqa: F401 (wait_for_port: for tests)
+
 ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
 TWISTD = Path(sys.executable).parent / "twistd"
 START_TIMEOUT = 30.0
 
@@ -44,15 +44,8 @@ class ServerFailed(RuntimeError):
     """Our twistd server did not come up listening on loopback."""
 
 
-class TwistdEnipServer:
+class TwistdEnipServer(ServerProcess):
     """A running ``twistd -n cpppo-enip`` on 127.0.0.1; .stop() terminates and always reaps it."""
-
-    def __init__(self, proc: subprocess.Popen, cmd: list[str], outdir: tempfile.TemporaryDirectory):
-        self.proc, self.cmd, self._outdir = proc, cmd, outdir
-        self.port: int | None = None
-        self.udp_port: int | None = None
-
-    pid = property(lambda self: self.proc.pid)
 
     @classmethod
     def start(cls, tags, extra_args=(), timeout: float = START_TIMEOUT) -> "TwistdEnipServer":
@@ -83,58 +76,19 @@ class TwistdEnipServer:
             raise
         return server
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
-    def output(self) -> str:
-        try:
-            return (Path(self._outdir.name) / "output").read_text(errors="replace")
-        except (OSError, AttributeError):
-            return ""
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM (the process group twistd leads), SIGKILL after *timeout*; always reaps.  Idempotent."""
-        proc = self.proc
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
-        return proc.wait()
-
-    def close(self) -> None:
-        if self._outdir is not None:
-            with contextlib.suppress(OSError):
-                self._outdir.cleanup()
-            self._outdir = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        self.close()
-        return False
-
-    def __repr__(self):
-        return f"<TwistdEnipServer pid={self.pid} 127.0.0.1:{self.port} {'alive' if self.alive() else 'exited'}>"
-
-
-def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if s.connect_ex((LOOPBACK, port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+@contextlib.contextmanager
+def serving(tags, extra_args=(), shut_down_line: bool = False):
+    """Our twistd server for a module's tests: it must still be alive after them and stop cleanly
+    on SIGTERM (twistd re-raises the signal after its shutdown: exit -15); *shut_down_line*: and
+    say so ("Server Shut Down.")."""
+    srv = TwistdEnipServer.start(tags, extra_args)
+    with srv:
+        yield srv
+        assert srv.alive(), f"the server died during the tests:\n{srv.output()[-3000:]}"
+        assert srv.stop() in (0, -signal.SIGTERM), srv.output()[-3000:]
+        if shut_down_line:
+            assert "Server Shut Down." in srv.output(), srv.output()[-3000:]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import datetime
-import signal
 import struct
 import time
 
@@ -40,14 +39,8 @@ PLC_TIMEOUT = 5.0
 
 @pytest.fixture(scope="module")
 def server():
-    srv = fx.TwistdEnipServer.start(TAGS)
-    try:
+    with fx.serving(TAGS) as srv:
         yield srv
-        assert srv.alive(), f"the server died during the tests:\n{srv.output()[-3000:]}"
-        assert srv.stop() in (0, -signal.SIGTERM), srv.output()[-3000:]
-    finally:
-        srv.stop()
-        srv.close()
 
 
 def now_us() -> int:

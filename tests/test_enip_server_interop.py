@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import random
 import re
-import signal
 import socket
 import struct
 import threading
@@ -59,16 +58,8 @@ PLC_TIMEOUT = 5.0
 
 @pytest.fixture(scope="module")
 def server():
-    srv = fx.TwistdEnipServer.start(TAGS)
-    try:
+    with fx.serving(TAGS, shut_down_line=True) as srv:
         yield srv
-        assert srv.alive(), f"the server died during the tests:\n{srv.output()[-3000:]}"
-        # SIGTERM ends it cleanly (twistd re-raises the signal after its shutdown: exit -15)
-        assert srv.stop() in (0, -signal.SIGTERM), srv.output()[-3000:]
-        assert "Server Shut Down." in srv.output(), srv.output()[-3000:]
-    finally:
-        srv.stop()
-        srv.close()
 
 
 @contextmanager

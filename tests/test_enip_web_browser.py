@@ -56,13 +56,9 @@ def browser(tmp_path, monkeypatch):
 
 @pytest.fixture
 def server():
-    srv = fx.TwistdEnipServer.start(("SCADA=INT[100]", "TEMP=REAL"), extra_args=["--web", "127.0.0.1:0"])
-    try:
+    with fx.TwistdEnipServer.start(("SCADA=INT[100]", "TEMP=REAL"), extra_args=["--web", "127.0.0.1:0"]) as srv:
         srv.web = f"http://127.0.0.1:{web_port(srv.output)}"
         yield srv
-    finally:
-        srv.stop()
-        srv.close()
 
 
 def eventually(check, timeout: float = 10.0, interval: float = 0.1):

@@ -47,13 +47,9 @@ def web_port(output, timeout: float = 10.0) -> int:
 
 @pytest.fixture
 def server():
-    srv = fx.TwistdEnipServer.start(TAGS, extra_args=["--web", "127.0.0.1:0"])
-    try:
+    with fx.TwistdEnipServer.start(TAGS, extra_args=["--web", "127.0.0.1:0"]) as srv:
         srv.web = f"http://127.0.0.1:{web_port(srv.output)}"
         yield srv
-    finally:
-        srv.stop()
-        srv.close()
 
 
 def api(server, path: str, method: str = "GET", **kwds) -> dict:

@@ -22,12 +22,10 @@ exactly ``cpppo==5.2.5 greenery==2.1`` with ``--no-deps``: fewer downloads, fewe
 """
 
 import atexit
-import contextlib
 import fcntl
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -37,10 +35,11 @@ import time
 import weakref
 from pathlib import Path
 
+from .process import LOOPBACK, ServerProcess, wait_for_port
+
 ORIGINAL_VERSION = "5.2.5"
 # The minimal run-time set (see the module docstring); installed with --no-deps.
 ORIGINAL_REQUIREMENTS = ("cpppo==5.2.5", "greenery==2.1")
-LOOPBACK = "127.0.0.1"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO_ROOT / ".venv-original" / f"cpppo-{ORIGINAL_VERSION}"
@@ -193,21 +192,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port, timeout=10.0, proc=None) -> bool:
-    """Wait until 127.0.0.1:port accepts a TCP connection (or proc exits, or timeout)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.settimeout(0.5)
-            if s.connect_ex((LOOPBACK, port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
-class OriginalSimulator:
+class OriginalSimulator(ServerProcess):
     """A running ``python -m cpppo.server.enip`` from the original venv, on 127.0.0.1.
 
     Attributes: .port (TCP), .udp_port (UDP, or None), .pid, .proc, .cmd, .address;
@@ -215,68 +200,24 @@ class OriginalSimulator:
     .output() returns what the simulator printed (stdout + stderr log) so far.
     """
 
+    outputs = ("stdout", "stderr")
+    stop_timeout = 5.0
+
     def __init__(self, proc, cmd, port, udp_port, outdir):
-        self.proc, self.cmd, self.port, self.udp_port = proc, cmd, port, udp_port
-        self._outdir = outdir
+        super().__init__(proc, cmd, outdir)
+        self.port, self.udp_port = port, udp_port
         self._lock = threading.Lock()
         with _live_lock:
             _live.add(self)
 
-    pid = property(lambda self: self.proc.pid)
-    address = property(lambda self: (LOOPBACK, self.port))
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def output(self) -> str:
-        parts = []
-        for name in ("stdout", "stderr"):
-            try:
-                parts.append((Path(self._outdir.name) / name).read_text(errors="replace"))
-            except (OSError, AttributeError, ValueError):
-                pass
-        return "".join(parts)
-
-    def stop(self, timeout=5.0):
+    def stop(self, timeout=None):
         """Terminate, then kill after ``timeout`` seconds; always reaps.  Idempotent."""
         with self._lock:
-            proc = self.proc
             try:
-                if proc.poll() is None:
-                    try:
-                        os.killpg(proc.pid, signal.SIGTERM)
-                    except (ProcessLookupError, PermissionError):
-                        proc.terminate()
-                    try:
-                        proc.wait(timeout)
-                    except subprocess.TimeoutExpired:
-                        with contextlib.suppress(ProcessLookupError, PermissionError):
-                            os.killpg(proc.pid, signal.SIGKILL)
-                        proc.kill()
-                        proc.wait(timeout)
-                else:
-                    proc.wait()
+                return super().stop(timeout)
             finally:
                 with _live_lock:
                     _live.discard(self)
-        return proc.returncode
-
-    def close_output(self):
-        if self._outdir is not None:
-            with contextlib.suppress(OSError):
-                self._outdir.cleanup()
-            self._outdir = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        self.close_output()
-        return False
-
-    def __repr__(self):
-        return f"<OriginalSimulator pid={self.pid} 127.0.0.1:{self.port} {'alive' if self.alive() else 'exited'}>"
 
 
 def _spawn(cmd, outdir):

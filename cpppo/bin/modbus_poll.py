@@ -61,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     import cpppo
-    from cpppo.bin.modbus_sim import is_serial_address
+    from cpppo.bin.modbus_sim import serial_device
     from cpppo.modbus.ranges import parse_range
     from cpppo.modbus.service import parse_address
 
-    serial = args.serial or (args.address if is_serial_address(args.address) else None)
+    serial = serial_device(args)
     try:
         ranges = [parse_range(text) for text in args.registers]
         if serial:

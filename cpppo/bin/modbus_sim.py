@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Sequence
 
-__all__ = ["main", "build_parser", "is_serial_address", "add_serial_options"]
+__all__ = ["main", "build_parser", "is_serial_address", "serial_device", "add_serial_options"]
 
 EPILOG = """\
 Register ranges: <begin>[-<end>][=<value>[,<value>...]]; values repeat to fill the
@@ -76,6 +76,11 @@ def is_serial_address(address: str) -> bool:
     return address.startswith("/") or (not address.startswith(":") and os.path.exists(address))
 
 
+def serial_device(args: argparse.Namespace) -> str | None:
+    """The serial device the command line names (``--serial``, or an address that is one), or None."""
+    return args.serial or (args.address if is_serial_address(args.address) else None)
+
+
 def _configure_logging(verbose: int, logfile: str | None) -> None:
     import cpppo
 
@@ -98,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cpppo.modbus.ranges import parse_range
     from cpppo.modbus.service import make_service, success_line
 
-    serial = args.serial or (args.address if is_serial_address(args.address) else None)
+    serial = serial_device(args)
     try:
         ranges = [parse_range(text, default=0) for text in args.registers]
         if args.range < 1:

@@ -135,6 +135,7 @@ class ClassCode(enum.IntEnum):
     PCCC = 0x67
     SYMBOL = 0x6B
     TEMPLATE = 0x6C
+    CONTROLLER_FAULT = 0x73
     WALL_CLOCK_TIME = 0x8B
     CONNECTION_CONFIGURATION = 0xF3
     PORT = 0xF4

@@ -187,6 +187,34 @@ class Statistics(Target):
                 "product_name": service.identity.product_name}
 
 
+class Fault(Target):
+    """``server/fault`` (not in the original): the controller's major and minor fault codes, as its
+    fault record (class 0x73) shows them to clients; ``clear/true`` sets both back to 0."""
+
+    commands = ("major", "minor", "clear")
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def data(self) -> dict[str, Any]:
+        record = self.service.fault
+        return {"major": record.major, "minor": record.minor, "clear": not record.faulted}
+
+    def set(self, command: str, value: str) -> Any:
+        record = self.service.fault
+        if command == "clear":
+            if parse_bool(value):
+                self.service.clear_fault()
+            return not record.faulted
+        try:
+            code = int(value, 0)
+            major, minor = (code, record.minor) if command == "major" else (record.major, code)
+            self.service.set_fault(major, minor)
+        except ValueError:
+            raise ApiError(400, f"fault {command} {value!r} is not a UINT (0 to 65535)") from None
+        return code
+
+
 class Tag(Target):
     """``tags/<name>``: ``error`` (a CIP status forced on every access) and ``attribute[i]`` / ``attribute[a:b]``.
 
@@ -346,7 +374,7 @@ class Api:
         if name == "options":
             return {"delay": Delay(self.service)}
         if name == "server":
-            return {"control": Control(self), "statistics": Statistics(self)}
+            return {"control": Control(self), "statistics": Statistics(self), "fault": Fault(self.service)}
         if name == "tags":
             return {attribute.name: Tag(self, attribute) for attribute in self.service.tags}
         return {client.key: Connection(self, client) for client in list(self.service.clients)

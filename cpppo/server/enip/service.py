@@ -25,6 +25,7 @@ from .clock import WallClock
 from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
                      TCPIP)
+from .faults import ControllerFault
 from .logix import UNCONNECTED_REPLY_SIZE, Tags
 from .structures import PREDEFINED, Structure, StructTag, fill
 from .symbols import ProgramName, SymbolBrowser, Templates
@@ -69,6 +70,7 @@ class EnipService:
         self.programs: list[str] = []  # program names: their tags are named Program:<name>.<tag>
         self.directory.add(ProgramName())
         self.directory.add(WallClock(clock=clock.seconds))  # the controller's clock (0x8B): pylogix, pycomm3
+        self.fault = self.directory.add(ControllerFault())  # its fault record (0x73): pylogix's Message()
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.clients: list[Any] = []
         self.sessions: set[int] = set()
@@ -140,6 +142,14 @@ class EnipService:
     def set_error(self, tag: str, status: int) -> None:
         """Make every access to *tag* fail with CIP *status* (0 to clear)."""
         self.tags[tag].error = status
+
+    def set_fault(self, major: int, minor: int = 0) -> None:
+        """Fault the controller: its fault record (class 0x73) shows *major* and *minor* until cleared."""
+        self.fault.set(major, minor)
+
+    def clear_fault(self) -> None:
+        """Clear the controller's fault: its fault record shows zeros again."""
+        self.fault.clear()
 
     def eof(self) -> int:
         """Close every client connection; returns how many."""

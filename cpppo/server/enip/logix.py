@@ -190,6 +190,9 @@ class Tags:
         elif isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
             reply = members.write(view, request.service, body)
             kind = "write"
+        elif isinstance(body, logix.ReadModifyWrite):
+            reply = members.read_modify_write(view, request.service, body)
+            kind = "write"
         else:
             raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a structure")
         if self.on_access is not None:
@@ -305,18 +308,17 @@ class Tags:
 
     def _read_modify_write(self, attribute: Attribute, start: int, reply_service: int,
                            body: logix.ReadModifyWrite) -> Any:
+        """The masks change the first n bytes of the elements from *start* on (n may span several
+        small ones, or be part of one: a controller works on the bytes)."""
         size = attribute.cip.size or 0
-        if attribute.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") or len(body.or_mask) != size:
-            raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{attribute.name}: masks of {len(body.or_mask)} bytes")
+        if attribute.cip.fmt not in members.INTEGER_FORMATS:
+            raise CIPError(GENERAL, (TYPE_MISMATCH,),
+                           f"{attribute.name}: no Read Modify Write of a {attribute.cip.name}")
         self._check_range(attribute, start, 1)
-        mask_or = int.from_bytes(body.or_mask, "little")
-        mask_and = int.from_bytes(body.and_mask, "little")
-        bits = size * 8
-        current = attribute[start]
-        raw = ((current & ((1 << bits) - 1)) | mask_or) & mask_and
-        if attribute.cip.fmt.islower() and raw >= 1 << (bits - 1):
-            raw -= 1 << bits
-        attribute[start] = raw
+        n = members.mask_size(body, (len(attribute) - start) * size, attribute.name)
+        stop = start + -(-n // size)
+        values = attribute.cip.decode(members.masked(attribute.cip.encode(attribute[start:stop]), body))
+        attribute[start:stop] = values
         if self.on_access is not None:
-            self.on_access("write", attribute, start, start + 1, [raw])
+            self.on_access("write", attribute, start, stop, values)
         return cip.Reply(reply_service)

@@ -17,13 +17,18 @@ from typing import Any, Union
 from ...proto.enip import cip, logix
 from ...proto.enip import types as cip_types
 from ...proto.enip.epath import Logical, Symbolic
+from ...proto.enip.status import GeneralStatus, LogixExtendedStatus
 from .device import CIPError
-from .structures import Structure, StructTag
+from .structures import Structure, StructTag, is_string
 
-__all__ = ["View", "resolve", "read", "write", "flat_index"]
+__all__ = ["View", "resolve", "read", "write", "read_modify_write", "masked", "flat_index", "INTEGER_FORMATS"]
 
 GENERAL, OUT_OF_RANGE, TYPE_MISMATCH = 0xFF, 0x2105, 0x2107
 PARTIAL = 0x06
+#: The struct formats of the integer types a Read Modify Write may change (BOOL arrays are DWORDs).
+INTEGER_FORMATS = frozenset("bhiqBHIQ")
+#: The mask sizes a Read Modify Write may state, in bytes.
+MASK_SIZES = (1, 2, 4, 8, 12)
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,9 @@ def read(view: View, service: int, elements: int, offset: int, budget: int) -> c
         return cip.Reply(service | 0x80, body=logix.ReadTagReply(code, b"\xff" if host >> view.bit & 1 else b"\x00"))
     size = view.size
     total = elements * size
-    if offset >= total or offset % size:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset} of {total}")
+    if offset >= total:  # any byte offset before the end resumes: it is where our last fragment ended
+        raise CIPError(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.OFFSET_BEYOND_TEMPLATE,),
+                       f"{view.tag.name}: byte offset {offset} of {total}")
     head = 4 + 2 + (2 if handle is not None else 0)
     room = max(size, (budget - head) // size * size) if handle is None else max(budget - head, 1)
     length = min(total - offset, room)
@@ -133,6 +139,9 @@ def read(view: View, service: int, elements: int, offset: int, budget: int) -> c
 def write(view: View, service: int, body: Any) -> cip.Reply:
     """Write Tag [Fragmented] into *view*."""
     code, handle = _type_of(view)
+    if body.type in _TEXT and isinstance(view.type, Structure) and is_string(view.type) \
+            and isinstance(body, logix.WriteTag):
+        return _write_text(view, service, body)
     if body.type != code or (handle is not None and body.handle != handle):
         raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{view.tag.name}: type 0x{body.type:04X} for 0x{code:04X}")
     if body.elements < 1 or body.elements > view.available:
@@ -156,6 +165,104 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
         raise CIPError(0x15)
     if len(data) < room and not isinstance(body, logix.WriteTagFragmented):
         raise CIPError(0x13)
+    if isinstance(view.type, Structure) and is_string(view.type):
+        _check_lengths(view, offset, data)
     start = view.offset + offset
     raw[start:start + len(data)] = data
+    return cip.Reply(service | 0x80)
+
+
+def _check_lengths(view: View, offset: int, data: bytes) -> None:
+    """Each STRING-family element whose LEN this (fragment of a) write carries must fit its DATA."""
+    structure = view.type
+    length, capacity = structure.by_name["LEN"].offset, structure.by_name["DATA"].count
+    first = -(-offset // structure.size) * structure.size
+    for at in range(first - offset + length, len(data) - 3, structure.size):
+        check_length(view, int.from_bytes(data[at:at + 4], "little", signed=True), capacity)
+
+
+#: The CIP string types a Logix STRING-family tag also takes in a Write Tag (the original cpppo
+#: client's ``(STRING)`` and ``(SSTRING)``): UINT or USINT length, then the characters.
+_TEXT = {cip_types.STRING.code: cip_types.STRING, cip_types.SSTRING.code: cip_types.SSTRING}
+
+
+def _texts(view: View, body: Any) -> list[bytes]:
+    """The *body.elements* CIP [SHORT_]STRINGs of a write, as bytes (a CIP STRING of odd length may
+    carry a pad byte, as the original cpppo sends it); 0x13/0x15 if the data does not hold exactly them."""
+    kind, data, at, texts = _TEXT[body.type], body.data, 0, []
+    for _ in range(body.elements):
+        try:
+            text, at = cip_types.decode_string(data, kind, at)
+        except Exception:
+            raise CIPError(GeneralStatus.NOT_ENOUGH_DATA, message=f"{view.tag.name}: {body.elements} "
+                           f"{kind.name}s in {len(data)} bytes") from None
+        if kind is cip_types.STRING and len(text) % 2 and at < len(data) and data[at] == 0:
+            at += 1
+        texts.append(text.encode("latin-1"))
+    if at != len(data):
+        raise CIPError(GeneralStatus.TOO_MUCH_DATA, message=f"{view.tag.name}: {len(data) - at} bytes after the text")
+    return texts
+
+
+def _write_text(view: View, service: int, body: Any) -> cip.Reply:
+    """A CIP STRING (0xD0) or SHORT_STRING (0xDA) written to a Logix STRING-family view: each text
+    becomes one element's LEN and DATA (the rest of DATA zeroed), as a Logix STRING write would."""
+    if body.elements < 1 or body.elements > view.available:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
+    structure = view.type
+    length, data = structure.by_name["LEN"], structure.by_name["DATA"]
+    texts = _texts(view, body)
+    for text in texts:
+        check_length(view, len(text), data.count)
+    raw = view.tag.raw
+    for index, text in enumerate(texts):
+        base = view.offset + index * structure.size
+        raw[base + length.offset:base + length.offset + 4] = len(text).to_bytes(4, "little", signed=True)
+        raw[base + data.offset:base + data.offset + data.count] = text.ljust(data.count, b"\0")
+    return cip.Reply(service | 0x80)
+
+
+def check_length(view: View, length: int, capacity: int) -> None:
+    """A STRING-family element's LEN must fit its DATA: the status a longer one gets, whatever
+    encoding carried it."""
+    if not 0 <= length <= capacity:
+        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {length} characters for {capacity}")
+
+
+def masked(old: bytes, body: logix.ReadModifyWrite) -> bytes:
+    """*old* with its first n bytes (n: the masks' size) set to ``(old | OR) & AND``; bytes of the
+    AND mask beyond n (pycomm3 always sends 8) were never part of it and are ignored."""
+    size = len(body.or_mask)
+    value = int.from_bytes(old[:size], "little") | int.from_bytes(body.or_mask, "little")
+    value &= int.from_bytes(body.and_mask[:size], "little")
+    return value.to_bytes(size, "little") + bytes(old[size:])
+
+
+def mask_size(body: logix.ReadModifyWrite, room: int, what: str) -> int:
+    """The masks' size n, if a Read Modify Write may state it for a target of *room* bytes (0x03 if not)."""
+    size = len(body.or_mask)
+    if size not in MASK_SIZES or size > room or len(body.and_mask) < size:
+        raise CIPError(GeneralStatus.INVALID_PARAMETER_VALUE,
+                       message=f"{what}: masks of {size} bytes for {room} bytes")
+    return size
+
+
+def read_modify_write(view: View, service: int, body: logix.ReadModifyWrite) -> cip.Reply:
+    """Read Modify Write (0x4E) inside a structure: on an integer member or element (its bytes from
+    there to the end of its array are the target), on a BOOL[] word, or on a BOOL member (one byte:
+    its bit is bit 0).  A REAL or a structure is 0xFF/0x2107."""
+    raw, name = view.tag.raw, view.tag.name
+    if view.bit is not None:
+        mask_size(body, 1, name)
+        host = int.from_bytes(raw[view.offset:view.offset + view.host], "little")
+        on = masked(bytes([host >> view.bit & 1]), body)[0] & 1
+        host = host | (1 << view.bit) if on else host & ~(1 << view.bit)
+        raw[view.offset:view.offset + view.host] = host.to_bytes(view.host, "little")
+        return cip.Reply(service | 0x80)
+    if isinstance(view.type, Structure) or view.type.fmt not in INTEGER_FORMATS:
+        raise CIPError(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.DATA_TYPE_MISMATCH,),
+                       f"{name}: no Read Modify Write of a {view.type.name}")
+    size = mask_size(body, view.available * view.size, name)
+    start = view.offset
+    raw[start:start + size] = masked(bytes(raw[start:start + size]), body)
     return cip.Reply(service | 0x80)

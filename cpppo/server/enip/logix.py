@@ -25,6 +25,7 @@ from ...proto.enip import cip, logix
 from ...proto.enip.epath import Bit, Logical, Symbolic
 from . import members
 from .device import Attribute, CIPError
+from .names import fold
 from .structures import StructTag
 
 __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
@@ -58,6 +59,7 @@ class Tags:
     def __init__(self, on_access: Callable[..., None] | None = None) -> None:
         self._tags: dict[str, Attribute] = {}
         self._aliases: dict[str, tuple[Attribute, tuple[Any, ...]]] = {}  # alias tags (an export's)
+        self._folded: dict[str, str] = {}  # tag and alias names ignoring case: their declared spelling
         # Clients ask for the same paths again and again: where each path lands, until the tags change.
         self._located: dict[tuple[Any, ...], tuple[Attribute, tuple[Any, ...]]] = {}
         # ... and each Read Tag request of an atomic tag (the same object again: a connection keeps
@@ -69,6 +71,7 @@ class Tags:
         """Serve *attribute* also as *name* (an alias tag of an export: the same storage); *path*
         (element and member segments) makes it an alias of a part of it (``Motor1.Speed``)."""
         self._aliases[name] = (attribute, tuple(path))
+        self._folded.setdefault(fold(name), name)
         self._located.clear()
         self._reads.clear()
 
@@ -78,6 +81,7 @@ class Tags:
 
     def add(self, attribute: Attribute) -> Attribute:
         self._tags[attribute.name] = attribute
+        self._folded.setdefault(fold(attribute.name), attribute.name)
         self._located.clear()
         self._reads.clear()
         return attribute
@@ -118,6 +122,9 @@ class Tags:
         for end in range(run, 0, -1):
             name = ".".join(segment.name for segment in path[:end])
             attribute, within = self._tags.get(name), ()
+            if attribute is None:  # Logix names ignore case: try the declared spelling
+                name = self._folded.get(fold(name), name)
+                attribute = self._tags.get(name)
             if attribute is None and name in self._aliases:
                 attribute, within = self._aliases[name]
             if attribute is not None:

@@ -18,6 +18,7 @@ from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError, Object
 from .logix import NO_ACCESS, Tags
 from . import members
+from .names import declared
 from .structures import STRUCT_BIT, Structure, StructTag
 
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
@@ -122,6 +123,15 @@ class SymbolBrowser:
             return cip_types.BOOL.code, (), 1
         return attribute.cip.code & 0xFFF, (), attribute.cip.size or 0
 
+    def program(self, path: str) -> str:
+        """``Program:<name>`` as declared, for a path naming a program in any case (a controller
+        matches ``PROGRAM:mainprogram`` too); 0x04 for a program it does not have."""
+        head, colon, name = path.partition(":")
+        found = declared(name, getattr(self.owner, "programs", ())) if colon and head.upper() == "PROGRAM" else None
+        if found is None:
+            raise CIPError(0x04, message=f"no program {path!r}")
+        return f"Program:{found}"
+
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,
                                     program: str | None = None) -> cip.Reply:
         body = request.body
@@ -133,9 +143,8 @@ class SymbolBrowser:
         parts: list[bytes] = []
         used = 0
         status = 0
-        if program is not None and (not program.startswith("Program:") or program[8:] not in getattr(
-                self.owner, "programs", ())):
-            raise CIPError(0x04, message=f"no program {program!r}")
+        if program is not None:
+            program = self.program(program)
         for number, entry in self.instances(program):
             if number < start:
                 continue

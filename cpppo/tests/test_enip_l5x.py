@@ -3,7 +3,7 @@
 The sample exports in ``data/`` are shaped as Logix software writes them: a
 byte-order mark, CRLF lines, the ``RSLogix5000Content`` root with its
 attributes, L5K and Decorated data side by side, raw ``<Data>`` bytes, a module,
-an Add-On Instruction, produced and MESSAGE tags (skipped), aliases; the CSV has
+an Add-On Instruction, a produced tag, a MESSAGE tag (skipped), aliases; the CSV has
 ``remark`` lines, the version line and quoted fields.
 """
 
@@ -73,7 +73,7 @@ class TestL5XTags(unittest.TestCase):
         self.tags = {t.name: t for t in self.loaded.tags}
 
     def test_skipped_and_aliased(self) -> None:
-        self.assertNotIn("Shared", self.tags)  # produced
+        self.assertEqual(self.tags["Shared"].type, "DINT")  # produced: held as a base tag
         self.assertNotIn("Msg1", self.tags)  # MESSAGE: not served
         self.assertEqual(self.loaded.aliases, {"Count_Alias": "Counter", "Counter_Bit3": "Counter.3",
                                                "Motor_Speed": "Motor1.Speed",

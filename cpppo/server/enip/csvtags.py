@@ -5,8 +5,11 @@ version line, the header ``TYPE,SCOPE,NAME,DESCRIPTION,DATATYPE,SPECIFIER,
 ATTRIBUTES``, then one row per tag (``TAG``), alias (``ALIAS``, its base in
 SPECIFIER), comment and so on.  It names types but does not define them, so
 types come from the predefined Logix ones or from L5X files loaded first; it
-carries no values, so every tag starts at zero.  Rows of other kinds (comments,
-I/O, produced/consumed) are skipped with one log line each.
+carries no values, so every tag starts at zero.  Produced and consumed tags are
+``TAG`` rows too (their ``ProduceCount :=`` or ``Producer :=``, ``RemoteTag :=``
+attributes describe connections a simulator does not make): they are served as
+any other tag; ``Constant := true`` refuses client writes.  Rows of other kinds
+(comments, I/O) are skipped with one log line each.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 HEADER = ("TYPE", "SCOPE", "NAME", "DESCRIPTION", "DATATYPE", "SPECIFIER", "ATTRIBUTES")
 _DATATYPE = re.compile(r"^\s*(?P<type>[A-Za-z_][\w:]*)\s*(?:\[\s*(?P<dims>\d+(?:\s*,\s*\d+){0,2})\s*\])?\s*$")
 _ACCESS = re.compile(r"ExternalAccess\s*:=\s*(?P<access>Read/Write|Read Only|None)", re.IGNORECASE)
+_CONSTANT = re.compile(r"\bConstant\s*:=\s*true\b", re.IGNORECASE)
 
 
 def _kind(name: str, types: dict[str, Structure]) -> Optional[object]:
@@ -92,7 +96,9 @@ def load_csv(paths: list[str], types: Optional[dict[str, Structure]] = None) -> 
                 resolved, dims = "DWORD", ((dims[0] + 31) // 32,)
             access = _ACCESS.search(attributes)
             code = ACCESS[access.group("access").upper()] if access else 0
-            result.tags.append(L5XTag(prefix + name, resolved, dims, None, code, description))  # type: ignore[arg-type]
+            constant = _CONSTANT.search(attributes) is not None
+            result.tags.append(L5XTag(prefix + name, resolved, dims, None, code, description,  # type: ignore[arg-type]
+                                      constant))
     if len({t.name.upper() for t in result.tags}) != len(result.tags):
         raise ValueError(f"CSV: a tag is named twice in {', '.join(paths)}")
     resolve_aliases(result, aliases)

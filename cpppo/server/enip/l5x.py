@@ -8,7 +8,12 @@ structures of their parameters and local tags), controller ``<Tags>`` and each
 ``<Program>``'s tags, with initial values.  The result is a :class:`L5XFile`,
 a :class:`~.tagfile.TagFile` that ``EnipService.load_tags`` serves as it
 serves ``--tags``, plus what only an export has: aliases, each tag's external
-access, the controller's name and processor type.
+access and constness, the controller's name and processor type.
+
+Produced and consumed tags are loaded as base tags: their ``<ProduceInfo>`` and
+``<ConsumeInfo>`` describe connections to other controllers, which a simulator
+does not make, and a client reads and writes them as any other tag.  A
+``Constant="true"`` tag refuses client writes as a Read Only tag does.
 
 UDT members are placed as Logix places them (each aligned to its size,
 structures to 4 or 8, the whole rounded to 4 or 8), but the BOOL hosts and bit
@@ -45,10 +50,12 @@ ATOMIC = ("BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULIN
 
 @dataclass
 class L5XTag(TagDefinition):
-    """A tag as an export declares it: also its external access (0 read/write, 2 read only, 3 none)."""
+    """A tag as an export declares it: also its external access (0 read/write, 2 read only, 3 none)
+    and whether it is a constant (clients cannot write it, whatever its external access)."""
 
     access: int = 0
     description: str = ""
+    constant: bool = False
 
 
 @dataclass
@@ -287,12 +294,8 @@ def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile
     if (prefix + name).upper() in seen:
         raise ValueError(f"{place}: tag {prefix}{name} is declared twice")
     seen.add((prefix + name).upper())
-    tag_type = tag.get("TagType") or "Base"
-    if tag_type == "Alias":
+    if tag.get("TagType") == "Alias":  # (Produced and Consumed tags are held as Base tags are)
         aliases.append((prefix + name, prefix, tag.get("AliasFor") or "", place))
-        return
-    if tag_type in ("Produced", "Consumed"):
-        log.info("%s: %s tag %s%s skipped", place, tag_type.lower(), prefix, name)
         return
     if tag.get("Usage") == "InOut":
         return
@@ -312,7 +315,8 @@ def _tag(tag: ET.Element, prefix: str, path: str, types: _Types, result: L5XFile
         stored, stored_dims = "DWORD", ((dims[0] + 31) // 32,)
     value = _value(tag, stored, stored_dims, path, types)
     description = (tag.findtext("Description") or "").strip()
-    result.tags.append(L5XTag(prefix + name, stored, stored_dims, value, ACCESS[access], description))
+    constant = (tag.get("Constant") or "false").lower() == "true"
+    result.tags.append(L5XTag(prefix + name, stored, stored_dims, value, ACCESS[access], description, constant))
 
 
 def resolve_aliases(result: L5XFile, aliases: list[tuple[str, str, str, str]]) -> None:
@@ -383,12 +387,13 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
 
 def apply(service: Any, exported: L5XFile) -> None:
     """What an export adds to a service beyond ``load_tags``: each tag's external access (the
-    attribute the Symbol object reports and the tag services check), its aliases (the alias name
-    resolves to the base tag's own Attribute: one storage), and the controller's name (class 0x64,
-    what pycomm3 shows as ``plc.info["name"]``).  Call it after ``service.load_tags(exported)``."""
+    attribute the Symbol object reports and the tag services check) and constness (writes
+    refused), its aliases (the alias name resolves to the base tag's own Attribute: one storage),
+    and the controller's name (class 0x64, what pycomm3 shows as ``plc.info["name"]``).  Call it after ``service.load_tags(exported)``."""
     for tag in exported.tags:
         if isinstance(tag, L5XTag) and tag.name in service.tags:
             service.tags[tag.name].external_access = tag.access
+            service.tags[tag.name].constant = tag.constant
     for alias, target in exported.aliases.items():
         try:
             attribute, within = service.tags.locate(parse_tag(target))

@@ -168,9 +168,9 @@ class Tags:
                 return self._read(tag, known[2], reply_service, body.elements, 0, budget)
         tag, rest = self.locate(request.path)
         access = getattr(tag, "external_access", 0)
-        if access == NO_ACCESS or (access == READ_ONLY and isinstance(
+        if access == NO_ACCESS or ((access == READ_ONLY or getattr(tag, "constant", False)) and isinstance(
                 body, (logix.WriteTag, logix.WriteTagFragmented, logix.ReadModifyWrite))):
-            shown = "read only" if access == READ_ONLY else "none"
+            shown = {READ_ONLY: "read only", NO_ACCESS: "none"}.get(access, "read/write, but a constant")
             raise CIPError(PRIVILEGE, message=f"tag {tag.name!r}: external access {shown}")
         if isinstance(tag, StructTag):
             return self._serve_structure(tag, rest, request, budget)

@@ -12,7 +12,7 @@ ADDRESS ?= 0.0.0.0:44818
 
 help:
 	@echo "make run    start the EtherNet/IP simulator ($(TAGS)) in .venv"
-	@echo "make test   create .venv, install with test extras, run trial and pytest"
+	@echo "make test   create .venv, install with test extras, run trial (unit) and pytest (end to end, installed wheel)"
 	@echo "make bench  print the benchmark tables"
 
 $(VPY):
@@ -20,9 +20,15 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
-# Editable in "compat" mode: the checkout itself goes on sys.path, so twistd finds twisted/plugins.
-$(STAMP): $(VPY) setup.cfg setup.py pyproject.toml
-	$(VPY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+# An ordinary editable install: cpppo is imported from the checkout, so an edit needs no reinstall.
+# twistd finds plugins only in twisted/plugins folders on sys.path, which an editable install does
+# not put there; so the checkout's plugins are linked into the venv's twisted/plugins, where the
+# wheel installs them too.  A new plugin file is linked by the next make.
+PLUGINS := $(wildcard twisted/plugins/*.py)
+$(STAMP): $(VPY) pyproject.toml $(PLUGINS)
+	$(VPY) -m pip install -q -e '.[test]'
+	@plugins=$$($(VPY) -c 'import os, twisted.plugins as p; print(os.path.dirname(p.__file__))') && \
+	 for f in $(PLUGINS); do ln -sf "$(CURDIR)/$$f" "$$plugins/"; done
 	@touch $@
 
 venv: $(STAMP)
@@ -46,15 +52,17 @@ tools:
 	    fi; \
 	fi
 
+# trial works in a temporary folder of its own, so the checkout stays as it was.
 trial: $(STAMP)
-	$(VENV)/bin/trial cpppo.tests
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	 $(VENV)/bin/trial --temp-directory="$$tmp/_trial_temp" cpppo.tests
 
-pytest: $(STAMP)
-	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
+# The end-to-end tests, including tests/test_installed.py: it builds the wheel and the sdist,
+# installs the wheel in a throwaway venv and checks the plugins, the scripts and trial there.
+pytest: $(STAMP) tools
+	$(VPY) -m pytest -q -p no:cacheprovider tests
 
-test: $(STAMP) tools
-	$(VENV)/bin/trial cpppo.tests
-	$(VPY) -m pytest -q -p no:cacheprovider tests cpppo/tests
+test: trial pytest
 
 bench: $(STAMP)
 	$(VPY) bench/dfa_bench.py
@@ -66,4 +74,4 @@ bench: $(STAMP)
 	$(VPY) bench/history_bench.py --events 100000
 
 clean:
-	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build dist *.egg-info

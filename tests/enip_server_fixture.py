@@ -4,7 +4,8 @@
         server.port, server.udp_port, server.alive(), server.output()
 
 The server is run exactly as a user would: ``twistd -n --pidfile= cpppo-enip ...`` from the venv
-holding this interpreter, with cwd at the repository root (where twistd finds ``twisted/plugins``).
+holding this interpreter (or another, *twistd*), in a temporary folder of its own (twistd finds the
+plugin in the venv's ``twisted/plugins``, where the package installs it).
 It prints ``Network TCP Server address = ('127.0.0.1', PORT)`` (twistd logs it as
 ``[stdout#info] ...``); we read the port from its output, written to a file (a pipe could fill).
 
@@ -48,13 +49,13 @@ class TwistdEnipServer(ServerProcess):
     """A running ``twistd -n cpppo-enip`` on 127.0.0.1; .stop() terminates and always reaps it."""
 
     @classmethod
-    def start(cls, tags, extra_args=(), timeout: float = START_TIMEOUT) -> "TwistdEnipServer":
-        cmd = [str(TWISTD), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--address", f"{LOOPBACK}:0", "-A",
+    def start(cls, tags, extra_args=(), timeout: float = START_TIMEOUT, twistd: Path = TWISTD) -> "TwistdEnipServer":
+        cmd = [str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--address", f"{LOOPBACK}:0", "-A",
                *map(str, extra_args), *map(str, tags)]
         outdir = tempfile.TemporaryDirectory(prefix="cpppo-enip-twistd-")
         out = open(Path(outdir.name) / "output", "wb")
         try:
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, cwd=outdir.name, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         finally:
             out.close()

@@ -171,7 +171,7 @@ def test_python_m_web_and_done():
         out_path = Path(tmp) / "output"
         with open(out_path, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "cpppo.server.enip", "--no-config", "-a", "127.0.0.1:0",
-                                     "-A", "--web", "127.0.0.1:0", "X=DINT"], cwd=fx.ROOT, stdin=subprocess.DEVNULL,
+                                     "-A", "--web", "127.0.0.1:0", "X=DINT"], cwd=tmp, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             port = web_port(lambda: out_path.read_text(errors="replace"))

@@ -19,6 +19,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -28,7 +29,7 @@ from typing import Callable, Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1")
+ENV = dict(os.environ, PYTHONUNBUFFERED="1")
 
 import pymodbus
 if tuple(int(x) for x in pymodbus.__version__.split(".")[:2]) < (3, 16):
@@ -138,7 +139,8 @@ class Proc:
 
     def __init__(self, *args: str) -> None:
         self.args = args
-        self.popen = subprocess.Popen([*args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+        # Not the checkout: twistd scans its working folder for twisted/plugins and writes there.
+        self.popen = subprocess.Popen([*args], cwd=tempfile.gettempdir(), env=ENV, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True, bufsize=1)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.errors: list[str] = []

@@ -12,7 +12,9 @@ import json
 import os
 from dataclasses import dataclass
 
-VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors", "enip")
+from .resources import vectors_dir
+
+VECTORS = str(vectors_dir())
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,21 @@ once per process.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cpppo.tests.resources import child_env
 
 
 def run_script(body: str, timeout: float = 30.0) -> tuple[subprocess.CompletedProcess, float]:
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True,
+                              timeout=timeout, env=child_env(), cwd=cwd)
     return proc, time.monotonic() - start
 
 

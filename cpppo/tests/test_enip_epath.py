@@ -9,7 +9,6 @@ define, so every path a real client sent is decoded and re-encoded byte for byte
 from __future__ import annotations
 
 import json
-import pathlib
 import struct
 import unittest
 
@@ -20,8 +19,9 @@ from cpppo.proto.enip.epath import (
     encode_path, encode_route, format_path, from_original, parse_tag, to_original,
 )
 from cpppo.proto.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.tests.resources import vectors_dir
 
-VECTORS = pathlib.Path(__file__).parent / "vectors" / "enip"
+VECTORS = vectors_dir()
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -9,7 +9,6 @@ an Add-On Instruction, a produced tag, a MESSAGE tag (skipped), aliases; the CSV
 
 from __future__ import annotations
 
-import os
 import struct
 
 from twisted.trial import unittest
@@ -19,14 +18,14 @@ from cpppo.proto.enip.epath import Logical, Symbolic
 from cpppo.server.enip import csvtags, l5x, options
 from cpppo.server.enip.l5x_data import logix_string, number
 from cpppo.server.enip.logix import Tags
+from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read, write
 
 #: The simulator takes --l5x/--csv and its tags have aliases and external access (the wiring is in).
 WIRED = "--l5x" in options.parser().format_help() and hasattr(Tags, "alias")
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-PLANT_L5X = os.path.join(DATA, "plant.L5X")
-PLANT_CSV = os.path.join(DATA, "plant.CSV")
+PLANT_L5X = data_file("plant.L5X")
+PLANT_CSV = data_file("plant.CSV")
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<RSLogix5000Content SchemaRevision="1.0" '
         'TargetName="C" TargetType="Controller">\n<Controller Use="Target" Name="C" ProcessorType="1756-L85E">\n')

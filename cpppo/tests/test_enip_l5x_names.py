@@ -11,7 +11,6 @@ drives the same through pylogix and pycomm3.
 
 from __future__ import annotations
 
-import os
 import struct
 
 from twisted.trial import unittest
@@ -21,11 +20,11 @@ from cpppo.proto.enip.epath import Logical, Symbolic, parse_tag
 from cpppo.proto.enip.status import GeneralStatus
 from cpppo.server.enip import csvtags, l5x
 from cpppo.server.enip.names import declared, fold
+from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read, write
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-FIDELITY_L5X = os.path.join(DATA, "fidelity.L5X")
-FIDELITY_CSV = os.path.join(DATA, "fidelity.CSV")
+FIDELITY_L5X = data_file("fidelity.L5X")
+FIDELITY_CSV = data_file("fidelity.CSV")
 PRIVILEGE, PATH_ERROR = GeneralStatus.PRIVILEGE_VIOLATION, GeneralStatus.PATH_SEGMENT_ERROR
 
 

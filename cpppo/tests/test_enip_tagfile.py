@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
 
 from twisted.trial import unittest
@@ -11,9 +10,10 @@ from twisted.trial import unittest
 from cpppo.proto.enip import browse, cip, logix
 from cpppo.proto.enip.epath import Logical, Symbolic
 from cpppo.server.enip import options, tagfile
+from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import Peer, ServiceTestCase, read
 
-PLANT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "plant.toml")
+PLANT = data_file("plant.toml")
 
 
 class TestLayout(unittest.TestCase):

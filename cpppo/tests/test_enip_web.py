@@ -22,6 +22,7 @@ from cpppo.proto.enip import encap
 from cpppo.proto.enip.connection import NEED_DATA, Connection, Role
 from cpppo.server.enip import device, main
 from cpppo.server.enip.web import negotiate, parse_api_path, start_web
+from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import read, write
 
 
@@ -267,11 +268,9 @@ class TestStructures(WebTestCase):
     """Structure tags (STRING, TIMER, user-defined types from a --tags file) show and take JSON."""
 
     def setUp(self) -> None:
-        import os
-
         from twisted.internet import reactor
 
-        plant = os.path.join(os.path.dirname(__file__), "data", "plant.toml")
+        plant = data_file("plant.toml")
         self.reactor = reactor
         self.server = main.start(["--no-config", "-a", "127.0.0.1:0", "-U", "--tags", plant, "S=STRING", "T=TIMER"],
                                  reactor)
@@ -326,7 +325,7 @@ class TestCustomAttributes(WebTestCase):
         self.server.service.add_tag("LATER", "INT", 4, attribute_class=Refusing)
         status, content, _ = yield self.http("/api/tags/LATER/attribute%5B1%5D")
         self.assertEqual(status, 400)
-        self.assertIn("CIP status 0x0C", content["command"]["message"])
+        self.assertIn("refused: 0x0C object state conflict", content["command"]["message"])
         status, content, _ = yield self.http("/api/tags/LATER")  # its summary needs no read
         self.assertEqual(content["data"]["tags"]["LATER"]["attribute"], "LATER INT[4] == [0, 0, 0, 0]")
 

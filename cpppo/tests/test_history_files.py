@@ -14,7 +14,7 @@ import textwrap
 import tracemalloc
 import unittest
 
-import cpppo
+from cpppo.tests.resources import child_env
 from cpppo.history import (
     DataError, history_files, logger, opener, parse_record, record, records, timestamp,
 )
@@ -245,8 +245,7 @@ WRITER = textwrap.dedent("""
 class TestCrash(TempDir):
     def run_writer(self, name: str, count: int, tear: bool) -> str:
         path = self.path(name)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [os.path.dirname(os.path.dirname(cpppo.__file__)), os.environ.get("PYTHONPATH", "")]))
+        env = child_env()
         child = subprocess.Popen([sys.executable, "-c", WRITER, path, str(count), "tear" if tear else "whole"],
                                  stdout=subprocess.PIPE, text=True, env=env)
         self.addCleanup(lambda: child.poll() is None and child.kill())

@@ -7,7 +7,6 @@ every zone is named explicitly (or TZ is set in a subprocess), so the host's zon
 from __future__ import annotations
 
 import datetime
-import os
 import subprocess
 import sys
 import unittest
@@ -15,7 +14,7 @@ import unittest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cpppo
+from cpppo.tests.resources import child_env
 from cpppo.history import (
     AmbiguousTimeZoneError, UnknownTimeZoneError, duration, format_offset, parse_datetime,
     parse_offset, parse_seconds, pytz, timestamp, zone_names,
@@ -147,8 +146,7 @@ class TestTimestampValues(AbbreviationsReset):
                 "print(get_localzone().zone, timestamp(1400000000).local)")
         for tz, expected in [("Canada/Mountain", "Canada/Mountain 2014-05-13 10:53:20 MDT"),
                              ("Europe/Berlin", "Europe/Berlin 2014-05-13 18:53:20 CEST")]:
-            env = dict(os.environ, TZ=tz, PYTHONPATH=os.pathsep.join(
-                [os.path.dirname(os.path.dirname(cpppo.__file__)), os.environ.get("PYTHONPATH", "")]))
+            env = child_env(TZ=tz)
             out = subprocess.run([sys.executable, "-c", code], env=env,
                                  capture_output=True, text=True, check=True, timeout=60)
             self.assertEqual(out.stdout.strip(), expected)

@@ -9,7 +9,7 @@ import unittest
 
 from cpppo.proto.enip.status import (
     REPLY, ClassCode, Command, ConnectionManagerStatus, EncapStatus, GeneralStatus, ItemType,
-    LogixExtendedStatus, Service, describe, describe_encap, service_name,
+    LogixExtendedStatus, Service, describe, describe_encap, explain, meaning, service_name,
 )
 from cpppo.tests.test_enip_epath import VECTORS, cpf_items
 
@@ -122,6 +122,16 @@ class Texts(unittest.TestCase):
         self.assertEqual(describe(0xFF, (0x1234,)), "0xFF general error (extended 0x1234)")
         self.assertEqual(describe(0x42), "0x42 unknown status")
         self.assertEqual(describe(GeneralStatus.PARTIAL_TRANSFER), "0x06 partial transfer")
+
+    def test_explain(self):
+        """The line people see: the codes, then the most specific meaning known."""
+        self.assertEqual(explain(0xFF, (0x2105,)), "0xFF/0x2105 beyond the end of the tag")
+        self.assertEqual(explain(0x04), "0x04 path segment error (no such tag or object)")
+        self.assertEqual(explain(0x01, [0x0100]), "0x01/0x0100 connection in use")
+        self.assertEqual(explain(0xFF, (0x1234,)), "0xFF/0x1234 general error")
+        self.assertEqual(explain(0x42), "0x42 unknown status")
+        self.assertEqual(meaning(0x0C), "object state conflict")
+        self.assertEqual(GeneralStatus.ATTRIBUTE_NOT_SUPPORTED.meaning, "attribute not supported (no such attribute)")
 
     def test_describe_encap(self):
         self.assertEqual(describe_encap(0x64), "0x0064 invalid session handle")

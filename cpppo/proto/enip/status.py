@@ -11,6 +11,10 @@ Connection Manager and Read Modify Write on a tag; 0x52 is Unconnected Send and 
 Fragmented): those names are aliases in :class:`Service`, and :func:`service_name` picks the right
 one from the class the request was addressed to.
 
+Statuses also carry their meaning for people (``GeneralStatus.PATH_SEGMENT_ERROR.meaning``):
+:func:`explain` gives the line client tools, the web API and the server's logs show
+(``0xFF/0x2105 beyond the end of the tag``), so the words for a code live beside the code.
+
 Nothing here does I/O or keeps state; the tables are constants.
 """
 
@@ -22,7 +26,7 @@ from collections.abc import Iterable
 __all__ = [
     "Command", "EncapStatus", "ItemType", "Service", "ClassCode", "GeneralStatus",
     "LogixExtendedStatus", "ConnectionManagerStatus", "REPLY", "service_name", "describe",
-    "describe_encap",
+    "describe_encap", "meaning", "explain",
 ]
 
 #: The bit a CIP reply sets in the service code of the request it answers.
@@ -143,32 +147,54 @@ class ClassCode(enum.IntEnum):
     ETHERNET_LINK = 0xF6
 
 
-class GeneralStatus(enum.IntEnum):
+class _Status(enum.IntEnum):
+    """A status code that also says what it means to a person (:attr:`meaning`).
+
+    Why: a reply's numbers reach people (client errors, the web API, logs); the words for each
+    code live beside the code.  A member is ``NAME = code`` (its meaning is its name in words)
+    or ``NAME = code, "meaning"`` where the name alone would not tell a user what went wrong.
+    """
+
+    _meaning: str
+
+    def __new__(cls, value: int, meaning: str = "") -> "_Status":
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member._meaning = meaning
+        return member
+
+    @property
+    def meaning(self) -> str:
+        """What the code means, in words (``"beyond the end of the tag"``)."""
+        return self._meaning or _label(self)
+
+
+class GeneralStatus(_Status):
     """CIP general status codes (CIP Vol. 1, Appendix B)."""
 
     SUCCESS = 0x00
     CONNECTION_FAILURE = 0x01
     RESOURCE_UNAVAILABLE = 0x02
     INVALID_PARAMETER_VALUE = 0x03
-    PATH_SEGMENT_ERROR = 0x04
-    PATH_DESTINATION_UNKNOWN = 0x05
-    PARTIAL_TRANSFER = 0x06
+    PATH_SEGMENT_ERROR = 0x04, "path segment error (no such tag or object)"
+    PATH_DESTINATION_UNKNOWN = 0x05, "path destination unknown (no such object or instance)"
+    PARTIAL_TRANSFER = 0x06, "partial transfer (more data follows)"
     CONNECTION_LOST = 0x07
-    SERVICE_NOT_SUPPORTED = 0x08
+    SERVICE_NOT_SUPPORTED = 0x08, "service not supported by the object addressed"
     INVALID_ATTRIBUTE_VALUE = 0x09
     ATTRIBUTE_LIST_ERROR = 0x0A
     ALREADY_IN_REQUESTED_MODE = 0x0B
     OBJECT_STATE_CONFLICT = 0x0C
     OBJECT_ALREADY_EXISTS = 0x0D
-    ATTRIBUTE_NOT_SETTABLE = 0x0E
-    PRIVILEGE_VIOLATION = 0x0F
+    ATTRIBUTE_NOT_SETTABLE = 0x0E, "attribute not settable (read only)"
+    PRIVILEGE_VIOLATION = 0x0F, "privilege violation (access denied)"
     DEVICE_STATE_CONFLICT = 0x10
-    REPLY_DATA_TOO_LARGE = 0x11
+    REPLY_DATA_TOO_LARGE = 0x11, "reply data too large (read fewer elements, or fragmented)"
     FRAGMENTATION_OF_PRIMITIVE = 0x12
-    NOT_ENOUGH_DATA = 0x13
-    ATTRIBUTE_NOT_SUPPORTED = 0x14
-    TOO_MUCH_DATA = 0x15
-    OBJECT_DOES_NOT_EXIST = 0x16
+    NOT_ENOUGH_DATA = 0x13, "not enough data in the request"
+    ATTRIBUTE_NOT_SUPPORTED = 0x14, "attribute not supported (no such attribute)"
+    TOO_MUCH_DATA = 0x15, "too much data in the request"
+    OBJECT_DOES_NOT_EXIST = 0x16, "object does not exist"
     SERVICE_FRAGMENTATION_SEQUENCE = 0x17
     NO_STORED_ATTRIBUTE_DATA = 0x18
     STORE_OPERATION_FAILURE = 0x19
@@ -176,7 +202,7 @@ class GeneralStatus(enum.IntEnum):
     RESPONSE_TOO_LARGE = 0x1B
     MISSING_ATTRIBUTE_LIST_ENTRY = 0x1C
     INVALID_ATTRIBUTE_VALUE_LIST = 0x1D
-    EMBEDDED_SERVICE_ERROR = 0x1E
+    EMBEDDED_SERVICE_ERROR = 0x1E, "embedded service error (a request in the Multiple Service Packet failed)"
     VENDOR_SPECIFIC = 0x1F
     INVALID_PARAMETER = 0x20
     WRITE_ONCE_VALUE = 0x21
@@ -191,15 +217,15 @@ class GeneralStatus(enum.IntEnum):
     GENERAL_ERROR = 0xFF
 
 
-class LogixExtendedStatus(enum.IntEnum):
+class LogixExtendedStatus(_Status):
     """Extended status words a Logix controller adds to general status 0xFF (1756-PM020)."""
 
-    OFFSET_BEYOND_TEMPLATE = 0x2104
-    INDEX_OUT_OF_RANGE = 0x2105
-    DATA_TYPE_MISMATCH = 0x2107
+    OFFSET_BEYOND_TEMPLATE = 0x2104, "offset beyond the end of the tag's data"
+    INDEX_OUT_OF_RANGE = 0x2105, "beyond the end of the tag"
+    DATA_TYPE_MISMATCH = 0x2107, "data type mismatch (not the tag's type)"
 
 
-class ConnectionManagerStatus(enum.IntEnum):
+class ConnectionManagerStatus(_Status):
     """Extended status words of general status 0x01, from the Connection Manager (CIP Vol. 1, 3-5.6)."""
 
     CONNECTION_IN_USE = 0x0100
@@ -240,7 +266,7 @@ _BY_CLASS: dict[tuple[int, int], str] = {
 _ON_TAGS: dict[int, str] = {0x4E: "READ_MODIFY_WRITE", 0x52: "READ_TAG_FRAGMENTED"}
 
 #: Which enum explains the extended status words of a general status.
-_EXTENDED: dict[int, type[enum.IntEnum]] = {
+_EXTENDED: dict[int, type[_Status]] = {
     GeneralStatus.CONNECTION_FAILURE: ConnectionManagerStatus,
     GeneralStatus.GENERAL_ERROR: LogixExtendedStatus,
 }
@@ -303,3 +329,37 @@ def describe_encap(status: int) -> str:
         return f"0x{status:04X} {_label(EncapStatus(status))}"
     except ValueError:
         return f"0x{status:04X} unknown encapsulation status"
+
+
+def _known(table: type[_Status] | None, code: int) -> _Status | None:
+    try:
+        return table(code) if table is not None else None
+    except ValueError:
+        return None
+
+
+def meaning(general: int, extended: Iterable[int] = ()) -> str:
+    """What a status means to a person: the first extended word known for *general*, else *general*'s meaning.
+
+    ``meaning(0xFF, (0x2105,))`` is ``"beyond the end of the tag"``; an unknown code is
+    ``"unknown status"``.
+    """
+    table = _EXTENDED.get(general)
+    for word in extended:
+        member = _known(table, word)
+        if member is not None:
+            return member.meaning
+    member = _known(GeneralStatus, general)
+    return member.meaning if member is not None else "unknown status"
+
+
+def explain(general: int, extended: Iterable[int] = ()) -> str:
+    """A status as a person reports it: its codes, then what it means.
+
+    ``explain(0xFF, (0x2105,))`` is ``"0xFF/0x2105 beyond the end of the tag"``,
+    ``explain(0x04)`` ``"0x04 path segment error (no such tag or object)"``.  Client error
+    lines, the web API and the server's logs all say it this way.
+    """
+    words = tuple(extended)
+    codes = "/".join([f"0x{general:02X}", *(f"0x{word:04X}" for word in words)])
+    return f"{codes} {meaning(general, words)}"

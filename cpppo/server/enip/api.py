@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from twisted.internet import defer, task
 
+from ...proto.enip.status import explain
 from .device import CIPError
 from .options import parse_delay
 from .web_values import BadValue, is_structure, parse, show
@@ -446,7 +447,7 @@ class Api:
                     result = await defer.maybeDeferred(target.set, command, value)
                     messages.append(f"{where}={value!r} ({result!r})")
             except CIPError as error:  # a customised Attribute refused: as a client would be told
-                raise ApiError(400, f"{where}: refused with CIP status 0x{error.status:02X}: {error}") from None
+                raise ApiError(400, f"{where}: refused: {explain(error.status, error.extended)}: {error}") from None
             results.append(result)
             log.info("web API: %s", messages[-1])
         reply: dict[str, Any] = {"message": "; ".join(messages), "success": True}

@@ -6,7 +6,10 @@ it keep working; the work is done by the blocking :class:`.connector.connector`,
 that is, by the one Deferred client.  A bad command line gets a usage message
 and exit status 2; an unreachable host or a timeout is one line on standard
 error and exit status 1, never a traceback; otherwise the exit status is 0
-only if every operation succeeded.
+only if every operation succeeded.  Every failed operation, with ``-p`` or
+without, also gets a line on standard error naming it and what its status
+means (``enip_client: SCADA[5000]: 0xFF/0x2105 beyond the end of the tag``);
+the ``-p`` lines keep the original's format, which scripts parse.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from ... import blocking
 from twisted.internet import error
 
 from ...proto.enip import encap
+from ...proto.enip.status import explain
 from . import plan
 from .connector import _list_view, connector
 from .operations import parse_operations
 from .protocol_client import ConnectionClosed, EncapsulationError, RequestTimeout
 
-__all__ = ["main", "parser", "recycle", "enip_format"]
+__all__ = ["main", "parser", "recycle", "enip_format", "report_failure"]
 
 log = logging.getLogger("cpppo.server.enip.client")
 
@@ -133,11 +137,35 @@ def failure(prog: str, host: str, port: int, timeout: float, exc: BaseException)
     return 1
 
 
+def report_failure(prog: str, description: Any, status: Any) -> None:
+    """One line on stderr for a failed operation: which operation, and what its status means.
+
+    *status* is a result's: a general status, ``(general, [extended, ...])``, or None
+    when no reply said why.
+    """
+    op = getattr(description, "op", None)
+    name = plan.format_path(op["path"], op.get("elements")) if op else str(description).split()[-1]
+    if isinstance(status, tuple):
+        why = explain(status[0], status[1])
+    else:
+        why = explain(status) if status else "failed, with no status to say why"
+    print(f"{prog}: {name}: {why}", file=sys.stderr, flush=True)
+
+
+class _ReportedHere(logging.Filter):
+    """Drops the pipeline's own warning of a failed operation: the tool reports each one itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client %s returned non-zero status")
+
+
 def _logging(args: argparse.Namespace) -> None:
     level = (logging.WARNING, logging.INFO)[args.verbose] if args.verbose < 2 else logging.DEBUG
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if args.log:
         handlers = [logging.handlers.RotatingFileHandler(args.log, maxBytes=10 * 1024 * 1024, backupCount=5)]
+    if not args.verbose:
+        handlers[0].addFilter(_ReportedHere())
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s")
 
@@ -200,11 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failures += _lists(args, host, port, conn)
             if operations:
                 begun = time.perf_counter()
-                failed, values = conn.process(operations=operations, depth=args.depth,
-                                              multiple=500 if args.multiple else 0, fragment=args.fragment,
-                                              no_fragment=args.no_fragment, printing=args.print,
-                                              timeout=args.timeout)
-                failures += failed
+                values = []
+                for _, dsc, _, _, sts, val in conn.operate(operations, depth=args.depth,
+                                                           multiple=500 if args.multiple else 0,
+                                                           fragment=args.fragment, no_fragment=args.no_fragment,
+                                                           printing=args.print, timeout=args.timeout):
+                    values.append(val)
+                    if val is None:
+                        failures += 1
+                        report_failure("enip_client", dsc, sts)
                 elapsed = time.perf_counter() - begun
                 print(f"Client Tag I/O  Average {len(values) / elapsed:9.3f} TPS ({elapsed / len(values):7.3f}s ea).",
                       file=sys.stderr)

@@ -7,7 +7,9 @@ Single (``@1/1/7``: class 1, instance 1, attribute 7), Get Attributes All
 (``'@1/1/7=(SSTRING)name'``; values are SINT unless cast).  The lines printed
 are the original's (``<time>:   0: Single G_A_S      @0x0001/1/7 == [20, 49, ...]``):
 the raw bytes as integers; ``--decode TYPE`` adds the value decoded as that
-CIP type.  Runs on the blocking :class:`.connector.connector`.
+CIP type.  A failed request also gets a line on standard error naming it and
+what its status means (``enip_get_attribute: @0x0001/1/99: 0x14 attribute not
+supported (no such attribute)``).  Runs on the blocking :class:`.connector.connector`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Sequence
 from ...proto.enip import types
 from ...proto.errors import LocalProtocolError, RemoteProtocolError
 from . import plan
-from .client_cli import _address, _logging, add_path_options, failure, paths, stdin_tags
+from .client_cli import _address, _logging, add_path_options, failure, paths, report_failure, stdin_tags
 from .connector import connector
 from .operations import attribute_operations
 
@@ -86,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if args.decode and isinstance(val, list):
                         line += f": {decoded(val, args.decode)!r}"
                     print(line, flush=True)
-                failures += 1 if sts else 0
+                if sts:  # the original's ``== None`` line says nothing of why: this line does
+                    failures += 1
+                    report_failure("enip_get_attribute", dsc, sts)
     except Exception as exc:
         return failure("enip_get_attribute", host, port, args.timeout, exc)
     return 1 if failures else 0

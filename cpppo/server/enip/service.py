@@ -21,6 +21,7 @@ from twisted.internet import defer, task
 from ...proto.enip import cip, encap
 from ...proto.enip.connection import Malformed
 from ...proto.enip.epath import Logical, Port, Symbolic
+from ...proto.enip.status import explain
 from .clock import WallClock
 from .connections import ConnectionTable
 from .device import (Attribute, CIPError, ConnectionManager, Directory, EthernetLink, Identity, MessageRouter,
@@ -296,7 +297,7 @@ class EnipService:
         try:
             reply = self.serve(request, budget, client)
         except CIPError as error:
-            log.debug("%s: %s", client, error)
+            log.debug("%s: %s: %s", client, explain(error.status, error.extended), error)
             return self._error_reply(request, error)
         except KeyError as error:
             return self._error_reply(request, CIPError(0xFF, (0x2105,), str(error)))

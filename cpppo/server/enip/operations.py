@@ -91,11 +91,21 @@ def _path(text: str, whole: str) -> tuple[list[dict], int | None]:
             raise ValueError(f"{whole!r}: element range [{first}-{last}] runs backwards")
         count = last - first + 1
         text = text[:match.start()].rstrip() + f"[{first}]"
+    if text.count("[") != text.count("]"):
+        raise ValueError(f"{whole!r}: a '[' without its ']' (or a ']' without its '[')")
     try:
         segments = parse_tag(text)
     except LocalProtocolError as exc:
-        raise ValueError(f"{whole!r}: bad tag {text!r}: {exc}") from None
+        raise ValueError(_tag_error(whole, text, exc)) from None
     return to_original(segments), count
+
+
+def _tag_error(whole: str, text: str, exc: Exception) -> str:
+    """One message naming the string once: the codec's message names the tag too (``... in 'X'``)."""
+    detail = str(exc)
+    for naming in (f" in {text!r}", f" component {text!r}", f": {text!r}", f" {text!r}"):
+        detail = detail.replace(naming, "")
+    return f"{whole!r}: {detail}"
 
 
 def _write(opr: dict, text: str, whole: str, int_type: str, fragment: bool) -> None:

@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Sequence
 
-__all__ = ["main", "build_parser", "is_serial_address", "serial_device", "add_serial_options"]
+__all__ = ["main", "build_parser", "configure", "is_serial_address", "serial_device", "add_serial_options"]
 
 EPILOG = """\
 Register ranges: <begin>[-<end>][=<value>[,<value>...]]; values repeat to fill the
@@ -82,48 +82,69 @@ def serial_device(args: argparse.Namespace) -> str | None:
 
 
 def _configure_logging(verbose: int, logfile: str | None) -> None:
-    import cpppo
+    """The level of ``-v``, to stderr or ``-l FILE``; Twisted's own log events go there too."""
+    from cpppo.bin.startup import setup_logging
 
-    cfg = dict(cpppo.log_cfg, level=cpppo.log_level(verbose))
-    if logfile:
-        cfg["filename"] = logfile
-    logging.basicConfig(**cfg)
+    setup_logging(verbose, logfile)
     from twisted.logger import STDLibLogObserver, globalLogBeginner
 
     globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
+
+
+def configure(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check a command line; a mistake exits 2 with the usage and one line naming the tool.
+
+    Why one function: ``modbus_sim`` and ``twistd cpppo-modbus`` take the same options and
+    must refuse the same mistakes the same way.  The result also has ``ranges`` (parsed),
+    ``serial`` (the device, or None) and ``units`` (a list, empty for every unit id).
+    """
+    from cpppo.modbus.evil import parse_evil
+    from cpppo.modbus.ranges import parse_range
+    from cpppo.modbus.service import parse_address
+    from cpppo.modbus.transports import serial_options
+
+    args = parser.parse_args(argv)
+    args.serial = serial_device(args)
+    args.units = args.unit or []
+    try:
+        args.ranges = [parse_range(text, default=0) for text in args.registers]
+        if args.range < 1:
+            raise ValueError("--range must be at least 1")
+        if args.serial and args.range != 1:
+            raise ValueError("--range does not apply to a serial port")
+        for unit in args.units:
+            if not 0 <= unit <= 255:
+                raise ValueError(f"--unit {unit} is not 0-255")
+        if args.serial:
+            serial_options(args.baudrate, args.parity, args.stopbits, args.bytesize)
+        else:
+            parse_address(args.address)
+        if args.evil:
+            parse_evil(args.evil)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted; 0 on a clean stop, 1 if it cannot start, 2 on bad usage."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = configure(parser, argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from cpppo.modbus.ranges import parse_range
+    from cpppo.bin.startup import reason
     from cpppo.modbus.service import make_service, success_line
 
-    serial = serial_device(args)
-    try:
-        ranges = [parse_range(text, default=0) for text in args.registers]
-        if args.range < 1:
-            raise ValueError("--range must be at least 1")
-        if serial and args.range != 1:
-            raise ValueError("--range does not apply to a serial port")
+    def report(kind: str, bound: str) -> None:
+        print(success_line(kind, bound), flush=True)
+        if args.address_output:
+            print(bound, flush=True)
 
-        def report(kind: str, bound: str) -> None:
-            print(success_line(kind, bound), flush=True)
-            if args.address_output:
-                print(bound, flush=True)
-
-        top = make_service(ranges, address=None if serial else args.address, serial=serial,
-                           unit_ids=args.unit, baudrate=args.baudrate, parity=args.parity,
-                           stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report,
-                           evil=args.evil)
-    except ValueError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
+    top = make_service(args.ranges, address=None if args.serial else args.address, serial=args.serial,
+                       unit_ids=args.units or None, baudrate=args.baudrate, parity=args.parity,
+                       stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report,
+                       evil=args.evil)
     _configure_logging(args.verbose, args.log)
     from twisted.internet import reactor
 
@@ -134,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             top.privilegedStartService()
             top.startService()
         except Exception as exc:
-            print(f"{parser.prog}: cannot start: {exc}", file=sys.stderr, flush=True)
+            print(f"{parser.prog}: {reason(exc)}", file=sys.stderr, flush=True)
             status[0] = 1
             reactor.stop()
 

@@ -2,8 +2,11 @@
 
 The options are the simulator's own (:mod:`cpppo.server.enip.options`): one
 definition serves ``python -m cpppo.server.enip``, ``enip_server`` and twistd.
-``Options`` only parses and validates; ``makeService`` returns the service,
-which binds its ports when twistd starts it.
+``Options`` sets up logging (``-v``, ``-l``: into twistd's log unless ``-l FILE``)
+before it loads any ``--l5x``/``--csv``/``--tags`` file, so what those loaders skip
+is seen; ``makeService`` returns the service, which binds its ports when twistd
+starts it, and makes a port it cannot bind one line and exit status 1
+(:class:`~cpppo.tap.guard.ExitOnFailure`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ from typing import Any
 from twisted.application import service
 from twisted.python import usage
 
+from ..bin.startup import TwistedLogHandler, setup_logging
 from ..server.enip import options as opts
+from .guard import ExitOnFailure
 
-__all__ = ["Options", "makeService", "EnipServerService"]
+__all__ = ["Options", "makeService", "EnipServerService", "PROG"]
+
+#: How the plugin names itself in its messages.
+PROG = "twistd cpppo-enip"
 
 
 class Options(usage.Options):
@@ -26,11 +34,13 @@ class Options(usage.Options):
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         argv = sys.argv[1:] if options is None else list(options)
-        ap = opts.parser(prog="twistd cpppo-enip")
-        self["settings"] = opts.configure(ap.parse_args(argv), ap)  # exits 2 with a usage message
+        ap = opts.parser(prog=PROG)
+        args = ap.parse_args(argv)  # exits 2 with a usage message
+        setup_logging(args.verbose, args.log, rotating=True, handler=TwistedLogHandler())
+        self["settings"] = opts.configure(args, ap)  # loads the tag files: after logging is set up
 
     def getUsage(self, width: int | None = None) -> str:
-        return opts.parser(prog="twistd cpppo-enip").format_help()
+        return opts.parser(prog=PROG).format_help()
 
 
 class EnipServerService(service.Service):
@@ -58,4 +68,5 @@ class EnipServerService(service.Service):
 
 
 def makeService(options: Options) -> service.IService:
-    return EnipServerService(options["settings"])
+    """The simulator's service, under a guard that makes a failure to start one line and exit status 1."""
+    return ExitOnFailure(PROG, EnipServerService(options["settings"]))

@@ -2,8 +2,13 @@
 
 Why: a Twisted deployment (logging, daemonising, several services in one
 process) wants the simulator as a service, with the same options as
-``modbus_sim``.  ``Options`` only parses and validates; ``makeService`` builds
-the ``MultiService`` (see :func:`cpppo.modbus.service.make_service`).
+``modbus_sim``: the same parser (:func:`cpppo.bin.modbus_sim.build_parser`,
+so ``-v``, ``-l``, ``--evil``... mean the same), and the same usage errors
+(the usage, then one line naming the tool; exit status 2).  ``Options`` parses,
+checks and sets up logging (into twistd's log unless ``-l FILE``);
+``makeService`` builds the ``MultiService`` (see
+:func:`cpppo.modbus.service.make_service`) under a guard that makes a port it
+cannot bind one line and exit status 1.
 
 Example::
 
@@ -13,94 +18,52 @@ Example::
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 from twisted.application import service
 from twisted.python import usage
 
-from ..modbus.evil import parse_evil
-from ..modbus.ranges import parse_range
-from ..modbus.service import make_service, parse_address, success_line
-from ..modbus.transports import serial_options
+from ..bin import modbus_sim
+from ..bin.startup import TwistedLogHandler, setup_logging
+from ..modbus.service import make_service, success_line
+from .guard import ExitOnFailure
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "makeService", "PROG"]
+
+#: How the plugin names itself in its messages.
+PROG = "twistd cpppo-modbus"
 
 
 class Options(usage.Options):
-    """Options of ``twistd cpppo-modbus``; positional arguments are register ranges."""
+    """All arguments go to ``modbus_sim``'s own parser (see ``--help``); positional ones are register ranges."""
 
     synopsis = "[options] <begin>[-<end>][=<value>[,<value>...]] ..."
-    longdesc = ("Simulate a Modbus/TCP (or, with --serial, Modbus/RTU) PLC serving the given register "
-                "ranges, e.g. 40001-40100=99 1-16=1.")
-    optParameters = [
-        ["address", "a", "0.0.0.0:502", "[<interface>][:<port>] for Modbus/TCP (port 0: any), or a serial device"],
-        ["serial", None, None, "serve Modbus/RTU on this serial device"],
-        ["baudrate", None, 19200, "serial baud rate", int],
-        ["parity", None, "N", "serial parity: N, E, O, M or S"],
-        ["stopbits", None, 1.0, "serial stop bits: 1, 1.5 or 2", float],
-        ["bytesize", None, 8, "serial data bits: 5-8", int],
-        ["range", "r", 1, "try this many consecutive ports if the first is busy", int],
-        ["evil", "e", None, "misbehave: delay[:S[-S2]], truncate, or corrupt[:WHAT]"],
-    ]
-    optFlags = [["address-output", "A", "print the address actually bound, alone on a line"]]
 
-    def __init__(self) -> None:
-        usage.Options.__init__(self)
-        self["units"] = []
-        self["ranges"] = []
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        argv = sys.argv[1:] if options is None else list(options)
+        args = modbus_sim.configure(modbus_sim.build_parser(prog=PROG), argv)  # exits 2 with the usage
+        setup_logging(args.verbose, args.log, handler=TwistedLogHandler())
+        self.update({"address": args.address, "serial": args.serial, "units": args.units,
+                     "ranges": args.ranges, "baudrate": args.baudrate, "parity": args.parity,
+                     "stopbits": args.stopbits, "bytesize": args.bytesize, "range": args.range,
+                     "evil": args.evil, "address-output": args.address_output, "verbose": args.verbose,
+                     "log": args.log})
 
-    def opt_unit(self, value: str) -> None:
-        """Serve this unit id, with its own data store (repeatable; default: every unit id)."""
-        try:
-            unit = int(value)
-        except ValueError:
-            raise usage.UsageError(f"--unit {value!r} is not a number") from None
-        if not 0 <= unit <= 255:
-            raise usage.UsageError(f"--unit {unit} is not 0-255")
-        self["units"].append(unit)
-
-    opt_u = opt_unit
-
-    def parseArgs(self, *registers: str) -> None:
-        if not registers:
-            raise usage.UsageError("give at least one register range, e.g. 40001-40100=0")
-        try:
-            self["ranges"] = [parse_range(text, default=0) for text in registers]
-        except ValueError as exc:
-            raise usage.UsageError(str(exc)) from None
-
-    def postOptions(self) -> None:
-        address = self["address"]
-        if not self["serial"] and (address.startswith("/") or
-                                   (not address.startswith(":") and os.path.exists(address))):
-            self["serial"] = address
-        try:
-            if self["serial"]:
-                serial_options(self["baudrate"], self["parity"], self["stopbits"], self["bytesize"])
-            else:
-                parse_address(address)
-        except ValueError as exc:
-            raise usage.UsageError(str(exc)) from None
-        if self["range"] < 1:
-            raise usage.UsageError("--range must be at least 1")
-        if self["evil"]:
-            try:
-                parse_evil(self["evil"])
-            except ValueError as exc:
-                raise usage.UsageError(str(exc)) from None
+    def getUsage(self, width: int | None = None) -> str:
+        return modbus_sim.build_parser(prog=PROG).format_help()
 
 
 def makeService(options: Any) -> service.MultiService:
-    """The simulator's MultiService; it binds its port (or opens its serial device) when started."""
+    """The simulator's MultiService (it binds its port, or opens its serial device, when started), guarded."""
     def report(kind: str, bound: str) -> None:
         print(success_line(kind, bound), file=sys.__stdout__, flush=True)
         if options["address-output"]:
             print(bound, file=sys.__stdout__, flush=True)
 
-    return make_service(options["ranges"], address=None if options["serial"] else options["address"],
-                        serial=options["serial"], unit_ids=options["units"] or None,
-                        baudrate=options["baudrate"], parity=options["parity"], stopbits=options["stopbits"],
-                        bytesize=options["bytesize"], tries=options["range"], report=report,
-                        evil=options["evil"])
+    simulator = make_service(options["ranges"], address=None if options["serial"] else options["address"],
+                             serial=options["serial"], unit_ids=options["units"] or None,
+                             baudrate=options["baudrate"], parity=options["parity"],
+                             stopbits=options["stopbits"], bytesize=options["bytesize"], tries=options["range"],
+                             report=report, evil=options["evil"])
+    return ExitOnFailure(PROG, simulator)

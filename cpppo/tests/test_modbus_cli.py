@@ -7,7 +7,6 @@ import io
 
 from twisted.application import service
 from twisted.internet import task
-from twisted.python import usage
 from twisted.trial import unittest
 
 from cpppo.bin import modbus_poll, modbus_sim
@@ -32,15 +31,18 @@ class TapOptionsTest(unittest.TestCase):
         self.assertEqual(opts["baudrate"], 9600)
 
     def test_bad(self) -> None:
+        """A mistake is modbus_sim's: the usage, then one line naming the tool; exit status 2."""
         for argv in ([], ["x-y"], ["--unit", "300", "40001"], ["-a", ":99999", "40001"],
                      ["--serial", "/dev/x", "--parity", "Q", "40001"], ["-r", "0", "40001"]):
-            with self.assertRaises(usage.UsageError, msg=argv):
+            with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(SystemExit, msg=argv) as exit:
                 tap.Options().parseOptions(argv)
+            self.assertEqual(exit.exception.code, 2)
+            self.assertIn("twistd cpppo-modbus: error: ", err.getvalue().splitlines()[-1])
 
     def test_make_service(self) -> None:
         opts = tap.Options()
         opts.parseOptions(["-a", "127.0.0.1:0", "40001-40002=7"])
-        svc = tap.makeService(opts)
+        svc = tap.makeService(opts).simulator
         self.assertIsInstance(svc, service.MultiService)
         self.assertEqual(svc.units.lookup(1).get(40001, 2), [7, 7])
         self.assertFalse(svc.running)

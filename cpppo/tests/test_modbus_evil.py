@@ -7,7 +7,6 @@ import io
 
 from twisted.internet import error, task
 from twisted.internet.testing import StringTransport
-from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.trial import unittest
 
@@ -42,7 +41,7 @@ class ParseTest(unittest.TestCase):
         with contextlib.redirect_stderr(io.StringIO()) as err:
             self.assertEqual(modbus_sim.main(["--evil", "explode", "40001"]), 2)
         self.assertIn("--evil", err.getvalue())
-        with self.assertRaises(usage.UsageError):
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
             tap.Options().parseOptions(["--evil", "delay:x", "40001"])
         opts = tap.Options()
         opts.parseOptions(["-e", "delay:1", "40001"])

@@ -14,7 +14,6 @@ that is how the historize and weather examples customise the simulator.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 from typing import Any, Sequence
 
@@ -107,9 +106,13 @@ class Server:
         if self.udp is not None:
             host = self.udp.getHost()
             print(f"Network UDP Server address = {(host.host, host.port)!r}", file=stream, flush=True)
+        self.print_web_address(stream)
+
+    def print_web_address(self, out: Any = None) -> None:
+        """The web API's address actually bound (``--web 127.0.0.1`` binds port 80), as ``-A`` prints it."""
         if self.web is not None:
             host = self.web.getHost()
-            print(f"Web API address = {(host.host, host.port)!r}", file=stream, flush=True)
+            print(f"Web API address = {(host.host, host.port)!r}", file=out or sys.stdout, flush=True)
 
     def stop(self) -> defer.Deferred:
         """Stop listening and close every client connection."""
@@ -147,6 +150,8 @@ def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_cl
             raise
     if settings.address_output:
         server.print_address(out)
+    elif server.web is not None:  # where the web API is, also when --web named no port (80)
+        server.print_web_address(out)
     return server
 
 
@@ -172,30 +177,25 @@ def start_thread(argv: Sequence[str] | opts.Settings, attribute_class: type = At
     return _ThreadServer(blocking.call(start, settings, None, attribute_class, timeout=30))
 
 
-def setup_logging(settings: opts.Settings) -> None:
-    from ...misc import log_cfg, log_level
-
-    handlers: list[logging.Handler] = []
-    if settings.log_file:
-        handlers.append(logging.handlers.RotatingFileHandler(settings.log_file, maxBytes=10 * 1024 * 1024,
-                                                             backupCount=5))
-    else:
-        handlers.append(logging.StreamHandler())
-    logging.basicConfig(level=log_level(settings.verbose), format=log_cfg["format"], datefmt=log_cfg["datefmt"],
-                        handlers=handlers, force=True)
-
-
 def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, **kwds: Any) -> int:
-    """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status."""
+    """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status.
+
+    Logging is set up before the options are applied, so that what the ``--l5x`` / ``--csv``
+    loaders skip is logged where the user sees it; a port that cannot be bound is one line
+    naming that port (the EtherNet/IP or the web one) and exit status 1.
+    """
+    from ...bin.startup import reason, setup_logging
+
     ap = opts.parser(prog=kwds.pop("prog", "enip_server"))
-    settings = opts.configure(ap.parse_args(sys.argv[1:] if argv is None else list(argv)), ap)
-    setup_logging(settings)
+    args = ap.parse_args(sys.argv[1:] if argv is None else list(argv))
+    setup_logging(args.verbose, args.log, rotating=True)
+    settings = opts.configure(args, ap)
     from twisted.internet import reactor
 
     try:
         start(settings, reactor, attribute_class)
     except Exception as error:  # eg. the address is in use
-        print(f"enip_server: cannot listen on {settings.address}: {error}", file=sys.stderr)
+        print(f"{ap.prog}: {reason(error)}", file=sys.stderr)
         return 1
     reactor.run()
     return 0

@@ -77,6 +77,8 @@ class Settings:
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
     """``NAME``, ``NAME=TYPE`` or ``NAME=TYPE[LENGTH]`` (type names in any case).
 
+    A bare ``NAME`` is one INT, the original's documented default (``--help`` says so).
+
     ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE...`` (eg. ``speed@0x93/1/10=REAL``) also serves the tag
     as that attribute of a CIP object (:mod:`.addressed`); its type must be elementary.
     """
@@ -175,7 +177,9 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
                     help="print the address actually bound (use with --address 127.0.0.1:0)")
     ap.add_argument("-U", "--no-udp", dest="udp", action="store_false", help="do not answer UDP ListIdentity")
     ap.add_argument("-d", "--delay", default="0", help="delay every reply by SECONDS or a random LOW-HIGH")
-    ap.add_argument("-w", "--web", default=None, help="serve the web API on [<interface>]:[<port>]")
+    ap.add_argument("-w", "--web", default=None, metavar="ADDRESS",
+                    help="serve the web API on [<interface>][:<port>]; with no port, on port 80 as the original "
+                         "did (which needs root): eg. --web 127.0.0.1:8080.  The address bound is printed at start")
     ap.add_argument("-l", "--log", default=None, help="log to FILE (rotating, 10 MB, 5 copies)")
     ap.add_argument("-p", "--print", dest="print_io", action="store_true",
                     help="print a line for every tag read and write")
@@ -199,7 +203,8 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("--serial", type=lambda s: int(s, 0), help="Identity serial number")
     ap.add_argument("--product-name", help="Identity product name")
     ap.add_argument("tags", nargs="*", metavar="TAG",
-                    help="NAME[@CLASS/INSTANCE/ATTRIBUTE]=TYPE[LENGTH], eg. SCADA=INT[1000] speed@0x93/1/10=REAL")
+                    help="NAME[@CLASS/INSTANCE/ATTRIBUTE][=TYPE[LENGTH]], eg. SCADA=INT[1000] speed@0x93/1/10=REAL; "
+                         "a NAME alone is one INT, as in the original (SCADA is SCADA=INT[1])")
     return ap
 
 

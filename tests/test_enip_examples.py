@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import queue
+import os
 import re
 import signal
 import subprocess
@@ -37,7 +38,7 @@ ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")
 START_TIMEOUT = 30.0
 PLC_TIMEOUT = 5.0
 
-# A weather service: /weather?q=CITY answers {"main": {"temp": ...}} for the cities in argv[1]
+# A weather service: /weather?q=CITY&appid=test-key answers {"main": {"temp": ...}} for the cities in argv[1]
 # (JSON: city -> [temperature, seconds to wait before answering]); others get a 404, as
 # OpenWeatherMap answers an unknown city.
 WEATHER_SERVER = r"""
@@ -53,6 +54,9 @@ class Weather(resource.Resource):
     def render_GET(self, request):
         city = request.args.get(b"q", [b""])[0].decode()
         request.setHeader(b"content-type", b"application/json")
+        if request.args.get(b"appid") != [b"test-key"]:  # as OpenWeatherMap refuses a missing key
+            request.setResponseCode(401)
+            return json.dumps({"cod": 401, "message": "Invalid API key"}).encode()
         if city not in CITIES:
             request.setResponseCode(404)
             return json.dumps({"cod": "404", "message": "city not found"}).encode()
@@ -194,7 +198,7 @@ def weather_service():
 @pytest.fixture(scope="module")
 def weather_sim(weather_service):
     url = f"http://127.0.0.1:{weather_service.port}/weather?units=metric"
-    sim = Process([sys.executable, "-m", "cpppo.server.enip.weather", "--weather-url", url,
+    sim = Process([sys.executable, "-m", "cpppo.server.enip.weather", "--weather-url", url, "--weather-key", "test-key",
                    "--address", "127.0.0.1:0", "-A", "--no-config",
                    "London=REAL[3]", "Paris=INT", "Slowtown=REAL", "Atlantis=REAL"])
     try:
@@ -222,6 +226,23 @@ def test_weather_unknown_city_is_a_cip_error_not_a_dead_server(weather_sim) -> N
         assert (got.Status, got.Value) == ("Success", pytest.approx(15.25))
     assert weather_sim.alive()
     assert "No temperature for Atlantis" in weather_sim.output()
+
+
+def test_weather_without_a_key_is_a_usage_error() -> None:
+    """OpenWeatherMap (the default URL) answers 401 without a key: say so at once, not on every read."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENWEATHERMAP_API_KEY"}
+    done = subprocess.run([sys.executable, "-m", "cpppo.server.enip.weather", "--no-config", "-a", "127.0.0.1:0",
+                           "London=REAL"], capture_output=True, text=True, timeout=60, env=env,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "python -m cpppo.server.enip.weather: error: OpenWeatherMap needs an API key: --weather-key KEY "
+        "(or $OPENWEATHERMAP_API_KEY); --weather-url URL for another service")
+
+
+def test_weather_key_is_sent_as_appid() -> None:
+    assert weather_url("http://h/w?units=metric", "New York", "a&b") == "http://h/w?units=metric&q=New%20York&appid=a%26b"
+    assert weather_url("http://h/{city}", "Paris") == "http://h/Paris"
 
 
 def test_weather_refuses_writes(weather_sim) -> None:

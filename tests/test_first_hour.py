@@ -185,6 +185,17 @@ def test_web_with_no_port_is_port_80_and_without_privilege_one_line(tmp_path: Pa
                                    "(port 80 is below 1024: run as root, or grant CAP_NET_BIND_SERVICE)")
 
 
+def test_the_privilege_message_where_no_subprocess_can_show_it() -> None:
+    """The same line from the error alone, for machines where the test above is skipped."""
+    from twisted.internet.error import CannotListenError
+
+    from cpppo.bin.startup import reason
+
+    error = CannotListenError("127.0.0.1", 80, PermissionError(13, "Permission denied"))
+    assert reason(error) == ("cannot listen on 127.0.0.1:80: Permission denied "
+                             "(port 80 is below 1024: run as root, or grant CAP_NET_BIND_SERVICE)")
+
+
 def test_help_says_what_a_bare_tag_and_a_bare_web_address_mean(tmp_path: Path) -> None:
     for cmd in ([PYTHON, "-m", "cpppo.server.enip", "--help"], [BIN / "twistd", "cpppo-enip", "--help"]):
         done = run(cmd, tmp_path)

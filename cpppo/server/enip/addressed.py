@@ -41,7 +41,7 @@ NOT_ENOUGH_DATA, TOO_MUCH_DATA = 0x13, 0x15
 #: Packet), Connection Manager (Forward Open, Unconnected Send), Symbol and Template (browsing).
 RESERVED_CLASSES = frozenset({0x02, 0x06, 0x6B, 0x6C})
 #: The (class, instance) of every object an EnipService creates for itself.
-RESERVED = frozenset({(0x01, 1), (0x02, 1), (0x06, 1), (0x64, 1), (0x8B, 1), (0xF5, 1), (0xF6, 1)})
+RESERVED = frozenset({(0x01, 1), (0x02, 1), (0x06, 1), (0x64, 1), (0x73, 1), (0x8B, 1), (0xF5, 1), (0xF6, 1)})
 
 _LIMITS = (("class", 0xFFFF), ("instance", 0xFFFFFFFF), ("attribute", 0xFFFF))
 

@@ -21,13 +21,13 @@ import pycomm3
 import pylogix
 import pytest
 import requests
-from twisted.internet import task
+from twisted.internet import defer, task
 
 from cpppo.proto.enip import cip, logix
 from cpppo.proto.enip.epath import Symbolic, parse_tag
 from cpppo.proto.enip.status import GeneralStatus, LogixExtendedStatus
 from cpppo.server.enip import l5x
-from cpppo.server.enip.device import CIPError
+from cpppo.server.enip.device import Attribute, CIPError
 from cpppo.server.enip.logix import UNCONNECTED_REPLY_SIZE
 from cpppo.server.enip.service import EnipService
 from tests.enip_server_fixture import TwistdEnipServer
@@ -168,9 +168,14 @@ def test_read_modify_write_statuses(service, scope) -> None:
     for path in (f"{scope}.Speed", scope):  # a REAL member, the whole structure
         reply = _serve(service, _rmw(path, b"\x01\x00\x00\x00", b"\xff" * 4))
         assert (reply.status, reply.extended) == (GENERAL, (TYPE_MISMATCH,)), path
-    assert _serve(service, _rmw(f"{scope}.Counts[0]", b"\x01\0\0\0" * 3, b"\xff" * 12)).status == 0  # n = 12
-    assert _member(service, f"{scope}.Counts[0]") == [1] and _member(service, f"{scope}.Counts[2]") == [1]
-    assert _serve(service, _rmw(f"{scope}.Counts[1]", bytes(12), b"\xff" * 12)).status == 0x03  # 8 bytes left
+    # The masks never reach past the one element the path names (PM020: no larger than its data type).
+    before = bytes(service.tags[scope].raw)
+    for path, n in ((f"{scope}.Counts[0]", 8), (f"{scope}.Counts[0]", 12), (f"{scope}.Counts[1]", 8),
+                    (f"{scope}.Word", 4), (f"{scope}.Flags", 8), (f"{scope}.Bools[0]", 8)):
+        assert _serve(service, _rmw(path, b"\x01" * n, b"\xff" * n)).status == 0x03, (path, n)
+    assert bytes(service.tags[scope].raw) == before
+    assert _serve(service, _rmw(f"{scope}.Counts[2]", b"\x01\0\0\0", b"\xff" * 8)).status == 0
+    assert [_member(service, f"{scope}.Counts[{i}]") for i in range(3)] == [[0], [0], [1]]
     assert _serve(service, _rmw(f"{scope}.Flags", b"\x00\x01", b"\xff\xff")).status == 0  # the first 2 of 4 bytes
     assert _member(service, f"{scope}.Flags") == [0x101]
     assert _serve(service, _rmw(f"{scope}.Ready", b"\x00", b"\xfe")).status == 0  # a BIT member: its bit is bit 0
@@ -185,6 +190,24 @@ def test_read_modify_write_on_atomic_tags(service) -> None:
     reply = _serve(service, _rmw("Speeds[0]", bytes(4), b"\xff" * 4))
     assert (reply.status, reply.extended) == (GENERAL, (TYPE_MISMATCH,))
     assert _serve(service, _rmw("Status", bytes(8), b"\xff" * 8)).status == 0x03
+    pair = service.add_tag("Pair", "SINT", 2)  # n of two SINTs is not one SINT's: nothing changes
+    assert _serve(service, _rmw("Pair[0]", b"\x01\x01", b"\xff\xff")).status == 0x03 and pair[0:2] == [0, 0]
+    assert _serve(service, _rmw("Pair[1]", b"\x81", b"\xff")).status == 0 and pair[0:2] == [0, -127]
+
+
+def test_read_modify_write_waits_for_a_slow_attribute(service) -> None:
+    """An Attribute whose reads answer later (a Deferred): the write waits for the old value."""
+    clock = task.Clock()
+
+    class Slow(Attribute):
+        def __getitem__(self, key):
+            return task.deferLater(clock, 1.0, Attribute.__getitem__, self, key)
+
+    slow = service.tags.add(Slow("Slow", "DINT", [0x10, 0x20]))
+    pending = service.serve(_rmw("Slow[1]", b"\x01\0\0\0", b"\xdf\xff\xff\xff"), UNCONNECTED_REPLY_SIZE)
+    assert isinstance(pending, defer.Deferred) and not pending.called
+    clock.advance(1.0)
+    assert pending.result.status == 0 and Attribute.__getitem__(slow, slice(0, 2)) == [0x10, 0x01]
 
 
 @pytest.mark.parametrize("budget", [UNCONNECTED_REPLY_SIZE, 4000 - 2])  # unconnected, and a large connection

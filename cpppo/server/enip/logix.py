@@ -315,17 +315,27 @@ class Tags:
 
     def _read_modify_write(self, attribute: Attribute, start: int, reply_service: int,
                            body: logix.ReadModifyWrite) -> Any:
-        """The masks change the first n bytes of the elements from *start* on (n may span several
-        small ones, or be part of one: a controller works on the bytes)."""
+        """The masks change the first n bytes of element *start* (n no larger than the element: a
+        controller works on the bytes of the one element the path names, and refuses more with 0x03)."""
         size = attribute.cip.size or 0
         if attribute.cip.fmt not in members.INTEGER_FORMATS:
             raise CIPError(GENERAL, (TYPE_MISMATCH,),
                            f"{attribute.name}: no Read Modify Write of a {attribute.cip.name}")
         self._check_range(attribute, start, 1)
-        n = members.mask_size(body, (len(attribute) - start) * size, attribute.name)
-        stop = start + -(-n // size)
-        values = attribute.cip.decode(members.masked(attribute.cip.encode(attribute[start:stop]), body))
-        attribute[start:stop] = values
-        if self.on_access is not None:
-            self.on_access("write", attribute, start, stop, values)
-        return cip.Reply(reply_service)
+        members.mask_size(body, size, attribute.name)
+
+        def modify(old: list) -> Any:
+            values = attribute.cip.decode(members.masked(attribute.cip.encode(old), body))
+            done = attribute.__setitem__(slice(start, start + 1), values)
+
+            def reply(_: Any) -> cip.Reply:
+                if self.on_access is not None:
+                    self.on_access("write", attribute, start, start + 1, values)
+                return cip.Reply(reply_service)
+            if isinstance(done, defer.Deferred):
+                return done.addCallback(reply)
+            return reply(None)
+        old = attribute[start:start + 1]
+        if isinstance(old, defer.Deferred):  # an Attribute whose reads are slow: the reply waits
+            return old.addCallback(modify)
+        return modify(old)

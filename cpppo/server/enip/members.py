@@ -239,7 +239,8 @@ def masked(old: bytes, body: logix.ReadModifyWrite) -> bytes:
 
 
 def mask_size(body: logix.ReadModifyWrite, room: int, what: str) -> int:
-    """The masks' size n, if a Read Modify Write may state it for a target of *room* bytes (0x03 if not)."""
+    """The masks' size n, if a Read Modify Write may state it for an element of *room* bytes (0x03
+    if not: "the size of masks must be the same or smaller than the size of the data type")."""
     size = len(body.or_mask)
     if size not in MASK_SIZES or size > room or len(body.and_mask) < size:
         raise CIPError(GeneralStatus.INVALID_PARAMETER_VALUE,
@@ -248,9 +249,10 @@ def mask_size(body: logix.ReadModifyWrite, room: int, what: str) -> int:
 
 
 def read_modify_write(view: View, service: int, body: logix.ReadModifyWrite) -> cip.Reply:
-    """Read Modify Write (0x4E) inside a structure: on an integer member or element (its bytes from
-    there to the end of its array are the target), on a BOOL[] word, or on a BOOL member (one byte:
-    its bit is bit 0).  A REAL or a structure is 0xFF/0x2107."""
+    """Read Modify Write (0x4E) inside a structure: on an integer member or element, on a BOOL[]
+    word, or on a BOOL member (one byte: its bit is bit 0).  The masks may be no larger than that
+    one element (a controller refuses them with 0x03: they never reach the next element or member).
+    A REAL or a structure is 0xFF/0x2107."""
     raw, name = view.tag.raw, view.tag.name
     if view.bit is not None:
         mask_size(body, 1, name)
@@ -262,7 +264,7 @@ def read_modify_write(view: View, service: int, body: logix.ReadModifyWrite) -> 
     if isinstance(view.type, Structure) or view.type.fmt not in INTEGER_FORMATS:
         raise CIPError(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.DATA_TYPE_MISMATCH,),
                        f"{name}: no Read Modify Write of a {view.type.name}")
-    size = mask_size(body, view.available * view.size, name)
+    size = mask_size(body, view.size, name)
     start = view.offset
     raw[start:start + size] = masked(bytes(raw[start:start + size]), body)
     return cip.Reply(service | 0x80)

@@ -239,3 +239,18 @@ def test_string_writes_too_long_get_one_status(service) -> None:
     assert _serve(service, cip.Request(0x4D, path, body=short)).status == 0
     assert service.tags["TEXT"].get_string(0) == "ok"
     assert _serve(service, cip.Request(0x4D, path, body=logix.WriteTag(0xD0, 1, b"\x05\0ab"))).status == 0x13
+
+
+def test_string_len_split_between_fragments_is_checked(service) -> None:
+    """Write Tag Fragmented may end inside a LEN: its value as completed by the next fragment must fit."""
+    def fragment(name: str, elements: int, offset: int, data: bytes) -> cip.Reply:
+        body = logix.WriteTagFragmented(0x02A0, elements, offset, data, handle=0x0FCE)
+        return _serve(service, cip.Request(0x53, (Symbolic(name),), body=body))
+    for name, elements, base in (("TEXT", 1, 0), ("Names", 2, 88)):
+        assert fragment(name, elements, 0, bytes(base + 2)).status == 0
+        reply = fragment(name, elements, base + 2, b"\x01\x00" + b"y" * 84)  # LEN 0x00010000
+        assert (reply.status, reply.extended) == (GENERAL, (INDEX_OUT_OF_RANGE,)), name
+        assert fragment(name, elements, base + 2, b"\x00\x00" + b"y" * 84).status == 0, name
+        assert service.tags[name].get_string(elements - 1) == ""
+    assert fragment("TEXT", 1, 0, b"\x02\x00").status == 0 and fragment("TEXT", 1, 2, bytes(2) + b"ok").status == 0
+    assert service.tags["TEXT"].get_string(0) == "ok"

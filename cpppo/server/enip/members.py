@@ -173,12 +173,18 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
 
 
 def _check_lengths(view: View, offset: int, data: bytes) -> None:
-    """Each STRING-family element whose LEN this (fragment of a) write carries must fit its DATA."""
-    structure = view.type
+    """Each STRING-family element whose LEN this (fragment of a) write touches must fit its DATA, as
+    its LEN will be after the write: a LEN split between two fragments is checked as it completes."""
+    structure, raw, stop = view.type, view.tag.raw, offset + len(data)
     length, capacity = structure.by_name["LEN"].offset, structure.by_name["DATA"].count
-    first = -(-offset // structure.size) * structure.size
-    for at in range(first - offset + length, len(data) - 3, structure.size):
-        check_length(view, int.from_bytes(data[at:at + 4], "little", signed=True), capacity)
+    for element in range(offset // structure.size, -(-stop // structure.size)):
+        at = element * structure.size + length  # the LEN field, in bytes from the view's start
+        if at + 4 <= offset or at >= stop:
+            continue
+        field = bytearray(raw[view.offset + at:view.offset + at + 4])
+        for byte in range(max(at, offset), min(at + 4, stop)):
+            field[byte - at] = data[byte - offset]
+        check_length(view, int.from_bytes(field, "little", signed=True), capacity)
 
 
 #: The CIP string types a Logix STRING-family tag also takes in a Write Tag (the original cpppo

@@ -18,8 +18,11 @@ from twisted.trial import unittest
 from cpppo.proto.enip import browse, cip, logix
 from cpppo.proto.enip.epath import Logical, Symbolic, parse_tag
 from cpppo.proto.enip.status import GeneralStatus
+from cpppo.proto.enip import types as cip_types
 from cpppo.server.enip import csvtags, l5x
+from cpppo.server.enip.device import CIPError
 from cpppo.server.enip.names import declared, fold
+from cpppo.server.enip.structures import Member, Structure
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read, write
 
@@ -40,6 +43,14 @@ class TestFold(unittest.TestCase):
         self.assertEqual(fold("straße"), "STRAßE")  # not Unicode's SS: a Logix name is ASCII
         self.assertEqual(declared("packingline", ["Main", "PackingLine"]), "PackingLine")
         self.assertIsNone(declared("Packing", ["PackingLine"]))
+
+    def test_members_fold_as_tag_names_do(self) -> None:
+        """A member name matches ignoring ASCII case only: ``paß`` is not ``PASS`` (str.upper's SS)."""
+        kind = Structure("Gate", (Member("PASS", cip_types.DINT, 0),), 4)
+        self.assertIs(kind.member("pass"), kind.by_name["PASS"])
+        with self.assertRaises(CIPError) as refused:
+            kind.member("paß")
+        self.assertEqual(refused.exception.status, PATH_ERROR)
 
 
 class TestLoaded(unittest.TestCase):

@@ -19,6 +19,7 @@ from typing import Any, Union
 from ...proto.enip import browse
 from ...proto.enip import types as cip_types
 from .device import Attribute, CIPError
+from .names import fold
 
 __all__ = ["Member", "Structure", "StructTag", "PREDEFINED", "STRING", "TIMER", "COUNTER", "CONTROL",
            "FIRST_USER_TEMPLATE", "fill", "decode", "is_string"]
@@ -58,13 +59,13 @@ class Structure:
     by_name: dict[str, Member] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.by_name = {m.name.upper(): m for m in self.members}
+        self.by_name = {fold(m.name): m for m in self.members}  # by name ignoring ASCII case
         if not self.handle:
             definition = repr([(m.name, self._code(m), m.offset, m.count, m.bit) for m in self.members])
             self.handle = zlib.crc32(f"{self.name}:{definition}".encode()) & 0xFFFF or 1
 
     def member(self, name: str) -> Member:
-        found = self.by_name.get(name.upper())
+        found = self.by_name.get(fold(name))
         if found is None or found.hidden:
             raise CIPError(0x04, message=f"{self.name} has no member {name!r}")
         return found

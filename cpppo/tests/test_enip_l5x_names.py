@@ -140,6 +140,11 @@ class TestServedNames(ServiceTestCase):
         self.assertEqual(self.peer.ask(read("SpeedTable", 1)).body.values(), [1200])
         rmw = cip.Request(0x4E, parse_tag("SpeedTable[0]"), body=logix.ReadModifyWrite(b"\1\0\0\0", b"\xff" * 4))
         self.assertEqual(self.peer.ask(rmw).status, PRIVILEGE)
+        for offset in (0, 4):  # Write Tag Fragmented, as a client sends a large array: each fragment refused
+            fragment = cip.Request(0x53, parse_tag("speedtable"),
+                                   body=logix.WriteTagFragmented(0xC4, 2, offset, struct.pack("<i", 5)))
+            self.assertEqual(self.peer.ask(fragment).status, PRIVILEGE)
+        self.assertEqual(self.peer.ask(read("SpeedTable", 0, 2)).body.values()[1], 1200)
 
     def test_produced_and_consumed_are_read_and_written(self) -> None:
         self.assertEqual(self.peer.ask(write("ProdCounts", 1, 0xC4, struct.pack("<i", -2))).status, 0)

@@ -182,6 +182,8 @@ def test_read_modify_write_statuses(service, scope) -> None:
     assert _member(service, f"{scope}.Ready") == [False] and _member(service, f"{scope}.Jogging") == [False]
     assert _serve(service, _rmw(f"{scope}.Ready", b"\x01", b"\xff")).status == 0
     assert _member(service, f"{scope}.Ready") == [True]
+    assert _serve(service, _rmw(f"{scope}.Ready", b"\x00", b"\x01")).status == 0  # neither set nor reset: kept
+    assert _member(service, f"{scope}.Ready") == [True] and _member(service, f"{scope}.Alarm") == [False]
 
 
 def test_read_modify_write_on_atomic_tags(service) -> None:

@@ -5,7 +5,8 @@ namespace, not a package of ours), and the tests read data files (L5X, CSV, TOML
 either can go missing from the wheel while every test in the checkout passes.  So this module
 builds the sdist and, from it, the wheel (``python -m build``, as a release would), installs the
 wheel with its ``test`` extra into a throwaway venv, and runs from there what a user runs first:
-``twistd --help`` and both plugins serving, every console script, and ``trial cpppo.tests``.
+``twistd --help`` and both plugins serving, every console script, and ``trial cpppo.tests``; once
+with this Python, and once more with the newest other CPython 3.12+ the machine has.
 
 Everything happens under one temporary folder, from a copy of the checkout (building writes
 ``*.egg-info`` and ``build/`` beside the sources); the venv installs from the package index (or
@@ -14,6 +15,7 @@ pip's cache).
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -38,14 +40,26 @@ SCRIPTS = ("enip_server", "enip_client", "enip_get_attribute", "modbus_sim", "mo
 NOT_SHIPPED = ("tests/", "bench/", "docker/", ".ci/")
 
 
-class Installed:
-    """The built distributions and the venv the wheel went into."""
+def _pythons() -> list[str]:
+    """This interpreter, and the newest other CPython 3.12+ that runs on the machine (if any)."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in (14, 13, 12)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
+    for python in filter(None, candidates):
+        try:  # a pyenv shim is on PATH even where its version is not selected: it must run
+            done = subprocess.run([python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                                  capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0 and done.stdout.strip() == "True":
+            return [sys.executable, python]
+    return [sys.executable]
 
-    def __init__(self, top: Path) -> None:
-        self.top = top
-        self.dist = top / "dist"
-        self.venv = top / "venv"
-        self.work = top / "work"  # the working folder of every command run from the venv
+
+class Dist:
+    """The sdist and the wheel built from it."""
+
+    def __init__(self, dist: Path) -> None:
+        self.dist = dist
 
     @property
     def wheel(self) -> Path:
@@ -54,6 +68,16 @@ class Installed:
     @property
     def sdist(self) -> Path:
         return next(self.dist.glob("*.tar.gz"))
+
+
+class Installed:
+    """A venv (of one Python) the wheel went into."""
+
+    def __init__(self, top: Path, python: str) -> None:
+        self.top = top
+        self.python = python
+        self.venv = top / "venv"
+        self.work = top / "work"  # the working folder of every command run from the venv
 
     def bin(self, name: str) -> str:
         return str(self.venv / "bin" / name)
@@ -78,22 +102,27 @@ def _check(proc: subprocess.CompletedProcess, what: str) -> subprocess.Completed
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Installed:
-    inst = Installed(tmp_path_factory.mktemp("installed"))
+def built(tmp_path_factory) -> Dist:
+    top = tmp_path_factory.mktemp("built")
+    _copy_sources(top / "src")
+    _check(subprocess.run([sys.executable, "-m", "build", "-o", str(top / "dist"), str(top / "src")],
+                          capture_output=True, text=True, timeout=600), "python -m build")
+    return Dist(top / "dist")
+
+
+@pytest.fixture(scope="module", params=_pythons(), ids=lambda p: "this-python" if p == sys.executable else "newest-python")
+def installed(request, built, tmp_path_factory) -> Installed:
+    inst = Installed(tmp_path_factory.mktemp("installed"), request.param)
     inst.work.mkdir()
-    src = inst.top / "src"
-    _copy_sources(src)
-    _check(subprocess.run([sys.executable, "-m", "build", "-o", str(inst.dist), str(src)], capture_output=True,
-                          text=True, timeout=600), "python -m build")
-    _check(subprocess.run([sys.executable, "-m", "venv", str(inst.venv)], capture_output=True, text=True,
+    _check(subprocess.run([inst.python, "-m", "venv", str(inst.venv)], capture_output=True, text=True,
                           timeout=120), "python -m venv")
-    _check(subprocess.run([inst.bin("python"), "-m", "pip", "install", "-q", f"{inst.wheel}[test]"],
+    _check(subprocess.run([inst.bin("python"), "-m", "pip", "install", "-q", f"{built.wheel}[test]"],
                           capture_output=True, text=True, timeout=600), "pip install the wheel")
     return inst
 
 
-def test_wheel_carries_plugins_and_data_and_nothing_else(installed):
-    names = zipfile.ZipFile(installed.wheel).namelist()
+def test_wheel_carries_plugins_and_data_and_nothing_else(built):
+    names = zipfile.ZipFile(built.wheel).namelist()
     assert sorted(n.rpartition("/")[2] for n in names if n.startswith("twisted/plugins/")) == PLUGINS
     assert not [n for n in names if n.endswith("dropin.cache")]
     missing = [d for d in DATA if d not in names]
@@ -102,8 +131,8 @@ def test_wheel_carries_plugins_and_data_and_nothing_else(installed):
     assert not strays, f"the wheel ships files outside the package: {strays}"
 
 
-def test_sdist_builds_the_same_and_leaves_the_repository_tools_out(installed):
-    with tarfile.open(installed.sdist) as tar:
+def test_sdist_builds_the_same_and_leaves_the_repository_tools_out(built):
+    with tarfile.open(built.sdist) as tar:
         names = [n.partition("/")[2] for n in tar.getnames()]
     assert {f"twisted/plugins/{p}" for p in PLUGINS} <= set(names)
     assert set(DATA) <= set(names)

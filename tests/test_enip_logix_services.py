@@ -163,6 +163,8 @@ def _member(service: EnipService, path: str) -> list:
 def test_read_modify_write_statuses(service, scope) -> None:
     ok = _serve(service, _rmw(f"{scope}.Small", b"\x80", b"\xff" * 8))  # pycomm3: an 8-byte AND mask, n = 1
     assert (ok.service, ok.status) == (0xCE, 0) and _member(service, f"{scope}.Small") == [-128]
+    assert _serve(service, _rmw(f"{scope}.Small", b"\x03", b"\x7e" + b"\xff" * 7)).status == 0  # reset 7 and 0
+    assert _member(service, f"{scope}.Small") == [2]
     for n in (2, 3):  # larger than the SINT, and not an allowed size
         assert _serve(service, _rmw(f"{scope}.Small", bytes(n), b"\xff" * n)).status == 0x03
     for path in (f"{scope}.Speed", scope):  # a REAL member, the whole structure

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import struct
 
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from cpppo.proto.enip import browse, cip, logix
 from cpppo.proto.enip.epath import Logical, Symbolic, parse_tag
 from cpppo.proto.enip.status import GeneralStatus
 from cpppo.proto.enip import types as cip_types
-from cpppo.server.enip import csvtags, l5x
+from cpppo.server.enip import api, csvtags, l5x
 from cpppo.server.enip.device import CIPError
 from cpppo.server.enip.names import declared, fold
 from cpppo.server.enip.structures import Member, Structure
@@ -145,6 +146,13 @@ class TestServedNames(ServiceTestCase):
                                    body=logix.WriteTagFragmented(0xC4, 2, offset, struct.pack("<i", 5)))
             self.assertEqual(self.peer.ask(fragment).status, PRIVILEGE)
         self.assertEqual(self.peer.ask(read("SpeedTable", 0, 2)).body.values()[1], 1200)
+
+    def test_the_web_api_still_sets_a_constant(self) -> None:
+        """The web API is the simulator's own door (as Studio 5000 is a controller's): it writes."""
+        done = defer.ensureDeferred(api.Api(self.service).request("tags", "MaxSpeed", "attribute[0]", "5"))
+        self.assertTrue(self.successResultOf(done).content["command"]["success"])
+        self.assertEqual(self.peer.ask(read("MaxSpeed")).body.values(), [5.0])
+        self.assertEqual(self.peer.ask(write("MaxSpeed", None, 0xCA, struct.pack("<f", 1.0))).status, PRIVILEGE)
 
     def test_produced_and_consumed_are_read_and_written(self) -> None:
         self.assertEqual(self.peer.ask(write("ProdCounts", 1, 0xC4, struct.pack("<i", -2))).status, 0)

@@ -20,9 +20,9 @@ import timeit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from cpppo.proto.enip import cip, encap, logix  # noqa: E402
-from cpppo.proto.enip.connection import Connection, Role  # noqa: E402
-from cpppo.proto.enip.epath import Logical, Port, Symbolic  # noqa: E402
+from cpppo.enip.codec import cip, encap, tag_services as logix  # noqa: E402
+from cpppo.enip.codec.connection import Connection, Role  # noqa: E402
+from cpppo.enip.codec.epath import Logical, Port, Symbolic  # noqa: E402
 
 CONTEXT = b"\x01\x00\x00\x00\x00\x00\x00\x00"
 SESSION = 0x12345678

@@ -8,7 +8,7 @@ one, with BIT members on hidden hosts, member arrays and a STRING-family
 member; 10,000 tags of those types and atomic types, every tenth one with a
 Decorated value) into a temporary directory, then:
 
-- ``parse``: :func:`cpppo.server.enip.l5x.load_l5x` (XML, layout, values);
+- ``parse``: :func:`cpppo.enip.simulator.loaders.l5x.load_l5x` (XML, layout, values);
 - ``serve``: ``EnipService.load_tags`` (tags, their bytes, initial values);
 - ``read``: the server's CPU per Read Tag (``time.process_time``, through the
   protocol with an in-memory transport) of a member deep in an array of nested
@@ -32,8 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet import task  # noqa: E402
 
-from cpppo.server.enip import l5x  # noqa: E402
-from cpppo.server.enip.service import EnipService  # noqa: E402
+from cpppo.enip.simulator.loaders import l5x  # noqa: E402
+from cpppo.enip.simulator.service import EnipService  # noqa: E402
 
 
 def _type(index: int) -> str:
@@ -95,8 +95,8 @@ def cpu_per_read(service: EnipService, path: tuple, reads: int = 20000) -> float
     from twisted.internet.address import IPv4Address
     from twisted.internet.testing import StringTransport
 
-    from cpppo.proto.enip import cip, encap, logix
-    from cpppo.server.enip.protocol import EnipFactory
+    from cpppo.enip.codec import cip, encap, tag_services as logix
+    from cpppo.enip.simulator.server_protocol import EnipFactory
 
     peer = IPv4Address("TCP", "127.0.0.1", 5555)
     proto = EnipFactory(service).buildProtocol(peer)
@@ -133,7 +133,7 @@ def main() -> int:
         measure("serve", service.load_tags, exported)
         print(f"served   {len(service.tags)} tags, {len(exported.types)} types "
               f"(largest {max(t.size for t in exported.types.values())} bytes)")
-        from cpppo.proto.enip.epath import Logical, Symbolic
+        from cpppo.enip.codec.epath import Logical, Symbolic
 
         nested = (Symbolic("Lines"), Logical("element", 3), Symbolic("Inner"), Symbolic("Inner"),
                   Symbolic("Readings"), Logical("element", 2))

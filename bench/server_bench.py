@@ -13,7 +13,7 @@ The load is our own raw-socket client: N connections (one process each), each
 registering a session and sending Read Tag ``SCADA[1]`` inside SendRRData and
 Unconnected Send (as pylogix and the original client send it), one request at
 a time, for a bounded number of seconds.  The request is built once per
-connection with the :mod:`cpppo.proto.enip` codec records; the first reply is
+connection with the :mod:`cpppo.enip.codec` codec records; the first reply is
 decoded and checked, and every later one is matched by its length (and its
 encapsulation and CIP status bytes), so the client stays cheap.
 
@@ -45,8 +45,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: our cpppo (and t
     sys.path.insert(0, str(ROOT))
 
 from bench.procstat import cpu_seconds, recv_exact, rss_mib  # noqa: E402
-from cpppo.proto.enip import cip, encap, logix  # noqa: E402
-from cpppo.proto.enip.epath import Logical, Port, Symbolic  # noqa: E402
+from cpppo.enip.codec import cip, encap, tag_services as logix  # noqa: E402
+from cpppo.enip.codec.epath import Logical, Port, Symbolic  # noqa: E402
 
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")
 CIP_STATUS_AT = 16 + 2  # in SendRRData data: handle, timeout, count, null item, data item header; then svc, 0, status

@@ -29,8 +29,8 @@ import pytest
 import pylogix
 
 from cpppo import history
-from cpppo.server.enip.historize import attribute_historize
-from cpppo.server.enip.weather import weather_url
+from cpppo.enip.tools.historize import attribute_historize
+from cpppo.enip.tools.weather import weather_url
 
 
 ROOT = Path(__file__).resolve().parent.parent

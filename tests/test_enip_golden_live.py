@@ -16,8 +16,8 @@ import json
 
 import pytest
 
-from cpppo.proto.enip import encap
-from cpppo.proto.enip.connection import NEED_DATA, Connection, Malformed, Role
+from cpppo.enip.codec import encap
+from cpppo.enip.codec.connection import NEED_DATA, Connection, Malformed, Role
 from tests import capture_vectors
 
 SCENARIOS = ["cpppo525-read-multiple", "cpppo525-write-range", "cpppo525-read-fragmented-offsets",

@@ -23,13 +23,13 @@ import pytest
 import requests
 from twisted.internet import defer, task
 
-from cpppo.proto.enip import cip, logix
-from cpppo.proto.enip.epath import Symbolic, parse_tag
-from cpppo.proto.enip.status import GeneralStatus, LogixExtendedStatus
-from cpppo.server.enip import l5x
-from cpppo.server.enip.device import Attribute, CIPError
-from cpppo.server.enip.logix import UNCONNECTED_REPLY_SIZE
-from cpppo.server.enip.service import EnipService
+from cpppo.enip.codec import cip, tag_services as logix
+from cpppo.enip.codec.epath import Symbolic, parse_tag
+from cpppo.enip.codec.codes import GeneralStatus, LogixExtendedStatus
+from cpppo.enip.simulator.loaders import l5x
+from cpppo.enip.simulator.controller.device import Attribute, CIPError
+from cpppo.enip.simulator.controller.tags import UNCONNECTED_REPLY_SIZE
+from cpppo.enip.simulator.service import EnipService
 from tests.enip_server_fixture import TwistdEnipServer
 from tests.peers.original import run_original_client
 from tests.test_enip_web_e2e import web_port

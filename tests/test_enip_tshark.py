@@ -17,8 +17,8 @@ import subprocess
 
 import pytest
 
-from cpppo.proto.enip import cip, encap, logix
-from cpppo.proto.enip.epath import Logical, Port, Symbolic
+from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec.epath import Logical, Port, Symbolic
 from tests.peers.pcap import tshark_available, write_pcap
 
 SESSION = 0x11223344

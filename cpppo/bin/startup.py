@@ -21,7 +21,7 @@ from ..misc import log_cfg, log_level
 __all__ = ["LOADERS", "setup_logging", "TwistedLogHandler", "reason"]
 
 #: The loggers of the tag-file loaders: what they skip, and why, is shown at every verbosity.
-LOADERS = ("cpppo.server.enip.l5x", "cpppo.server.enip.csvtags")
+LOADERS = ("cpppo.enip.simulator.loaders.l5x", "cpppo.enip.simulator.loaders.csvtags")
 
 
 def setup_logging(verbose: int, log_file: str | None = None, rotating: bool = False,

@@ -1,6 +1,6 @@
 """``twistd -n cpppo-enip [options] TAG...``: the EtherNet/IP simulator as a twistd application.
 
-The options are the simulator's own (:mod:`cpppo.server.enip.options`): one
+The options are the simulator's own (:mod:`cpppo.enip.simulator.options`): one
 definition serves ``python -m cpppo.server.enip``, ``enip_server`` and twistd.
 ``Options`` sets up logging (``-v``, ``-l``: into twistd's log unless ``-l FILE``)
 before it loads any ``--l5x``/``--csv``/``--tags`` file, so what those loaders skip
@@ -18,7 +18,7 @@ from twisted.application import service
 from twisted.python import usage
 
 from ..bin.startup import TwistedLogHandler, setup_logging
-from ..server.enip import options as opts
+from cpppo.enip.simulator import options as opts
 from .guard import ExitOnFailure
 
 __all__ = ["Options", "makeService", "EnipServerService", "PROG"]
@@ -54,8 +54,8 @@ class EnipServerService(service.Service):
     def startService(self) -> None:
         from twisted.internet import reactor
 
-        from ..server.enip.device import Attribute
-        from ..server.enip.main import start
+        from cpppo.enip.simulator.controller.device import Attribute
+        from cpppo.enip.simulator.run import start
 
         service.Service.startService(self)
         self.server = start(self.settings, reactor, self.attribute_class or Attribute)

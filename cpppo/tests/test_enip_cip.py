@@ -7,13 +7,12 @@ import struct
 import unittest
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from cpppo.proto.enip import browse, cip, encap, logix, view
-from cpppo.proto.enip.connection import CLOSED, NEED_DATA, Connection, Malformed, Role
-from cpppo.proto.enip.epath import Logical, Port, Symbolic
-from cpppo.proto.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.codec import browse, cip, encap, tag_services as logix, view
+from cpppo.enip.codec.connection import CLOSED, NEED_DATA, Connection, Malformed, Role
+from cpppo.enip.codec.epath import Logical, Port, Symbolic
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.tests.enip_vectors import captured_frames
 
 CM = (Logical("class", 6), Logical("instance", 1))
@@ -289,8 +288,8 @@ class TestOriginalView(unittest.TestCase):
     def test_views_are_dotdicts_all_the_way_down(self) -> None:
         """The layout the blocking client yields for each result: every level a dotdict."""
         from cpppo.dotdict import dotdict
-        from cpppo.server.enip import plan
-        from cpppo.server.enip.operations import parse_operations
+        from cpppo.enip.client import plan
+        from cpppo.enip.client.operations import parse_operations
 
         def shape(x: Any) -> Any:
             if isinstance(x, dict):

@@ -7,10 +7,12 @@ import struct
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from cpppo.proto.enip import logix
-from cpppo.server.enip import device, main, pipeline, plan
-from cpppo.server.enip.operations import parse_operations
-from cpppo.server.enip.protocol_client import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.simulator.controller import device
+from cpppo.enip.simulator import run as main
+from cpppo.enip.client import deferred as pipeline, plan
+from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.client.client_protocol import ConnectionClosed, EncapsulationError, RequestTimeout
 
 TAGS = ["SCADA=INT[1000]", "FLOAT=REAL[10]", "BIG=DINT[300]"]
 

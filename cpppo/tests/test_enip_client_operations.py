@@ -2,7 +2,7 @@
 
 import unittest
 
-from cpppo.server.enip.operations import parse_operations
+from cpppo.enip.client.operations import parse_operations
 
 
 def one(text, **kwds):

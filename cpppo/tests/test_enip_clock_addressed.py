@@ -16,13 +16,14 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from cpppo.proto.enip import browse, cip
-from cpppo.proto.enip.epath import Logical
-from cpppo.server.enip import addressed, options
-from cpppo.server.enip.clock import WallClock
-from cpppo.server.enip.device import Attribute, CIPError
-from cpppo.server.enip.protocol import EnipFactory
-from cpppo.server.enip.service import EnipService
+from cpppo.enip.codec import browse, cip
+from cpppo.enip.codec.epath import Logical
+from cpppo.enip.simulator.controller import addressed
+from cpppo.enip.simulator import options
+from cpppo.enip.simulator.controller.clock import WallClock
+from cpppo.enip.simulator.controller.device import Attribute, CIPError
+from cpppo.enip.simulator.server_protocol import EnipFactory
+from cpppo.enip.simulator.service import EnipService
 from cpppo.tests.test_enip_server import Peer, read, write
 
 START = 1_700_000_000.25  # the task.Clock's time when a test begins: 2023-11-14 22:13:20.25 UTC
@@ -278,7 +279,7 @@ class TestIntegration(unittest.TestCase):
             raise unittest.SkipTest("options.parse_tag does not take NAME@CLASS/INSTANCE/ATTRIBUTE yet")
 
     def test_parse_and_build(self) -> None:
-        from cpppo.server.enip import main
+        from cpppo.enip.simulator import run as main
 
         spec = options.parse_tag("speed@0x93/1/10=REAL")
         self.assertEqual((spec.name, spec.type, spec.length, spec.address), ("speed", "REAL", 1, (0x93, 1, 10)))

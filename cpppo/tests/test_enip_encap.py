@@ -5,11 +5,10 @@ from __future__ import annotations
 import struct
 import unittest
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from cpppo.proto.enip import encap
-from cpppo.proto.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.codec import encap
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.tests.enip_vectors import captured_frames
 
 

@@ -10,12 +10,13 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
-from cpppo.proto.enip import cip, encap, logix
-from cpppo.proto.enip.connection import NEED_DATA, Connection, Role
-from cpppo.proto.enip.epath import Logical, Port, Symbolic
-from cpppo.server.enip import device, main, options
-from cpppo.server.enip.protocol import EnipDatagram, EnipFactory
-from cpppo.server.enip.service import EnipService
+from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec.connection import NEED_DATA, Connection, Role
+from cpppo.enip.codec.epath import Logical, Port, Symbolic
+from cpppo.enip.simulator.controller import device
+from cpppo.enip.simulator import run as main, options
+from cpppo.enip.simulator.server_protocol import EnipDatagram, EnipFactory
+from cpppo.enip.simulator.service import EnipService
 
 CM = (Logical("class", 6), Logical("instance", 1))
 ROUTER = (Logical("class", 2), Logical("instance", 1))
@@ -153,7 +154,7 @@ class TestTags(ServiceTestCase):
 
     def test_where_a_path_lands_follows_the_tags(self) -> None:
         """The tags remember where each path lands; a tag added, an alias, a forced error all count."""
-        from cpppo.server.enip.logix import CIPError, Tags
+        from cpppo.enip.simulator.controller.tags import CIPError, Tags
         tags = Tags()
         first = tags.add(device.Attribute("A", default=[0] * 4))
         path = (Symbolic("A"), Logical("element", 2))
@@ -455,7 +456,7 @@ class TestBrowsing(ServiceTestCase):
         self.assertEqual(reply.data, struct.pack("<H", 9) + b"Simulator")
 
     def test_symbol_instances_in_pages(self) -> None:
-        from cpppo.proto.enip import browse
+        from cpppo.enip.codec import browse
 
         for n in range(40):
             self.service.add_tag(f"LONG_TAG_NAME_NUMBER_{n:03d}", "DINT", 1)
@@ -496,7 +497,7 @@ class TestArrays(ServiceTestCase):
         self.assertEqual(self.peer.ask(beyond).extended, (0x2105,))
         three = cip.Request(0x4C, (Symbolic("Grid"),) + (Logical("element", 0),) * 3, body=logix.ReadTag(1))
         self.assertEqual(self.peer.ask(three).status, 0x04)
-        from cpppo.proto.enip import browse
+        from cpppo.enip.codec import browse
         reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
                                           body=cip.GetAttributeList((1, 2, 8))), route=False)
         symbols = {s.name: s for s in browse.decode_symbol_instances(reply.data, (1, 2, 8))}
@@ -529,7 +530,7 @@ class TestStructures(ServiceTestCase):
         self.assertEqual(options.parse_tag("T1=TIMER").type, "TIMER")
 
     def test_templates(self) -> None:
-        from cpppo.proto.enip import browse
+        from cpppo.enip.codec import browse
 
         path = (Logical("class", 0x6C), Logical("instance", 0x0FCE))
         reply = self.peer.ask(cip.Request(0x03, path, body=cip.GetAttributeList((4, 5, 2, 1))))
@@ -571,7 +572,7 @@ class TestStructures(ServiceTestCase):
         self.assertEqual(hidden.status, 0x04)
 
     def test_symbols_of_structures(self) -> None:
-        from cpppo.proto.enip import browse
+        from cpppo.enip.codec import browse
 
         reply = self.peer.ask(cip.Request(0x55, (Logical("class", 0x6B), Logical("instance", 0)),
                                           body=cip.GetAttributeList((1, 2, 8))), route=False)

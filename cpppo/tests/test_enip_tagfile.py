@@ -7,9 +7,10 @@ import struct
 
 from twisted.trial import unittest
 
-from cpppo.proto.enip import browse, cip, logix
-from cpppo.proto.enip.epath import Logical, Symbolic
-from cpppo.server.enip import options, tagfile
+from cpppo.enip.codec import browse, cip, tag_services as logix
+from cpppo.enip.codec.epath import Logical, Symbolic
+from cpppo.enip.simulator import options
+from cpppo.enip.simulator.loaders import tagfile
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import Peer, ServiceTestCase, read
 
@@ -101,7 +102,7 @@ class TestServed(ServiceTestCase):
 
 class TestCommandLine(unittest.TestCase):
     def test_a_type_from_a_tags_file_on_the_command_line(self) -> None:
-        from cpppo.server.enip import main
+        from cpppo.enip.simulator import run as main
 
         ap = options.parser()
         settings = options.configure(ap.parse_args(["--no-config", "--tags", PLANT, "Motors=motor[4]"]), ap)

@@ -18,10 +18,11 @@ from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 from twisted.web.http_headers import Headers
 
-from cpppo.proto.enip import encap
-from cpppo.proto.enip.connection import NEED_DATA, Connection, Role
-from cpppo.server.enip import device, main
-from cpppo.server.enip.web import negotiate, parse_api_path, start_web
+from cpppo.enip.codec import encap
+from cpppo.enip.codec.connection import NEED_DATA, Connection, Role
+from cpppo.enip.simulator.controller import device
+from cpppo.enip.simulator import run as main
+from cpppo.enip.web.app import negotiate, parse_api_path, start_web
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import read, write
 

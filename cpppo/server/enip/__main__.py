@@ -2,6 +2,6 @@
 
 import sys
 
-from .main import main
+from cpppo.enip.simulator.run import main
 
 sys.exit(main(prog="python -m cpppo.server.enip"))

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import sys
 
-from .client_cli import main, recycle
-from .connector import connector
-from .operations import parse_operations
-from .pipeline import CIPError, EnipClient, connect, validate
-from .plan import FragmentRequired, format_path
-from .protocol_client import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.tools.enip_client import main, recycle
+from cpppo.enip.client.connector import connector
+from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.client.deferred import CIPError, EnipClient, connect, validate
+from cpppo.enip.client.plan import FragmentRequired, format_path
+from cpppo.enip.client.client_protocol import ConnectionClosed, EncapsulationError, RequestTimeout
 
 __all__ = ["parse_operations", "connector", "connect", "EnipClient", "main", "recycle", "format_path",
            "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .get_attribute import attribute_operations, main
+from cpppo.enip.tools.get_attribute import attribute_operations, main
 
 __all__ = ["attribute_operations", "main"]
 

@@ -1,0 +1,68 @@
+"""List Identity / List Services / List Interfaces over UDP, unicast or broadcast.
+
+Devices answer these encapsulation commands on UDP port 44818 without a
+session, which is how tools find controllers on a network: one datagram out
+(to a host, or to a broadcast address), every answer collected until the
+timeout (broadcast) or the first answer (unicast).  The frames are built and
+parsed by the codec (:mod:`cpppo.enip.codec.encap`); this module is only the
+datagram plumbing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from twisted.internet import defer, protocol
+
+from cpppo.enip.codec import encap
+from cpppo.enip.codec.errors import RemoteProtocolError
+
+__all__ = ["list_udp"]
+
+log = logging.getLogger(__name__)
+
+
+class _Collector(protocol.DatagramProtocol):
+    def __init__(self, data: bytes, target: tuple[str, int], broadcast: bool) -> None:
+        self.data = data
+        self.target = target
+        self.broadcast = broadcast
+        self.replies: list[tuple[encap.Frame, tuple[str, int]]] = []
+        self.first: defer.Deferred = defer.Deferred()
+
+    def startProtocol(self) -> None:
+        if self.broadcast:
+            self.transport.setBroadcastAllowed(True)
+        self.transport.write(self.data, self.target)
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
+        try:
+            frame = encap.decode_frame(data, reply=True)
+        except RemoteProtocolError as exc:
+            log.warning("bad reply from %r: %s", addr, exc)
+            return
+        self.replies.append((frame, tuple(addr[:2])))
+        if not self.first.called:
+            self.first.callback(None)
+
+
+def list_udp(command: int, host: str, port: int = 44818, timeout: float = 1.0, broadcast: bool = False,
+             reactor: Any = None) -> defer.Deferred:
+    """Send *command* (``encap.LIST_IDENTITY``...) by UDP; fires with ``[(frame, (host, port)), ...]``:
+    every reply within *timeout* if *broadcast*, else the first (an empty list if none came)."""
+    if reactor is None:
+        from twisted.internet import reactor as default
+        reactor = default
+    collector = _Collector(encap.encode_frame(encap.Frame(command)), (host, port), broadcast)
+    listening = reactor.listenUDP(0, collector)
+    done: defer.Deferred = defer.Deferred()
+    timer = reactor.callLater(timeout, lambda: done.called or done.callback(None))
+    if not broadcast:
+        collector.first.addCallback(lambda _: done.called or done.callback(None))
+
+    def finish(_: Any) -> defer.Deferred:
+        if timer.active():
+            timer.cancel()
+        return defer.maybeDeferred(listening.stopListening).addCallback(lambda _: list(collector.replies))
+    return done.addCallback(finish)

@@ -1,0 +1,300 @@
+"""The simulated device's CIP objects: ``Attribute``, ``Object``, and the objects every device has.
+
+An :class:`Attribute` holds a value (a scalar or an array of one CIP type) and
+is where reads and writes land: tags are Attributes too, so subclassing it
+(the original's documented way to customise the simulator: record history,
+serve live data) sees every Read/Write Tag [Fragmented] and Get/Set
+Attribute.  Its ``__getitem__`` may return a Deferred, and the reply waits.
+
+An :class:`Object` is a CIP object instance: numbered attributes, and the
+generic services on them (Get Attribute Single / All, Set Attribute Single).
+A :class:`Directory` (one per running service: no module-level registry)
+maps class and instance ids to objects.  Identity, Message Router, Connection
+Manager, TCP/IP Interface and Ethernet Link are provided with the attributes
+clients read.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Any, Iterable
+
+from twisted.internet import defer
+
+from cpppo.enip.codec import epath, types as cip_types
+from cpppo.enip.simulator.controller import type_classes as parser
+
+__all__ = ["Attribute", "Object", "Directory", "Identity", "MessageRouter", "ConnectionManager", "TCPIP",
+           "EthernetLink", "CIPError", "resolve_type"]
+
+
+class CIPError(Exception):
+    """A request fails with this CIP general status (and extended status words)."""
+
+    def __init__(self, status: int, extended: Iterable[int] = (), message: str = "") -> None:
+        super().__init__(message or f"CIP status 0x{status:02X}")
+        self.status = status
+        self.extended = tuple(extended)
+
+
+def resolve_type(type_cls: Any) -> cip_types.CIPType:
+    """A CIPType from a parser class, a parser instance, a CIPType or a type name."""
+    if isinstance(type_cls, cip_types.CIPType):
+        return type_cls
+    if isinstance(type_cls, str):
+        return cip_types.type_of(type_cls)
+    if isinstance(type_cls, type) and issubclass(type_cls, parser.TYPE):
+        return type_cls.cip
+    if isinstance(type_cls, parser.TYPE):
+        return type_cls.cip
+    raise TypeError(f"not a CIP type: {type_cls!r}")
+
+
+class Attribute:
+    """A named value of one CIP type: a scalar, or an array when *default* is a list.
+
+    ``attr[i]`` and ``attr[a:b]`` read, ``attr[i] = v`` and ``attr[a:b] = [...]`` write;
+    ``len(attr)`` is the element count.  ``error`` (a CIP status) makes every
+    access fail with it, until set back to 0.
+    """
+
+    def __init__(self, name: str, type_cls: Any = parser.INT, default: Any = 0, error: int = 0x00,
+                 mask: int = 0) -> None:
+        self.name = name
+        self.cip = resolve_type(type_cls)
+        parser_cls = parser.TYPE_CLASSES.get(self.cip.name)
+        self.parser = parser_cls() if parser_cls is not None else None
+        self.scalar = isinstance(default, (str, bytes)) or not hasattr(default, "__len__")
+        self.value = default if self.scalar else list(default)
+        self.error = error
+        self.mask = mask
+
+    def __len__(self) -> int:
+        return 1 if self.scalar else len(self.value)
+
+    def __repr__(self) -> str:
+        shape = "" if self.scalar else f"[{len(self)}]"
+        return f"<{type(self).__name__} {self.name} {self.cip.name}{shape}>"
+
+    def _validate_key(self, key: int | slice) -> type:
+        size = len(self)
+        if isinstance(key, slice):
+            start, stop, stride = key.indices(size)
+            if stride == 1 and start < stop <= size and key.stop in (stop, None):
+                return slice
+            raise KeyError(f"{self.name}: elements {key.start}..{key.stop} outside its {size}")
+        if not isinstance(key, int) or not 0 <= key < size:
+            raise KeyError(f"{self.name}: element {key!r} outside its {size}")
+        return int
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if self._validate_key(key) is slice:
+            return [self.value] if self.scalar else self.value[key]
+        return self.value if self.scalar else self.value[key]
+
+    def __setitem__(self, key: int | slice, value: Any) -> None:
+        if self._validate_key(key) is slice:
+            if self.scalar:
+                self.value = list(value)[0]
+            else:
+                self.value[key] = list(value)
+            return
+        if self.scalar:
+            self.value = value
+        else:
+            self.value[key] = value
+
+    def produce(self, start: int = 0, stop: int | None = None) -> bytes:
+        """The bytes of elements ``start:stop`` (only for Attributes whose reads are immediate)."""
+        values = self[start:len(self) if stop is None else stop]
+        return self.cip.encode(values)
+
+
+class Object:
+    """A CIP object instance: attributes by number, and the generic attribute services."""
+
+    class_id = 0
+    #: The attributes Get Attributes All returns, in order (default: all, by number).
+    all_attributes: tuple[int, ...] | None = None
+
+    def __init__(self, instance_id: int = 1, attributes: dict[int, Attribute] | None = None,
+                 settable: Iterable[int] = ()) -> None:
+        self.instance_id = instance_id
+        self.attributes: dict[int, Attribute] = dict(attributes or {})
+        self.settable = set(settable)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} @{self.class_id}/{self.instance_id}>"
+
+    def attribute(self, number: int) -> Attribute:
+        try:
+            return self.attributes[number]
+        except KeyError:
+            raise CIPError(0x14, message=f"{self} has no attribute {number}") from None
+
+    @staticmethod
+    def encode(attribute: Attribute) -> Any:
+        """An attribute's value bytes, or a Deferred of them (its reads may be slow)."""
+        value = attribute[0:len(attribute)]
+        if isinstance(value, defer.Deferred):
+            return value.addCallback(attribute.cip.encode)
+        return attribute.cip.encode(value)
+
+    def get_attribute_single(self, number: int) -> Any:
+        return self.encode(self.attribute(number))
+
+    def get_attributes_all(self) -> Any:
+        numbers = self.all_attributes if self.all_attributes is not None else sorted(self.attributes)
+        parts = [self.encode(self.attribute(n)) for n in numbers if n in self.attributes]
+        if any(isinstance(p, defer.Deferred) for p in parts):
+            return defer.gatherResults([defer.maybeDeferred(lambda p=p: p) for p in parts],
+                                       consumeErrors=True).addCallback(b"".join)
+        return b"".join(parts)
+
+    def set_attribute_single(self, number: int, data: bytes) -> Any:
+        attribute = self.attribute(number)
+        if number not in self.settable:
+            raise CIPError(0x0E, message=f"{self} attribute {number} is not settable")
+        try:
+            values = attribute.cip.decode(data)
+        except Exception:
+            raise CIPError(0x13 if len(data) < (attribute.cip.size or 1) * len(attribute) else 0x09) from None
+        if len(values) != len(attribute):
+            raise CIPError(0x13 if len(values) < len(attribute) else 0x15)
+        attribute[0:len(attribute)] = values
+        return b""
+
+
+class Directory:
+    """The objects of one device, by class and instance id."""
+
+    def __init__(self) -> None:
+        self._objects: dict[int, dict[int, Object]] = {}
+
+    def add(self, obj: Object) -> Object:
+        self._objects.setdefault(obj.class_id, {})[obj.instance_id] = obj
+        return obj
+
+    def lookup(self, class_id: int, instance_id: int) -> Object:
+        instances = self._objects.get(class_id)
+        if instances is None or instance_id not in instances:
+            raise CIPError(0x05, message=f"no object @{class_id}/{instance_id}")
+        return instances[instance_id]
+
+    def classes(self) -> list[int]:
+        return sorted(self._objects)
+
+    def __iter__(self):
+        for instances in self._objects.values():
+            yield from instances.values()
+
+
+def _sstring(text: str) -> Attribute:
+    return Attribute("name", cip_types.SSTRING, text)
+
+
+class Identity(Object):
+    """Identity (class 1): who the device says it is."""
+
+    class_id = 0x01
+    all_attributes = (1, 2, 3, 4, 5, 6, 7)
+
+    def __init__(self, instance_id: int = 1, vendor: int = 1, device_type: int = 0x0E, product_code: int = 54,
+                 revision: tuple[int, int] = (20, 11), status: int = 0x3160, serial: int = 0x006C061A,
+                 product_name: str = "1756-L61/B LOGIX5561", state: int = 3) -> None:
+        super().__init__(instance_id, {
+            1: Attribute("Vendor Number", cip_types.UINT, vendor),
+            2: Attribute("Device Type", cip_types.UINT, device_type),
+            3: Attribute("Product Code Number", cip_types.UINT, product_code),
+            4: Attribute("Product Revision", cip_types.USINT, list(revision)),
+            5: Attribute("Status Word", cip_types.WORD, status),
+            6: Attribute("Serial Number", cip_types.UDINT, serial),
+            7: _sstring(product_name),
+            8: Attribute("State", cip_types.USINT, state),
+        })
+
+    @property
+    def product_name(self) -> str:
+        return self.attributes[7].value
+
+
+class MessageRouter(Object):
+    """Message Router (class 2): the object list attribute, and the Multiple Service Packet target."""
+
+    class_id = 0x02
+
+    def __init__(self, directory: Directory, instance_id: int = 1) -> None:
+        super().__init__(instance_id)
+        self.directory = directory
+
+    def get_attribute_single(self, number: int) -> Any:
+        if number == 1:
+            classes = self.directory.classes()
+            return struct.pack(f"<H{len(classes)}H", len(classes), *classes)
+        if number == 2:
+            return struct.pack("<H", 1)
+        raise CIPError(0x14)
+
+    def get_attributes_all(self) -> Any:
+        return self.get_attribute_single(1) + self.get_attribute_single(2)
+
+
+class ConnectionManager(Object):
+    """Connection Manager (class 6): the routing services live in the service; here, its counters."""
+
+    class_id = 0x06
+
+    def __init__(self, instance_id: int = 1) -> None:
+        super().__init__(instance_id, {n: Attribute(f"counter {n}", cip_types.UINT, 0) for n in range(1, 9)})
+
+
+class TCPIP(Object):
+    """TCP/IP Interface (class 0xF5): status, capabilities, the link path, IP configuration, host name."""
+
+    class_id = 0xF5
+
+    def __init__(self, instance_id: int = 1, address: str = "0.0.0.0", netmask: str = "255.255.255.0",
+                 gateway: str = "0.0.0.0", host_name: str = "controller", domain: str = "") -> None:
+        super().__init__(instance_id, {
+            1: Attribute("Interface Status", cip_types.DWORD, 2),
+            2: Attribute("Configuration Capability", cip_types.DWORD, 0x30),
+            3: Attribute("Configuration Control", cip_types.DWORD, 0),
+        }, settable=(3,))
+        self.address, self.netmask, self.gateway = address, netmask, gateway
+        self.host_name, self.domain = host_name, domain
+
+    def _link_path(self) -> bytes:
+        path = epath.encode_path((epath.Logical("class", 0xF6), epath.Logical("instance", 1)))
+        return struct.pack("<H", len(path) // 2) + path
+
+    def _configuration(self) -> bytes:
+        addresses = [struct.unpack("<I", socket.inet_aton(a))[0]
+                     for a in (self.address, self.netmask, self.gateway, "0.0.0.0", "0.0.0.0")]
+        return struct.pack("<5I", *addresses) + cip_types.encode_string(self.domain, cip_types.STRING)
+
+    def get_attribute_single(self, number: int) -> Any:
+        if number == 4:
+            return self._link_path()
+        if number == 5:
+            return self._configuration()
+        if number == 6:
+            return cip_types.encode_string(self.host_name, cip_types.STRING)
+        return super().get_attribute_single(number)
+
+    def get_attributes_all(self) -> Any:
+        return b"".join(self.get_attribute_single(n) for n in range(1, 7))
+
+
+class EthernetLink(Object):
+    """Ethernet Link (class 0xF6): speed, flags, physical address."""
+
+    class_id = 0xF6
+
+    def __init__(self, instance_id: int = 1, speed: int = 100, flags: int = 0x0F,
+                 mac: bytes = b"\x00\x1d\x9c\x00\x00\x01") -> None:
+        super().__init__(instance_id, {
+            1: Attribute("Interface Speed", cip_types.UDINT, speed),
+            2: Attribute("Interface Flags", cip_types.DWORD, flags),
+            3: Attribute("Physical Address", cip_types.USINT, list(mac)),
+        })

@@ -1,0 +1,245 @@
+"""``enip_client`` / ``python -m cpppo.server.enip.client``: read and write tags from a shell.
+
+The options, their defaults and the printed summary lines are the original
+cpppo's (``SCADA[1][  1-1  ]+  0 == [0]: 'OK'``), so scripts that drive or parse
+it keep working; the work is done by the blocking :class:`.connector.connector`,
+that is, by the one Deferred client.  A bad command line gets a usage message
+and exit status 2; an unreachable host or a timeout is one line on standard
+error and exit status 1, never a traceback; otherwise the exit status is 0
+only if every operation succeeded.  Every failed operation, with ``-p`` or
+without, also gets a line on standard error naming it and what its status
+means (``enip_client: SCADA[5000]: 0xFF/0x2105 beyond the end of the tag``);
+the ``-p`` lines keep the original's format, which scripts parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import logging.handlers
+import sys
+import time
+from typing import Any, Iterable, Iterator, Sequence
+
+from cpppo import blocking
+from twisted.internet import error
+
+from cpppo.enip.codec import encap
+from cpppo.enip.codec.codes import explain
+from cpppo.enip.client import plan
+from cpppo.enip.client.connector import _list_view, connector
+from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.client.client_protocol import ConnectionClosed, EncapsulationError, RequestTimeout
+
+__all__ = ["main", "parser", "recycle", "enip_format", "report_failure"]
+
+log = logging.getLogger("cpppo.server.enip.client")
+
+EPILOG = """\
+Tags: Tag, Tag[<first>-<last>], Tag[<first>-<last>]+<byte offset>, with =<value>,... to write
+(=(SINT|INT|DINT|LINT|REAL|LREAL|BOOL|SSTRING|STRING)<value>,... to cast), Motor.Speed, and numeric
+@<class>/<instance>/<attribute>/<element> with JSON terms, eg. @4/5/{"connection":100}.
+'-' reads tags from standard input.  The default send path is @6/1 and route path 1/0 (a Logix
+in slot 0); -S (or --send-path='' --route-path=false) sends plain requests to a simple device.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="enip_client", description="An EtherNet/IP CIP client",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
+    ap.add_argument("-a", "--address", default="localhost:44818", help="host[:port] (default localhost:44818)")
+    ap.add_argument("-u", "--udp", action="store_true", help="send the list requests by UDP")
+    ap.add_argument("-b", "--broadcast", action="store_true", help="UDP list requests to a broadcast address; "
+                    "collect every answer within the timeout")
+    ap.add_argument("-p", "--print", action="store_true", help="print a summary of each operation")
+    ap.add_argument("--no-print", action="store_false", dest="print", help=argparse.SUPPRESS)
+    ap.add_argument("-l", "--log", help="log to FILE (rotating, 10 MB, 5 copies)")
+    ap.add_argument("-t", "--timeout", type=float, default=5.0, help="I/O timeout in seconds (default 5)")
+    ap.add_argument("-r", "--repeat", type=int, default=1, help="repeat the operations N times (default 1)")
+    add_path_options(ap)
+    ap.add_argument("-m", "--multiple", action="store_true",
+                    help="pack requests into Multiple Service Packets of up to 500 bytes")
+    ap.add_argument("-d", "--depth", type=int, default=1, help="pipeline depth: requests in flight (default 1)")
+    frag = ap.add_mutually_exclusive_group()
+    frag.add_argument("-f", "--fragment", action="store_true", help="always use Read/Write Tag Fragmented")
+    frag.add_argument("-n", "--no-fragment", action="store_true",
+                      help="never use Read/Write Tag Fragmented (too large an operation fails)")
+    ap.add_argument("-c", "--connected", action="store_true", help="connected messaging (Forward Open first)")
+    ap.add_argument("-i", "--list-identity", action="store_true", help="List Identity")
+    ap.add_argument("-s", "--list-services", action="store_true", help="List Services")
+    ap.add_argument("-I", "--list-interfaces", action="store_true", help="List Interfaces")
+    ap.add_argument("tags", nargs="*", help="tags to read/write ('-' reads them from standard input)")
+    return ap
+
+
+def recycle(items: Iterable[Any], times: int = 1) -> Iterator[Any]:
+    """The items, *times* times over (remembered from the first pass)."""
+    saved = []
+    for item in items:
+        saved.append(item)
+        yield item
+    for _ in range(times - 1):
+        yield from saved
+
+
+def enip_format(data: Any) -> str:
+    """A dotdict as indented ``"key": value`` lines, as the original prints list replies."""
+    lines = [f"    {json.dumps(key)}: {data[key]!r}," for key in sorted(data)] if hasattr(data, "keys") else [repr(data)]
+    return "{\n" + "\n".join(lines) + "\n}"
+
+
+def add_path_options(ap: argparse.ArgumentParser) -> None:
+    """--route-path, --send-path and -S/--simple, as every client tool takes them."""
+    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
+    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
+    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device: plain requests")
+
+
+def paths(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(route_path, send_path) from those options: -S/--simple means none of either."""
+    route_path = args.route_path if args.route_path else ([] if args.simple else None)
+    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    return route_path, send_path
+
+
+def _address(text: str, ap: argparse.ArgumentParser) -> tuple[str, int]:
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    try:
+        number = int(port) if port else 44818
+    except ValueError:
+        ap.error(f"--address {text!r}: bad port {port!r}")
+    if not 0 < number < 65536:
+        ap.error(f"--address {text!r}: port {number} out of range")
+    return host or "localhost", number
+
+
+def stdin_tags(tags: list[str]) -> Iterable[str]:
+    """The command line's tags, with standard input's lines in place of a ``-`` argument."""
+    if "-" not in tags:
+        return tags
+    at = tags.index("-")
+    return itertools.chain(tags[:at], sys.stdin, tags[at + 1:])
+
+
+def failure(prog: str, host: str, port: int, timeout: float, exc: BaseException) -> int:
+    """Report a failed session (timeout, refused, closed, bad reply) as one line on stderr; the exit status."""
+    if isinstance(exc, (TimeoutError, RequestTimeout, error.TimeoutError)):
+        print(f"{prog}: {host}:{port}: timed out after {timeout:g}s ({exc})", file=sys.stderr)
+    elif isinstance(exc, (ConnectionError, ConnectionClosed, EncapsulationError, OSError)):
+        print(f"{prog}: {host}:{port}: {exc}", file=sys.stderr)
+    elif isinstance(exc, plan.FragmentRequired):
+        print(f"{prog}: {exc}", file=sys.stderr)
+    else:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
+        print(f"{prog}: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 1
+
+
+def report_failure(prog: str, description: Any, status: Any) -> None:
+    """One line on stderr for a failed operation: which operation, and what its status means.
+
+    *status* is a result's: a general status, ``(general, [extended, ...])``, or None
+    when no reply said why.
+    """
+    op = getattr(description, "op", None)
+    name = plan.format_path(op["path"], op.get("elements")) if op else str(description).split()[-1]
+    if isinstance(status, tuple):
+        why = explain(status[0], status[1])
+    else:
+        why = explain(status) if status else "failed, with no status to say why"
+    print(f"{prog}: {name}: {why}", file=sys.stderr, flush=True)
+
+
+class _ReportedHere(logging.Filter):
+    """Drops the pipeline's own warning of a failed operation: the tool reports each one itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client %s returned non-zero status")
+
+
+def _logging(args: argparse.Namespace) -> None:
+    level = (logging.WARNING, logging.INFO)[args.verbose] if args.verbose < 2 else logging.DEBUG
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if args.log:
+        handlers = [logging.handlers.RotatingFileHandler(args.log, maxBytes=10 * 1024 * 1024, backupCount=5)]
+    if not args.verbose:
+        handlers[0].addFilter(_ReportedHere())
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s")
+
+
+def _lists(args: argparse.Namespace, host: str, port: int, conn: connector | None) -> int:
+    """The -i/-s/-I requests; returns the number that got no answer."""
+    failures = 0
+    for flag, command, desc in (("list_services", encap.LIST_SERVICES, "List Services"),
+                                ("list_identity", encap.LIST_IDENTITY, "List Identity"),
+                                ("list_interfaces", encap.LIST_INTERFACES, "List Interfaces")):
+        if not getattr(args, flag):
+            continue
+        name = flag
+        if conn is None:
+            from cpppo.enip.client.discovery import list_udp
+            replies = blocking.call(list_udp, command, host, port, args.timeout, args.broadcast,
+                                    blocking.get_reactor(), timeout=args.timeout + 5)
+            views = [_list_view(frame, peer) for frame, peer in replies]
+        else:
+            getattr(conn, flag)()
+            reply = next(conn)
+            views = [reply] if reply is not None else []
+        for counter, view in enumerate(views):
+            print(f"{desc} {counter:2d} from {view.get('peer')!r}: {enip_format(view.get(f'enip.CIP.{name}.CPF', view))}")
+        if not views:
+            log.warning("No %s response within %.3fs", desc, args.timeout)
+            failures += 1
+    return failures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the client; returns the exit status (0 only if every operation succeeded)."""
+    ap = parser()
+    args = ap.parse_args(argv)
+    _logging(args)
+    host, port = _address(args.address, ap)
+    if args.repeat < 0 or args.depth < 0 or args.timeout <= 0:
+        ap.error("--repeat and --depth must not be negative, --timeout must be positive")
+    route_path, send_path = paths(args)
+    try:
+        plan.route_path(route_path), plan.send_path(send_path)
+    except ValueError as exc:
+        ap.error(str(exc))
+    try:
+        operations = list(parse_operations(recycle(stdin_tags(args.tags), args.repeat), route_path=route_path,
+                                           send_path=send_path))
+    except ValueError as exc:
+        ap.error(str(exc))
+    failures = 0
+    try:
+        if args.udp or args.broadcast:
+            failures += _lists(args, host, port, None)
+            if not operations:
+                return 1 if failures else 0
+        begun = time.perf_counter()
+        with connector(host=host, port=port, timeout=args.timeout, route_path=route_path, send_path=send_path,
+                       connected=args.connected) as conn:
+            log.info("Client Register Rcvd %7.3f/%7.3fs", time.perf_counter() - begun, args.timeout)
+            if not (args.udp or args.broadcast):
+                failures += _lists(args, host, port, conn)
+            if operations:
+                begun = time.perf_counter()
+                values = []
+                for _, dsc, _, _, sts, val in conn.operate(operations, depth=args.depth,
+                                                           multiple=500 if args.multiple else 0,
+                                                           fragment=args.fragment, no_fragment=args.no_fragment,
+                                                           printing=args.print, timeout=args.timeout):
+                    values.append(val)
+                    if val is None:
+                        failures += 1
+                        report_failure("enip_client", dsc, sts)
+                elapsed = time.perf_counter() - begun
+                print(f"Client Tag I/O  Average {len(values) / elapsed:9.3f} TPS ({elapsed / len(values):7.3f}s ea).",
+                      file=sys.stderr)
+    except Exception as exc:
+        return failure("enip_client", host, port, args.timeout, exc)
+    return 1 if failures else 0

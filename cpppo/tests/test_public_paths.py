@@ -1,0 +1,114 @@
+"""The original cpppo's public module paths and names, as its users' scripts import them.
+
+Why: the package promises that a script written for the original cpppo 5.2.5 keeps working when
+this package takes its place, and the code behind those paths moves as the project grows (the
+EtherNet/IP code lives in ``cpppo.enip``; ``cpppo.server.enip`` keeps only the original's module
+paths).  This table pins what is promised: every module path of the original that we provide,
+with every name of it we provide and every name README.md documents; and the modules the original
+runs with ``python -m`` still run that way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from cpppo.tests.resources import child_env
+
+#: Every public module path of the original cpppo 5.2.5 that this package provides, with every name
+#: of it that we provide, and the names README.md documents.
+PUBLIC = {
+    "cpppo": [
+        "Feeder", "NonTerminal", "automata", "chainable", "decide", "dfa", "dotdict", "log_cfg", "misc",
+        "peekable", "regex", "rememberable", "state", "state_drop", "state_input", "state_struct",
+        "timer"],
+    "cpppo.automata": [
+        "NonTerminal", "chainable", "chaining", "decide", "dfa", "dfa_base", "path_ext_input",
+        "peekable", "peeking", "regex", "regex_bytes", "rememberable", "remembering", "state",
+        "state_drop", "state_input", "state_struct"],
+    "cpppo.bin.modbus_poll": [
+        "log", "main"],
+    "cpppo.bin.modbus_sim": [
+        "main"],
+    "cpppo.blocking": [],
+    "cpppo.dotdict": [
+        "dotdict"],
+    "cpppo.history": [
+        "AmbiguousTimeZoneError", "duration", "loader", "logger", "playback", "records", "timestamp"],
+    "cpppo.history.files": [
+        "DataError", "HistoryExhausted", "IframeError", "loader", "logger", "opener", "parse_record",
+        "reader"],
+    "cpppo.history.times": [
+        "AmbiguousTimeZoneError", "TZ_wrapper", "duration", "format_offset", "get_localzone",
+        "has_pytz_classic", "log", "parse_datetime", "parse_offset", "parse_seconds",
+        "timedelta_total_seconds", "timestamp", "zone_names", "zulu_datetime"],
+    "cpppo.misc": [
+        "clamp", "hexdump", "lazystr", "near"],
+    "cpppo.remote.plc_modbus": [
+        "Defaults", "PlcOffline", "log", "merge", "poller_modbus", "shatter"],
+    "cpppo.server.enip": [
+        "BOOL", "BYTE", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING",
+        "TYPE", "UDINT", "UINT", "ULINT", "USINT", "WORD", "address"],
+    "cpppo.server.enip.client": [
+        "ConnectionClosed", "RequestTimeout", "connect", "connector", "format_path", "main",
+        "parse_operations", "recycle"],
+    "cpppo.server.enip.device": [
+        "Attribute", "Identity", "Object", "TCPIP"],
+    "cpppo.server.enip.get_attribute": [
+        "attribute_operations", "log", "main", "parser", "proxy", "proxy_simple"],
+    "cpppo.server.enip.getattr": [
+        "attribute_operations", "main"],
+    "cpppo.server.enip.historize": [
+        "enip_main", "main"],
+    "cpppo.server.enip.io": [
+        "main"],
+    "cpppo.server.enip.list_identity": [
+        "main"],
+    "cpppo.server.enip.logix": [
+        "Attribute"],
+    "cpppo.server.enip.main": [
+        "log", "main", "start", "start_thread"],
+    "cpppo.server.enip.parser": [
+        "BOOL", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING", "TYPE",
+        "UDINT", "UINT", "ULINT", "USINT", "WORD"],
+    "cpppo.server.enip.poll": [
+        "PARAMS", "execute", "log", "loop", "poll", "run"],
+    "cpppo.server.enip.thruput": [
+        "main", "timestamp"],
+    "cpppo.server.enip.weather": [
+        "enip_main", "main"],
+}
+
+#: The modules the original (and README) run as ``python -m MODULE``.
+RUNNABLE = ["cpppo.server.enip", "cpppo.server.enip.client", "cpppo.server.enip.get_attribute",
+            "cpppo.server.enip.getattr", "cpppo.server.enip.list_identity", "cpppo.server.enip.thruput",
+            "cpppo.server.enip.historize", "cpppo.server.enip.weather", "cpppo.server.enip.io"]
+
+
+class TestPublicPaths(unittest.TestCase):
+    def test_every_public_path_and_name_imports(self) -> None:
+        for path, names in PUBLIC.items():
+            with self.subTest(module=path):
+                module = importlib.import_module(path)
+                missing = [name for name in names if not hasattr(module, name)]
+                self.assertEqual(missing, [], f"{path} lacks {missing}")
+
+    def test_server_enip_holds_only_the_original_paths(self) -> None:
+        """cpppo.server.enip is the original's face: each module in it is a path the original has."""
+        import pkgutil
+
+        import cpppo.server.enip as package
+        ours = {info.name for info in pkgutil.iter_modules(package.__path__)}
+        self.assertEqual(ours - {p.rpartition(".")[2] for p in PUBLIC} - {"__main__"}, set())
+
+    def test_runnable_paths_run(self) -> None:
+        with tempfile.TemporaryDirectory() as cwd:
+            for path in RUNNABLE:
+                with self.subTest(module=path):
+                    done = subprocess.run([sys.executable, "-m", path, "--help"], capture_output=True, text=True,
+                                          timeout=60, env=child_env(), cwd=cwd, stdin=subprocess.DEVNULL)
+                    self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+                    self.assertIn("usage:", done.stdout.lower() + done.stderr.lower())

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from cpppo.enip.codec.codes import GeneralStatus
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
     "TEMPLATE_ATTRIBUTES", "TemplateMember", "Template", "encode_template", "decode_template",
 ]
 
-NOT_ENOUGH_DATA, TOO_MUCH_DATA = 0x13, 0x15
 _UINT = struct.Struct("<H")
 _UDINT = struct.Struct("<I")
 _DIMS = struct.Struct("<III")
@@ -94,7 +94,7 @@ def decode_symbol_instances(data: bytes, attributes: Sequence[int]) -> list[Symb
     while at < len(data):
         if at + 4 > len(data):
             raise RemoteProtocolError("symbol instance id truncated", offset=at, expected="UDINT instance",
-                                      cip_status=NOT_ENOUGH_DATA)
+                                      cip_status=GeneralStatus.NOT_ENOUGH_DATA)
         values: dict[str, Any] = {"instance": _UDINT.unpack_from(data, at)[0]}
         at += 4
         for attribute in attributes:
@@ -102,17 +102,18 @@ def decode_symbol_instances(data: bytes, attributes: Sequence[int]) -> list[Symb
             if fmt is None:
                 if at + 2 > len(data):
                     raise RemoteProtocolError("symbol name length truncated", offset=at, expected="UINT length",
-                                              cip_status=NOT_ENOUGH_DATA)
+                                              cip_status=GeneralStatus.NOT_ENOUGH_DATA)
                 (size,) = _UINT.unpack_from(data, at)
                 if at + 2 + size > len(data):
                     raise RemoteProtocolError("symbol name truncated", offset=at, expected=f"{size} chars",
-                                              cip_status=NOT_ENOUGH_DATA)
+                                              cip_status=GeneralStatus.NOT_ENOUGH_DATA)
                 values[name] = data[at + 2:at + 2 + size].decode("ascii", "replace")
                 at += 2 + size
                 continue
             if at + fmt.size > len(data):
                 raise RemoteProtocolError(f"symbol attribute {attribute} truncated", offset=at,
-                                          expected=f"{fmt.size} bytes", cip_status=NOT_ENOUGH_DATA)
+                                          expected=f"{fmt.size} bytes",
+                                          cip_status=GeneralStatus.NOT_ENOUGH_DATA)
             unpacked = fmt.unpack_from(data, at)
             values[name] = unpacked if fmt is _DIMS else unpacked[0]
             at += fmt.size
@@ -144,28 +145,29 @@ def decode_attribute_list_reply(data: bytes, sizes: dict[int, int]) -> list[Attr
     """
     if len(data) < 2:
         raise RemoteProtocolError("attribute count truncated", offset=0, expected="UINT count",
-                                  cip_status=NOT_ENOUGH_DATA)
+                                  cip_status=GeneralStatus.NOT_ENOUGH_DATA)
     (count,) = _UINT.unpack_from(data, 0)
     at = 2
     out = []
     for _ in range(count):
         if at + 4 > len(data):
             raise RemoteProtocolError("attribute id and status truncated", offset=at, expected="4 bytes",
-                                      cip_status=NOT_ENOUGH_DATA)
+                                      cip_status=GeneralStatus.NOT_ENOUGH_DATA)
         attribute, status = struct.unpack_from("<HH", data, at)
         at += 4
         size = 0 if status else sizes.get(attribute)
         if size is None:
             raise RemoteProtocolError(f"attribute {attribute} of unknown size", offset=at - 4,
-                                      expected=f"one of {sorted(sizes)}", cip_status=0x14)
+                                      expected=f"one of {sorted(sizes)}",
+                                      cip_status=GeneralStatus.ATTRIBUTE_NOT_SUPPORTED)
         if at + size > len(data):
             raise RemoteProtocolError(f"attribute {attribute} value truncated", offset=at,
-                                      expected=f"{size} bytes", cip_status=NOT_ENOUGH_DATA)
+                                      expected=f"{size} bytes", cip_status=GeneralStatus.NOT_ENOUGH_DATA)
         out.append(AttributeValue(attribute, status, bytes(data[at:at + size])))
         at += size
     if at != len(data):
         raise RemoteProtocolError(f"{len(data) - at} bytes after {count} attributes", offset=at,
-                                  expected="end of reply", cip_status=TOO_MUCH_DATA)
+                                  expected="end of reply", cip_status=GeneralStatus.TOO_MUCH_DATA)
     return out
 
 
@@ -228,12 +230,13 @@ def decode_template(data: bytes, member_count: int) -> Template:
     table_size = member_count * _MEMBER.size
     if len(data) < table_size:
         raise RemoteProtocolError(f"template of {member_count} members in {len(data)} bytes", offset=0,
-                                  expected=f"{table_size} bytes of member table", cip_status=NOT_ENOUGH_DATA)
+                                  expected=f"{table_size} bytes of member table",
+                                  cip_status=GeneralStatus.NOT_ENOUGH_DATA)
     rows = [_MEMBER.unpack_from(data, i * _MEMBER.size) for i in range(member_count)]
     parts = data[table_size:].split(b"\0")
     if not parts or not parts[0]:
         raise RemoteProtocolError("template without its name", offset=table_size, expected="name;n...",
-                                  cip_status=NOT_ENOUGH_DATA)
+                                  cip_status=GeneralStatus.NOT_ENOUGH_DATA)
     title, names = parts[0], [p.decode("ascii", "replace") for p in parts[1:1 + member_count]]
     raw_name, _, suffix = title.partition(b";")
     access = suffix[1:] if suffix.startswith(b"n") else b""

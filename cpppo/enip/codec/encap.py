@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from cpppo import automata
-from cpppo.dotdict import dotdict
+from cpppo.enip.codec.codes import Command, EncapStatus, ItemType
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
@@ -34,15 +34,22 @@ HEADER = struct.Struct("<HHII8sI")
 MAX_LENGTH = 65511
 _FIELDS = ("command", "length", "session", "status", "context", "options")
 
-# Command codes (see status.Command for names)
-NOP, LIST_SERVICES, LIST_IDENTITY, LIST_INTERFACES = 0x0000, 0x0004, 0x0063, 0x0064
-REGISTER_SESSION, UNREGISTER_SESSION, SEND_RR_DATA, SEND_UNIT_DATA = 0x0065, 0x0066, 0x006F, 0x0070
-KNOWN_COMMANDS = frozenset((NOP, LIST_SERVICES, LIST_IDENTITY, LIST_INTERFACES, REGISTER_SESSION,
-                            UNREGISTER_SESSION, SEND_RR_DATA, SEND_UNIT_DATA))
-
-# Encapsulation status codes a server answers with
-INVALID_COMMAND, INSUFFICIENT_MEMORY, INCORRECT_DATA = 0x01, 0x02, 0x03
-INVALID_SESSION, INVALID_LENGTH, UNSUPPORTED_PROTOCOL = 0x64, 0x65, 0x69
+# The commands and statuses by their short names, as the simulator and the client import them
+# (``encap.SEND_RR_DATA``): the members of codes.Command and codes.EncapStatus, not copies.
+NOP = Command.NOP
+LIST_SERVICES = Command.LIST_SERVICES
+LIST_IDENTITY = Command.LIST_IDENTITY
+LIST_INTERFACES = Command.LIST_INTERFACES
+REGISTER_SESSION = Command.REGISTER_SESSION
+UNREGISTER_SESSION = Command.UNREGISTER_SESSION
+SEND_RR_DATA = Command.SEND_RR_DATA
+SEND_UNIT_DATA = Command.SEND_UNIT_DATA
+INVALID_COMMAND = EncapStatus.INVALID_COMMAND
+INSUFFICIENT_MEMORY = EncapStatus.INSUFFICIENT_MEMORY
+INCORRECT_DATA = EncapStatus.INCORRECT_DATA
+INVALID_SESSION = EncapStatus.INVALID_SESSION_HANDLE
+INVALID_LENGTH = EncapStatus.INVALID_LENGTH
+UNSUPPORTED_PROTOCOL = EncapStatus.UNSUPPORTED_PROTOCOL_REVISION
 
 
 # --- records ----------------------------------------------------------------------------
@@ -176,7 +183,7 @@ _IDENTITY_TAIL = struct.Struct("<HHHBBHI")
 def _need(data: bytes, offset: int, size: int, what: str) -> None:
     if offset + size > len(data):
         raise RemoteProtocolError(f"{what} truncated: {len(data) - offset} of {size} bytes",
-                                  offset=offset, expected=what, encap_status=INCORRECT_DATA)
+                                  offset=offset, expected=what, encap_status=EncapStatus.INCORRECT_DATA)
 
 
 def _sockaddr(data: bytes, offset: int) -> tuple[int, int, str]:
@@ -186,37 +193,37 @@ def _sockaddr(data: bytes, offset: int) -> tuple[int, int, str]:
 
 
 def _decode_item(type_id: int, data: bytes, offset: int, length: int, message: Any = None) -> Any:
-    if type_id == 0x00B2:
+    if type_id == ItemType.UNCONNECTED_DATA:
         body = data[offset:offset + length]
         return UnconnectedData(message(body) if message is not None else body)
-    if type_id == 0x0000:
+    if type_id == ItemType.NULL_ADDRESS:
         if length:
             raise RemoteProtocolError(f"null address item of length {length}", offset=offset,
-                                      expected="length 0", encap_status=INCORRECT_DATA)
+                                      expected="length 0", encap_status=EncapStatus.INCORRECT_DATA)
         return NullAddress()
-    if type_id == 0x00A1:
+    if type_id == ItemType.CONNECTED_ADDRESS:
         if length != 4:
             raise RemoteProtocolError(f"connected address item of length {length}", offset=offset,
-                                      expected="length 4", encap_status=INCORRECT_DATA)
+                                      expected="length 4", encap_status=EncapStatus.INCORRECT_DATA)
         return ConnectedAddress(_UDINT.unpack_from(data, offset)[0])
-    if type_id == 0x00B1:
+    if type_id == ItemType.CONNECTED_DATA:
         if length < 2:
             raise RemoteProtocolError("connected data item without its sequence count", offset=offset,
-                                      expected="length >= 2", encap_status=INCORRECT_DATA)
+                                      expected="length >= 2", encap_status=EncapStatus.INCORRECT_DATA)
         body = data[offset + 2:offset + length]
         return ConnectedData(_UINT.unpack_from(data, offset)[0], message(body) if message is not None else body)
-    if type_id in (0x8000, 0x8001):
+    if type_id in (ItemType.SOCKADDR_O_T, ItemType.SOCKADDR_T_O):
         if length != 16:
             raise RemoteProtocolError(f"sockaddr item of length {length}", offset=offset,
-                                      expected="length 16", encap_status=INCORRECT_DATA)
+                                      expected="length 16", encap_status=EncapStatus.INCORRECT_DATA)
         family, port, address = _sockaddr(data, offset)
         return SockaddrInfo(type_id, family, port, address)
-    if type_id == 0x000C:
+    if type_id == ItemType.LIST_IDENTITY:
         return _decode_identity(data[offset:offset + length], offset)
-    if type_id == 0x0100:
+    if type_id == ItemType.LIST_SERVICES:
         if length < 4:
             raise RemoteProtocolError(f"services item of length {length}", offset=offset,
-                                      expected="length >= 4", encap_status=INCORRECT_DATA)
+                                      expected="length >= 4", encap_status=EncapStatus.INCORRECT_DATA)
         version, capability = _ITEM.unpack_from(data, offset)
         name = data[offset + 4:offset + length]
         return ServicesItem(version, capability, name.rstrip(b"\0").decode("ascii", "replace"), len(name))
@@ -227,7 +234,7 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
     need = 2 + 16 + _IDENTITY_TAIL.size + 1
     if len(body) < need:
         raise RemoteProtocolError("identity item truncated", offset=base, expected=f">= {need} bytes",
-                                  encap_status=INCORRECT_DATA)
+                                  encap_status=EncapStatus.INCORRECT_DATA)
     (version,) = _IDENTITY_HEAD.unpack_from(body, 0)
     family, port, address = _sockaddr(body, 2)
     vendor, device, product, major, minor, status, serial = _IDENTITY_TAIL.unpack_from(body, 18)
@@ -236,7 +243,7 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
     if at + 1 + size + 1 != len(body):
         raise RemoteProtocolError("identity item product name / state do not fit its length",
                                   offset=base + at, expected=f"{size}-char name and a state byte",
-                                  encap_status=INCORRECT_DATA)
+                                  encap_status=EncapStatus.INCORRECT_DATA)
     name = body[at + 1:at + 1 + size].decode("ascii", "replace")
     return IdentityItem(version, family, port, address, vendor, device, product, (major, minor), status,
                         serial, name, body[at + 1 + size])
@@ -245,14 +252,14 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
 def _encode_item(item: Any) -> bytes:
     if isinstance(item, UnconnectedData):
         body = _message_bytes(item.message)
-        return _ITEM.pack(0x00B2, len(body)) + body
+        return _ITEM.pack(ItemType.UNCONNECTED_DATA, len(body)) + body
     if isinstance(item, NullAddress):
         return b"\0\0\0\0"
     if isinstance(item, ConnectedAddress):
-        return _ITEM.pack(0x00A1, 4) + _UDINT.pack(item.connection)
+        return _ITEM.pack(ItemType.CONNECTED_ADDRESS, 4) + _UDINT.pack(item.connection)
     if isinstance(item, ConnectedData):
         body = _message_bytes(item.message)
-        return _ITEM.pack(0x00B1, len(body) + 2) + _UINT.pack(item.sequence & 0xFFFF) + body
+        return _ITEM.pack(ItemType.CONNECTED_DATA, len(body) + 2) + _UINT.pack(item.sequence & 0xFFFF) + body
     if isinstance(item, SockaddrInfo):
         body = _SOCKADDR.pack(item.family, item.port, socket.inet_aton(item.address), bytes(8))
         return _ITEM.pack(item.type_id, 16) + body
@@ -265,12 +272,13 @@ def _encode_item(item: Any) -> bytes:
                 + _IDENTITY_TAIL.pack(item.vendor_id, item.device_type, item.product_code, item.revision[0],
                                       item.revision[1], item.status, item.serial_number)
                 + bytes((len(name),)) + name + bytes((item.state,)))
-        return _ITEM.pack(0x000C, len(body)) + body
+        return _ITEM.pack(ItemType.LIST_IDENTITY, len(body)) + body
     if isinstance(item, ServicesItem):
         name = item.name.encode("ascii")
         if len(name) > item.name_size:
             raise LocalProtocolError(f"service name {item.name!r} longer than {item.name_size} characters")
-        return (_ITEM.pack(0x0100, 4 + item.name_size) + _ITEM.pack(item.version, item.capability)
+        return (_ITEM.pack(ItemType.LIST_SERVICES, 4 + item.name_size)
+                + _ITEM.pack(item.version, item.capability)
                 + name.ljust(item.name_size, b"\0"))
     if isinstance(item, RawItem):
         return _ITEM.pack(item.type_id, len(item.data)) + bytes(item.data)
@@ -309,7 +317,7 @@ def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any
         offset += length
     if offset != len(data):
         raise RemoteProtocolError(f"{len(data) - offset} bytes after {count} CPF items", offset=offset,
-                                  expected="end of data", encap_status=INCORRECT_DATA)
+                                  expected="end of data", encap_status=EncapStatus.INCORRECT_DATA)
     return tuple(items)
 
 
@@ -329,15 +337,15 @@ def decode_body(command: int, data: bytes, reply: bool, message: Any = None) -> 
 
     *message* decodes the CIP messages in SendRRData / SendUnitData items.
     """
-    if command in (SEND_RR_DATA, SEND_UNIT_DATA):
+    if command in (Command.SEND_RR_DATA, Command.SEND_UNIT_DATA):
         if not data and reply:
             return Raw(b"")  # an error reply may carry no data
         _need(data, 0, _SEND.size, "interface handle and timeout")
         interface, timeout = _SEND.unpack_from(data, 0)
         return SendData(decode_items(data, _SEND.size, message), interface, timeout)
-    if command in (REGISTER_SESSION, UNREGISTER_SESSION) and len(data) == _REGISTER.size:
+    if command in (Command.REGISTER_SESSION, Command.UNREGISTER_SESSION) and len(data) == _REGISTER.size:
         return RegisterSession(*_REGISTER.unpack(data))
-    if command in (LIST_IDENTITY, LIST_SERVICES, LIST_INTERFACES) and reply and data:
+    if command in (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES) and reply and data:
         return ItemList(decode_items(data))
     return Raw(bytes(data))
 
@@ -377,7 +385,8 @@ class _payload(automata.state_bytes):
         length = data["header"]["length"]
         if length > MAX_LENGTH:
             raise RemoteProtocolError(f"encapsulation length {length} over {MAX_LENGTH}", offset=2,
-                                      expected=f"length <= {MAX_LENGTH}", encap_status=INVALID_LENGTH)
+                                      expected=f"length <= {MAX_LENGTH}",
+                                      encap_status=EncapStatus.INVALID_LENGTH)
         return length
 
 
@@ -424,7 +433,8 @@ class FrameParser:
             sentence = self._feeder.next_event()
         except automata.NonTerminal as exc:
             raise RemoteProtocolError(f"truncated encapsulation frame: {exc}",
-                                      expected="a whole frame", encap_status=INCORRECT_DATA) from None
+                                      expected="a whole frame",
+                                      encap_status=EncapStatus.INCORRECT_DATA) from None
         if sentence is automata.NEED_DATA or sentence is None:
             return None
         self.last_header = sentence["header"]
@@ -453,24 +463,15 @@ def decode_frame(data: bytes, reply: bool = False) -> Frame:
     """Decode one whole frame (exactly one: trailing bytes are an error)."""
     if len(data) < HEADER.size:
         raise RemoteProtocolError(f"{len(data)} bytes is less than an encapsulation header",
-                                  offset=len(data), expected="24-byte header", encap_status=INCORRECT_DATA)
+                                  offset=len(data), expected="24-byte header",
+                                  encap_status=EncapStatus.INCORRECT_DATA)
     command, length, session, status, context, options = HEADER.unpack_from(data, 0)
     if length > MAX_LENGTH:
         raise RemoteProtocolError(f"encapsulation length {length} over {MAX_LENGTH}", offset=2,
-                                  expected=f"length <= {MAX_LENGTH}", encap_status=INVALID_LENGTH)
+                                  expected=f"length <= {MAX_LENGTH}", encap_status=EncapStatus.INVALID_LENGTH)
     if HEADER.size + length != len(data):
         raise RemoteProtocolError(f"header says {length} bytes of data, frame has {len(data) - HEADER.size}",
-                                  offset=2, expected="matching length", encap_status=INCORRECT_DATA)
+                                  offset=2, expected="matching length", encap_status=EncapStatus.INCORRECT_DATA)
     body = decode_body(command, data[HEADER.size:], reply)
     return Frame(command, body, session, status, context, options)
 
-
-def header_view(frame: Frame) -> dotdict:
-    """The header as the original cpppo's ``enip.*`` keys (for the blocking client's raw replies)."""
-    view = dotdict()
-    view["enip.command"] = frame.command
-    view["enip.session_handle"] = frame.session
-    view["enip.status"] = frame.status
-    view["enip.sender_context.input"] = bytearray(frame.context)
-    view["enip.options"] = frame.options
-    return view

@@ -11,11 +11,16 @@ it into that reply, or closes the connection when the frame cannot be framed.
 A builder raises :class:`LocalProtocolError` when *our* caller asks for
 something the protocol cannot express (a value out of a type's range, a path
 too long): a bug to fix in the calling code, never a peer to blame.
+
+:func:`short` builds the commonest remote error, data that ends too soon (CIP
+status 0x13), so that every decoder words it the same way.
 """
 
 from __future__ import annotations
 
-__all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError"]
+from cpppo.enip.codec.codes import GeneralStatus
+
+__all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError", "short"]
 
 
 class ProtocolError(Exception):
@@ -50,3 +55,11 @@ class RemoteProtocolError(ProtocolError):
 
 class LocalProtocolError(ProtocolError):
     """Our own caller asked for something the protocol cannot express."""
+
+
+def short(what: str, offset: int, need: int, have: int) -> RemoteProtocolError:
+    """The error for *what* cut short: *need* bytes wanted at *offset*, *have* there
+    (CIP status 0x13, not enough data)."""
+    return RemoteProtocolError(f"{what}: {need} bytes needed, {have} available", offset=offset,
+                               expected=f"{need} bytes of {what}",
+                               cip_status=GeneralStatus.NOT_ENOUGH_DATA)

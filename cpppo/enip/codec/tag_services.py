@@ -13,7 +13,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.codec.codes import GeneralStatus, Service
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short
+from cpppo.enip.codec.types import STRUCTURE, type_of
 
 __all__ = [
     "ReadTag", "ReadTagFragmented", "WriteTag", "WriteTagFragmented", "ReadModifyWrite",
@@ -21,34 +23,29 @@ __all__ = [
     "STRUCTURE",
 ]
 
-NOT_ENOUGH_DATA, TOO_MUCH_DATA = 0x13, 0x15
-#: The type code announcing a structure (followed by its structure handle).
-STRUCTURE = 0x02A0
+#: Statuses whose reply carries tag data (success, and partial transfer: more follows).
+_WITH_DATA = frozenset((GeneralStatus.SUCCESS, GeneralStatus.PARTIAL_TRANSFER))
 
 _UINT = struct.Struct("<H")
 _FRAG = struct.Struct("<HI")
 _TEMPLATE = struct.Struct("<IH")
 
 
-def _short(what: str, offset: int, need: int, have: int) -> RemoteProtocolError:
-    return RemoteProtocolError(f"{what}: {have} of {need} bytes", offset=offset, expected=what,
-                               cip_status=NOT_ENOUGH_DATA)
-
-
 def _exact(what: str, data: bytes, size: int, base: int) -> None:
     if len(data) != size:
+        status = GeneralStatus.NOT_ENOUGH_DATA if len(data) < size else GeneralStatus.TOO_MUCH_DATA
         raise RemoteProtocolError(f"{what} of {len(data)} bytes", offset=base, expected=f"{size} bytes",
-                                  cip_status=NOT_ENOUGH_DATA if len(data) < size else TOO_MUCH_DATA)
+                                  cip_status=status)
 
 
 def _type_prefix(data: bytes, base: int) -> tuple[int, int | None, int]:
     """A tag type (UINT, or 0x02A0 + structure handle): (type, handle, bytes used)."""
     if len(data) < 2:
-        raise _short("data type", base, 2, len(data))
+        raise short("data type", base, 2, len(data))
     (kind,) = _UINT.unpack_from(data, 0)
     if kind == STRUCTURE:
         if len(data) < 4:
-            raise _short("structure handle", base + 2, 2, len(data) - 2)
+            raise short("structure handle", base + 2, 2, len(data) - 2)
         return kind, _UINT.unpack_from(data, 2)[0], 4
     return kind, None, 2
 
@@ -63,8 +60,6 @@ def _type_bytes(kind: int, handle: int | None) -> bytes:
 def _values(kind: int, handle: int | None, data: bytes) -> list[Any]:
     if kind == STRUCTURE:
         raise LocalProtocolError(f"structure 0x{handle or 0:04X}: decode it with its template")
-    from cpppo.enip.codec.types import type_of
-
     return type_of(kind).decode(data)
 
 
@@ -177,7 +172,7 @@ def _read_fragmented(data: bytes, base: int) -> ReadTagFragmented:
 def _write_tag(data: bytes, base: int) -> WriteTag:
     kind, handle, at = _type_prefix(data, base)
     if len(data) < at + 2:
-        raise _short("Write Tag element count", base + at, 2, len(data) - at)
+        raise short("Write Tag element count", base + at, 2, len(data) - at)
     (elements,) = _UINT.unpack_from(data, at)
     return WriteTag(kind, elements, bytes(data[at + 2:]), handle)
 
@@ -185,18 +180,19 @@ def _write_tag(data: bytes, base: int) -> WriteTag:
 def _write_fragmented(data: bytes, base: int) -> WriteTagFragmented:
     kind, handle, at = _type_prefix(data, base)
     if len(data) < at + _FRAG.size:
-        raise _short("Write Tag Fragmented count and offset", base + at, _FRAG.size, len(data) - at)
+        raise short("Write Tag Fragmented count and offset", base + at, _FRAG.size, len(data) - at)
     elements, offset = _FRAG.unpack_from(data, at)
     return WriteTagFragmented(kind, elements, offset, bytes(data[at + _FRAG.size:]), handle)
 
 
 def _read_modify_write(data: bytes, base: int) -> ReadModifyWrite:
     if len(data) < 2:
-        raise _short("mask size", base, 2, len(data))
+        raise short("mask size", base, 2, len(data))
     (size,) = _UINT.unpack_from(data, 0)
     if len(data) < 2 + 2 * size:
-        raise _short("Read Modify Write masks", base + 2, 2 * size, len(data) - 2)
-    return ReadModifyWrite(bytes(data[2:2 + size]), bytes(data[2 + size:2 + 2 * size]), bytes(data[2 + 2 * size:]))
+        raise short("Read Modify Write masks", base + 2, 2 * size, len(data) - 2)
+    return ReadModifyWrite(bytes(data[2:2 + size]), bytes(data[2 + size:2 + 2 * size]),
+                           bytes(data[2 + 2 * size:]))
 
 
 def decode_read_template(data: bytes, base: int) -> ReadTemplate:
@@ -206,7 +202,7 @@ def decode_read_template(data: bytes, base: int) -> ReadTemplate:
 
 def decode_read_reply(data: bytes, base: int, status: int) -> ReadTagReply | None:
     """A Read Tag [Fragmented] reply body (success or partial transfer), or None for an error reply."""
-    if status not in (0x00, 0x06) or not data:
+    if status not in _WITH_DATA or not data:
         return None
     kind, handle, at = _type_prefix(data, base)
     return ReadTagReply(kind, bytes(data[at:]), handle)
@@ -214,9 +210,9 @@ def decode_read_reply(data: bytes, base: int, status: int) -> ReadTagReply | Non
 
 #: Request body decoders of the tag services, by service code.
 TAG_REQUESTS: dict[int, Callable[[bytes, int], Any]] = {
-    0x4C: _read_tag,
-    0x52: _read_fragmented,
-    0x4D: _write_tag,
-    0x53: _write_fragmented,
-    0x4E: _read_modify_write,
+    Service.READ_TAG: _read_tag,
+    Service.READ_TAG_FRAGMENTED: _read_fragmented,
+    Service.WRITE_TAG: _write_tag,
+    Service.WRITE_TAG_FRAGMENTED: _write_fragmented,
+    Service.READ_MODIFY_WRITE: _read_modify_write,
 }

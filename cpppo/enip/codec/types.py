@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.codec.codes import GeneralStatus
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short
 
 __all__ = [
     "CIPType", "Float32NaN", "TYPES", "TYPES_BY_CODE", "type_of", "encode_string", "decode_string",
@@ -47,8 +48,6 @@ LOGIX_STRING_HANDLE = 0x0FCE
 #: Characters in a Logix STRING's DATA member.
 LOGIX_STRING_LENGTH = 82
 
-_NOT_ENOUGH_DATA = 0x13
-_INVALID_VALUE = 0x09
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
 _I32 = struct.Struct("<i")
@@ -75,12 +74,6 @@ class Float32NaN(float):
 
     def __reduce__(self) -> tuple:
         return (Float32NaN, (self.bits,))
-
-
-def _short(ctype: "CIPType", offset: int, need: int, have: int) -> RemoteProtocolError:
-    return RemoteProtocolError(
-        f"{ctype.name}: {need} bytes needed, {have} available", offset=offset,
-        expected=f"{need} bytes of {ctype.name}", cip_status=_NOT_ENOUGH_DATA)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -160,10 +153,10 @@ class CIPType:
         have = len(data) - offset
         if count is None:
             if have < 0 or have % size:
-                raise _short(self, offset + have - have % size, size, have % size)
+                raise short(self.name, offset + have - have % size, size, have % size)
             count = have // size
         elif count * size > have:
-            raise _short(self, offset, count * size, max(have, 0))
+            raise short(self.name, offset, count * size, max(have, 0))
         if fmt == "?":
             return [b != 0 for b in data[offset:offset + count]]
         if count == 1:
@@ -284,19 +277,19 @@ def decode_string(data: bytes | bytearray | memoryview, kind: CIPType | str = ST
         head = 2
     else:
         if end - offset < 88:
-            raise _short(ctype, offset, 88, max(end - offset, 0))
+            raise short(ctype.name, offset, 88, max(end - offset, 0))
         n = _I32.unpack_from(data, offset)[0]
         if not 0 <= n <= LOGIX_STRING_LENGTH:
             raise RemoteProtocolError(
                 f"Logix STRING LEN {n} outside 0..{LOGIX_STRING_LENGTH}", offset=offset,
-                expected=f"LEN 0..{LOGIX_STRING_LENGTH}", cip_status=_INVALID_VALUE)
+                expected=f"LEN 0..{LOGIX_STRING_LENGTH}", cip_status=GeneralStatus.INVALID_ATTRIBUTE_VALUE)
         return str(data[offset + 4:offset + 4 + n], "latin-1"), offset + 88
     if end - offset < head:
-        raise _short(ctype, offset, head, max(end - offset, 0))
+        raise short(ctype.name, offset, head, max(end - offset, 0))
     n = data[offset] if head == 1 else _U16.unpack_from(data, offset)[0]
     start = offset + head
     if end - start < n:
-        raise _short(ctype, start, n, end - start)
+        raise short(ctype.name, start, n, end - start)
     return str(data[start:start + n], "latin-1"), start + n
 
 

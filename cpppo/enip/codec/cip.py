@@ -22,7 +22,7 @@ records are importable from here too, where they have always been.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -162,7 +162,7 @@ def decode_reply(data: bytes, offset: int = 0, end: int | None = None, request: 
 
 # --- Multiple Service Packet ------------------------------------------------------------
 
-def _offsets(parts: list[bytes]) -> bytes:
+def _offsets(parts: Sequence[bytes]) -> bytes:
     table = []
     at = 2 + 2 * len(parts)
     for part in parts:

@@ -88,7 +88,7 @@ class Connection:
             return CLOSED if self._ended else NEED_DATA
         return framed
 
-    def decode(self, framed: dict) -> encap.Frame:
+    def decode(self, framed: encap.Framed) -> encap.Frame:
         """The frame of what :meth:`next_framed` returned (raises RemoteProtocolError, as next_event)."""
         frame = self._frames.decode(framed)
         self.frames_received += 1
@@ -114,14 +114,14 @@ class Connection:
             if found is not None:
                 return found
         try:
-            message = self._decode(data)
+            message: Any = self._decode(data)
         except RemoteProtocolError as error:
             message = Malformed(bytes(data), error)
         if cache is not None:
             remember(cache, bytes(data), message, _CACHE_SIZE)
         return message
 
-    def take_bad_header(self) -> dict | None:
+    def take_bad_header(self) -> dict[str, Any] | None:
         """After :meth:`next_event` raised: the header of the frame that framed but did not decode
         (a server answers it with the error's encapsulation status), or None when the stream itself
         could not be framed (the connection must then be closed).  Asking clears it."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
 
 from cpppo import automata
 from cpppo.enip.codec.codes import Command, EncapStatus, ItemType
@@ -27,7 +28,8 @@ __all__ = [
     "HEADER", "MAX_LENGTH", "Frame", "RegisterSession", "SendData", "ItemList", "Raw",
     "NullAddress", "ConnectedAddress", "UnconnectedData", "ConnectedData", "SockaddrInfo",
     "IdentityItem", "ServicesItem", "RawItem", "FrameParser", "frame_machine",
-    "decode_frame", "encode_frame", "decode_items", "encode_items",
+    "decode_frame", "encode_frame", "decode_items", "encode_items", "decode_body", "encode_body",
+    "Item", "Body", "MessageDecoder", "Framed",
 ]
 
 HEADER = struct.Struct("<HHII8sI")
@@ -142,11 +144,20 @@ class RawItem:
     data: bytes = b""
 
 
+#: A Common Packet Format item.
+Item = Union[NullAddress, ConnectedAddress, UnconnectedData, ConnectedData, SockaddrInfo, IdentityItem,
+             ServicesItem, RawItem]
+#: Decodes the CIP message bytes of a data item (a request or a reply decoder; never raising).
+MessageDecoder = Callable[[bytes], Any]
+#: A frame as framed but not yet decoded: ``{"header": {field: value}, "payload": bytes}``.
+Framed = dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class SendData:
     """SendRRData / SendUnitData data: interface handle, timeout, CPF items."""
 
-    items: tuple[Any, ...] = ()
+    items: tuple[Item, ...] = ()
     interface: int = 0
     timeout: int = 0
 
@@ -155,7 +166,11 @@ class SendData:
 class ItemList:
     """ListIdentity / ListServices / ListInterfaces reply data: a CPF item list."""
 
-    items: tuple[Any, ...] = ()
+    items: tuple[Item, ...] = ()
+
+
+#: An encapsulation frame's command data, decoded.
+Body = Union[Raw, RegisterSession, SendData, ItemList]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +178,7 @@ class Frame:
     """One encapsulation frame: the header's fields and the decoded command data."""
 
     command: int
-    body: Any = field(default_factory=Raw)
+    body: Body = field(default_factory=Raw)
     session: int = 0
     status: int = 0
     context: bytes = bytes(8)
@@ -192,7 +207,8 @@ def _sockaddr(data: bytes, offset: int) -> tuple[int, int, str]:
     return family, port, socket.inet_ntoa(addr)
 
 
-def _decode_item(type_id: int, data: bytes, offset: int, length: int, message: Any = None) -> Any:
+def _decode_item(type_id: int, data: bytes, offset: int, length: int,
+                 message: MessageDecoder | None = None) -> Item:
     if type_id == ItemType.UNCONNECTED_DATA:
         body = data[offset:offset + length]
         return UnconnectedData(message(body) if message is not None else body)
@@ -249,7 +265,7 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
                         serial, name, body[at + 1 + size])
 
 
-def _encode_item(item: Any) -> bytes:
+def _encode_item(item: Item) -> bytes:
     if isinstance(item, UnconnectedData):
         body = _message_bytes(item.message)
         return _ITEM.pack(ItemType.UNCONNECTED_DATA, len(body)) + body
@@ -291,10 +307,11 @@ def _message_bytes(message: Any) -> bytes:
     encode = getattr(message, "encode", None)
     if encode is None:
         raise LocalProtocolError(f"a CIP message must be bytes or have .encode(): {message!r}")
-    return encode()
+    data: bytes = encode()
+    return data
 
 
-def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any, ...]:
+def decode_items(data: bytes, offset: int = 0, message: MessageDecoder | None = None) -> tuple[Item, ...]:
     """The CPF item list at *offset*, which must fill *data* exactly.
 
     *message*, if given, decodes the CIP message bytes of data items (never raising:
@@ -305,7 +322,7 @@ def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any
         _need(data, offset, 2, "CPF item count")
     (count,) = _UINT.unpack_from(data, offset)
     offset += 2
-    items = []
+    items: list[Item] = []
     for _ in range(count):
         if offset + 4 > size:
             _need(data, offset, 4, "CPF item header")
@@ -321,7 +338,7 @@ def decode_items(data: bytes, offset: int = 0, message: Any = None) -> tuple[Any
     return tuple(items)
 
 
-def encode_items(items: tuple[Any, ...] | list[Any]) -> bytes:
+def encode_items(items: Sequence[Item]) -> bytes:
     """The CPF item list: count, then each item's type, length and data."""
     return _UINT.pack(len(items)) + b"".join(_encode_item(item) for item in items)
 
@@ -332,7 +349,7 @@ _SEND = struct.Struct("<IH")
 _REGISTER = struct.Struct("<HH")
 
 
-def decode_body(command: int, data: bytes, reply: bool, message: Any = None) -> Any:
+def decode_body(command: int, data: bytes, reply: bool, message: MessageDecoder | None = None) -> Body:
     """Decode a frame's command data (a request's, or with *reply* a reply's).
 
     *message* decodes the CIP messages in SendRRData / SendUnitData items.
@@ -350,7 +367,8 @@ def decode_body(command: int, data: bytes, reply: bool, message: Any = None) -> 
     return Raw(bytes(data))
 
 
-def encode_body(body: Any) -> bytes:
+def encode_body(body: Body) -> bytes:
+    """The bytes of a frame's command data."""
     if isinstance(body, SendData):
         return _SEND.pack(body.interface, body.timeout) + encode_items(body.items)
     if isinstance(body, RegisterSession):
@@ -382,7 +400,7 @@ class _payload(automata.state_bytes):
     """The command data: ``header.length`` bytes, refused at once if over the limit."""
 
     def _length(self, path: str | None, data: Any) -> int:
-        length = data["header"]["length"]
+        length: int = data["header"]["length"]
         if length > MAX_LENGTH:
             raise RemoteProtocolError(f"encapsulation length {length} over {MAX_LENGTH}", offset=2,
                                       expected=f"length <= {MAX_LENGTH}",
@@ -409,11 +427,12 @@ class FrameParser:
     stays in step; ``last_header`` then tells what to answer.
     """
 
-    def __init__(self, reply: bool = False, machine: automata.dfa | None = None, message: Any = None) -> None:
+    def __init__(self, reply: bool = False, machine: automata.dfa | None = None,
+                 message: MessageDecoder | None = None) -> None:
         self.reply = reply
         self.message = message
         self._feeder = automata.Feeder(machine or frame_machine(), data_factory=dict)
-        self.last_header: dict | None = None
+        self.last_header: dict[str, Any] | None = None
 
     def receive_data(self, data: bytes) -> None:
         self._feeder.receive_data(data)
@@ -422,7 +441,7 @@ class FrameParser:
         framed = self.next_framed()
         return None if framed is None else self.decode(framed)
 
-    def next_framed(self) -> dict | None:
+    def next_framed(self) -> Framed | None:
         """The next frame's bytes, framed but not yet decoded: a dict of its ``header`` (the
         fields, ``context`` included) and its ``payload``; None when more bytes are needed.
 
@@ -437,10 +456,11 @@ class FrameParser:
                                       encap_status=EncapStatus.INCORRECT_DATA) from None
         if sentence is automata.NEED_DATA or sentence is None:
             return None
-        self.last_header = sentence["header"]
-        return sentence
+        framed: Framed = sentence
+        self.last_header = framed["header"]
+        return framed
 
-    def decode(self, framed: dict) -> Frame:
+    def decode(self, framed: Framed) -> Frame:
         """The :class:`Frame` of what :meth:`next_framed` returned."""
         header = framed["header"]
         body = decode_body(header["command"], framed["payload"], self.reply, self.message)

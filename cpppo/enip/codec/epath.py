@@ -81,8 +81,9 @@ def decode_path(data: bytes | bytearray | memoryview, offset: int = 0, words: in
             raise _error(f"path of {words} words overruns the {end - offset} bytes left", offset,
                          f"{2 * words} bytes of path")
         end = offset + 2 * words
-    segs: list = []
+    segs: list[Segment] = []
     append = segs.append
+    seg: Segment
     o = offset
     while o < end:
         t = data[o]

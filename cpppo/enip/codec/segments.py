@@ -51,7 +51,7 @@ def _smallest(value: int) -> int:
 
 def _latin1(text: Any, what: str, limit: int = 0xFF) -> bytes:
     try:
-        raw = text.encode("latin-1")
+        raw: bytes = text.encode("latin-1")
     except (AttributeError, UnicodeEncodeError):
         raise LocalProtocolError(f"{what} must be ISO-8859-1 text, not {text!r}") from None
     if not 1 <= len(raw) <= limit:

@@ -136,7 +136,7 @@ def format_path(segments: Iterable[Segment]) -> str:
     return "/".join(groups)
 
 
-def _original(seg: Segment) -> dict:
+def _original(seg: Segment) -> dict[str, Any]:
     if isinstance(seg, Logical):
         return {seg.kind: seg.value}
     if isinstance(seg, Symbolic):
@@ -154,7 +154,7 @@ def _original(seg: Segment) -> dict:
     raise LocalProtocolError(f"not an EPATH segment: {seg!r}")
 
 
-def to_original(segments: Iterable[Segment]) -> list[dict]:
+def to_original(segments: Iterable[Segment]) -> list[dict[str, Any]]:
     """The original cpppo's list-of-dicts form: ``[{'symbolic': 'SCADA'}, {'element': 1}]``,
     ``{'port': 1, 'link': 0}``; extensions the original lacks: ``data``, ``key``, ``bit``."""
     return [_original(seg) for seg in segments]

@@ -60,6 +60,7 @@ class Float32NaN(float):
     """A REAL NaN that remembers its 32 raw bits, so that it encodes back exactly as received."""
 
     __slots__ = ("bits",)
+    bits: int
 
     def __new__(cls, bits: int) -> "Float32NaN":
         if not isinstance(bits, int) or bits & 0x7F800000 != 0x7F800000 or not bits & 0x007FFFFF \
@@ -72,7 +73,7 @@ class Float32NaN(float):
     def __repr__(self) -> str:
         return f"Float32NaN(0x{self.bits:08X})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Float32NaN], tuple[int]]:
         return (Float32NaN, (self.bits,))
 
 
@@ -137,7 +138,7 @@ class CIPType:
         return LocalProtocolError(f"{self.name} cannot encode {values!r}: {exc}")
 
     def decode(self, data: bytes | bytearray | memoryview, count: int | None = None,
-               offset: int = 0) -> list:
+               offset: int = 0) -> list[Any]:
         """Decode ``count`` elements starting at ``offset`` (all remaining bytes if None).
 
         With ``count`` None the remaining data must be a whole number of elements; with a count,
@@ -159,8 +160,9 @@ class CIPType:
             raise short(self.name, offset, count * size, max(have, 0))
         if fmt == "?":
             return [b != 0 for b in data[offset:offset + count]]
-        if count == 1:
-            values = list(self.struct.unpack_from(data, offset))
+        one = self.struct
+        if count == 1 and one is not None:
+            values = list(one.unpack_from(data, offset))
         else:
             values = list(struct.unpack_from(f"<{count}{fmt}", data, offset))
         if fmt == "f" and count:
@@ -172,8 +174,8 @@ class CIPType:
         return values
 
     def _decode_strings(self, data: bytes | bytearray | memoryview, count: int | None,
-                        offset: int) -> list:
-        values = []
+                        offset: int) -> list[Any]:
+        values: list[Any] = []
         end = len(data)
         while (count is None and offset < end) or (count is not None and len(values) < count):
             text, offset = decode_string(data, self, offset)
@@ -208,9 +210,9 @@ _ALL = (BOOL, SINT, INT, DINT, LINT, USINT, UINT, UDINT, ULINT, REAL, LREAL, STR
         DWORD, LWORD, SSTRING, LOGIX_STRING)
 
 #: Types by upper-case name.
-TYPES: MappingProxyType = MappingProxyType({t.name: t for t in _ALL})
+TYPES: MappingProxyType[str, CIPType] = MappingProxyType({t.name: t for t in _ALL})
 #: Elementary types by wire code (structures, code 0x02A0, are not here).
-TYPES_BY_CODE: MappingProxyType = MappingProxyType({t.code: t for t in _ALL if t.code != STRUCTURE})
+TYPES_BY_CODE: MappingProxyType[int, CIPType] = MappingProxyType({t.code: t for t in _ALL if t.code != STRUCTURE})
 
 
 def type_of(name_or_code: str | int) -> CIPType:

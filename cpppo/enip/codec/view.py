@@ -26,7 +26,7 @@ _PAYLOAD_KEYS = {0x4C: "read_tag", 0x52: "read_frag", 0x4D: "write_tag", 0x53: "
                  0x03: "get_attribute_list"}
 
 
-def _bytes_array(data: bytes) -> array.array:
+def _bytes_array(data: bytes) -> array.array[int]:
     return array.array("B", data)
 
 

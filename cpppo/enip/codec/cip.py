@@ -125,7 +125,8 @@ def decode_request(data: bytes, offset: int = 0, end: int | None = None) -> Requ
     at = offset + 2
     if at + 2 * words > end:
         raise RemoteProtocolError(f"request path of {words} words runs past the request", offset=offset + 1,
-                                  expected="a path inside the request", cip_status=GeneralStatus.PATH_SIZE_INVALID)
+                                  expected="a path inside the request",
+                                  cip_status=GeneralStatus.PATH_SIZE_INVALID)
     path = decode_path(data, at, words)
     at += 2 * words
     body_data = bytes(data[at:end])

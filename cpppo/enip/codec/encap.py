@@ -9,7 +9,10 @@ data is decoded by plain functions: the bytes are all there, and a function is
 faster than stepping states over a buffer already in memory.
 
 Records are frozen dataclasses; every decoder has its encoder beside it, and
-``encode_frame(decode_frame(b)) == b`` for every frame we accept.
+``encode_frame(decode_frame(b)) == b`` for every frame we accept.  The codes are
+:mod:`~cpppo.enip.codec.codes`' enums; the short names importers use
+(``encap.SEND_RR_DATA``, ``encap.INCORRECT_DATA``) are those enums' members.
+(``socket`` is imported only to turn IPv4 addresses into bytes and back.)
 """
 
 from __future__ import annotations

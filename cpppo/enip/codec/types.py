@@ -212,7 +212,8 @@ _ALL = (BOOL, SINT, INT, DINT, LINT, USINT, UINT, UDINT, ULINT, REAL, LREAL, STR
 #: Types by upper-case name.
 TYPES: MappingProxyType[str, CIPType] = MappingProxyType({t.name: t for t in _ALL})
 #: Elementary types by wire code (structures, code 0x02A0, are not here).
-TYPES_BY_CODE: MappingProxyType[int, CIPType] = MappingProxyType({t.code: t for t in _ALL if t.code != STRUCTURE})
+TYPES_BY_CODE: MappingProxyType[int, CIPType] = MappingProxyType(
+    {t.code: t for t in _ALL if t.code != STRUCTURE})
 
 
 def type_of(name_or_code: str | int) -> CIPType:

@@ -5,11 +5,20 @@ build machines; ``dfa`` runs them (and nests them); ``regex`` builds one from a
 regular expression; the bulk ``state_fields`` and ``state_bytes`` read whole
 binary fields in one step; ``peekable``/``chainable`` sources feed them, and
 ``Feeder`` runs a machine over input arriving in chunks.
+
+One module per job, each importing only those before it: ``markers`` (the
+sentinels and ``NonTerminal``), ``sources``, ``engine`` (runs a graph; owns
+all run state), ``nodes`` (the base ``state`` and ``decide``), ``inputs`` and
+``binary`` (the consuming states), ``regexes`` (a regular expression's
+states), ``machines`` (``dfa``, ``regex``), ``feeder``; ``states`` gathers the
+state classes at the original's module path.
 """
 
 from .sources import chainable, chaining, peekable, peeking, rememberable, remembering
-from .states import (DONE, PAUSE, NonTerminal, decide, path_ext_input, state, state_bytes, state_drop,
-                     state_fields, state_input, state_struct)
+from .markers import DONE, PAUSE, NonTerminal, path_ext_input
+from .nodes import decide, state
+from .inputs import state_drop, state_input
+from .binary import state_bytes, state_fields, state_struct
 from .machines import dfa, dfa_base, regex, regex_bytes
 from .feeder import NEED_DATA, Feeder, parse
 

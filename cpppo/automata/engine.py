@@ -16,6 +16,10 @@ raised) pops it and lets the enclosing machine choose its own transition.
 Everything a run changes lives here, so one machine graph serves any number of
 interleaved runs.
 
+The engine knows states only by what it calls on them (``consume``,
+``choose``, ``initial``, ...), never by their classes, so the states can
+import it (for :meth:`~cpppo.automata.nodes.state.run`) without a cycle.
+
 What ``step`` returns, like the original's generators yield it:
 ``(machine, state)`` a transition into *state* by *machine*;
 ``(machine, None)`` no transition possible with the input at hand (more input
@@ -26,24 +30,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .states import DONE, PAUSE, NonTerminal, state
+from .markers import DONE, END, MISSING, PAUSE, NonTerminal
 
 __all__ = ["Engine", "END", "linear_chain"]
-
-
-class _End:
-    def __repr__(self) -> str:
-        return "END"
-
-
-#: :meth:`Engine.step`'s result once the run is over.
-END = _End()
 
 CONSUME, CHOOSE, FINISH = 0, 1, 2
 _ROOT_STATE, _ROOT_MACHINE = 1, 2  # a root frame runs a state on its own, or a machine's sub-machine
 
 
-def linear_chain(top: Any) -> tuple[state, ...] | None:
+def linear_chain(top: Any) -> tuple[Any, ...] | None:
     """The states *top*'s sub-machine runs through, if it can only ever run them in order.
 
     That is the shape of a fixed record layout (a header, then a
@@ -59,7 +54,7 @@ def linear_chain(top: Any) -> tuple[state, ...] | None:
     if (top.simple or not top._empty or not top._null or top.alphabet is not None or top.limit is not None
             or top.repeat is not None or not top.greedy):
         return None
-    chain: list[state] = []
+    chain: list[Any] = []
     current = top.initial
     while True:
         if not current.simple or current.limit is not None or not current.greedy or current in chain:
@@ -67,8 +62,8 @@ def linear_chain(top: Any) -> tuple[state, ...] | None:
         chain.append(current)
         if current._empty:
             return tuple(chain) if current._terminal else None
-        following = current._epsilon
-        if not isinstance(following, state):
+        following = current._epsilon  # MISSING, None (a transition to nowhere) or a state
+        if following is MISSING or following is None:
             return None
         current = following
 
@@ -83,7 +78,7 @@ class _Frame:
     __slots__ = ("machine", "current", "phase", "path", "ending", "state_ending", "greedy",
                  "terminal", "cycle", "final", "mark_sent", "mark_chains", "seen", "root")
 
-    def __init__(self, machine: Any, current: state, path: str | None, ending: int | None,
+    def __init__(self, machine: Any, current: Any, path: str | None, ending: int | None,
                  greedy: bool, source: Any, final: int = 1, root: int = 0) -> None:
         self.machine = machine
         self.current = current
@@ -111,7 +106,7 @@ class Engine:
     __slots__ = ("source", "data", "stack", "batch", "_top", "_machine", "_path", "_ending", "_greedy",
                  "_direct")
 
-    def __init__(self, top: state, source: Any, machine: Any = None, path: str | None = None,
+    def __init__(self, top: Any, source: Any, machine: Any = None, path: str | None = None,
                  data: Any = None, ending: int | None = None, greedy: bool = True,
                  batch: bool = False) -> None:
         self.source = source

@@ -26,20 +26,11 @@ import functools
 from typing import Any, Callable
 
 from ..dotdict import dotdict
+from .engine import Engine, linear_chain
+from .markers import END, NEED_DATA, NonTerminal
 from .sources import chaining
-from .engine import END, Engine, linear_chain
-from .states import NonTerminal
 
 __all__ = ["Feeder", "NEED_DATA", "parse"]
-
-
-class _NeedData:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-#: Returned by :meth:`Feeder.next_event` when the machine waits for more input.
-NEED_DATA = _NeedData()
 
 
 class Feeder:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .states import state, state_input
+from .inputs import state_input
+from .nodes import state
 
 __all__ = ["dfa_base", "dfa", "regex", "regex_bytes"]
 
@@ -66,6 +67,7 @@ class dfa_base:
             raise TypeError(f"{self}: repeat {self.repeat!r} must be (or name) an int, not {repeat!r}")
         return repeat
 
+
 class dfa(dfa_base, state):
     """A deterministic finite automaton: a state that runs a graph of states."""
 
@@ -87,7 +89,7 @@ class regex(dfa):
                  regex_context: str | None = None, regex_encoding: str | None = None, **kwds: Any) -> None:
         if initial is None:
             raise ValueError("a regex needs an expression (initial=...)")
-        from .regexes import from_regex
+        from .regexes import from_regex  # here, so that greenery loads only when a regex is built
 
         text, start = from_regex(initial, state_class=regex_states, alphabet=regex_alphabet,
                                  typecode=regex_typecode, context=regex_context, encoding=regex_encoding)

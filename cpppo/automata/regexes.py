@@ -20,7 +20,8 @@ from typing import Any, Callable
 
 import greenery
 
-from .states import state, state_input
+from .inputs import state_input
+from .nodes import state
 
 __all__ = ["from_regex"]
 

@@ -1,9 +1,12 @@
 """The simulator's command line, shared by ``python -m cpppo.server.enip``, ``enip_server`` and twistd.
 
-One :func:`parser` defines every option; :func:`configure` turns parsed
-options into a :class:`Settings` (tags, address, identity, route path, delay)
-or exits with a usage message (status 2): the server never starts
-half-configured.  The original cpppo's INI files (``-c FILE``; ``cpppo.cfg``
+One :func:`parser` defines every option.  Two steps turn parsed options into
+:class:`Settings`: :func:`settings_from` reads only the command line (and the
+INI files below), and :func:`load` reads the tag files it names (``--tags``
+TOML/JSON, ``--l5x``, ``--csv``) and checks the tags against their types; the
+run step does the second, so parsing never reads the user's exports.  Either
+step raises ValueError; :func:`configure` does both and exits with a usage
+message (status 2) instead: the server never starts half-configured.  The original cpppo's INI files (``-c FILE``; ``cpppo.cfg``
 in the usual places unless ``--no-config``) supply the Identity, TCP/IP and
 UCMM settings, and the command line overrides them.
 """
@@ -23,7 +26,7 @@ from cpppo.enip.codec.epath import Port
 from cpppo.enip.simulator.controller import addressed, type_classes as atomic
 from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
 
-__all__ = ["parser", "configure", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
+__all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
            "parse_delay", "CONFIG_FILES"]
 
 log = logging.getLogger(__name__)
@@ -69,8 +72,16 @@ class Settings:
     log_file: str | None = None
     print_io: bool = False
     verbose: int = 0
-    tag_file: Any = None  # a tagfile.TagFile from --tags FILE...
-    exported: Any = None  # an l5x.L5XFile from --l5x FILE... and --csv FILE...
+    tag_file: Any = None  # a tagfile.TagFile from --tags FILE... (once loaded)
+    exported: Any = None  # an l5x.L5XFile from --l5x FILE... and --csv FILE... (once loaded)
+    #: Endpoint descriptions to serve on (``--listen``); none: ``address``.
+    listen: list[str] = field(default_factory=list)
+    #: The files named, and the TAG arguments as given, until :func:`load` reads and checks them.
+    tag_files: list[str] = field(default_factory=list)
+    l5x_files: list[str] = field(default_factory=list)
+    csv_files: list[str] = field(default_factory=list)
+    tag_args: list[str] = field(default_factory=list)
+    loaded: bool = False
 
 
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
@@ -172,6 +183,9 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
     ap.add_argument("-a", "--address", default=":44818",
                     help="[<interface>][:<port>] to bind (default: all interfaces, port 44818)")
+    ap.add_argument("--listen", action="append", default=[], metavar="ENDPOINT",
+                    help="serve on a Twisted endpoint description, eg. tcp:44818:interface=127.0.0.1 (repeatable; "
+                         "each also answers UDP List Identity on its interface and port); instead of --address")
     ap.add_argument("-A", "--address-output", action="store_true",
                     help="print the address actually bound (use with --address 127.0.0.1:0)")
     ap.add_argument("-U", "--no-udp", dest="udp", action="store_false", help="do not answer UDP ListIdentity")
@@ -235,62 +249,87 @@ def _read_config(paths: Sequence[str], settings: Settings) -> list[str]:
     return read
 
 
-def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings:
-    """Settings from parsed options; a bad value is a usage error (exit 2)."""
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from parsed options, without reading any tag file (ValueError for a bad value).
+
+    Where no file is named, the tags are parsed and checked here (their types are all
+    built in), so the settings are complete; otherwise :func:`load` completes them.
+    """
     settings = Settings(verbose=args.verbose, udp=args.udp, log_file=args.log, print_io=args.print_io,
-                        address_output=args.address_output)
+                        address_output=args.address_output, listen=list(getattr(args, "listen", None) or []),
+                        tag_files=list(args.tag_files), l5x_files=list(args.l5x_files),
+                        csv_files=list(args.csv_files), tag_args=list(args.tags))
+    configs = ([] if args.no_config else [p for p in CONFIG_FILES if os.path.exists(p)]) + args.config
+    missing = [p for p in args.config if not os.path.exists(p)]
+    if missing:
+        raise ValueError(f"config file(s) not found: {', '.join(missing)}")
     try:
-        configs = ([] if args.no_config else [p for p in CONFIG_FILES if os.path.exists(p)]) + args.config
-        missing = [p for p in args.config if not os.path.exists(p)]
-        if missing:
-            raise ValueError(f"config file(s) not found: {', '.join(missing)}")
         _read_config(configs, settings)
-        settings.address = parse_address(args.address)
-        settings.delay = parse_delay(args.delay)
-        if args.route_path is not None:
-            settings.route_path = parse_route_path(args.route_path)
-        if args.simple:
-            settings.route_path = False
-        if args.web is not None:
-            settings.web = parse_address(args.web, default_port=80, default_host=settings.address[0])
-        for option, key in (("vendor", "vendor"), ("device_type", "device_type"),
-                            ("product_code", "product_code"), ("serial", "serial"),
-                            ("product_name", "product_name")):
-            if getattr(args, option) is not None:
-                settings.identity[key] = getattr(args, option)
-        if args.revision:
-            major, _, minor = args.revision.partition(".")
-            settings.identity["revision"] = (int(major), int(minor or 0))
-        if args.tag_files:
-            from cpppo.enip.simulator.loaders.tagfile import load
-
-            settings.tag_file = load(args.tag_files)
-        if args.l5x_files or args.csv_files:
-            from cpppo.enip.simulator.loaders.csvtags import load_csv
-            from cpppo.enip.simulator.loaders.l5x import L5XFile, load_l5x, merge
-            from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE
-
-            first = FIRST_USER_TEMPLATE + (len(settings.tag_file.types) if settings.tag_file else 0)
-            settings.exported = load_l5x(args.l5x_files, first) if args.l5x_files else L5XFile()
-            if args.csv_files:
-                merge(settings.exported, load_csv(args.csv_files, settings.exported.types))
-            if settings.exported.processor:  # the command line, then a config file, then the export
-                settings.identity.setdefault("product_name", settings.exported.processor)
-        if not args.tags and not any(f and f.tags for f in (settings.tag_file, settings.exported)):
-            raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags, --l5x or --csv FILE)")
-        known = [*(settings.tag_file.types if settings.tag_file else ()),
-                 *(settings.exported.types if settings.exported else ())]  # types tags may name
-        settings.tags = [parse_tag(t, known) for t in args.tags]
-        names = [t.name for t in settings.tags] + [t.name for t in (settings.tag_file.tags if settings.tag_file
-                                                                     else [])]
-        if settings.exported is not None:
-            names += [t.name for t in settings.exported.tags] + list(settings.exported.aliases)
-        if len(set(names)) != len(names):
-            raise ValueError(f"a tag is named twice: {names}")
-        places = [t.address for t in settings.tags if t.address is not None]
-        if len(set(places)) != len(places):
-            shown = [addressed.format_cip_address(*a) for a in places]
-            raise ValueError(f"two tags at one CIP address: {shown}")
-    except (ValueError, configparser.Error) as error:
-        ap.error(str(error))
+    except configparser.Error as error:
+        raise ValueError(str(error)) from None
+    settings.address = parse_address(args.address)
+    settings.delay = parse_delay(args.delay)
+    if args.route_path is not None:
+        settings.route_path = parse_route_path(args.route_path)
+    if args.simple:
+        settings.route_path = False
+    if args.web is not None:
+        settings.web = parse_address(args.web, default_port=80, default_host=settings.address[0])
+    for option, key in (("vendor", "vendor"), ("device_type", "device_type"),
+                        ("product_code", "product_code"), ("serial", "serial"),
+                        ("product_name", "product_name")):
+        if getattr(args, option) is not None:
+            settings.identity[key] = getattr(args, option)
+    if args.revision:
+        major, _, minor = args.revision.partition(".")
+        settings.identity["revision"] = (int(major), int(minor or 0))
+    if not (settings.tag_files or settings.l5x_files or settings.csv_files):
+        load(settings)  # nothing to read: check the tags now
     return settings
+
+
+def load(settings: Settings) -> Settings:
+    """Read the tag files *settings* name and parse its tags against their types (ValueError if bad)."""
+    if settings.loaded:
+        return settings
+    if settings.tag_files:
+        from cpppo.enip.simulator.loaders.tagfile import load as load_tag_files
+
+        settings.tag_file = load_tag_files(settings.tag_files)
+    if settings.l5x_files or settings.csv_files:
+        from cpppo.enip.simulator.loaders.csvtags import load_csv
+        from cpppo.enip.simulator.loaders.l5x import L5XFile, load_l5x, merge
+        from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE
+
+        first = FIRST_USER_TEMPLATE + (len(settings.tag_file.types) if settings.tag_file else 0)
+        settings.exported = load_l5x(settings.l5x_files, first) if settings.l5x_files else L5XFile()
+        if settings.csv_files:
+            merge(settings.exported, load_csv(settings.csv_files, settings.exported.types))
+        if settings.exported.processor:  # the command line, then a config file, then the export
+            settings.identity.setdefault("product_name", settings.exported.processor)
+    if not settings.tag_args and not any(f and f.tags for f in (settings.tag_file, settings.exported)):
+        raise ValueError("at least one TAG is needed, eg. SCADA=INT[1000] (or a --tags, --l5x or --csv FILE)")
+    known = [*(settings.tag_file.types if settings.tag_file else ()),
+             *(settings.exported.types if settings.exported else ())]  # types tags may name
+    settings.tags = [parse_tag(t, known) for t in settings.tag_args]
+    names = [t.name for t in settings.tags] + [t.name for t in (settings.tag_file.tags if settings.tag_file
+                                                                 else [])]
+    if settings.exported is not None:
+        names += [t.name for t in settings.exported.tags] + list(settings.exported.aliases)
+    if len(set(names)) != len(names):
+        raise ValueError(f"a tag is named twice: {names}")
+    places = [t.address for t in settings.tags if t.address is not None]
+    if len(set(places)) != len(places):
+        shown = [addressed.format_cip_address(*a) for a in places]
+        raise ValueError(f"two tags at one CIP address: {shown}")
+    settings.loaded = True
+    return settings
+
+
+def configure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> Settings:
+    """Settings from parsed options, their tag files read: a bad value is a usage error (exit 2)."""
+    try:
+        return load(settings_from(args))
+    except ValueError as error:
+        ap.error(str(error))
+        raise  # (ap.error exits)

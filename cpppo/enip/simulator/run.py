@@ -22,7 +22,7 @@ from twisted.internet import defer
 from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator import options as opts
 from cpppo.enip.simulator.controller.device import Attribute
-from cpppo.enip.simulator.server_protocol import EnipDatagram, EnipFactory
+from cpppo.enip.simulator.listeners import Listener, description, listen
 from cpppo.enip.simulator.service import EnipService
 
 __all__ = ["main", "start", "start_thread", "Server", "build_service"]
@@ -63,15 +63,28 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
 
 
 class Server:
-    """A running simulator: its service, and the ports it listens on."""
+    """A running simulator: its service (a served controller), its listeners, and its web API's port.
+
+    ``listeners`` are the service's; ``tcp`` and ``udp`` are the first listener's ports.
+    """
 
     def __init__(self, service: EnipService, reactor: Any, settings: opts.Settings) -> None:
         self.service = service
         self.reactor = reactor
         self.settings = settings
-        self.tcp: Any = None
-        self.udp: Any = None
         self.web: Any = None  # the web API's port, if --web
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return self.service.transport.listeners
+
+    @property
+    def tcp(self) -> Any:
+        return self.listeners[0].tcp_port if self.listeners else None
+
+    @property
+    def udp(self) -> Any:
+        return self.listeners[0].udp_port if self.listeners else None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -79,25 +92,9 @@ class Server:
         return host.host, host.port
 
     def listen(self) -> None:
-        host, port = self.settings.address
-        self.tcp = self.reactor.listenTCP(port, EnipFactory(self.service), interface=host)
-        bound = self.tcp.getHost()
-        self._bound_port = bound.port
-        self.service.address = (host, bound.port)  # ListIdentity reports the port actually bound
-        if self.settings.udp:
-            try:
-                self.udp = self.reactor.listenUDP(bound.port, EnipDatagram(self.service), interface=host)
-            except Exception as error:  # a UDP port in use must not stop the TCP server
-                log.warning("UDP ListIdentity not served on port %d: %s", bound.port, error)
-        self.service.listeners = [p for p in (self.tcp, self.udp) if p is not None]
-        self.service._reopen = self._reopen
-        log.log(logging.NORMAL, "EtherNet/IP simulator listening on %s:%d", bound.host, bound.port)  # type: ignore[attr-defined]
-
-    def _reopen(self) -> None:
-        # Listen again on the port bound before (the closed port object can no longer tell it).
-        if self.tcp is not None:
-            self.settings.address = (self.settings.address[0], self._bound_port)
-        self.listen()
+        """Listen where the settings say: each ``--listen`` endpoint, else ``-a``'s address (TCP and UDP)."""
+        for endpoint in self.settings.listen or [description(*self.settings.address)]:
+            listen(self.reactor, self.service.transport, endpoint, udp=self.settings.udp)
 
     def print_address(self, out: Any = None) -> None:
         stream = out or sys.stdout
@@ -115,13 +112,12 @@ class Server:
 
     def stop(self) -> defer.Deferred:
         """Stop listening and close every client connection."""
-        self.service.eof()
         self.service.connections.clear()
-        ports = [p for p in (self.tcp, self.udp, self.web) if p is not None]
-        self.tcp = self.udp = self.web = None
-        self.service.listeners = []
-        self.service._reopen = None
-        return defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+        web, self.web = self.web, None
+        stopped = self.service.transport.stop()
+        if web is not None:
+            return defer.gatherResults([stopped, defer.maybeDeferred(web.stopListening)])
+        return stopped
 
 
 def _settings(argv: Sequence[str] | opts.Settings) -> opts.Settings:
@@ -136,7 +132,7 @@ def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_cl
     """Start the simulator in a running (or about to run) *reactor*; returns its :class:`Server`."""
     if reactor is None:
         from twisted.internet import reactor
-    settings = _settings(argv)
+    settings = opts.load(_settings(argv))  # (reads the tag files, if not yet read)
     server = Server(build_service(settings, attribute_class, reactor, out), reactor, settings)
     server.listen()
     if settings.web is not None:
@@ -179,8 +175,8 @@ def start_thread(argv: Sequence[str] | opts.Settings, attribute_class: type = At
 def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, **kwds: Any) -> int:
     """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status.
 
-    Logging is set up before the options are applied, so that what the ``--l5x`` / ``--csv``
-    loaders skip is logged where the user sees it; a port that cannot be bound is one line
+    Logging is set up before the tag files are read, so that what the ``--l5x`` / ``--csv``
+    loaders skip is logged where the user sees it; a bad option or file is a usage error (exit 2); a port that cannot be bound is one line
     naming that port (the EtherNet/IP or the web one) and exit status 1.
     """
     from cpppo.bin.startup import reason, setup_logging
@@ -188,7 +184,10 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, *
     ap = opts.parser(prog=kwds.pop("prog", "enip_server"))
     args = ap.parse_args(sys.argv[1:] if argv is None else list(argv))
     setup_logging(args.verbose, args.log, rotating=True)
-    settings = opts.configure(args, ap)
+    try:  # the command line, then the tag files it names (once logging shows what their loaders skip)
+        settings = opts.load(opts.settings_from(args))
+    except ValueError as error:
+        ap.error(str(error))  # (exits 2)
     from twisted.internet import reactor
 
     try:

@@ -1,9 +1,10 @@
 """The Twisted side of the simulator: TCP and UDP protocols that only move bytes.
 
 ``dataReceived`` feeds the sans-IO :class:`~cpppo.enip.codec.connection.Connection`,
-hands each frame to the :class:`~.service.EnipService`, and writes the
-replies in the order the requests came, even when some are delayed or wait
-on a slow Attribute.  A frame that cannot be framed gets its encapsulation
+hands each frame to the :class:`~.dispatch.Dispatcher` with the connection's
+:class:`~.transport.Link` record, and writes the replies in the order the
+requests came, even when some are delayed or wait on a slow Attribute (a
+:class:`PendingReply` holds each place in line).  A frame that cannot be framed gets its encapsulation
 status (where there is a header to answer) and the connection is closed; a
 frame whose contents are malformed gets an error reply and the connection
 carries on.  UDP answers ListIdentity and ListServices, as controllers do for
@@ -16,14 +17,18 @@ import logging
 import time
 from typing import Any
 
+from dataclasses import dataclass
+
 from twisted.internet import defer, protocol
 
 from cpppo.enip.codec import encap
+from cpppo.enip.codec.codes import Command
 from cpppo.enip.codec.connection import NEED_DATA, Connection, Role
 from cpppo.enip.codec.errors import RemoteProtocolError
-from cpppo.enip.simulator.service import CLOSE, EnipService
+from cpppo.enip.simulator.dispatch import CLOSE
+from cpppo.enip.simulator.transport import Link, Transport
 
-__all__ = ["EnipProtocol", "EnipFactory", "EnipDatagram"]
+__all__ = ["EnipProtocol", "EnipFactory", "EnipDatagram", "PendingReply"]
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +53,33 @@ class _RateLimited:
             self.dropped += 1
 
 
-class EnipProtocol(protocol.Protocol):
-    """One client's TCP connection."""
+@dataclass(slots=True)
+class PendingReply:
+    """A reply's place in line: the reply (or the Deferred of it), and whether it is ready to send."""
 
-    def __init__(self, service: EnipService, bad_input: _RateLimited) -> None:
-        self.service = service
+    reply: Any
+    ready: bool
+
+
+class EnipProtocol(protocol.Protocol):
+    """One client's TCP connection: bytes to frames to the dispatcher, replies back to bytes."""
+
+    def __init__(self, transport_layer: Transport, bad_input: _RateLimited) -> None:
+        self.owner = transport_layer
+        self.handle = transport_layer.dispatcher.handle
         self.bad_input = bad_input
         self.connection = Connection(Role.SERVER)
-        self.session = 0
-        self.received = 0
-        self.requests = 0
-        self.eof = False
-        self._pending: list[list[Any]] = []  # [reply, ready] in request order
-        self._wrote = False  # replies written during this dataReceived, not yet flushed
+        self.link: Link | None = None
+        self._pending: list[PendingReply] = []  # in request order, once one waits
+        self._out: list[bytes] = []  # replies ready during this dataReceived, written together at its end
 
     def __repr__(self) -> str:
-        peer = self.transport.getPeer() if self.transport is not None else None
-        return f"<EnipProtocol {getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}>"
+        link = self.link
+        return f"<EnipProtocol {link.host if link else '?'}:{link.port if link else '?'}>"
 
     @property
     def key(self) -> str:
-        peer = self.transport.getPeer()
-        return f"{peer.host.replace('.', '_').replace(':', '_')}_{peer.port}"
+        return self.link.key if self.link is not None else "?"
 
     def connectionMade(self) -> None:
         transport = self.transport
@@ -78,47 +88,40 @@ class EnipProtocol(protocol.Protocol):
                 transport.setTcpNoDelay(True)
             except OSError:
                 pass
-        self.service.clients.append(self)
+        peer = transport.getPeer()
+        self.link = Link(getattr(peer, "host", "?"), getattr(peer, "port", 0), transport.loseConnection)
+        self.owner.opened(self.link)
         log.info("%r connected", self)
 
     def connectionLost(self, reason: Any = None) -> None:
-        self.eof = True
-        if self in self.service.clients:
-            self.service.clients.remove(self)
-        self.service.connections.drop_owner(self)
-        self.service.sessions.discard(self.session)
-        log.info("%r closed after %d requests", self, self.requests)
+        link = self.link
+        if link is not None:
+            self.owner.closed(link)
+            log.info("%r closed after %d requests", self, link.requests)
 
     def dataReceived(self, data: bytes) -> None:
-        self.received += len(data)
+        link = self.link
+        link.received += len(data)
         connection = self.connection
         connection.receive_data(data)
-        while not self.eof:
+        while not link.eof:
             try:
                 frame = connection.next_event()
             except RemoteProtocolError as error:
                 if self._bad_frame(error):
                     continue
-                return
+                break
             if frame is NEED_DATA:
                 break
-            self.requests += 1
-            self._queue(self.service.handle(frame, self))
-        if self._wrote:
-            self._wrote = False
-            self._flush_now()
+            link.requests += 1
+            self._queue(self.handle(frame, link))
+        if self._out:
+            self._write_out()
 
-    def _flush_now(self) -> None:
-        """Send what the replies wrote now, rather than on the reactor's next turn.
-
-        A request/response protocol has its replies ready at the end of dataReceived;
-        writing them here spares a reactor iteration per request.  ``doWrite`` is the
-        transport's own IWriteDescriptor method, the one the reactor would call; if it
-        reports the connection broken, the connection is aborted.
-        """
-        do_write = getattr(self.transport, "doWrite", None)
-        if callable(do_write) and do_write() is not None:
-            self.transport.abortConnection()
+    def _write_out(self) -> None:
+        """Hand the replies of this dataReceived to the transport in one write, in request order."""
+        out, self._out = self._out, []
+        self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _bad_frame(self, error: RemoteProtocolError) -> bool:
         """Answer a bad frame; True if the stream is still in step (parsing may go on)."""
@@ -130,64 +133,78 @@ class EnipProtocol(protocol.Protocol):
                                     header["context"]))
             return True
         # The header is unusable (an impossible length): nothing tells where the next frame starts.
-        self.eof = True
-        self.transport.loseConnection()
+        self._close()
         return False
+
+    def _close(self) -> None:
+        if self._out:
+            self._write_out()
+        self.link.eof = True
+        self.transport.loseConnection()
 
     def _queue(self, reply: Any) -> None:
         """Send replies in request order; a Deferred one holds back those after it."""
-        if not isinstance(reply, defer.Deferred) and not self._pending:
+        waits = isinstance(reply, defer.Deferred)
+        if not waits and not self._pending:
             self._send(reply)
             return
-        entry = [reply, not isinstance(reply, defer.Deferred)]
+        entry = PendingReply(reply, not waits)
         self._pending.append(entry)
-        if isinstance(reply, defer.Deferred):
+        if waits:
             def ready(result: Any) -> None:
-                entry[0], entry[1] = result, True
+                entry.reply, entry.ready = result, True
                 self._flush()
 
             def failed(failure: Any) -> None:
                 log.warning("%r: reply failed: %s", self, failure.getErrorMessage())
-                entry[0], entry[1] = None, True
+                entry.reply, entry.ready = None, True
                 self._flush()
             reply.addCallbacks(ready, failed)
 
     def _flush(self) -> None:
-        while self._pending and self._pending[0][1]:
-            reply = self._pending.pop(0)[0]
-            self._send(reply)
+        """Send the replies now ready at the head of the line (called when a held-back one completes)."""
+        pending = self._pending
+        while pending and pending[0].ready:
+            self._send(pending.pop(0).reply)
+        if self._out:
+            self._write_out()
 
     def _send(self, reply: Any) -> None:
-        if reply is None or self.eof:
+        if reply is None or self.link.eof:
             return
         if reply is CLOSE:
-            self.eof = True
-            self.transport.loseConnection()
+            self._close()
             return
-        self.transport.write(self.connection.send(reply))
-        self._wrote = True
+        self._out.append(self.connection.send(reply))
 
 
 class EnipFactory(protocol.Factory):
-    """Makes an :class:`EnipProtocol` per client, all sharing one service."""
+    """Makes an :class:`EnipProtocol` per client of one controller's :class:`~.transport.Transport`.
 
-    def __init__(self, service: EnipService) -> None:
-        self.service = service
+    *transport_layer* may also be an :class:`~.service.EnipService` (its ``transport``).
+    """
+
+    def __init__(self, transport_layer: Any) -> None:
+        self.owner: Transport = getattr(transport_layer, "transport", transport_layer)
         self.bad_input = _RateLimited()
 
     def buildProtocol(self, addr: Any) -> EnipProtocol | None:
-        if self.service.disabled:
+        if self.owner.disabled:
             return None
-        proto = EnipProtocol(self.service, self.bad_input)
+        proto = EnipProtocol(self.owner, self.bad_input)
         proto.factory = self
         return proto
 
 
 class EnipDatagram(protocol.DatagramProtocol):
-    """ListIdentity and ListServices over UDP (discovery); everything else is ignored."""
+    """ListIdentity and ListServices over UDP (discovery); everything else is ignored.
 
-    def __init__(self, service: EnipService) -> None:
-        self.service = service
+    *dispatcher* (or an :class:`~.service.EnipService`, or a Transport: their dispatcher) answers.
+    """
+
+    def __init__(self, dispatcher: Any) -> None:
+        dispatcher = getattr(dispatcher, "transport", dispatcher)
+        self.dispatcher = getattr(dispatcher, "dispatcher", dispatcher)
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
         try:
@@ -195,10 +212,9 @@ class EnipDatagram(protocol.DatagramProtocol):
         except RemoteProtocolError as error:
             log.info("UDP %s: bad frame: %s", addr, error)
             return
-        if frame.command in (encap.LIST_IDENTITY, encap.LIST_SERVICES, encap.LIST_INTERFACES):
-            reply = self.service.list_reply(frame)
+        if frame.command in (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES):
+            reply = self.dispatcher.list_reply(frame)
             try:
                 self.transport.write(encap.encode_frame(reply), addr)
             except OSError as error:
                 log.info("UDP %s: reply not sent: %s", addr, error)
-

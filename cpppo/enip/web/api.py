@@ -4,8 +4,9 @@ The original answers ``/api/<group>/<match>/<command>/<value>`` by looking up ev
 object of a matching *group* (``options``, ``server``, ``tags``, ``connections``)
 whose name matches *match* (shell globs; both default to ``*``), doing
 ``<command> = <value>`` on each, and replying with everything matched.  Here
-each group is a function of the running service (nothing is copied, so a reply
-shows what EtherNet/IP clients see at that moment), and each matched object is
+each group is a function of the running controller and of its transport's
+connection records (nothing is copied, so a reply shows what EtherNet/IP
+clients see at that moment), and each matched object is
 a :class:`Target` that knows its own commands.  :meth:`Api.request` returns an
 :class:`Outcome`; :mod:`.web` turns that into HTTP.
 
@@ -30,7 +31,7 @@ from typing import Any, Callable
 from twisted.internet import defer, task
 
 from cpppo.enip.codec.codes import explain
-from cpppo.enip.simulator.controller.device import CIPError
+from cpppo.enip.simulator.controller.device import Refusal
 from cpppo.enip.simulator.options import parse_delay
 from cpppo.enip.web.values import BadValue, is_structure, parse, show
 
@@ -115,30 +116,30 @@ class Delay(Target):
 
     commands = ("value", "range")
 
-    def __init__(self, service: Any) -> None:
-        self.service = service
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
 
     def data(self) -> dict[str, Any]:
-        delay = self.service.delay
+        delay = self.controller.delay
         if isinstance(delay, tuple):
             # The original re-draws its value from the range every second; here every reply draws its own.
-            return {"value": self.service.reply_delay(), "range": f"{delay[0]:g}-{delay[1]:g}"}
+            return {"value": self.controller.reply_delay(), "range": f"{delay[0]:g}-{delay[1]:g}"}
         return {"value": float(delay)}
 
     def get(self, command: str) -> Any:
-        if command == "range" and not isinstance(self.service.delay, tuple):
+        if command == "range" and not isinstance(self.controller.delay, tuple):
             return None
         return self.data()[command]
 
     def set(self, command: str, value: str) -> Any:
         if command == "value":
-            self.service.delay = parse_seconds(value)
-            return self.service.delay
+            self.controller.delay = parse_seconds(value)
+            return self.controller.delay
         try:
             delay = parse_delay(value)
         except ValueError as error:
             raise ApiError(400, str(error)) from None
-        self.service.delay = delay if isinstance(delay, tuple) else (delay, delay)
+        self.controller.delay = delay if isinstance(delay, tuple) else (delay, delay)
         return self.data()["range"]
 
 
@@ -157,7 +158,7 @@ class Control(Target):
         self.api = api
 
     def data(self) -> dict[str, Any]:
-        return {"disable": bool(self.api.service.disabled), "done": self.api.done,
+        return {"disable": bool(self.api.transport.disabled), "done": self.api.done,
                 "latency": self.api.latency, "timeout": self.api.timeout}
 
     def set(self, command: str, value: str) -> Any:
@@ -171,7 +172,7 @@ class Control(Target):
                 api.done = True
                 api.pending.append(api.on_done)
             return flag
-        done = defer.maybeDeferred(api.service.disable, flag)
+        done = defer.maybeDeferred(api.transport.disable, flag)
         return api.bounded(done, f"server.control.disable={flag}").addCallback(lambda _: flag)
 
 
@@ -182,10 +183,10 @@ class Statistics(Target):
         self.api = api
 
     def data(self) -> dict[str, Any]:
-        service = self.api.service
-        return {"requests": service.requests, "clients": len(service.clients),
+        controller = self.api.controller
+        return {"requests": controller.requests, "clients": len(self.api.transport.links),
                 "uptime": round(time.time() - self.api.started, 3),
-                "product_name": service.identity.product_name}
+                "product_name": controller.identity.product_name}
 
 
 class Fault(Target):
@@ -194,23 +195,23 @@ class Fault(Target):
 
     commands = ("major", "minor", "clear")
 
-    def __init__(self, service: Any) -> None:
-        self.service = service
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
 
     def data(self) -> dict[str, Any]:
-        record = self.service.fault
+        record = self.controller.fault
         return {"major": record.major, "minor": record.minor, "clear": not record.faulted}
 
     def set(self, command: str, value: str) -> Any:
-        record = self.service.fault
+        record = self.controller.fault
         if command == "clear":
             if parse_bool(value):
-                self.service.clear_fault()
+                self.controller.clear_fault()
             return not record.faulted
         try:
             code = int(value, 0)
             major, minor = (code, record.minor) if command == "major" else (record.major, code)
-            self.service.set_fault(major, minor)
+            self.controller.set_fault(major, minor)
         except ValueError:
             raise ApiError(400, f"fault {command} {value!r} is not a UINT (0 to 65535)") from None
         return code
@@ -283,7 +284,7 @@ class Tag(Target):
                 status = -1
             if not 0 <= status <= 0xFF:
                 raise ApiError(400, f"error {value!r} is not a CIP status 0 to 255")
-            self.api.service.set_error(attribute.name, status)
+            self.api.controller.set_error(attribute.name, status)
             return status
         one = command.endswith("]") and ":" not in command
         if command.endswith("]"):
@@ -307,7 +308,7 @@ class Tag(Target):
         done = defer.maybeDeferred(attribute.__setitem__, span, stored)
 
         def written(_: Any) -> Any:
-            on_access = self.api.service.tags.on_access
+            on_access = self.api.controller.tags.on_access
             if on_access is not None:  # -p/--print shows web writes as it does EtherNet/IP ones
                 on_access("write", attribute, span.start, span.stop, values)
             shown = show(attribute, stored)
@@ -326,32 +327,33 @@ def _list_length(text: str) -> int:
 
 
 class Connection(Target):
-    """``connections/<key>``: a client's counts; ``eof`` true closes it."""
+    """``connections/<key>``: a client's counts (its :class:`~cpppo.enip.simulator.transport.Link`);
+    ``eof`` true closes it."""
 
     commands = ("eof",)
 
-    def __init__(self, api: "Api", client: Any) -> None:
+    def __init__(self, api: "Api", link: Any) -> None:
         self.api = api
-        self.client = client
+        self.link = link
 
     def data(self) -> dict[str, Any]:
-        client = self.client
-        peer = client.transport.getPeer() if client.transport is not None else None
-        return {"interface": getattr(peer, "host", None), "port": getattr(peer, "port", None),
-                "received": client.received, "requests": client.requests, "eof": bool(client.eof)}
+        link = self.link
+        return {"interface": link.host, "port": link.port, "received": link.received, "requests": link.requests,
+                "eof": bool(link.eof)}
 
     def set(self, command: str, value: str) -> Any:
         if not parse_bool(value):
             return False  # an open connection stays open; a closed one cannot be reopened
-        client = self.client
-        if client.transport is not None:
-            client.transport.loseConnection()
-        gone = self.api.until(lambda: client not in self.api.service.clients)
-        return self.api.bounded(gone, f"connections.{client.key}.eof=true").addCallback(lambda _: True)
+        link = self.link
+        if not link.eof:
+            link.close()
+        gone = self.api.until(lambda: link not in self.api.transport.links)
+        return self.api.bounded(gone, f"connections.{link.key}.eof=true").addCallback(lambda _: True)
 
 
 class Api:
-    """The API of one running :class:`~.service.EnipService`.
+    """The API of one served controller (a :class:`~cpppo.enip.simulator.service.EnipService`: its
+    ``controller`` and its ``transport``, whose connection records the ``connections`` group shows).
 
     *on_done* is called (after the reply is sent) when ``server/control/done`` is set
     true: by default it stops the reactor, which under twistd stops the service cleanly.
@@ -362,6 +364,8 @@ class Api:
         if reactor is None:
             from twisted.internet import reactor
         self.service = service
+        self.controller = service.controller
+        self.transport = service.transport
         self.reactor = reactor
         self.on_done = on_done or (lambda: reactor.running and reactor.stop())
         self.latency = latency
@@ -373,13 +377,12 @@ class Api:
     # --- the groups -------------------------------------------------------------------
     def group(self, name: str) -> dict[str, Target]:
         if name == "options":
-            return {"delay": Delay(self.service)}
+            return {"delay": Delay(self.controller)}
         if name == "server":
-            return {"control": Control(self), "statistics": Statistics(self), "fault": Fault(self.service)}
+            return {"control": Control(self), "statistics": Statistics(self), "fault": Fault(self.controller)}
         if name == "tags":
-            return {attribute.name: Tag(self, attribute) for attribute in self.service.tags}
-        return {client.key: Connection(self, client) for client in list(self.service.clients)
-                if client.transport is not None}
+            return {attribute.name: Tag(self, attribute) for attribute in self.controller.tags}
+        return {link.key: Connection(self, link) for link in list(self.transport.links) if not link.eof}
 
     # --- waiting, bounded ---------------------------------------------------------------
     def until(self, condition: Callable[[], bool], interval: float = 0.01) -> defer.Deferred:
@@ -446,7 +449,7 @@ class Api:
                 else:
                     result = await defer.maybeDeferred(target.set, command, value)
                     messages.append(f"{where}={value!r} ({result!r})")
-            except CIPError as error:  # a customised Attribute refused: as a client would be told
+            except Refusal as error:  # a customised Attribute refused: as a client would be told
                 raise ApiError(400, f"{where}: refused: {explain(error.status, error.extended)}: {error}") from None
             results.append(result)
             log.info("web API: %s", messages[-1])

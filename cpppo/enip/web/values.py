@@ -68,7 +68,7 @@ def _structured(attribute: Any, current: bytes, item: Any) -> bytes:
     raw = bytearray(current)
     try:
         fill(raw, 0, structure, item)
-    except Exception as error:  # fill's ValueError, a CIPError for an unknown member, a codec error
+    except Exception as error:  # fill's ValueError, a Refusal for an unknown member, a codec error
         raise BadValue(f"{structure.name}: {error}") from None
     return bytes(raw)
 

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from twisted.internet import defer
 
 from cpppo.enip.codec import cip, types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, CIPError, Object
+from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
 
 __all__ = ["parse_cip_address", "format_cip_address", "AddressedObject", "attach", "RESERVED",
            "RESERVED_CLASSES", "SET_ATTRIBUTES_ALL"]
@@ -111,7 +111,7 @@ class AddressedObject(Object):
     def attribute(self, number: int) -> Attribute:
         attribute = super().attribute(number)
         if attribute.error:
-            raise CIPError(attribute.error, message=f"{attribute.name} forced to fail")
+            raise Refusal(attribute.error, message=f"{attribute.name} forced to fail")
         return attribute
 
     def _told(self, kind: str, attribute: Attribute, values: Any) -> None:
@@ -142,14 +142,14 @@ class AddressedObject(Object):
     def _decode(self, attribute: Attribute, data: bytes) -> list:
         size = (attribute.cip.size or 0) * len(attribute)
         if not size:
-            raise CIPError(0x08, message=f"{attribute.name}: {attribute.cip.name} has no fixed size")
+            raise Refusal(0x08, message=f"{attribute.name}: {attribute.cip.name} has no fixed size")
         if len(data) != size:
-            raise CIPError(NOT_ENOUGH_DATA if len(data) < size else TOO_MUCH_DATA,
+            raise Refusal(NOT_ENOUGH_DATA if len(data) < size else TOO_MUCH_DATA,
                            message=f"{attribute.name}: {len(data)} bytes for {size}")
         try:
             return attribute.cip.decode(data)
         except Exception:
-            raise CIPError(0x09, message=f"{attribute.name}: bad value {data.hex()}") from None
+            raise Refusal(0x09, message=f"{attribute.name}: bad value {data.hex()}") from None
 
     def set_attribute_single(self, number: int, data: bytes) -> Any:
         attribute = self.attribute(number)
@@ -161,10 +161,10 @@ class AddressedObject(Object):
         attributes = [self.attribute(n) for n in numbers]
         sizes = [(a.cip.size or 0) * len(a) for a in attributes]
         if not all(sizes):
-            raise CIPError(0x08, message=f"{self}: an attribute has no fixed size")
+            raise Refusal(0x08, message=f"{self}: an attribute has no fixed size")
         total = sum(sizes)
         if len(data) != total:
-            raise CIPError(NOT_ENOUGH_DATA if len(data) < total else TOO_MUCH_DATA,
+            raise Refusal(NOT_ENOUGH_DATA if len(data) < total else TOO_MUCH_DATA,
                            message=f"{self}: {len(data)} bytes for {total}")
         at, decoded = 0, []
         for attribute, size in zip(attributes, sizes):
@@ -177,9 +177,9 @@ class AddressedObject(Object):
         return b""
 
     def serve(self, request: cip.Request) -> Any:
-        """Set Attributes All (0x02): a reply (or a Deferred of one); CIPError(0x08) for other services."""
+        """Set Attributes All (0x02): a reply (or a Deferred of one); Refusal(0x08) for other services."""
         if request.service != SET_ATTRIBUTES_ALL:
-            raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
+            raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
         done = self.set_attributes_all(request.payload())
         reply = cip.Reply(request.service | 0x80)
         if isinstance(done, defer.Deferred):
@@ -205,7 +205,7 @@ def attach(service: Any, name: str, class_id: int, instance_id: int, attribute_i
         raise ValueError(f"tag {name!r}: {where}: class 0x{class_id:02X} is served by the simulator itself")
     try:
         obj = service.directory.lookup(class_id, instance_id)
-    except CIPError:
+    except Refusal:
         obj = service.directory.add(AddressedObject(class_id, instance_id, on_access=service.tags.on_access))
     if not isinstance(obj, AddressedObject):
         raise ValueError(f"tag {name!r}: {where} is the simulator's {type(obj).__name__} object")

@@ -39,7 +39,7 @@ from typing import Any, Callable
 from twisted.internet import defer
 
 from cpppo.enip.codec import browse, cip, types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, CIPError, Object
+from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
 
 __all__ = ["WallClock", "ComputedAttribute", "get_attribute_list", "set_attribute_list",
            "UTC_MICROSECONDS", "DST", "LOCAL_MICROSECONDS"]
@@ -124,23 +124,23 @@ class WallClock(Object):
 
     def _set_dst(self, value: int) -> None:
         if value not in (0, 1):
-            raise CIPError(INVALID_VALUE, message=f"DST {value!r} is not 0 or 1")
+            raise Refusal(INVALID_VALUE, message=f"DST {value!r} is not 0 or 1")
         self.dst = bool(value)
 
     # --- services -----------------------------------------------------------------------
     def set_attribute_single(self, number: int, data: bytes) -> Any:
         attribute = self.attribute(number)
         if len(data) != attribute.cip.size:
-            raise CIPError(NOT_ENOUGH_DATA if len(data) < (attribute.cip.size or 0) else TOO_MUCH_DATA)
+            raise Refusal(NOT_ENOUGH_DATA if len(data) < (attribute.cip.size or 0) else TOO_MUCH_DATA)
         return super().set_attribute_single(number, data)
 
     def serve(self, request: cip.Request) -> cip.Reply:
-        """Get Attribute List (0x03) and Set Attribute List (0x04); CIPError(0x08) for the rest."""
+        """Get Attribute List (0x03) and Set Attribute List (0x04); Refusal(0x08) for the rest."""
         if request.service == GET_ATTRIBUTE_LIST:
             return get_attribute_list(self, request)
         if request.service == SET_ATTRIBUTE_LIST:
             return set_attribute_list(self, request)
-        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
+        raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
 
 
 def _requested(request: cip.Request) -> tuple[int, ...]:
@@ -149,10 +149,10 @@ def _requested(request: cip.Request) -> tuple[int, ...]:
         return tuple(body.attributes)
     data = request.payload()
     if len(data) < 2:
-        raise CIPError(NOT_ENOUGH_DATA, message="Get Attribute List without its count")
+        raise Refusal(NOT_ENOUGH_DATA, message="Get Attribute List without its count")
     (count,) = _UINT.unpack_from(data, 0)
     if len(data) != 2 + 2 * count:
-        raise CIPError(NOT_ENOUGH_DATA if len(data) < 2 + 2 * count else TOO_MUCH_DATA)
+        raise Refusal(NOT_ENOUGH_DATA if len(data) < 2 + 2 * count else TOO_MUCH_DATA)
     return struct.unpack_from(f"<{count}H", data, 2)
 
 
@@ -168,9 +168,9 @@ def get_attribute_list(obj: Object, request: cip.Request) -> cip.Reply:
         try:
             data = obj.get_attribute_single(number)
             if isinstance(data, defer.Deferred):
-                raise CIPError(0x08, message=f"{obj} attribute {number} answers slowly")
+                raise Refusal(0x08, message=f"{obj} attribute {number} answers slowly")
             values.append(browse.AttributeValue(number, 0, data))
-        except CIPError as error:
+        except Refusal as error:
             values.append(browse.AttributeValue(number, error.status))
     status = ATTRIBUTE_LIST_ERROR if any(v.status for v in values) else 0
     return cip.Reply(request.service | 0x80, status, data=browse.encode_attribute_list_reply(values))
@@ -186,13 +186,13 @@ def set_attribute_list(obj: Object, request: cip.Request) -> cip.Reply:
     """
     data = request.payload()
     if len(data) < 2:
-        raise CIPError(NOT_ENOUGH_DATA, message="Set Attribute List without its count")
+        raise Refusal(NOT_ENOUGH_DATA, message="Set Attribute List without its count")
     (count,) = _UINT.unpack_from(data, 0)
     at = 2
     results: list[tuple[int, int]] = []
     for _ in range(count):
         if at + 2 > len(data):
-            raise CIPError(NOT_ENOUGH_DATA, message="Set Attribute List ends before its attributes")
+            raise Refusal(NOT_ENOUGH_DATA, message="Set Attribute List ends before its attributes")
         (number,) = _UINT.unpack_from(data, at)
         at += 2
         attribute = obj.attributes.get(number)
@@ -207,12 +207,12 @@ def set_attribute_list(obj: Object, request: cip.Request) -> cip.Reply:
         try:
             done = obj.set_attribute_single(number, value)
             if isinstance(done, defer.Deferred):
-                raise CIPError(0x08, message=f"{obj} attribute {number} is set slowly")
+                raise Refusal(0x08, message=f"{obj} attribute {number} is set slowly")
             results.append((number, 0))
-        except CIPError as error:
+        except Refusal as error:
             results.append((number, error.status))
     if at < len(data) and all(status == 0 for _, status in results):
-        raise CIPError(TOO_MUCH_DATA, message=f"{len(data) - at} bytes after {count} attributes")
+        raise Refusal(TOO_MUCH_DATA, message=f"{len(data) - at} bytes after {count} attributes")
     status = ATTRIBUTE_LIST_ERROR if any(s for _, s in results) else 0
     reply = _UINT.pack(len(results)) + b"".join(struct.pack("<HH", n, s) for n, s in results)
     return cip.Reply(request.service | 0x80, status, data=reply)

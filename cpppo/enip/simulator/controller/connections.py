@@ -18,7 +18,7 @@ from typing import Any
 
 from cpppo.enip.codec import cip
 from cpppo.enip.codec.epath import Key, Logical, Port
-from cpppo.enip.simulator.controller.device import CIPError
+from cpppo.enip.simulator.controller.device import Refusal
 
 __all__ = ["Connected", "ConnectionTable"]
 
@@ -72,25 +72,25 @@ class ConnectionTable:
         if segments and isinstance(segments[0], Port):
             port = segments.pop(0)
             if port.port != 1:
-                raise CIPError(CONNECTION_FAILURE, (BAD_PORT,), f"no port {port.port}")
+                raise Refusal(CONNECTION_FAILURE, (BAD_PORT,), f"no port {port.port}")
             if port.link != self.slot:
-                raise CIPError(CONNECTION_FAILURE, (BAD_SEGMENT,), f"no controller in slot {port.link}")
+                raise Refusal(CONNECTION_FAILURE, (BAD_SEGMENT,), f"no controller in slot {port.link}")
         segments = [s for s in segments if not isinstance(s, Key)]  # an electronic key: any device matches
         target = [(s.kind, s.value) for s in segments if isinstance(s, Logical)]
         if target[:2] != [("class", 0x02), ("instance", 1)] or len(target) != len(segments):
-            raise CIPError(CONNECTION_FAILURE, (BAD_SEGMENT,), f"connection path {path!r} is not the Message Router")
+            raise Refusal(CONNECTION_FAILURE, (BAD_SEGMENT,), f"connection path {path!r} is not the Message Router")
 
     def open(self, request: cip.ForwardOpen, owner: Any = None) -> cip.ForwardOpenReply:
-        """Open a connection (or raise CIPError with the Connection Manager's status)."""
+        """Open a connection (or raise Refusal with the Connection Manager's status)."""
         self._check_path(request.path)
         if request.trigger & 0x0F != 3:
-            raise CIPError(CONNECTION_FAILURE, (TRANSPORT,), f"transport 0x{request.trigger:02X} is not class 3")
+            raise Refusal(CONNECTION_FAILURE, (TRANSPORT,), f"transport 0x{request.trigger:02X} is not class 3")
         largest = LARGEST_LARGE if request.large else LARGEST
         if not 0 < request.o_t_size <= largest or not 0 < request.t_o_size <= largest:
-            raise CIPError(CONNECTION_FAILURE, (SIZE,), f"connection size {request.o_t_size}/{request.t_o_size}")
+            raise Refusal(CONNECTION_FAILURE, (SIZE,), f"connection size {request.o_t_size}/{request.t_o_size}")
         triad = (request.serial, request.vendor, request.originator_serial)
         if any(c.triad == triad for c in self._by_id.values()):
-            raise CIPError(CONNECTION_FAILURE, (DUPLICATE,), f"connection {triad} already open")
+            raise Refusal(CONNECTION_FAILURE, (DUPLICATE,), f"connection {triad} already open")
         o_t = next(self._ids) & 0xFFFFFFFF
         timeout = request.o_t_rpi / 1e6 * (4 << min(request.multiplier, 7))
         connection = Connected(o_t, request.t_o_connection, triad, request.t_o_size, max(timeout, 0.1), owner)
@@ -107,7 +107,7 @@ class ConnectionTable:
             if connection.triad == triad:
                 self._drop(o_t)
                 return cip.ForwardCloseReply(*triad)
-        raise CIPError(CONNECTION_FAILURE, (NOT_FOUND,), f"no connection {triad}")
+        raise Refusal(CONNECTION_FAILURE, (NOT_FOUND,), f"no connection {triad}")
 
     def _expire(self, o_t: int) -> None:
         connection = self._by_id.pop(o_t, None)

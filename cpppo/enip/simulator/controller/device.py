@@ -26,16 +26,39 @@ from cpppo.enip.codec import epath, types as cip_types
 from cpppo.enip.simulator.controller import type_classes as parser
 
 __all__ = ["Attribute", "Object", "Directory", "Identity", "MessageRouter", "ConnectionManager", "TCPIP",
-           "EthernetLink", "CIPError", "resolve_type"]
+           "EthernetLink", "Refusal", "CIPError", "ElementOutOfRange", "resolve_type"]
 
 
-class CIPError(Exception):
-    """A request fails with this CIP general status (and extended status words)."""
+class Refusal(Exception):
+    """The controller refuses a request with this CIP general status (and extended status words).
+
+    The simulator's error type, raised anywhere below the router and answered as an
+    error reply; the client's is :class:`cpppo.enip.client.deferred.CIPError`.
+    ``device.CIPError`` is this class's old name, kept for scripts.
+    """
 
     def __init__(self, status: int, extended: Iterable[int] = (), message: str = "") -> None:
         super().__init__(message or f"CIP status 0x{status:02X}")
         self.status = status
         self.extended = tuple(extended)
+
+
+#: The old name (scripts raise and catch ``device.CIPError``).
+CIPError = Refusal
+
+
+class ElementOutOfRange(Refusal, KeyError):
+    """Elements outside an Attribute: 0xFF with extended status 0x2105, as a Logix answers.
+
+    A KeyError too, as ``attribute[i]`` has always raised for scripts; the router only
+    ever sees the Refusal.
+    """
+
+    def __init__(self, message: str) -> None:
+        Refusal.__init__(self, 0xFF, (0x2105,), message)
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 def resolve_type(type_cls: Any) -> cip_types.CIPType:
@@ -83,9 +106,9 @@ class Attribute:
             start, stop, stride = key.indices(size)
             if stride == 1 and start < stop <= size and key.stop in (stop, None):
                 return slice
-            raise KeyError(f"{self.name}: elements {key.start}..{key.stop} outside its {size}")
+            raise ElementOutOfRange(f"{self.name}: elements {key.start}..{key.stop} outside its {size}")
         if not isinstance(key, int) or not 0 <= key < size:
-            raise KeyError(f"{self.name}: element {key!r} outside its {size}")
+            raise ElementOutOfRange(f"{self.name}: element {key!r} outside its {size}")
         return int
 
     def __getitem__(self, key: int | slice) -> Any:
@@ -131,7 +154,7 @@ class Object:
         try:
             return self.attributes[number]
         except KeyError:
-            raise CIPError(0x14, message=f"{self} has no attribute {number}") from None
+            raise Refusal(0x14, message=f"{self} has no attribute {number}") from None
 
     @staticmethod
     def encode(attribute: Attribute) -> Any:
@@ -155,13 +178,13 @@ class Object:
     def set_attribute_single(self, number: int, data: bytes) -> Any:
         attribute = self.attribute(number)
         if number not in self.settable:
-            raise CIPError(0x0E, message=f"{self} attribute {number} is not settable")
+            raise Refusal(0x0E, message=f"{self} attribute {number} is not settable")
         try:
             values = attribute.cip.decode(data)
         except Exception:
-            raise CIPError(0x13 if len(data) < (attribute.cip.size or 1) * len(attribute) else 0x09) from None
+            raise Refusal(0x13 if len(data) < (attribute.cip.size or 1) * len(attribute) else 0x09) from None
         if len(values) != len(attribute):
-            raise CIPError(0x13 if len(values) < len(attribute) else 0x15)
+            raise Refusal(0x13 if len(values) < len(attribute) else 0x15)
         attribute[0:len(attribute)] = values
         return b""
 
@@ -179,7 +202,7 @@ class Directory:
     def lookup(self, class_id: int, instance_id: int) -> Object:
         instances = self._objects.get(class_id)
         if instances is None or instance_id not in instances:
-            raise CIPError(0x05, message=f"no object @{class_id}/{instance_id}")
+            raise Refusal(0x05, message=f"no object @{class_id}/{instance_id}")
         return instances[instance_id]
 
     def classes(self) -> list[int]:
@@ -234,7 +257,7 @@ class MessageRouter(Object):
             return struct.pack(f"<H{len(classes)}H", len(classes), *classes)
         if number == 2:
             return struct.pack("<H", 1)
-        raise CIPError(0x14)
+        raise Refusal(0x14)
 
     def get_attributes_all(self) -> Any:
         return self.get_attribute_single(1) + self.get_attribute_single(2)

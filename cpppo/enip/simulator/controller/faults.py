@@ -20,7 +20,7 @@ import struct
 from typing import Any
 
 from cpppo.enip.codec.codes import ClassCode, GeneralStatus
-from cpppo.enip.simulator.controller.device import CIPError, Object
+from cpppo.enip.simulator.controller.device import Refusal, Object
 
 __all__ = ["ControllerFault", "RECORD_SIZE", "MAJOR_AT", "MINOR_AT"]
 
@@ -61,5 +61,5 @@ class ControllerFault(Object):
         return bytes(record)
 
     def get_attribute_single(self, number: int) -> Any:
-        raise CIPError(GeneralStatus.ATTRIBUTE_NOT_SUPPORTED,
+        raise Refusal(GeneralStatus.ATTRIBUTE_NOT_SUPPORTED,
                        message=f"{self}: only Get Attributes All is served")

@@ -17,7 +17,7 @@ from typing import Any, Union
 from cpppo.enip.codec import cip, tag_services as logix, types as cip_types
 from cpppo.enip.codec.epath import Logical, Symbolic
 from cpppo.enip.codec.codes import GeneralStatus, LogixExtendedStatus
-from cpppo.enip.simulator.controller.device import CIPError
+from cpppo.enip.simulator.controller.device import Refusal
 from cpppo.enip.simulator.controller.structures import Structure, StructTag, is_string
 
 __all__ = ["View", "resolve", "read", "write", "read_modify_write", "masked", "flat_index", "INTEGER_FORMATS"]
@@ -55,14 +55,14 @@ def flat_index(indices: list[int], dims: tuple[int, ...], what: str) -> int:
     """The element *indices* name, row-major over *dims* (a single index is already flat)."""
     if len(indices) == 1:
         if indices[0] >= max(1, _product(dims)):
-            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices[0]} beyond {dims}")
+            raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices[0]} beyond {dims}")
         return indices[0]
     if len(indices) != len(dims):
-        raise CIPError(0x04, message=f"{what}: {len(indices)} indices for dimensions {dims}")
+        raise Refusal(0x04, message=f"{what}: {len(indices)} indices for dimensions {dims}")
     index = 0
     for value, dim in zip(indices, dims):
         if value >= dim:
-            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices} beyond {dims}")
+            raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{what}: index {indices} beyond {dims}")
         index = index * dim + value
     return index
 
@@ -89,7 +89,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
     while segments:
         segment = segments.pop(0)
         if not isinstance(segment, Symbolic) or not isinstance(kind, Structure) or bit is not None:
-            raise CIPError(0x04, message=f"{tag.name}: cannot address {segment!r} there")
+            raise Refusal(0x04, message=f"{tag.name}: cannot address {segment!r} there")
         member = kind.member(segment.name)
         offset += member.offset
         kind, available, bit = member.type, max(member.count, 1), member.bit
@@ -98,7 +98,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
         indices = _indices(segments)
         if indices:
             if not member.count:
-                raise CIPError(0x04, message=f"{tag.name}: member {member.name} is not an array")
+                raise Refusal(0x04, message=f"{tag.name}: member {member.name} is not an array")
             index = flat_index(indices, (member.count,), member.name)
             offset += index * (kind.size or 0)
             available = member.count - index
@@ -116,7 +116,7 @@ def _type_of(view: View) -> tuple[int, int | None]:
 def read(view: View, service: int, elements: int, offset: int, budget: int) -> cip.Reply:
     """Read *elements* from *view* (from byte *offset*, for Read Tag Fragmented)."""
     if elements < 1 or elements > view.available:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {elements} of {view.available} elements")
+        raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {elements} of {view.available} elements")
     code, handle = _type_of(view)
     if view.bit is not None:
         host = int.from_bytes(view.tag.raw[view.offset:view.offset + view.host], "little")
@@ -124,7 +124,7 @@ def read(view: View, service: int, elements: int, offset: int, budget: int) -> c
     size = view.size
     total = elements * size
     if offset >= total:  # any byte offset before the end resumes: it is where our last fragment ended
-        raise CIPError(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.OFFSET_BEYOND_TEMPLATE,),
+        raise Refusal(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.OFFSET_BEYOND_TEMPLATE,),
                        f"{view.tag.name}: byte offset {offset} of {total}")
     head = 4 + 2 + (2 if handle is not None else 0)
     room = max(size, (budget - head) // size * size) if handle is None else max(budget - head, 1)
@@ -142,13 +142,13 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
             and isinstance(body, logix.WriteTag):
         return _write_text(view, service, body)
     if body.type != code or (handle is not None and body.handle != handle):
-        raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{view.tag.name}: type 0x{body.type:04X} for 0x{code:04X}")
+        raise Refusal(GENERAL, (TYPE_MISMATCH,), f"{view.tag.name}: type 0x{body.type:04X} for 0x{code:04X}")
     if body.elements < 1 or body.elements > view.available:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
+        raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
     raw = view.tag.raw
     if view.bit is not None:
         if not body.data:
-            raise CIPError(0x13)
+            raise Refusal(0x13)
         width = view.host
         host = int.from_bytes(raw[view.offset:view.offset + width], "little")
         host = host | (1 << view.bit) if body.data[0] else host & ~(1 << view.bit)
@@ -159,11 +159,11 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     room = body.elements * size - offset
     data = body.data if isinstance(body, logix.WriteTagFragmented) else body.data[:room]
     if offset % size if handle is None else False:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset}")
+        raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset}")
     if len(data) > room:
-        raise CIPError(0x15)
+        raise Refusal(0x15)
     if len(data) < room and not isinstance(body, logix.WriteTagFragmented):
-        raise CIPError(0x13)
+        raise Refusal(0x13)
     if isinstance(view.type, Structure) and is_string(view.type):
         _check_lengths(view, offset, data)
     start = view.offset + offset
@@ -199,13 +199,13 @@ def _texts(view: View, body: Any) -> list[bytes]:
         try:
             text, at = cip_types.decode_string(data, kind, at)
         except Exception:
-            raise CIPError(GeneralStatus.NOT_ENOUGH_DATA, message=f"{view.tag.name}: {body.elements} "
+            raise Refusal(GeneralStatus.NOT_ENOUGH_DATA, message=f"{view.tag.name}: {body.elements} "
                            f"{kind.name}s in {len(data)} bytes") from None
         if kind is cip_types.STRING and len(text) % 2 and at < len(data) and data[at] == 0:
             at += 1
         texts.append(text.encode("latin-1"))
     if at != len(data):
-        raise CIPError(GeneralStatus.TOO_MUCH_DATA, message=f"{view.tag.name}: {len(data) - at} bytes after the text")
+        raise Refusal(GeneralStatus.TOO_MUCH_DATA, message=f"{view.tag.name}: {len(data) - at} bytes after the text")
     return texts
 
 
@@ -213,7 +213,7 @@ def _write_text(view: View, service: int, body: Any) -> cip.Reply:
     """A CIP STRING (0xD0) or SHORT_STRING (0xDA) written to a Logix STRING-family view: each text
     becomes one element's LEN and DATA (the rest of DATA zeroed), as a Logix STRING write would."""
     if body.elements < 1 or body.elements > view.available:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
+        raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
     structure = view.type
     length, data = structure.by_name["LEN"], structure.by_name["DATA"]
     texts = _texts(view, body)
@@ -231,7 +231,7 @@ def check_length(view: View, length: int, capacity: int) -> None:
     """A STRING-family element's LEN must fit its DATA: the status a longer one gets, whatever
     encoding carried it."""
     if not 0 <= length <= capacity:
-        raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {length} characters for {capacity}")
+        raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {length} characters for {capacity}")
 
 
 def masked(old: bytes, body: logix.ReadModifyWrite) -> bytes:
@@ -248,7 +248,7 @@ def mask_size(body: logix.ReadModifyWrite, room: int, what: str) -> int:
     if not: "the size of masks must be the same or smaller than the size of the data type")."""
     size = len(body.or_mask)
     if size not in MASK_SIZES or size > room or len(body.and_mask) < size:
-        raise CIPError(GeneralStatus.INVALID_PARAMETER_VALUE,
+        raise Refusal(GeneralStatus.INVALID_PARAMETER_VALUE,
                        message=f"{what}: masks of {size} bytes for {room} bytes")
     return size
 
@@ -267,7 +267,7 @@ def read_modify_write(view: View, service: int, body: logix.ReadModifyWrite) -> 
         raw[view.offset:view.offset + view.host] = host.to_bytes(view.host, "little")
         return cip.Reply(service | 0x80)
     if isinstance(view.type, Structure) or view.type.fmt not in INTEGER_FORMATS:
-        raise CIPError(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.DATA_TYPE_MISMATCH,),
+        raise Refusal(GeneralStatus.GENERAL_ERROR, (LogixExtendedStatus.DATA_TYPE_MISMATCH,),
                        f"{name}: no Read Modify Write of a {view.type.name}")
     size = mask_size(body, view.size, name)
     start = view.offset

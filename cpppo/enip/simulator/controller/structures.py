@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from cpppo.enip.codec import browse, types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, CIPError
+from cpppo.enip.simulator.controller.device import Attribute, Refusal
 from cpppo.enip.simulator.controller.names import fold
 
 __all__ = ["Member", "Structure", "StructTag", "PREDEFINED", "STRING", "TIMER", "COUNTER", "CONTROL",
@@ -66,7 +66,7 @@ class Structure:
     def member(self, name: str) -> Member:
         found = self.by_name.get(fold(name))
         if found is None or found.hidden:
-            raise CIPError(0x04, message=f"{self.name} has no member {name!r}")
+            raise Refusal(0x04, message=f"{self.name} has no member {name!r}")
         return found
 
     @staticmethod
@@ -168,7 +168,7 @@ class StructTag(Attribute):
             start, stop = key, key + 1
         data = bytes(value)
         if len(data) != (stop - start) * size:
-            raise CIPError(0x13 if len(data) < (stop - start) * size else 0x15)
+            raise Refusal(0x13 if len(data) < (stop - start) * size else 0x15)
         self.raw[start * size:stop * size] = data
 
     def set_string(self, index: int, text: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from cpppo.enip.codec import browse, cip
 from cpppo.enip.codec.epath import Bit
 from cpppo.enip.codec import types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, CIPError, Object
+from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
 from cpppo.enip.simulator.controller.tags import NO_ACCESS, Tags
 from cpppo.enip.simulator.controller import members
 from cpppo.enip.simulator.controller.names import declared
@@ -129,7 +129,7 @@ class SymbolBrowser:
         head, colon, name = path.partition(":")
         found = declared(name, getattr(self.owner, "programs", ())) if colon and head.upper() == "PROGRAM" else None
         if found is None:
-            raise CIPError(0x04, message=f"no program {path!r}")
+            raise Refusal(0x04, message=f"no program {path!r}")
         return f"Program:{found}"
 
     def get_instance_attribute_list(self, request: cip.Request, start: int, budget: int,
@@ -138,7 +138,7 @@ class SymbolBrowser:
         attributes = tuple(getattr(body, "attributes", ()))
         unknown = [a for a in attributes if a not in browse.SYMBOL_ATTRIBUTES]
         if unknown or not attributes:
-            raise CIPError(0x0A if unknown else 0x13, message=f"Symbol attributes {unknown or attributes}")
+            raise Refusal(0x0A if unknown else 0x13, message=f"Symbol attributes {unknown or attributes}")
         room = budget - 4  # the reply header
         parts: list[bytes] = []
         used = 0
@@ -155,7 +155,7 @@ class SymbolBrowser:
             parts.append(part)
             used += len(part)
         if status == PARTIAL and not parts:
-            raise CIPError(0x11, message="a single symbol does not fit the reply")
+            raise Refusal(0x11, message="a single symbol does not fit the reply")
         return cip.Reply(request.service | 0x80, status, data=b"".join(parts))
 
 
@@ -184,7 +184,7 @@ class Templates:
         try:
             return self.by_instance[instance]
         except KeyError:
-            raise CIPError(0x05, message=f"no template instance {instance}") from None
+            raise Refusal(0x05, message=f"no template instance {instance}") from None
 
     def serve(self, request: cip.Request, instance: int, budget: int) -> cip.Reply:
         structure = self.lookup(instance)
@@ -198,10 +198,10 @@ class Templates:
             definition = structure.definition()
             offset, count = request.body.offset, request.body.count
             if offset > len(definition):
-                raise CIPError(0xFF, (0x2105,), f"template offset {offset} beyond {len(definition)}")
+                raise Refusal(0xFF, (0x2105,), f"template offset {offset} beyond {len(definition)}")
             length = min(count, len(definition) - offset, budget - 4)
             # More to come only if the reply had to stop short of what was asked (pycomm3 and
             # pylogix ask for slightly different lengths: each gets what it asked for).
             status = PARTIAL if length < count and offset + length < len(definition) else 0
             return cip.Reply(reply_service, status, data=definition[offset:offset + length])
-        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported by the Template object")
+        raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported by the Template object")

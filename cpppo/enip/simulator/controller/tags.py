@@ -24,7 +24,7 @@ from cpppo.misc import remember
 from cpppo.enip.codec import cip, tag_services as logix
 from cpppo.enip.codec.epath import Bit, Logical, Symbolic
 from cpppo.enip.simulator.controller import members
-from cpppo.enip.simulator.controller.device import Attribute, CIPError
+from cpppo.enip.simulator.controller.device import Attribute, CIPError, Refusal  # (CIPError: its old name)
 from cpppo.enip.simulator.controller.names import fold
 from cpppo.enip.simulator.controller.structures import StructTag
 
@@ -44,7 +44,7 @@ OUT_OF_RANGE, TYPE_MISMATCH = 0x2105, 0x2107
 def _unforced(attribute: Attribute, name: str | None = None) -> Attribute:
     """*attribute*, unless an error is forced on it (then every access fails with that status)."""
     if attribute.error:
-        raise CIPError(attribute.error, message=f"tag {name or attribute.name!r} forced to fail")
+        raise Refusal(attribute.error, message=f"tag {name or attribute.name!r} forced to fail")
     return attribute
 
 
@@ -115,7 +115,7 @@ class Tags:
 
     def _locate(self, path: tuple[Any, ...]) -> tuple[Attribute, list[Any]]:
         if not path or not isinstance(path[0], Symbolic):
-            raise CIPError(0x04, message="not a tag path")
+            raise Refusal(0x04, message="not a tag path")
         run = 1
         while run < len(path) and isinstance(path[run], Symbolic):
             run += 1
@@ -129,7 +129,7 @@ class Tags:
                 attribute, within = self._aliases[name]
             if attribute is not None:
                 return _unforced(attribute, name), list(within) + list(path[end:])
-        raise CIPError(0x04, message=f"no tag {path[0].name!r}")
+        raise Refusal(0x04, message=f"no tag {path[0].name!r}")
 
     def resolve(self, path: tuple[Any, ...]) -> tuple[Attribute, int]:
         """The (atomic) tag and the first element a symbolic path names."""
@@ -142,7 +142,7 @@ class Tags:
             return 0
         indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
         if len(indices) != len(rest):
-            raise CIPError(0x04, message=f"unsupported path for tag {attribute.name!r}")
+            raise Refusal(0x04, message=f"unsupported path for tag {attribute.name!r}")
         return self._flatten(attribute, indices)
 
     @staticmethod
@@ -153,12 +153,12 @@ class Tags:
     @staticmethod
     def _check_range(attribute: Attribute, start: int, count: int) -> None:
         if count < 1 or start + count > len(attribute):
-            raise CIPError(GENERAL, (OUT_OF_RANGE,),
+            raise Refusal(GENERAL, (OUT_OF_RANGE,),
                            f"{attribute.name}[{start}:{start + count}] beyond its {len(attribute)} elements")
 
     # --- services ---------------------------------------------------------------------
     def serve(self, request: cip.Request, budget: int = UNCONNECTED_REPLY_SIZE) -> Any:
-        """The reply to one tag request (or a Deferred of it); CIPError for a refused one."""
+        """The reply to one tag request (or a Deferred of it); Refusal for a refused one."""
         body = request.body
         reply_service = request.service | 0x80
         known = self._reads.get(id(request))
@@ -171,7 +171,7 @@ class Tags:
         if access == NO_ACCESS or ((access == READ_ONLY or getattr(tag, "constant", False)) and isinstance(
                 body, (logix.WriteTag, logix.WriteTagFragmented, logix.ReadModifyWrite))):
             shown = {READ_ONLY: "read only", NO_ACCESS: "none"}.get(access, "read/write, but a constant")
-            raise CIPError(PRIVILEGE, message=f"tag {tag.name!r}: external access {shown}")
+            raise Refusal(PRIVILEGE, message=f"tag {tag.name!r}: external access {shown}")
         if isinstance(tag, StructTag):
             return self._serve_structure(tag, rest, request, budget)
         if rest and isinstance(rest[-1], Bit):  # an alias of a bit of an integer (an export's Flags.5)
@@ -186,7 +186,7 @@ class Tags:
             return self._write(tag, self._element(tag, rest), reply_service, body)
         if isinstance(body, logix.ReadModifyWrite):
             return self._read_modify_write(tag, self._element(tag, rest), reply_service, body)
-        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a tag")
+        raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported on a tag")
 
     def _serve_structure(self, tag: StructTag, rest: list[Any], request: cip.Request, budget: int) -> cip.Reply:
         body = request.body
@@ -201,7 +201,7 @@ class Tags:
             reply = members.read_modify_write(view, request.service, body)
             kind = "write"
         else:
-            raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a structure")
+            raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported on a structure")
         if self.on_access is not None:
             self.on_access(kind, tag, view.offset, view.offset + view.size, [])
         return reply
@@ -211,7 +211,7 @@ class Tags:
         indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
         if len(indices) != len(rest) or tag.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") \
                 or bit >= (tag.cip.size or 0) * 8:
-            raise CIPError(0x04, message=f"{tag.name}: no bit {bit} there")
+            raise Refusal(0x04, message=f"{tag.name}: no bit {bit} there")
         index = self._flatten(tag, indices) if indices else 0
         self._check_range(tag, index, 1)
         body = request.body
@@ -221,7 +221,7 @@ class Tags:
             return cip.Reply(request.service | 0x80, body=logix.ReadTagReply(0xC1, b"\xff" if on else b"\x00"))
         if isinstance(body, logix.WriteTag) and body.elements == 1:
             if body.type != 0xC1 or not body.data:
-                raise CIPError(GENERAL, (TYPE_MISMATCH,), f"{tag.name}: a bit is written as a BOOL")
+                raise Refusal(GENERAL, (TYPE_MISMATCH,), f"{tag.name}: a bit is written as a BOOL")
             bits = (tag.cip.size or 0) * 8
             raw = value & ((1 << bits) - 1)
             raw = raw | (1 << bit) if body.data[0] else raw & ~(1 << bit)
@@ -231,7 +231,7 @@ class Tags:
             if self.on_access is not None:
                 self.on_access("write", tag, index, index + 1, [raw])
             return cip.Reply(request.service | 0x80)
-        raise CIPError(0x08, message=f"service 0x{request.service:02X} not supported on a bit")
+        raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported on a bit")
 
     def _read(self, attribute: Attribute, start: int, reply_service: int, elements: int, offset: int,
               budget: int) -> Any:
@@ -241,7 +241,7 @@ class Tags:
             return self._read_strings(attribute, reply_service, start, elements, offset, budget)
         total = elements * size
         if offset >= total or offset % size:
-            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset} of {total}")
+            raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset} of {total}")
         room = max(size, (budget - _REPLY_HEAD - 2) // size * size)
         first = start + offset // size
         count = min(elements - offset // size, room // size)
@@ -261,25 +261,25 @@ class Tags:
                       budget: int) -> cip.Reply:
         """Variable-length elements (SSTRING): whole reads only, refused (0x11) if they do not fit."""
         if offset:
-            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: no fragments of {attribute.cip.name}")
+            raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: no fragments of {attribute.cip.name}")
         values = attribute[start:start + elements]
         data = attribute.cip.encode(values)
         if len(data) + _REPLY_HEAD + 2 > budget:
-            raise CIPError(0x11, message=f"{attribute.name}: {len(data)} bytes do not fit one reply")
+            raise Refusal(0x11, message=f"{attribute.name}: {len(data)} bytes do not fit one reply")
         if self.on_access is not None:
             self.on_access("read", attribute, start, start + elements, values)
         return cip.Reply(reply_service, body=logix.ReadTagReply(attribute.cip.code, data))
 
     def _write(self, attribute: Attribute, start: int, reply_service: int, body: Any) -> Any:
         if body.type != attribute.cip.code or body.handle is not None:
-            raise CIPError(GENERAL, (TYPE_MISMATCH,),
+            raise Refusal(GENERAL, (TYPE_MISMATCH,),
                            f"{attribute.name} is {attribute.cip.name}, not type 0x{body.type:02X}")
         self._check_range(attribute, start, body.elements)
         if not attribute.cip.size:  # variable-length elements (SSTRING): exactly the elements stated
             try:
                 values = attribute.cip.decode(body.data, body.elements)
             except Exception:
-                raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {body.elements} {attribute.cip.name}") from None
+                raise Refusal(NOT_ENOUGH, message=f"{attribute.name}: {body.elements} {attribute.cip.name}") from None
             attribute[start:start + len(values)] = values
             if self.on_access is not None:
                 self.on_access("write", attribute, start, start + len(values), values)
@@ -287,7 +287,7 @@ class Tags:
         size = attribute.cip.size or 1
         offset = getattr(body, "offset", 0)
         if offset % size or offset >= body.elements * size:
-            raise CIPError(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset}")
+            raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{attribute.name}: byte offset {offset}")
         room = body.elements * size - offset
         fragmented = isinstance(body, logix.WriteTagFragmented)
         data = body.data
@@ -296,11 +296,11 @@ class Tags:
             # takes the elements it was told to write and ignores what follows, and so do we.
             data = data[:room]
         if len(data) % size:
-            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes is not whole elements")
+            raise Refusal(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes is not whole elements")
         if len(data) > room:
-            raise CIPError(TOO_MUCH, message=f"{attribute.name}: {len(data)} bytes for {room}")
+            raise Refusal(TOO_MUCH, message=f"{attribute.name}: {len(data)} bytes for {room}")
         if len(data) < room and not fragmented:
-            raise CIPError(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes for {room}")
+            raise Refusal(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes for {room}")
         values = attribute.cip.decode(data)
         first = start + offset // size
         done = attribute.__setitem__(slice(first, first + len(values)), values)
@@ -319,7 +319,7 @@ class Tags:
         controller works on the bytes of the one element the path names, and refuses more with 0x03)."""
         size = attribute.cip.size or 0
         if attribute.cip.fmt not in members.INTEGER_FORMATS:
-            raise CIPError(GENERAL, (TYPE_MISMATCH,),
+            raise Refusal(GENERAL, (TYPE_MISMATCH,),
                            f"{attribute.name}: no Read Modify Write of a {attribute.cip.name}")
         self._check_range(attribute, start, 1)
         members.mask_size(body, size, attribute.name)

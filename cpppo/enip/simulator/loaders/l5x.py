@@ -35,7 +35,7 @@ from cpppo.enip.codec import types as cip_types
 from cpppo.enip.codec.epath import Symbolic, parse_tag
 from cpppo.enip.simulator.loaders import l5x_data
 from cpppo.enip.simulator.controller import members
-from cpppo.enip.simulator.controller.device import CIPError
+from cpppo.enip.simulator.controller.device import Refusal
 from cpppo.enip.simulator.loaders.l5x_data import Kind, where
 from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure, StructTag
 from cpppo.enip.simulator.loaders.tagfile import TagDefinition, TagFile, layout
@@ -400,14 +400,14 @@ def apply(service: Any, exported: L5XFile) -> None:
             attribute, within = service.tags.locate(parse_tag(target))
             if isinstance(attribute, StructTag) and within:
                 members.resolve(attribute, list(within))  # (the path must name a part of the tag)
-        except (CIPError, ValueError) as error:
+        except (Refusal, ValueError) as error:
             log.info("alias %s for %r is not served: %s", alias, target, error)
             continue
         service.tags.alias(alias, attribute, tuple(within))
     if exported.controller:
         try:
             service.directory.lookup(0x64, 1).name = exported.controller
-        except CIPError:  # a service without the controller-name object: nothing to name
+        except Refusal:  # a service without the controller-name object: nothing to name
             log.info("controller name %s not served", exported.controller)
 
 

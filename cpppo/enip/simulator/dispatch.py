@@ -1,0 +1,188 @@
+"""Encapsulation commands and sessions: the layer between a connection's frames and CIP routing.
+
+A :class:`Dispatcher` answers one decoded encapsulation frame from one client
+connection (its :class:`~.transport.Link` record) with the reply frame, a
+Deferred of one (a delayed reply, or an Attribute that answers slowly), None
+(NOP: no reply) or :data:`CLOSE` (UnRegisterSession: close the connection).
+Commands are looked up in a table keyed by :class:`~cpppo.enip.codec.codes.Command`;
+SendRRData and SendUnitData unwrap their CIP message for the
+:class:`~.router.Router`.  The :class:`Sessions` table is the one owner of
+session handles: it registers and drops them, and is the only writer of a
+link's ``session``.  Nothing here touches a socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, Callable, Iterator
+
+from twisted.internet import defer, task
+
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.codes import Command, EncapStatus
+from cpppo.enip.simulator.controller.plc import Controller
+from cpppo.enip.simulator.router import Router
+
+__all__ = ["Dispatcher", "Sessions", "CLOSE"]
+
+log = logging.getLogger(__name__)
+
+
+class _Close:
+    def __repr__(self) -> str:
+        return "CLOSE"
+
+
+#: :meth:`Dispatcher.handle`'s answer to UnRegisterSession: close the connection, send nothing.
+CLOSE = _Close()
+
+
+class Sessions:
+    """The registered sessions of one controller: handle -> the connection record that registered it."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._by_handle: dict[int, Any] = {}
+        self._random = rng or random.Random()
+
+    def register(self, link: Any) -> int:
+        """A fresh handle for *link* (which has none yet)."""
+        handle = self._random.randrange(1, 1 << 32)
+        while handle in self._by_handle:
+            handle = self._random.randrange(1, 1 << 32)
+        self._by_handle[handle] = link
+        link.session = handle
+        return handle
+
+    def drop(self, link: Any) -> None:
+        """*link*'s session ends (UnRegisterSession, or its connection closed)."""
+        if link.session and self._by_handle.get(link.session) is link:
+            del self._by_handle[link.session]
+        link.session = 0
+
+    def valid(self, handle: int, link: Any) -> bool:
+        """Whether *handle* is the session *link* registered."""
+        return self._by_handle.get(handle) is link
+
+    def __contains__(self, handle: object) -> bool:
+        return handle in self._by_handle
+
+    def __len__(self) -> int:
+        return len(self._by_handle)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self._by_handle))
+
+
+class Dispatcher:
+    """Serves one controller's encapsulation commands; *router* serves the CIP inside them."""
+
+    def __init__(self, controller: Controller, router: Router | None = None) -> None:
+        self.controller = controller
+        self.router = router or Router(controller)
+        self.sessions = Sessions()
+        self._commands: dict[int, Callable[[encap.Frame, Any], Any]] = {
+            Command.SEND_RR_DATA: self._send_rr_data,
+            Command.SEND_UNIT_DATA: self._send_unit_data,
+            Command.REGISTER_SESSION: self._register,
+            Command.UNREGISTER_SESSION: self._unregister,
+            Command.NOP: lambda frame, link: None,
+            Command.LIST_IDENTITY: lambda frame, link: self.list_reply(frame),
+            Command.LIST_SERVICES: lambda frame, link: self.list_reply(frame),
+            Command.LIST_INTERFACES: lambda frame, link: self.list_reply(frame),
+        }
+
+    def handle(self, frame: encap.Frame, link: Any) -> Any:
+        """The reply to *frame* from *link*: a Frame, a Deferred of one, None, or CLOSE."""
+        self.controller.requests += 1
+        command = self._commands.get(frame.command)
+        if command is None:
+            return self._status(frame, EncapStatus.INVALID_COMMAND)
+        return command(frame, link)
+
+    def forget(self, link: Any) -> None:
+        """*link*'s connection closed: its session ends, and the Forward Opens it made close."""
+        self.controller.connections.drop_owner(link)
+        self.sessions.drop(link)
+
+    @staticmethod
+    def _status(frame: encap.Frame, status: int) -> encap.Frame:
+        return encap.Frame(frame.command, encap.Raw(b""), frame.session, status, frame.context)
+
+    def _register(self, frame: encap.Frame, link: Any) -> encap.Frame:
+        body = frame.body
+        if not isinstance(body, encap.RegisterSession):
+            return self._status(frame, EncapStatus.INCORRECT_DATA)
+        if body.version != 1:
+            return encap.Frame(frame.command, encap.RegisterSession(1, 0), 0,
+                               EncapStatus.UNSUPPORTED_PROTOCOL_REVISION, frame.context)
+        if link.session:
+            return encap.Frame(frame.command, body, link.session, EncapStatus.INCORRECT_DATA, frame.context)
+        session = self.sessions.register(link)
+        return encap.Frame(frame.command, encap.RegisterSession(1, 0), session, 0, frame.context)
+
+    def _unregister(self, frame: encap.Frame, link: Any) -> Any:
+        self.sessions.drop(link)
+        return CLOSE
+
+    def list_reply(self, frame: encap.Frame) -> encap.Frame:
+        """The reply to ListIdentity / ListServices / ListInterfaces (over TCP or UDP)."""
+        if frame.command == Command.LIST_IDENTITY:
+            items: tuple[Any, ...] = (self.controller.identity_item(),)
+        elif frame.command == Command.LIST_SERVICES:
+            items = (encap.ServicesItem(1, 0x0120, "Communications"),)
+        else:
+            items = ()
+        return encap.Frame(frame.command, encap.ItemList(items), frame.session, 0, frame.context)
+
+    def _delayed(self, reply: Any) -> Any:
+        """*reply*, held back by the controller's reply delay (if one is set)."""
+        delay = self.controller.delay
+        if delay and (delay := self.controller.reply_delay()) > 0:
+            return task.deferLater(self.controller.clock, delay, lambda: reply)
+        return reply
+
+    def _refused(self, frame: encap.Frame, link: Any, address: type, data: type) -> Any:
+        """The reply refusing a SendRRData / SendUnitData *frame*, or None if it carries its two items."""
+        if not self.sessions.valid(frame.session, link):
+            return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
+        body = frame.body
+        items = body.items if body.__class__ is encap.SendData else ()
+        if len(items) != 2 or items[0].__class__ is not address or items[1].__class__ is not data:
+            return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
+        return None
+
+    def _send_rr_data(self, frame: encap.Frame, link: Any) -> Any:
+        refused = self._refused(frame, link, encap.NullAddress, encap.UnconnectedData)
+        if refused is not None:
+            return refused
+        items = frame.body.items
+        reply = self.router.unconnected(items[1].message, link)
+        if reply.__class__ is defer.Deferred:
+            return self._delayed(reply.addCallback(self._unconnected_frame, frame))
+        return self._delayed(self._unconnected_frame(reply, frame))
+
+    @staticmethod
+    def _unconnected_frame(reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
+        data = encap.SendData((encap.NullAddress(), encap.UnconnectedData(reply)), 0, 0)
+        return encap.Frame(frame.command, data, frame.session, 0, frame.context)
+
+    def _send_unit_data(self, frame: encap.Frame, link: Any) -> Any:
+        refused = self._refused(frame, link, encap.ConnectedAddress, encap.ConnectedData)
+        if refused is not None:
+            return refused
+        items = frame.body.items
+        sequence = items[1].sequence
+        connection = self.controller.connections.get(items[0].connection)
+        if connection is None:
+            log.info("SendUnitData on unknown connection 0x%08X", items[0].connection)
+        else:
+            connection.sequence = sequence
+        t_o, reply = self.router.connected(connection, items[1].message, link)
+
+        def wrap(reply: cip.Reply) -> encap.Frame:
+            data = encap.SendData((encap.ConnectedAddress(t_o), encap.ConnectedData(sequence, reply)), 0, 0)
+            return encap.Frame(frame.command, data, frame.session, 0, frame.context)
+        if isinstance(reply, defer.Deferred):
+            return self._delayed(reply.addCallback(wrap))
+        return self._delayed(wrap(reply))

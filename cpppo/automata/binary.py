@@ -77,9 +77,7 @@ class state_fields(state):
         if raw is None:
             return False
         if data is not None:
-            cached_path, where = self._where
-            if path != cached_path or where is None:
-                where = self.where(path)
+            where = self.where(path)
             if self.fields is None:
                 if "." in where or "[" in where or not isinstance(data, dict):
                     data[where] = self._unpack(raw)[0]

@@ -6,15 +6,20 @@ the sans-IO :class:`~cpppo.automata.feeder.Feeder` (which calls ``step`` until
 the machine completes a sentence or waits for input).  One implementation of
 the semantics, no generator per state.
 
-Strategy: an explicit stack of frames, one per machine being run; a frame
-holds the machine, its current sub-state, what it must do next with it
-(``CONSUME`` its input, ``CHOOSE`` its transition, or ``FINISH`` the
-sub-machine) and the progress marks that detect a machine going round without
-consuming or receiving anything.  Entering a nested ``dfa`` pushes a frame;
-finishing its sub-machine (in a terminal state, or :class:`NonTerminal` is
-raised) pops it and lets the enclosing machine choose its own transition.
-Everything a run changes lives here, so one machine graph serves any number of
-interleaved runs.
+Strategy: an explicit stack of :class:`Frame` records, one per machine being
+run; a frame holds the machine, its current sub-state, what it must do next
+with it (``CONSUME`` its input, ``CHOOSE`` its transition, or ``FINISH`` the
+sub-machine), its repeat cycle, whether a finished sub-machine ended terminal,
+and the progress marks that detect a machine going round without consuming or
+receiving anything.  Entering a nested ``dfa`` pushes a frame; finishing its
+sub-machine (in a terminal state, or :class:`NonTerminal` is raised) pops it
+and lets the enclosing machine choose its own transition.
+
+The Engine owns all run state: it keeps it in its frames and reads only the
+graph's structure, so one machine graph serves any number of interleaved runs
+(one per connection).  For inspection alone, entering a machine points its
+``last_run`` at the frame (the original's ``.current``, ``.cycle`` and
+``.terminal`` report the latest run through it); no run ever reads it.
 
 The engine knows states only by what it calls on them (``consume``,
 ``choose``, ``initial``, ...), never by their classes, so the states can
@@ -28,11 +33,12 @@ may help, or the sub-machine is done); :data:`END` the run is over.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .markers import DONE, END, MISSING, PAUSE, NonTerminal
 
-__all__ = ["Engine", "END", "linear_chain"]
+__all__ = ["Engine", "END", "Frame", "linear_chain"]
 
 CONSUME, CHOOSE, FINISH = 0, 1, 2
 _ROOT_STATE, _ROOT_MACHINE = 1, 2  # a root frame runs a state on its own, or a machine's sub-machine
@@ -68,32 +74,44 @@ def linear_chain(top: Any) -> tuple[Any, ...] | None:
         current = following
 
 
-class _Frame:
-    """One machine's place in a run.
+@dataclass(slots=True, eq=False)
+class Frame:
+    """One machine's place in one run: the run state the :class:`Engine` keeps instead of the graph.
 
-    ``seen`` holds what the frame reached since its progress mark: a single
-    state (or None, for a wait) while there is one, a set once there are more.
+    ``machine`` runs its sub-machine, now at ``current`` (for a root frame
+    running a lone state, ``machine`` is only the caller's label).  ``path``
+    is where the sub-machine's states keep their results; ``ending`` the
+    symbol count the machine may not read past, ``state_ending`` the same
+    tightened by the current state's own ``limit``.  ``terminal`` is set when
+    ``current`` is a nested machine that has finished: whether it ended
+    terminal (so the graph's ``.terminal``, which reports only the latest
+    run, is never asked).  ``cycle`` counts the sub-machine's runs out of
+    ``final`` (its ``repeat``).  ``seen`` holds what the frame reached since
+    its progress mark (``mark_sent``, ``mark_chains``): a single state (or
+    None, for a wait) while there is one, a set once there are more.
     """
 
-    __slots__ = ("machine", "current", "phase", "path", "ending", "state_ending", "greedy",
-                 "terminal", "cycle", "final", "mark_sent", "mark_chains", "seen", "root")
+    machine: Any
+    current: Any
+    path: str | None
+    ending: int | None
+    greedy: bool
+    mark_sent: int
+    mark_chains: int
+    seen: Any
+    final: int = 1
+    cycle: int = 1
+    root: int = 0
+    phase: int = CONSUME
+    state_ending: int | None = None
+    terminal: bool | None = None
 
-    def __init__(self, machine: Any, current: Any, path: str | None, ending: int | None,
-                 greedy: bool, source: Any, final: int = 1, root: int = 0) -> None:
-        self.machine = machine
-        self.current = current
-        self.phase = CONSUME
-        self.path = path
-        self.ending = ending
-        self.state_ending = ending
-        self.greedy = greedy
-        self.terminal: bool | None = None  # a finished nested machine's own terminal condition
-        self.cycle = 1
-        self.final = final
-        self.mark_sent = source.sent
-        self.mark_chains = source.chains
-        self.seen: Any = current
-        self.root = root
+    @classmethod
+    def enter(cls, machine: Any, current: Any, path: str | None, ending: int | None, greedy: bool,
+              source: Any, final: int = 1, root: int = 0) -> "Frame":
+        """A frame starting at *current*, its progress marked at *source*'s present position."""
+        return cls(machine, current, path, ending, greedy, source.sent, source.chains, current,
+                   final=final, root=root)
 
 
 class Engine:
@@ -112,7 +130,7 @@ class Engine:
         self.source = source
         self.batch = batch
         self._top, self._machine, self._path, self._ending, self._greedy = top, machine, path, ending, greedy
-        self.stack: list[_Frame] = []
+        self.stack: list[Frame] = []
         # Nothing about the top machine itself needs a step: a batch run starts in its sub-machine.
         self._direct = bool(batch and not top.simple and top._empty and top._null and top.alphabet is None
                             and top.limit is None and top.repeat is None)
@@ -124,7 +142,6 @@ class Engine:
         top = self._top
         if self._direct:
             initial = top.initial
-            top.current, top.cycle, top.final = initial, 1, 1
             stack = self.stack
             if len(stack) == 1 and stack[0].root == _ROOT_MACHINE:  # reuse the last run's frame
                 frame = stack[0]
@@ -133,15 +150,16 @@ class Engine:
                 frame.terminal = None
                 source = self.source
                 frame.mark_sent, frame.mark_chains = source._sent, source.chains
-                return
-            frame = _Frame(top, top.initial, top.where(self._path), self._ending, top.greedy, self.source)
-            frame.root = _ROOT_MACHINE
-            self.stack = [frame]
+            else:
+                frame = Frame.enter(top, initial, top.where(self._path), self._ending, top.greedy, self.source,
+                                    root=_ROOT_MACHINE)
+                self.stack = [frame]
+            top.last_run = frame  # for inspection only (see the module's docstring)
             return
-        self.stack = [_Frame(self._machine, top, self._path, self._ending, self._greedy,
-                             self.source, root=_ROOT_STATE)]
+        self.stack = [Frame.enter(self._machine, top, self._path, self._ending, self._greedy,
+                                  self.source, root=_ROOT_STATE)]
 
-    def _stuck(self, frame: _Frame, key: Any) -> bool:
+    def _stuck(self, frame: Frame, key: Any) -> bool:
         """Record reaching *key* (a state, or None for a wait); True if already reached with no progress."""
         source = self.source
         if source.sent != frame.mark_sent or source.chains != frame.mark_chains:
@@ -193,15 +211,15 @@ class Engine:
                 frame.phase = CHOOSE
                 # A nested machine: run its sub-machine in a frame of its own, then choose.
                 final = 1 if current.repeat is None else current._cycles(frame.path, data)
-                current.final = final
-                if final < 1:
+                initial = current.initial
+                child = Frame.enter(current, initial, current.where(frame.path), ending, current.greedy,
+                                    source, final)
+                current.last_run = child  # for inspection only (see the module's docstring)
+                if final < 1:  # repeated no times: done at once, terminal if made terminal
+                    child.cycle = 0
                     frame.terminal = current._terminal
                     continue
-                initial = current.initial
-                current.current = initial
-                current.cycle = 1
-                stack.append(_Frame(current, initial, current.where(frame.path), ending,
-                                    current.greedy, source, final))
+                stack.append(child)
                 if batch:
                     continue
                 return current, initial
@@ -209,9 +227,9 @@ class Engine:
                 if current._empty:  # nowhere to go from here, whatever comes next
                     frame.phase = FINISH
                     continue
-                terminal = frame.terminal
+                terminal = frame.terminal  # set for a nested machine once it has finished
                 if terminal is None:
-                    terminal = current._terminal if current.simple else current.terminal
+                    terminal = current._terminal
                 greedy = frame.greedy and current.greedy
                 target = current.choose(source, frame.machine, frame.path, data, frame.state_ending,
                                         terminal, greedy)
@@ -236,7 +254,6 @@ class Engine:
                 frame.current = target
                 frame.terminal = None
                 frame.phase = CONSUME
-                frame.machine.current = target
                 if batch:
                     continue
                 return frame.machine, target
@@ -244,13 +261,15 @@ class Engine:
             if frame.root == _ROOT_STATE:
                 return END
             machine = frame.machine
-            if not (current._terminal if current.simple else current.terminal):
+            terminal = frame.terminal
+            if terminal is None:
+                terminal = current._terminal
+            if not terminal:
                 raise NonTerminal(f"{machine._name} sub-machine stopped in non-terminal state {current} "
                                   f"after {source.sent} symbols (next: {source.peek()!r})")
             if frame.cycle < frame.final:
                 frame.cycle += 1
-                machine.cycle = frame.cycle
-                initial = frame.current = machine.current = machine.initial
+                initial = frame.current = machine.initial
                 frame.phase = CONSUME
                 frame.terminal = None
                 frame.mark_sent, frame.mark_chains, frame.seen = source.sent, source.chains, initial
@@ -260,4 +279,4 @@ class Engine:
             if frame.root:
                 return END
             stack.pop()
-            stack[-1].terminal = machine._terminal and current.terminal
+            stack[-1].terminal = machine._terminal and terminal

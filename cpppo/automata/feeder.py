@@ -1,21 +1,26 @@
 """Feeder: run a machine over input that arrives in pieces, sans-IO.
 
 A protocol receives bytes in whatever pieces the network delivers.  A
-:class:`Feeder` owns a :class:`~cpppo.automata.sources.chaining` source and one
-running machine generator: ``receive_data`` chains a piece, ``next_event``
-runs the machine until it completes a sentence (returning its data artifact),
-runs out of input (returning :data:`NEED_DATA`, with the generator kept, to go
-on from exactly there), or finds input outside its grammar (raising
-:class:`~cpppo.automata.states.NonTerminal`).  ``receive_data(b"")`` means end
-of input: the machine is then run to its end with what it has.
+:class:`Feeder` owns a :class:`~cpppo.automata.sources.chaining` source and
+the run in progress: ``receive_data`` chains a piece, ``next_event`` steps the
+machine's :class:`~cpppo.automata.engine.Engine` until it completes a sentence
+(returning its data artifact), runs out of input (returning
+:data:`NEED_DATA`, with the Engine's frames kept, to go on from exactly
+there), or finds input outside its grammar (raising
+:class:`~cpppo.automata.markers.NonTerminal`).  ``receive_data(b"")`` means
+end of input: the machine is then run to its end with what it has.  ``feed``
+does both at once and returns every sentence a piece completes.
 
 Feeding a sentence in any number of pieces gives the same result as feeding it
 whole, because the machine pauses only when the source is starved, and resumes
-in the same generator frame.  No sockets, no reactor, no clock.
+from the run state the Engine kept.  No sockets, no reactor, no clock.  The
+run state is the Feeder's (its Engine's), never the machine's, so any number
+of Feeders may run one machine graph at once.
 
 A machine whose states can only run in order (:func:`~cpppo.automata.engine.linear_chain`:
 a header, then a length-prefixed body, ...) is run without the engine: each
-state's precomputed ``consumer`` in turn, resuming at the state that starved.
+state's precomputed ``consumer`` in turn, resuming at the state that starved,
+its place kept in a :class:`~cpppo.automata.engine.Frame` of the Feeder's own.
 The results are the engine's (``Feeder(machine, linear=False)`` forces the
 engine; the tests compare both); the cost per sentence is a fraction.
 """
@@ -26,7 +31,7 @@ import functools
 from typing import Any, Callable
 
 from ..dotdict import dotdict
-from .engine import Engine, linear_chain
+from .engine import Engine, Frame, linear_chain
 from .markers import END, NEED_DATA, NonTerminal
 from .sources import chaining
 
@@ -55,6 +60,8 @@ class Feeder:
         inner = machine.where(path) if self._chain is not None else path  # the sub-machine's path, as the Engine's
         self._consumes = tuple(each.consumer(self.source, machine, inner) for each in self._chain or ())
         self._index = -1
+        # The linear run's place for inspection (machine.current): the Feeder's, pointed to by the machine.
+        self._frame = Frame.enter(machine, self._chain[0], inner, None, True, self.source) if self._chain else None
         self._waited = -1  # source.chains when the engine last waited for input
         if self._chain is not None:
             self.next_event = functools.partial(self._linear, None)  # type: ignore[method-assign]
@@ -122,7 +129,7 @@ class Feeder:
 
         Returns :data:`NEED_DATA` or None (input ended) when it stops for want of input.
         """
-        source, machine, consumes = self.source, self.machine, self._consumes
+        source, machine, consumes, frame = self.source, self.machine, self._consumes, self._frame
         index, data, start = self._index, self._data, self._start
         paused = False
         try:
@@ -135,7 +142,8 @@ class Feeder:
                     index = 0
                 for consume in consumes[index:] if index else consumes:
                     if not consume(data):
-                        stopped = machine.current = self._chain[index]  # type: ignore[index]
+                        stopped = frame.current = self._chain[index]  # type: ignore[index, union-attr]
+                        machine.last_run = frame
                         if source.starved and not self.ended:
                             self._index, self._data, self._start = index, data, start
                             paused = True
@@ -143,7 +151,8 @@ class Feeder:
                         raise NonTerminal(f"{machine._name} stopped in {stopped} before it could consume "
                                           f"its input, after {source.sent} symbols (next: {source.peek()!r})")
                     index += 1
-                machine.current = self._chain[-1]  # type: ignore[index]
+                frame.current = self._chain[-1]  # type: ignore[index, union-attr]
+                machine.last_run = frame
                 self._accepted(start)
                 self.sentences += 1
                 index = -1

@@ -11,16 +11,21 @@ with no new input is done; if it is not then in a terminal state it raises
 :class:`NonTerminal` (never a hang).
 
 Strategy: the run-time state (the current sub-state, the repeat cycle, the
-progress marks) lives in the :class:`~cpppo.automata.engine.Engine` running
-it, so one machine graph may run any number of interleaved parses, one per
-connection; ``.current``, ``.cycle`` and ``.final`` are kept on the instance
-only for inspection after a run, as the original offered them.
+progress marks) lives in a :class:`~cpppo.automata.engine.Frame` that the
+:class:`~cpppo.automata.engine.Engine` (or a linear
+:class:`~cpppo.automata.feeder.Feeder`) keeps per run, so one machine graph
+may run any number of interleaved parses, one per connection: no run reads
+anything another writes.  For inspection, as the original offered it, a
+machine keeps ``last_run``, the frame of the latest run to enter it (set when
+a run enters the machine, read by no run); ``.current``, ``.cycle``,
+``.final`` and ``.terminal`` report that run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .engine import Frame
 from .inputs import state_input
 from .nodes import state
 
@@ -43,10 +48,26 @@ class dfa_base:
             raise ValueError("a dfa needs an initial state")
         super().__init__(name or type(self).__name__, **kwds)  # type: ignore[call-arg]
         self.initial = initial
-        self.current: state = initial
         self.repeat = repeat
-        self.cycle = 0
-        self.final = 1
+        self.last_run: Frame | None = None
+
+    @property
+    def current(self) -> state:
+        """The state the latest run to enter this machine is in (or stopped in); *initial* before any."""
+        run = self.last_run
+        return self.initial if run is None else run.current
+
+    @property
+    def cycle(self) -> int:
+        """The latest run's count of sub-machine runs so far (0 before any run)."""
+        run = self.last_run
+        return 0 if run is None else run.cycle
+
+    @property
+    def final(self) -> int:
+        """The number of sub-machine runs the latest run must make (its *repeat*)."""
+        run = self.last_run
+        return 1 if run is None else run.final
 
     @property
     def name(self) -> str:
@@ -54,7 +75,7 @@ class dfa_base:
 
     @property
     def terminal(self) -> bool:
-        """Terminal if created terminal, its (last run's) sub-machine ended terminal, and no cycles remain."""
+        """Terminal if created terminal, its (latest run's) sub-machine ended terminal, and no cycles remain."""
         return self._terminal and self.current.terminal and self.cycle >= self.final  # type: ignore[attr-defined]
 
     def _cycles(self, path: str | None, data: Any) -> int:

@@ -14,8 +14,10 @@ yet, but some might make a transition) or ``DONE`` (nothing more to do here).
 The :class:`~cpppo.automata.engine.Engine` calls it directly, so a protocol
 parser pays a few method calls per field rather than a generator per state;
 :meth:`state.run` wraps the engine in the original's generator protocol.
-States hold no run-time state, so one graph serves any number of
-interleaved parses.
+A state is written only while the graph is built (``s[inp] = t``); running it
+reads it and writes only the data and the source (and, for inspection alone, a
+machine's ``last_run``: see :mod:`~cpppo.automata.machines`), so one graph
+serves any number of interleaved parses.
 """
 
 from __future__ import annotations
@@ -102,7 +104,6 @@ class state(dict):
             self.typecode = other.typecode if typecode is None else typecode
             self.greedy = other.greedy if greedy is None else greedy
             self.limit = other.limit if limit is None else limit
-            self._where = ("", None)
             self._retable()
             return
         self.recognizers: list[tuple[Callable[[Any], Any], Any]] = []
@@ -115,7 +116,6 @@ class state(dict):
         self.typecode = typecode
         self.greedy = True if greedy is None else greedy
         self.limit = limit
-        self._where: tuple[str | None, str] = ("", None)  # type: ignore[assignment]
         self._retable()
 
     # States are identities, not values: two empty states are not equal.
@@ -132,7 +132,7 @@ class state(dict):
         return self is not other
 
     def __enter__(self) -> "state":
-        """Kept for the original's ``with machine:`` idiom; states hold no run-time state, so no lock."""
+        """Kept for the original's ``with machine:`` idiom; runs keep their state apart, so there is no lock."""
         return self
 
     def __exit__(self, *exc: Any) -> bool:
@@ -161,13 +161,13 @@ class state(dict):
         return self._extension or ""
 
     def where(self, path: str | None) -> str:
-        """:meth:`context` for the default extension, remembered for the last *path* seen."""
-        cached_path, cached = self._where
-        if path == cached_path and cached is not None:
-            return cached
-        where = self.context(path)
-        self._where = (path, where)
-        return where
+        """:meth:`context` with the default extension: where this state keeps its results under *path*.
+
+        Computed on every call rather than remembered on the state, so that
+        running never writes the graph; the hot paths compute it once per run
+        (:meth:`consumer`, the engine's frame for a machine).
+        """
+        return self.context(path)
 
     def _node(self, path: str | None, data: Any) -> Any:
         """The dict at this state's context under *path* in *data*, created (of data's type) if absent."""

@@ -555,6 +555,89 @@ class TestLinearChain(unittest.TestCase):
                          feed_log(tagged_record, chunks, False, by_event))
 
 
+def nested_records() -> cpppo.dfa:
+    """A <B count, then that many items, each a machine of its own: machines nested two deep."""
+    count = cpppo.state_fields("count", "<B", context="count")
+    value = cpppo.state_fields("value", "<H", context="value", terminal=True)
+    item = cpppo.dfa("item", initial=value, terminal=True)
+    items = cpppo.dfa("items", initial=item, context="list", repeat="..count", terminal=True)
+    count[None] = items
+    return cpppo.dfa("records", initial=count, terminal=True)
+
+
+def records(*values: int) -> bytes:
+    return struct.pack(f"<B{len(values)}H", len(values), *values)
+
+
+def interleaved(feeders: list[Feeder], streams: list[Any], piece: int) -> list[list[Any]]:
+    """Feed each stream to its own Feeder *piece* symbols at a time, taking turns; then end them all."""
+    got: list[list[Any]] = [[] for _ in streams]
+    for at in range(0, max(map(len, streams)), piece):
+        for feeder, stream, out in zip(feeders, streams, got):
+            if at < len(stream):
+                out.extend(feeder.feed(stream[at:at + piece]))
+    for feeder, out in zip(feeders, got):
+        out.extend(feeder.close())
+    return [[sorted((k, str(v)) for k, v in d.items()) for d in out] for out in got]
+
+
+class TestInterleavedRuns(unittest.TestCase):
+    """One machine graph runs any number of parses at once: each run's state is its own, not the graph's."""
+
+    CASES: list[tuple[Any, list[Any], bool]] = [
+        (enip_like, [frame(0x65, b"abc") + frame(0x6F, b""), frame(0x70, b"0123456789", session=9)], True),
+        (enip_like, [frame(0x65, b"abc") + frame(0x6F, b""), frame(0x70, b"0123456789", session=9)], False),
+        (tagged_record, [b"T\x02\x00abT\x00\x00", b"T\x05\x00vwxyz"], True),
+        (nested_records, [records(1, 2, 3) + records(4), records(7, 8) + records() + records(9)], False),
+    ]
+
+    def test_two_feeders_on_one_machine_fed_alternately(self) -> None:
+        for build, streams, linear in self.CASES:
+            alone = [feed_all(build(), [stream])[0] for stream in streams]
+            for piece in (1, 3, 7):
+                machine = build()
+                feeders = [Feeder(machine, linear=linear) for _ in streams]
+                self.assertEqual(feeders[0]._chain is not None, linear)
+                with self.subTest(machine=machine.name, linear=linear, piece=piece):
+                    self.assertEqual(interleaved(feeders, streams, piece), alone)
+
+    def test_nested_counts_are_the_runs_own(self) -> None:
+        """A repeat count read by one run never reaches the other, though both run the same sub-machine."""
+        machine = nested_records()
+        first, second = Feeder(machine), Feeder(machine)
+        self.assertEqual(first.feed(records(1, 2, 3)[:2]), [])  # count 3, inside the first item
+        (other,) = second.feed(records(5))  # count 1, done
+        (mine,) = first.feed(records(1, 2, 3)[2:])
+        self.assertEqual((other["count"], other.list.value), (1, 5))
+        self.assertEqual((mine["count"], mine.list.value), (3, 3))
+
+    def test_two_generator_runs_on_one_machine(self) -> None:
+        machine = csv_of_ab_plus()
+        texts = ["abbb, ab,  abb", "ab,ab"]
+        sources = [cpppo.chainable() for _ in texts]
+        datas = [cpppo.dotdict() for _ in texts]
+        runs = [machine.run(source=src, data=data) for src, data in zip(sources, datas)]
+        pieces = [iter([text[i:i + 2] for i in range(0, len(text), 2)]) for text in texts]
+        live = [True] * len(texts)
+        while any(live):
+            for i, run in enumerate(runs):  # one transition of each run in turn
+                if not live[i]:
+                    continue
+                try:
+                    _, target = next(run)
+                except StopIteration:
+                    live[i] = False
+                    continue
+                if target is None and sources[i].starved:
+                    chunk = next(pieces[i], None)
+                    if chunk is not None:
+                        sources[i].chain(chunk)
+        for text, data, src in zip(texts, datas, sources):
+            want, want_source = run_whole(csv_of_ab_plus(), text)
+            self.assertEqual(dict(data.items()), dict(want.items()))
+            self.assertEqual(src.sent, want_source.sent)
+
+
 class TestLayout(unittest.TestCase):
     """The framework's modules: small, and none imports another that imports it back."""
 

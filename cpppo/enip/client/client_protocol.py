@@ -1,235 +1,217 @@
-"""The client's Twisted protocol: bytes in and out, replies matched to requests.
+"""The Twisted driver of the sans-IO client core: bytes in and out, events to Deferreds.
 
-Thin on purpose: ``dataReceived`` feeds the sans-IO
-:class:`~cpppo.enip.codec.connection.Connection` (``Role.CLIENT``), and every
-reply frame it yields resolves the Deferred of the request with the same key,
-as Twisted's AMP matches answers to ``_outstandingRequests``.  The key is the
-8-byte sender context, except on a connected (SendUnitData) message, where it
-is the CPF sequence count (ControlLogix controllers do not echo the sender
-context there).  Each request may carry its own timeout; a request that times
-out fails with :class:`RequestTimeout` and a late reply to it is dropped, so
-the connection stays usable.  When the connection is lost every outstanding
-request fails with :class:`ConnectionClosed`.
+Thin on purpose: ``dataReceived`` feeds :class:`~.core.ClientCore` and drains
+its events, writing each :class:`~.records.Send`, calling each run's
+``deliver`` with its results and firing the Deferred of each finished run and
+answered request (the core's handles carry them in their ``tag``).  One timer
+(the watchdog) serves every deadline the core hands out: a timer per request
+would be set and cancelled on every round trip.  When the connection is lost
+every outstanding request fails with :class:`~.errors.ConnectionClosed`.
 """
 
 from __future__ import annotations
 
 import logging
-import struct
 from typing import Any, Callable
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer, interfaces, protocol
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from cpppo.enip.codec import encap
-from cpppo.enip.codec.connection import CLOSED, NEED_DATA, Connection, Role
-from cpppo.enip.codec.errors import RemoteProtocolError
+from cpppo.enip.client.batch import Run
+from cpppo.enip.client.core import ClientCore, Ticket
+from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
 
 __all__ = ["ClientProtocol", "RequestTimeout", "ConnectionClosed", "EncapsulationError"]
 
 log = logging.getLogger(__name__)
 
-_CONTEXT = struct.Struct("<Q")
 
-
-class RequestTimeout(TimeoutError):
-    """No reply to a request within its timeout (the connection itself stays usable)."""
-
-
-class ConnectionClosed(ConnectionError):
-    """The connection closed (or was never open) before a request's reply arrived."""
-
-
-class EncapsulationError(RuntimeError):
-    """The peer answered with a non-zero encapsulation status."""
-
-    def __init__(self, status: int, command: int) -> None:
-        super().__init__(f"EtherNet/IP status 0x{status:02X} to command 0x{command:04X}")
-        self.status = status
-        self.command = command
-
-
-def frame_key(frame: encap.Frame) -> Any:
-    """How a reply finds its request: the sequence count of a connected message, else the context."""
-    if frame.command == encap.SEND_UNIT_DATA and isinstance(frame.body, encap.SendData):
-        for item in frame.body.items:
-            if isinstance(item, encap.ConnectedData):
-                return item.sequence
-    return frame.context
-
-
+@implementer(interfaces.IPullProducer)
 class ClientProtocol(protocol.Protocol):
-    """One EtherNet/IP TCP connection, client side."""
+    """One EtherNet/IP TCP connection, client side, driving one :class:`~.core.ClientCore`.
 
-    def __init__(self, reactor: Any = None) -> None:
+    A request is sent straight to the socket when the transport holds nothing queued: it waits for
+    its reply, so the reactor's usual wait for its next turn (and two epoll_ctl calls) would be on
+    every round trip.  Whether anything is queued is known through Twisted's public producer
+    interface: the protocol is the transport's pull producer, told (``resumeProducing``) when the
+    transport's buffer has drained.
+    """
+
+    def __init__(self, reactor: Any = None, route_path: Any = None, send_path: Any = None,
+                 timeout: float | None = None) -> None:
         if reactor is None:
             from twisted.internet import reactor as default
             reactor = default
         self.reactor = reactor
-        self.connection = Connection(Role.CLIENT)
-        self._outstanding: dict[Any, tuple[defer.Deferred, float | None, float | None, Any]] = {}
-        self._watchdog: Any = None  # one timer for every outstanding request's deadline
-        self._counter = 0
+        self.core = ClientCore(reactor.seconds, route_path, send_path, timeout)
+        self.connection = self.core.connection   # the codec's stream (tests watch its decode)
         self.closed: Failure | None = None
-        self._direct: Any = None
-        self.on_lost: defer.Deferred = defer.Deferred()
+        self.on_lost: defer.Deferred | None = defer.Deferred()
+        self._watchdog: Any = None
+        self._draining = False
+        self._socket: Any = None
+        self._queued = True    # something may wait in the transport's buffer: write through it
 
     @property
     def session(self) -> int:
-        return self.connection.session
+        return self.core.session
 
-    def next_context(self) -> bytes:
-        self._counter += 1
-        return _CONTEXT.pack(self._counter)
-
-    def request(self, frame: encap.Frame, timeout: float | None = None, key: Any = None,
-                framed: Callable[[], Any] | None = None) -> defer.Deferred:
-        """Send *frame*; a Deferred fires with the reply frame (matched by *key*, default its context).
-
-        *framed*, if given, is called as soon as the reply is framed and matched to this request,
-        before it is decoded: a pipeline that waits for a free place on the wire can send its next
-        request then, and the server works on it while this reply is decoded.  (Connected replies
-        are matched by their sequence count, inside the data: for them it is called after decoding.)
-        """
-        if self.closed is not None or self.transport is None:
-            return defer.fail(ConnectionClosed("the EtherNet/IP connection is closed"))
-        return self.send_request(self.connection.send(frame), frame.context if key is None else key,
-                                 timeout, framed)
-
-    def expect(self, key: Any) -> defer.Deferred:
-        """The Deferred a reply matched by *key* will fire (cancelling it forgets the request)."""
-        return defer.Deferred(lambda _: self._forget(key))
-
-    def send_request(self, data: bytes, key: Any, timeout: float | None = None,
-                     framed: Callable[[], Any] | None = None,
-                     deferred: defer.Deferred | None = None) -> defer.Deferred:
-        """:meth:`request` for a frame already encoded (*data*), its reply to be matched by *key*;
-        fires *deferred* (made by :meth:`expect`) if given, else a new one, which it returns.
-
-        A pipeline encodes its next request while it waits for a place on the wire, and only
-        sends it here when one is free; the timeout runs from the sending."""
-        d = self.expect(key) if deferred is None else deferred
-        if self.closed is not None or self.transport is None:
-            d.errback(ConnectionClosed("the EtherNet/IP connection is closed"))
-            return d
-        if key in self._outstanding:
-            d.errback(ValueError(f"a request with key {key!r} is already outstanding"))
-            return d
-        self._write(data)  # first: the rest is bookkeeping, and no reply can come before it is done
-        deadline = None
-        if timeout is not None:
-            deadline = self.reactor.seconds() + timeout
-            watchdog = self._watchdog
-            if watchdog is None or not watchdog.active():
-                self._watchdog = self.reactor.callLater(timeout, self._expire)
-            elif watchdog.getTime() > deadline:  # this request is due before the watchdog wakes
-                watchdog.reset(timeout)
-        self._outstanding[key] = (d, deadline, timeout, framed)
-        return d
-
-    def _write(self, data: bytes) -> None:
-        """Send now when nothing is queued: a request waits for its reply, so the usual wait for
-        the next reactor turn (and two epoll_ctl calls) would be on every round trip.
-
-        ``writeSomeData`` is the TCP transport's non-blocking send (it never blocks the reactor);
-        what it cannot send, and every write while data is queued, goes through ``write`` so
-        the order of bytes is kept.
-        """
-        transport = self.transport
-        direct = self._direct
-        if (direct is not None and not transport.dataBuffer and not transport._tempDataBuffer
-                and transport.connected and not transport.disconnecting):
-            sent = direct(data)
-            if isinstance(sent, int):
-                if sent == len(data):
-                    return
-                data = data[sent:]
-        transport.write(data)
-
-    def send_only(self, frame: encap.Frame) -> None:
-        """Send a frame that has no reply (UnRegisterSession)."""
-        if self.closed is None and self.transport is not None:
-            self._write(self.connection.send(frame))
-
-    def connectionMade(self) -> None:
-        transport = self.transport
-        # a TCP transport's own non-blocking send, if it has one (and the buffers _write checks)
-        self._direct = getattr(transport, "writeSomeData", None) if all(
-            hasattr(transport, name) for name in ("dataBuffer", "_tempDataBuffer", "connected", "disconnecting")
-        ) else None
+    @property
+    def _outstanding(self) -> dict[Any, Any]:
+        """The requests on the wire (the core's table)."""
+        return self.core.outstanding
 
     @property
     def outstanding(self) -> int:
-        return len(self._outstanding)
+        return len(self.core.outstanding)
 
-    def _forget(self, key: Any) -> None:
-        self._outstanding.pop(key, None)
+    # --- handing work to the core ------------------------------------------------------------
+    def run(self, operations: Any, deliver: Callable[[Any], None], **kwds: Any) -> defer.Deferred:
+        """Start a pipeline; *deliver* gets each result in order; fires with None when all are in."""
+        done: defer.Deferred = defer.Deferred()
+        run = self.core.start_run(operations, **kwds)
+        run.tag = (deliver, done)
+        self.drain()
+        return done
+
+    def ask(self, ticket: Ticket) -> defer.Deferred:
+        """The Deferred of a single request the core was given; fires with the reply frame."""
+        done: defer.Deferred = defer.Deferred()
+        ticket.tag = done if ticket.tag is None else (ticket.tag, done)
+        self.drain()
+        return done
+
+    # --- events ---------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Act on every event the core has (re-entered from a callback, the outer loop goes on)."""
+        if self._draining:
+            return
+        self._draining = True
+        core = self.core
+        try:
+            while True:
+                event = core.next_event()
+                if event is NEED_DATA:
+                    return
+                kind = type(event)
+                if kind is Send:
+                    self.send_request(event.data, event.deadline)
+                elif kind is Delivered:
+                    run = event.run
+                    if run.error is None and run.tag is not None:
+                        try:
+                            run.tag[0](event.result)
+                        except Exception:
+                            run.fail(Failure().value)
+                elif kind is Finished:
+                    self._finish(event)
+                elif kind is Answered:
+                    self._answer(event)
+                elif kind is Broken:
+                    log.warning("EtherNet/IP reply stream unusable: %s", event.error)
+                    self.disconnect()
+        finally:
+            self._draining = False
+
+    @staticmethod
+    def _finish(event: Finished) -> None:
+        run: Run = event.run
+        tag, run.tag = run.tag, None
+        if tag is not None:
+            if event.error is None:
+                tag[1].callback(None)
+            else:
+                tag[1].errback(Failure(event.error))
+
+    @staticmethod
+    def _answer(event: Answered) -> None:
+        tag = event.ticket.tag
+        done = tag[1] if isinstance(tag, tuple) else tag
+        if done is None:
+            return
+        if event.error is not None:
+            done.errback(Failure(event.error))
+        else:
+            done.callback(event.frame)
+
+    # --- bytes and time ---------------------------------------------------------------------
+    def send_request(self, data: bytes, deadline: float | None = None) -> None:
+        """Write one request and make sure the watchdog wakes by its deadline."""
+        self._write(data)
+        if deadline is not None:
+            watchdog = self._watchdog
+            if watchdog is None or not watchdog.active():
+                self._watchdog = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()), self._expire)
+            elif watchdog.getTime() > deadline:   # this request is due before the watchdog wakes
+                watchdog.reset(max(0.0, deadline - self.reactor.seconds()))
+
+    def _write(self, data: bytes) -> None:
+        """To the socket if nothing is queued (what it cannot take, and all else, through the transport)."""
+        transport = self.transport
+        if transport is None or self.closed is not None:
+            return
+        if not self._queued:
+            try:
+                sent = self._socket.send(data)
+            except OSError:   # would block, or a failing connection the transport will notice itself
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self._queued = True
+        transport.write(data)
+
+    def resumeProducing(self) -> None:
+        """The transport's buffer has drained: the next request may go straight to the socket."""
+        self._queued = False
+
+    def stopProducing(self) -> None:
+        self._queued = True
+
+    def disconnect(self) -> None:
+        """Close the connection once what is queued has gone (a registered producer would hold it open)."""
+        transport = self.transport
+        if transport is not None:
+            if self._socket is not None:
+                self._socket = None
+                self._queued = True
+                transport.unregisterProducer()
+            transport.loseConnection()
 
     def _expire(self) -> None:
-        """The watchdog: fail the requests past their deadline, then wait for the next deadline.
-
-        One timer serves every outstanding request (a timer per request would be set and
-        cancelled on every round trip); a reply just removes its request."""
+        """The watchdog: the core fails what is late; then wait for the next deadline."""
         self._watchdog = None
-        now = self.reactor.seconds()
-        late = [(key, entry) for key, entry in self._outstanding.items()
-                if entry[1] is not None and entry[1] <= now]
-        for key, (d, _, timeout, _) in late:
-            del self._outstanding[key]
-            d.errback(RequestTimeout(f"no reply within {timeout:g} s"))
-        deadlines = [entry[1] for entry in self._outstanding.values() if entry[1] is not None]
-        if deadlines and self._watchdog is None:
-            self._watchdog = self.reactor.callLater(max(0.0, min(deadlines) - now), self._expire)
+        self.core.expire()
+        self.drain()
+        deadline = self.core.next_deadline()
+        if deadline is not None and self._watchdog is None:
+            self._watchdog = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()), self._expire)
+
+    def connectionMade(self) -> None:
+        transport = self.transport
+        if interfaces.ITCPTransport.providedBy(transport):
+            transport.setTcpNoDelay(True)   # several small requests in flight must not wait for ACKs
+            self._socket = transport.getHandle()
+            transport.registerProducer(self, False)   # (calls resumeProducing: nothing queued yet)
 
     def dataReceived(self, data: bytes) -> None:
-        connection = self.connection
-        connection.receive_data(data)
-        outstanding = self._outstanding
-        while True:
-            entry = None
-            try:
-                framed = connection.next_framed()
-                if framed is NEED_DATA or framed is CLOSED:
-                    return
-                header = framed["header"]
-                if header["command"] != encap.SEND_UNIT_DATA:  # matched by the header's context
-                    entry = outstanding.pop(header["context"], None)
-                    if entry is not None and entry[3] is not None and not header["status"]:
-                        entry[3]()   # (a failure status fails the request: nothing more is sent for it)
-                frame = connection.decode(framed)
-            except RemoteProtocolError as exc:
-                log.warning("EtherNet/IP reply stream unusable: %s", exc)
-                if entry is not None:
-                    entry[0].errback(Failure(exc))
-                self._fail_all(Failure(exc))
-                self.transport.loseConnection()
-                return
-            if entry is None:
-                entry = outstanding.pop(frame_key(frame), None)
-                if entry is None:
-                    log.debug("reply to no outstanding request (late, after a timeout?): %r", frame.context)
-                    continue
-                if entry[3] is not None and not frame.status:
-                    entry[3]()
-            d = entry[0]
-            if frame.status:
-                d.errback(EncapsulationError(frame.status, frame.command))
-            else:
-                d.callback(frame)
-            if not connection.buffered:
-                return
-
-    def _fail_all(self, failure: Failure) -> None:
-        outstanding, self._outstanding = self._outstanding, {}
-        if self._watchdog is not None and self._watchdog.active():
-            self._watchdog.cancel()
-        self._watchdog = None
-        for d, _, _, _ in outstanding.values():
-            d.errback(failure)
+        self.core.receive_data(data)
+        self.drain()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.closed = reason
-        self._fail_all(Failure(ConnectionClosed(f"the EtherNet/IP connection closed: {reason.getErrorMessage()}")))
+        if self._watchdog is not None and self._watchdog.active():
+            self._watchdog.cancel()
+        self._watchdog = None
+        self.core.connection_lost(ConnectionClosed(f"the EtherNet/IP connection closed: {reason.getErrorMessage()}"))
+        self.drain()
         on_lost, self.on_lost = self.on_lost, None
         if on_lost is not None:
             on_lost.callback(None)
+
+    def send_only(self, frame: encap.Frame) -> None:   # kept for callers of the old protocol
+        """Send a frame that has no reply."""
+        self._write(self.connection.send(frame))

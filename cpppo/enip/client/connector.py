@@ -1,97 +1,52 @@
-"""``client.connector``: the original's blocking client API, on the Deferred client.
+"""``client.connector``: the original's blocking client API, on a plain socket in the caller's thread.
 
 Scripts written for the original cpppo use ``with client.connector(host=...)
 as conn:`` and its generators (``pipeline``, ``synchronous``, ``operate``,
 ``results``, ``process``) or the low-level calls (``read``, ``write``,
 ``get_attribute_single``... which issue a request and return it, the reply
-harvested with ``readable()`` and ``next(conn)``).  All of it runs the one
-Deferred client (:mod:`.pipeline`) on the shared reactor thread of
-:mod:`cpppo.blocking`: there is no second implementation of the protocol and
-no select loop here, only hand-offs between the caller's thread and the
-reactor's.
+harvested with ``readable()`` and ``next(conn)``).  The protocol is the
+sans-IO :class:`~.core.ClientCore`, the same one the Deferred API drives; this
+module is its second driver: it writes what the core says to send, reads what
+the socket has (waiting no longer than the core's earliest deadline, with
+``poll``) and hands the core's results to the caller.  No reactor, no thread.
 
-The 6-tuples the generators yield carry the original's dotdict layouts for
-``req`` and ``rpy`` (``rpy.status``, ``'read_frag' in rpy``...), so scripts that
-inspect them keep working.
+Errors are the ones scripts catch: ``OSError`` (``socket.error``) when the
+host cannot be reached, :class:`~.errors.RequestTimeout` (a ``TimeoutError``,
+that is ``socket.timeout``) when a reply is late, and
+:class:`~.errors.ConnectionClosed` (a ``ConnectionError``) when the connection
+goes.  The 6-tuples the generators yield carry the original's dotdict layouts
+for ``req`` and ``rpy`` (``rpy.status``, ``'read_frag' in rpy``...).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import select
+import socket
+import time
+from collections import deque
 from typing import Any, Iterable, Iterator
 
-from twisted.python.failure import Failure
-
-from cpppo import blocking
 from cpppo.dotdict import dotdict
 from cpppo.enip.codec import cip, encap, tag_services as logix, types
-from cpppo.enip.codec.view import cip_reply_view, reply_view
-from cpppo.enip.client import deferred as pipeline, plan
+from cpppo.enip.codec.codes import Command
+from cpppo.enip.codec.view import reply_view
+from cpppo.enip.client import deferred, plan
+from cpppo.enip.client.core import ClientCore, Ticket
+from cpppo.enip.client.errors import ConnectionClosed
 from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Result, Send
+from cpppo.enip.client.views import identity_view, list_view, result_view
 
-__all__ = ["connector", "identity_view"]
+__all__ = ["connector", "identity_view", "list_view"]
 
-_END = object()
-
-
-def _view(result: tuple) -> tuple:
-    idx, dsc, req, rpy, sts, val = result
-    return idx, dsc, plan.request_view(req), cip_reply_view(rpy), sts, val
-
-
-def identity_view(item: encap.IdentityItem) -> dotdict:
-    """A ListIdentity reply's identity as the original lays it out (``product_name``, ``sin_addr``...)."""
-    view = dotdict()
-    view["version"] = item.version
-    view["sin_family"] = item.family
-    view["sin_port"] = item.port
-    view["sin_addr"] = item.address
-    view["vendor_id"] = item.vendor_id
-    view["device_type"] = item.device_type
-    view["product_code"] = item.product_code
-    view["product_revision"] = item.revision[0] | item.revision[1] << 8
-    view["status_word"] = item.status
-    view["serial_number"] = item.serial_number
-    view["product_name"] = item.product_name
-    view["state"] = item.state
-    return view
-
-
-def _list_view(frame: encap.Frame, peer: Any = None) -> dotdict:
-    name = {encap.LIST_IDENTITY: "list_identity", encap.LIST_SERVICES: "list_services",
-            encap.LIST_INTERFACES: "list_interfaces"}.get(frame.command, "legacy")
-    view = dotdict()
-    view["enip.command"] = frame.command
-    view["enip.session_handle"] = frame.session
-    view["enip.status"] = frame.status
-    view["enip.options"] = frame.options
-    if peer is not None:
-        view["peer"] = peer
-    items = []
-    for item in getattr(frame.body, "items", ()):
-        one = dotdict()
-        if isinstance(item, encap.IdentityItem):
-            one["type_id"] = 0x0C
-            one["identity_object"] = identity_view(item)
-        elif isinstance(item, encap.ServicesItem):
-            one["type_id"] = 0x100
-            one["communications_service.version"] = item.version
-            one["communications_service.capability"] = item.capability
-            one["communications_service.service_name"] = item.name
-        else:
-            one["type_id"] = getattr(item, "type_id", 0)
-        items.append(one)
-    view[f"enip.CIP.{name}.CPF.count"] = len(items)
-    view[f"enip.CIP.{name}.CPF.item"] = items
-    return view
+_HARVEST = object()   # the tag of a low-level request, whose reply waits for next(conn)
 
 
 class connector:
     """A registered EtherNet/IP session for blocking code (a context manager).
 
     ``connector(host, port=44818, timeout=None, route_path=None, send_path=None,
-    connected=False)``; raises (``TimeoutError``, ``ConnectionError``...) if it cannot
+    connected=False)``; raises (``TimeoutError``, ``ConnectionRefusedError``...) if it cannot
     connect and register within *timeout*.
     """
 
@@ -107,19 +62,24 @@ class connector:
         self.port = port or 44818
         self.timeout = timeout
         self.addr = (host, self.port)
-        self._replies: queue.Queue = queue.Queue()
-        self._peeked: list = []
-        self._lock = threading.Lock()
-        wait = None if timeout is None else timeout * 2 + 1
-        self.client: pipeline.EnipClient = blocking.call(
-            self._connect, host, self.port, timeout, route_path, send_path, connected, timeout=wait)
-        self.session = self.client.session
-
-    @staticmethod
-    def _connect(host: str, port: int, timeout: float | None, route_path: Any, send_path: Any,
-                 connected: bool) -> Any:
-        return pipeline.connect(host, port, timeout=timeout, reactor=blocking.get_reactor(),
-                                route_path=route_path, send_path=send_path, connected=connected)
+        self.core = ClientCore(time.monotonic, route_path, send_path, timeout)
+        self._replies: deque[Answered] = deque()
+        self._views: dict[int, Any] = {}   # each request's dotdict view, made once
+        self.socket: socket.socket | None = socket.create_connection(self.addr, timeout=timeout)
+        try:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.socket.settimeout(None)   # blocking; waits are bounded by poll, to the core's deadlines
+            self._poll = select.poll()
+            self._poll.register(self.socket, select.POLLIN)
+            self._wait(self.core.register())
+            if connected:
+                size = deferred.UNCONNECTED_SIZE
+                self.core.opened(plan.cip_reply(self._wait(self.core.forward_open(size))), size)
+        except BaseException:
+            self.socket.close()
+            self.socket = None
+            raise
+        self.session = self.core.session
 
     def __enter__(self) -> "connector":
         return self
@@ -131,63 +91,142 @@ class connector:
         return f"<connector {self.host}:{self.port} session 0x{self.session:08X}>"
 
     def close(self) -> None:
-        """UnRegister and close the connection (idempotent)."""
-        client = self.client
-        if client is not None and not client.closed:
-            try:
-                blocking.call(client.close, timeout=5.0)
-            except (TimeoutError, ConnectionError):
-                pass
+        """Forward Close (if connected), UnRegister and close the connection (idempotent)."""
+        sock, core = self.socket, self.core
+        if sock is None:
+            return
+        try:
+            if core.closed is None:
+                if core.connection_id is not None:
+                    self._wait(core.forward_close(1.0))
+                core.unregister()
+                self._drain()
+        except OSError:
+            pass
+        finally:
+            self.socket = None
+            core.connection_lost(ConnectionClosed("closed by the client"))
+            sock.close()
 
     shutdown = close
 
-    # --- the documented high-level API ----------------------------------------------
-    def _stream(self, operations: Iterable[Any], timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
-        """Run operations on the reactor; yield ``(result, view)`` here as they arrive: the record
-        6-tuple and the same with the original's dotdict views of its request and reply.
-
-        The views are made on the reactor thread, once the next request has gone: there they
-        overlap the round trip, where on this thread they would hold the GIL while the reactor
-        thread waits for it with a reply in hand."""
-        ops = list(operations)   # iterated here, never on the reactor thread (it may read a file)
-        results: queue.Queue = queue.Queue()
-        timeout = self.timeout if timeout is None else timeout
-        put = results.put
-        future = blocking.submit(self.client.stream, ops, lambda result: put((result, _view(result))),
-                                 timeout=timeout, **kwds)
-        future.add_done_callback(lambda _: results.put(_END))
+    # --- the driver: events out of the core, bytes into it ------------------------------
+    def _drain(self) -> None:
+        """Act on every event the core has: write, collect results and answers."""
+        core = self.core
         while True:
-            item = results.get()
-            if item is _END:
-                break
-            yield item
-        future.result()
+            event = core.next_event()
+            if event is NEED_DATA:
+                return
+            kind = type(event)
+            if kind is Send:
+                self._send(event.data)
+            elif kind is Delivered:
+                run = event.run
+                if run.error is None:
+                    run.tag.append(event.result)
+            elif kind is Answered:
+                ticket = event.ticket
+                if ticket.tag is _HARVEST:
+                    self._replies.append(event)
+                ticket.tag = event
+            elif kind is Broken:
+                self._lost(event.error)
+            # (Finished: the run's own ``finished`` and ``error`` say it)
 
+    def _send(self, data: bytes) -> None:
+        sock = self.socket
+        if sock is None:
+            return
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            self._lost(exc)
+
+    def _lost(self, exc: BaseException) -> None:
+        self.core.connection_lost(ConnectionClosed(f"the EtherNet/IP connection failed: {exc}"))
+
+    def _read(self, until: float | None = None) -> bool:
+        """Read once from the socket, waiting no later than the earliest deadline (or *until*);
+        False if *until* passed with nothing read."""
+        core = self.core
+        sock = self.socket
+        if sock is None or core.closed is not None:
+            raise core.closed or ConnectionClosed("the connection is closed")
+        deadline = core.next_deadline()
+        if until is not None and (deadline is None or until < deadline):
+            deadline = until
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not self._poll.poll(wait * 1000.0):
+                core.expire()
+                return False
+        try:
+            data = sock.recv(65536)
+        except OSError as exc:
+            self._lost(exc)
+            return True
+        core.receive_data(data)   # (b"": the peer closed; the core fails what was outstanding)
+        return True
+
+    def _wait(self, ticket: Ticket) -> encap.Frame:
+        """Send what the core has and read until *ticket* is answered: its frame, or raise its error."""
+        while True:
+            self._drain()
+            event = ticket.tag
+            if isinstance(event, Answered):
+                if event.error is not None:
+                    raise event.error
+                assert event.frame is not None
+                return event.frame
+            self._read()
+
+    def _run(self, operations: Iterable[Any], timeout: float | None = None, **kwds: Any) -> Iterator[Result]:
+        """Run operations, yielding each result (the records) as it arrives, in operation order."""
+        results: deque[Result] = deque()
+        run = self.core.start_run(operations, timeout=timeout, **kwds)
+        run.tag = results
+        try:
+            while True:
+                self._drain()
+                while results:
+                    yield results.popleft()
+                if run.finished:
+                    if run.error is not None:
+                        raise run.error
+                    return
+                self._read()
+        finally:
+            if not run.finished:   # abandoned part way: its late replies are dropped
+                run.fail(GeneratorExit("the caller stopped iterating"))
+
+    # --- the documented high-level API ----------------------------------------------
     def synchronous(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                     timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations one at a time; yield ``(idx, dsc, req, rpy, sts, val)`` for each."""
-        for _, view in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                    depth=1, **kwds):
-            yield view
+        for result in self._run(operations, timeout, index=index, fragment=fragment, multiple=multiple,
+                                depth=1, **kwds):
+            yield result_view(result, self._views)
 
     def pipeline(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                  timeout: float | None = None, depth: int = 1, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations with up to ``depth`` requests in flight; yield each 6-tuple in order."""
-        for _, view in self._stream(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                    depth=depth, **kwds):
-            yield view
+        for result in self._run(operations, timeout, index=index, fragment=fragment, multiple=multiple,
+                                depth=depth, **kwds):
+            yield result_view(result, self._views)
 
     def validate(self, harvested: Iterable[tuple], printing: bool = False) -> Iterator[tuple]:
         """Log (and print) each result's summary line; a write's value becomes the data written."""
         for result in harvested:
-            yield pipeline.validate(result, printing)
+            yield deferred.validate(result, printing)
 
     def operate(self, operations: Iterable[Any], depth: int = 0, printing: bool = False, validating: bool = False,
                 timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
         """pipeline (or synchronous, at depth 0), validated if ``printing`` or ``validating``."""
-        for result, view in self._stream(operations, timeout, depth=depth or 1, **kwds):
+        for result in self._run(operations, timeout, depth=depth or 1, **kwds):
+            view = result_view(result, self._views)
             if printing or validating:
-                view = view[:5] + (pipeline.validate(result, printing)[5],)
+                view = view[:5] + (deferred.validate(result, printing)[5],)
             yield view
 
     def results(self, operations: Iterable[Any], **kwds: Any) -> Iterator[Any]:
@@ -201,28 +240,22 @@ class connector:
         return sum(1 for v in values if v is None), values
 
     # --- the low-level API: issue a request, harvest the reply with next(conn) -------
-    def _issue(self, request: cip.Request, route_path: Any, send_path: Any, timeout: float | None) -> None:
-        client = self.client
+    def _issue(self, ticket: Ticket) -> None:
+        ticket.tag = _HARVEST
+        self._drain()
+
+    def _send_request(self, request: cip.Request, route_path: Any = None, send_path: Any = None,
+                      timeout: float | None = None) -> dotdict:
         route = plan.route_path(route_path) if route_path is not None else None
         send = plan.send_path(send_path) if send_path is not None else None
-        frame, key = client.message(request, route, send)
-        d = client.protocol.request(frame, client._timeout(timeout), key)
-        d.addBoth(self._replies.put)
-
-    def _issue_frame(self, command: int) -> None:
-        frame = self.client.frame(command)
-        d = self.client.protocol.request(frame, self.client._timeout(None))
-        d.addBoth(self._replies.put)
-
-    def _send(self, request: cip.Request, route_path: Any = None, send_path: Any = None,
-              timeout: float | None = None) -> dotdict:
-        blocking.call(self._issue, request, route_path, send_path, timeout, timeout=10.0)
+        self._issue(self.core.transact(request, route, send, timeout))
         return plan.request_view(request)
 
     def read(self, path: Any, elements: int = 1, offset: int | None = 0, route_path: Any = None,
              send_path: Any = None, timeout: float | None = None, **kwds: Any) -> dotdict:
         """Issue Read Tag Fragmented (Read Tag if *offset* is None); returns the request."""
-        return self._send(plan.read_request(_segments(path), elements, offset), route_path, send_path, timeout)
+        return self._send_request(plan.read_request(_segments(path), elements, offset), route_path, send_path,
+                                  timeout)
 
     def write(self, path: Any, data: list, elements: int = 1, offset: int | None = 0, tag_type: int | None = None,
               route_path: Any = None, send_path: Any = None, timeout: float | None = None, **kwds: Any) -> dotdict:
@@ -233,45 +266,51 @@ class connector:
         body = (logix.WriteTag(kind.code, elements, encoded) if offset is None
                 else logix.WriteTagFragmented(kind.code, elements, offset, encoded))
         request = cip.Request(plan.WRITE_TAG if offset is None else plan.WRITE_FRAG, _segments(path), body=body)
-        return self._send(request, route_path, send_path, timeout)
+        return self._send_request(request, route_path, send_path, timeout)
 
     def get_attribute_single(self, path: Any, route_path: Any = None, send_path: Any = None,
                              timeout: float | None = None, **kwds: Any) -> dotdict:
-        return self._send(cip.Request(plan.GET_ATTRIBUTE_SINGLE, _segments(path)), route_path, send_path, timeout)
+        return self._send_request(cip.Request(plan.GET_ATTRIBUTE_SINGLE, _segments(path)), route_path, send_path,
+                                  timeout)
 
     def get_attributes_all(self, path: Any, route_path: Any = None, send_path: Any = None,
                            timeout: float | None = None, **kwds: Any) -> dotdict:
-        return self._send(cip.Request(plan.GET_ATTRIBUTES_ALL, _segments(path)), route_path, send_path, timeout)
+        return self._send_request(cip.Request(plan.GET_ATTRIBUTES_ALL, _segments(path)), route_path, send_path,
+                                  timeout)
 
     def set_attribute_single(self, path: Any, data: list, elements: int = 1, tag_type: int | None = None,
                              route_path: Any = None, send_path: Any = None, timeout: float | None = None,
                              **kwds: Any) -> dotdict:
         kind = types.type_of(tag_type or types.USINT.code)
         request = cip.Request(plan.SET_ATTRIBUTE_SINGLE, _segments(path), data=kind.encode(data))
-        return self._send(request, route_path, send_path, timeout)
+        return self._send_request(request, route_path, send_path, timeout)
 
     def list_identity(self, timeout: float | None = None, **kwds: Any) -> dotdict:
-        blocking.call(self._issue_frame, encap.LIST_IDENTITY, timeout=10.0)
+        self._issue(self.core.list_request(Command.LIST_IDENTITY, timeout))
         return dotdict({"list_identity": True})
 
     def list_services(self, timeout: float | None = None, **kwds: Any) -> dotdict:
-        blocking.call(self._issue_frame, encap.LIST_SERVICES, timeout=10.0)
+        self._issue(self.core.list_request(Command.LIST_SERVICES, timeout))
         return dotdict({"list_services": True})
 
     def list_interfaces(self, timeout: float | None = None, **kwds: Any) -> dotdict:
-        blocking.call(self._issue_frame, encap.LIST_INTERFACES, timeout=10.0)
+        self._issue(self.core.list_request(Command.LIST_INTERFACES, timeout))
         return dotdict({"list_interfaces": True})
 
     def readable(self, timeout: float | None = None) -> bool:
         """True once a reply (or a failure) is waiting for ``next(conn)``."""
-        with self._lock:
-            if self._peeked:
-                return True
-            try:
-                self._peeked.append(self._replies.get(timeout=timeout))
-            except queue.Empty:
+        until = None if timeout is None else time.monotonic() + timeout
+        while not self._replies:
+            self._drain()
+            if self._replies:
+                break
+            if until is not None and time.monotonic() >= until:
                 return False
-            return True
+            try:
+                self._read(until)
+            except ConnectionClosed:
+                return bool(self._replies)
+        return True
 
     def __iter__(self) -> "connector":
         return self
@@ -283,13 +322,14 @@ class connector:
         """
         if not self.readable(self.timeout):
             return None
-        with self._lock:
-            result = self._peeked.pop(0)
-        if isinstance(result, Failure):
-            result.raiseException()
-        if isinstance(result.body, encap.SendData):
-            return reply_view(result, self.addr)
-        return _list_view(result, self.addr)
+        event = self._replies.popleft()
+        if event.error is not None:
+            raise event.error
+        frame = event.frame
+        assert frame is not None
+        if isinstance(frame.body, encap.SendData):
+            return reply_view(frame, self.addr)
+        return list_view(frame, self.addr)
 
     next = __next__
 

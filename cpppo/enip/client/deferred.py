@@ -1,10 +1,10 @@
-"""The EtherNet/IP client on Deferreds: ``connect()`` and the pipelining engine.
+"""The Deferred API of the EtherNet/IP client: ``connect()`` and :class:`EnipClient`.
 
 One registered session on one TCP connection, and every CIP service a script
-needs as a method returning a Deferred.  Requests are built from the codec's
-records (through :mod:`.plan`) and replies parsed by the client-side
-:class:`~cpppo.enip.codec.connection.Connection` inside :class:`.ClientProtocol`;
-there is no other copy of the protocol.
+needs as a method returning a Deferred.  The protocol itself (requests built
+from the codec's records, replies matched and parsed, the pipeline) is the
+sans-IO :class:`~.core.ClientCore`, driven by :class:`.ClientProtocol`; this
+module only turns its answers into Deferreds and values.
 
 Why pipelining: on a link with any latency a client that waits for each reply
 spends its time idle.  :meth:`EnipClient.pipeline` keeps up to ``depth``
@@ -15,162 +15,88 @@ come back in operation order, as the original's 6-tuples
 ``(idx, dsc, req, rpy, sts, val)`` (``req``/``rpy`` being the codec's
 ``cip.Request`` / ``cip.Reply`` records).
 
-The engine that runs many operations is :class:`.engine.Run`.
-
 Fragmenting: a read that does not fit the reply budget comes back with status
 0x06 and the rest is fetched with Read Tag Fragmented; a write too large for
 one request goes as Write Tag Fragmented pieces; ``fragment=True`` forces the
 fragmented services; ``no_fragment=True`` forbids them, and then an operation
-too large to go plain fails with :class:`~.plan.FragmentRequired`.
+too large to go plain fails with :class:`~.errors.FragmentRequired`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-from cpppo.misc import remember
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap, tag_services as logix, types
+from cpppo.enip.codec.codes import Command
 from cpppo.enip.client import plan
-from cpppo.enip.client.batch import CACHE_SIZE, ROUTER, Run, operation
-from cpppo.enip.client.client_protocol import ClientProtocol, ConnectionClosed, RequestTimeout
+from cpppo.enip.client.client_protocol import ClientProtocol
+from cpppo.enip.client.core import UNCONNECTED_SIZE
+from cpppo.enip.client.errors import CIPError, ConnectionClosed, RequestTimeout
 
-__all__ = ["EnipClient", "connect", "RequestTimeout", "ConnectionClosed", "CIPError", "UNCONNECTED_SIZE"]
+__all__ = ["EnipClient", "connect", "RequestTimeout", "ConnectionClosed", "CIPError", "UNCONNECTED_SIZE",
+           "validate", "operation"]
 
 log = logging.getLogger(__name__)
 
-#: The largest CIP message a Logix controller accepts or sends unconnected.
-UNCONNECTED_SIZE = 504
-_MANAGER = plan.SEND_PATH_DEFAULT
 
-
-class CIPError(RuntimeError):
-    """A CIP service (Forward Open, a list request...) answered with a failure status."""
+def operation(tag: str | dict) -> dict:
+    """One operation dict from a tag string (or a copy of a dict)."""
+    if isinstance(tag, dict):
+        return dict(tag)
+    from cpppo.enip.client.operations import parse_operation
+    return parse_operation(tag)[0]
 
 
 class EnipClient:
     """A registered EtherNet/IP session; made by :func:`connect`.
 
-    ``route_path`` / ``send_path`` take the original's forms (see :func:`.plan.route_path`);
-    with both empty, requests go plain, for devices that do not route (drives, MicroLogix).
+    ``route_path`` / ``send_path`` (given to :func:`connect`) take the original's forms (see
+    :func:`.plan.route_path`); with both empty, requests go plain, for devices that do not route.
     """
 
-    def __init__(self, proto: ClientProtocol, route_path: Any = None, send_path: Any = None,
-                 timeout: float | None = None) -> None:
+    def __init__(self, proto: ClientProtocol) -> None:
         self.protocol = proto
+        self.core = proto.core
         self.reactor = proto.reactor
-        self.route_path = plan.route_path(route_path)
-        self.send_path = plan.send_path(send_path)
-        self.timeout = timeout
-        self.budget = UNCONNECTED_SIZE
-        self.connection_id: int | None = None   # O->T id once a Forward Open succeeded
-        self._sequence = 0
-        self._triad = (random.randrange(1, 0xFFFF), 0x1234, random.randrange(1, 0xFFFFFFFF))
-        # Pollers repeat the same operations: what an operation means on the wire (its records, and
-        # the encoded command data of its unconnected frame) is kept, bounded, and reused.
-        self.prepared: dict[Any, tuple] = {}
-        self._bodies: dict[int, tuple] = {}
 
-    # --- transport -----------------------------------------------------------------------
     @property
     def session(self) -> int:
-        return self.protocol.session
+        return self.core.session
 
     @property
     def closed(self) -> bool:
         return self.protocol.closed is not None
 
-    def _timeout(self, timeout: float | None) -> float | None:
-        return self.timeout if timeout is None else timeout
+    @property
+    def connection_id(self) -> int | None:
+        return self.core.connection_id
 
-    def frame(self, command: int, body: Any = None) -> encap.Frame:
-        return encap.Frame(command, body if body is not None else encap.Raw(), self.session,
-                           context=self.protocol.next_context())
+    @property
+    def timeout(self) -> float | None:
+        return self.core.timeout
 
     def register(self, timeout: float | None = None) -> defer.Deferred:
         """RegisterSession; fires with the session handle."""
-        d = self.protocol.request(self.frame(encap.REGISTER_SESSION, encap.RegisterSession()),
-                                  self._timeout(timeout))
-        return d.addCallback(lambda frame: frame.session)
-
-    def message(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
-                timeout: float | None = None) -> tuple[encap.Frame, Any]:
-        """The frame carrying *request* (connected, Unconnected Send, or plain) and its reply key."""
-        if self.connection_id is not None:
-            self._sequence = (self._sequence + 1) & 0xFFFF
-            items = (encap.ConnectedAddress(self.connection_id), encap.ConnectedData(self._sequence, request))
-            frame = encap.Frame(encap.SEND_UNIT_DATA, encap.SendData(items), self.session,
-                                context=self.protocol.next_context())
-            return frame, self._sequence
-        route = self.route_path if route is None else route
-        send = self.send_path if send is None else send
-        cached = self._bodies.get(id(request))
-        if cached is not None and cached[0] is request and cached[1] is route and cached[2] is send:
-            body = cached[3]
-        else:
-            message = request
-            if route or send:
-                message = cip.Request(0x52, send, body=cip.UnconnectedSend(request, route))
-            body = encap.Raw(encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)),
-                                                              timeout=5)))
-            remember(self._bodies, id(request), (request, route, send, body), CACHE_SIZE)
-        frame = encap.Frame(encap.SEND_RR_DATA, body, self.session, context=self.protocol.next_context())
-        return frame, frame.context
+        return self.protocol.ask(self.core.register(timeout)).addCallback(lambda frame: frame.session)
 
     def transact(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None,
-                 timeout: float | None = None, framed: Callable[[], Any] | None = None) -> defer.Deferred:
-        """Send one CIP request; fires with its ``cip.Reply``.  *framed*: see
-        :meth:`.ClientProtocol.request` (called when the reply is in, before it is decoded)."""
-        return self.transact_staged(self.stage(request, route, send), timeout, framed)
-
-    def stage(self, request: cip.Request, route: tuple | None = None, send: tuple | None = None) -> tuple:
-        """*request* made ready to send: ``(bytes, key, deferred)``, the Deferred firing with its
-        ``cip.Reply`` once :meth:`transact_staged` has sent it and the reply is in."""
-        frame, key = self.message(request, route, send)
-        protocol = self.protocol
-        return protocol.connection.send(frame), key, protocol.expect(key).addCallback(_cip_reply)
-
-    def transact_staged(self, staged: tuple, timeout: float | None = None,
-                        framed: Callable[[], Any] | None = None) -> defer.Deferred:
-        """Send a request :meth:`stage` made ready; returns its Deferred.  A pipeline stages its
-        next request while it waits for a place on the wire, so that only the sending is left to
-        do when a reply comes in.  (A connected request carries the sequence count it was staged
-        with: send staged requests in the order staged where you can; a pipeline sends the rest of
-        a partial read, staged later, before a request staged earlier.)"""
-        data, key, d = staged
-        return self.protocol.send_request(data, key, self._timeout(timeout), framed, d)
+                 timeout: float | None = None) -> defer.Deferred:
+        """Send one CIP request; fires with its ``cip.Reply``."""
+        return self.protocol.ask(self.core.transact(request, route, send, timeout)).addCallback(plan.cip_reply)
 
     # --- connected messaging ------------------------------------------------------------
     def forward_open(self, size: int = UNCONNECTED_SIZE, rpi: int = 2_000_000,
                      timeout: float | None = None) -> defer.Deferred:
         """Open a class 3 connection to the Message Router; later requests travel on it."""
-        serial, vendor, originator = self._triad
-        large = size > 511
-        params = (0x4200 if not large else 0x42000000) | size
-        body = cip.ForwardOpen(path=self.route_path + ROUTER, o_t_connection=0,
-                               t_o_connection=random.randrange(1, 0xFFFFFFFF), serial=serial, vendor=vendor,
-                               originator_serial=originator, multiplier=1, o_t_rpi=rpi, o_t_parameters=params,
-                               t_o_rpi=rpi, t_o_parameters=params, large=large)
-        request = cip.Request(0x5B if large else 0x54, _MANAGER, body=body)
-
-        def opened(reply: cip.Reply) -> int:
-            if reply.status or not isinstance(reply.body, cip.ForwardOpenReply):
-                raise CIPError(f"Forward Open refused: status 0x{reply.status:02X} {list(reply.extended)}")
-            self.connection_id = reply.body.o_t_connection
-            self.budget = size - 2
-            return self.connection_id
-        return self.transact(request, (), (), timeout).addCallback(opened)
+        d = self.protocol.ask(self.core.forward_open(size, rpi, timeout)).addCallback(plan.cip_reply)
+        return d.addCallback(self.core.opened, size)
 
     def forward_close(self, timeout: float | None = None) -> defer.Deferred:
-        serial, vendor, originator = self._triad
-        body = cip.ForwardClose(self.route_path + ROUTER, serial, vendor, originator)
-        self.connection_id = None
-        self.budget = UNCONNECTED_SIZE
-        return self.transact(cip.Request(0x4E, _MANAGER, body=body), (), (), timeout)
+        return self.protocol.ask(self.core.forward_close(timeout)).addCallback(plan.cip_reply)
 
     # --- single services --------------------------------------------------------------
     def _single(self, op: dict, timeout: float | None = None, **kwds: Any) -> defer.Deferred:
@@ -195,7 +121,7 @@ class EnipClient:
         if data is not None:
             op.update(method="write", data=list(data), elements=elements or op.get("elements") or len(data))
             if tag_type is not None:
-                op["tag_type"] = plan.types.type_of(tag_type).code
+                op["tag_type"] = types.type_of(tag_type).code
         if offset is not None:
             op["offset"] = offset
         op["method"] = "write"
@@ -215,25 +141,25 @@ class EnipClient:
         if data is not None:
             op["data"] = list(data)
         if tag_type is not None:
-            op["tag_type"] = plan.types.type_of(tag_type).code
+            op["tag_type"] = types.type_of(tag_type).code
         return self._single(op, timeout)
 
     def list_identity(self, timeout: float | None = None) -> defer.Deferred:
         """ListIdentity over this connection; fires with the ``encap.IdentityItem``."""
-        return self._list(encap.LIST_IDENTITY, timeout)
+        return self._list(Command.LIST_IDENTITY, timeout)
 
     def list_services(self, timeout: float | None = None) -> defer.Deferred:
-        return self._list(encap.LIST_SERVICES, timeout)
+        return self._list(Command.LIST_SERVICES, timeout)
 
     def list_interfaces(self, timeout: float | None = None) -> defer.Deferred:
-        return self._list(encap.LIST_INTERFACES, timeout)
+        return self._list(Command.LIST_INTERFACES, timeout)
 
     def _list(self, command: int, timeout: float | None) -> defer.Deferred:
-        d = self.protocol.request(self.frame(command), self._timeout(timeout))
+        d = self.protocol.ask(self.core.list_request(command, timeout))
 
         def items(frame: encap.Frame) -> Any:
             found = getattr(frame.body, "items", ())
-            if command == encap.LIST_INTERFACES:
+            if command == Command.LIST_INTERFACES:
                 return list(found)
             if not found:
                 raise CIPError(f"empty reply to command 0x{command:04X}")
@@ -279,7 +205,7 @@ class EnipClient:
     def stream(self, operations: Iterable[Any], deliver: Callable[[tuple], None], **kwds: Any) -> defer.Deferred:
         """Run the operations, calling ``deliver(result)`` with each 6-tuple in operation order as
         soon as it (and all before it) arrived; fires with None when all are done."""
-        return Run(self, operations, deliver, **kwds).start()
+        return self.protocol.run(operations, deliver, **kwds)
 
     def __aiter__(self) -> AsyncIterator[tuple]:  # pragma: no cover - documented in iterate()
         raise TypeError("use client.iterate(operations, ...) for an async iterator")
@@ -314,27 +240,16 @@ class EnipClient:
             d = self.forward_close(timeout or 1.0)
             d.addErrback(lambda _: None)
 
-        def bye(_: Any) -> defer.Deferred:
+        def bye(_: Any) -> Any:
             lost = self.protocol.on_lost
-            self.protocol.send_only(self.frame(encap.UNREGISTER_SESSION, encap.RegisterSession()))
-            if self.protocol.transport is not None:
-                self.protocol.transport.loseConnection()
-            return lost if lost is not None else None
+            self.core.unregister()
+            self.protocol.drain()
+            self.protocol.disconnect()
+            return lost
         return d.addCallback(bye)
 
 
 _END = object()
-
-
-def _cip_reply(frame: encap.Frame) -> cip.Reply:
-    body = frame.body
-    for item in getattr(body, "items", ()):
-        message = getattr(item, "message", None)
-        if isinstance(message, cip.Reply):
-            return message
-        if message is not None and hasattr(message, "error"):
-            raise message.error
-    raise CIPError(f"no CIP reply in the frame to command 0x{frame.command:04X}")
 
 
 def _value_or_raise(result: tuple) -> Any:
@@ -374,13 +289,13 @@ def connect(host: str, port: int = 44818, timeout: float | None = None, reactor:
         from twisted.internet import reactor as default
         reactor = default
     endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=max(timeout, 0.1) if timeout else 30)
-    proto = ClientProtocol(reactor)
+    proto = ClientProtocol(reactor, route_path, send_path, timeout)
     d = connectProtocol(endpoint, proto)
     if timeout:
         d.addTimeout(timeout, reactor)
 
     def connected_(_: Any) -> defer.Deferred:
-        client = EnipClient(proto, route_path, send_path, timeout)
+        client = EnipClient(proto)
 
         def registered(_: Any) -> Any:
             if connected:

@@ -5,12 +5,16 @@ session, which is how tools find controllers on a network: one datagram out
 (to a host, or to a broadcast address), every answer collected until the
 timeout (broadcast) or the first answer (unicast).  The frames are built and
 parsed by the codec (:mod:`cpppo.enip.codec.encap`); this module is only the
-datagram plumbing.
+datagram plumbing: :func:`list_udp` on a Twisted reactor, :func:`list_blocking`
+on a plain socket for the command-line tools (no reactor to start for one
+datagram).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from typing import Any
 
 from twisted.internet import defer, protocol
@@ -18,7 +22,7 @@ from twisted.internet import defer, protocol
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.errors import RemoteProtocolError
 
-__all__ = ["list_udp"]
+__all__ = ["list_udp", "list_blocking"]
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +70,36 @@ def list_udp(command: int, host: str, port: int = 44818, timeout: float = 1.0, b
             timer.cancel()
         return defer.maybeDeferred(listening.stopListening).addCallback(lambda _: list(collector.replies))
     return done.addCallback(finish)
+
+
+def list_blocking(command: int, host: str, port: int = 44818, timeout: float = 1.0,
+                  broadcast: bool = False) -> list[tuple[encap.Frame, tuple[str, int]]]:
+    """:func:`list_udp` in the caller's thread: ``[(frame, (host, port)), ...]``, every reply within
+    *timeout* if *broadcast*, else the first (an empty list if none came).
+
+    Raises:
+        OSError: the datagram could not be sent (no route, a bad address).
+    """
+    replies: list[tuple[encap.Frame, tuple[str, int]]] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if broadcast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.sendto(encap.encode_frame(encap.Frame(command)), (host, port))
+        until = time.monotonic() + timeout
+        while (left := until - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                data, addr = sock.recvfrom(65536)
+            except TimeoutError:
+                break
+            except ConnectionRefusedError:   # (an ICMP port unreachable from a unicast target)
+                break
+            try:
+                frame = encap.decode_frame(data, reply=True)
+            except RemoteProtocolError as exc:
+                log.warning("bad reply from %r: %s", addr, exc)
+                continue
+            replies.append((frame, (addr[0], addr[1])))
+            if not broadcast:
+                break
+    return replies

@@ -23,7 +23,7 @@ from cpppo.enip.codec import types
 from cpppo.enip.codec.epath import parse_tag, to_original
 from cpppo.enip.codec.errors import LocalProtocolError
 
-__all__ = ["parse_operations", "attribute_operations", "CASTS", "cast_values"]
+__all__ = ["parse_operations", "parse_operation", "attribute_operations", "CASTS", "cast_values"]
 
 #: The casts a write may name, ``Tag=(DINT)1,2``: the original's set.
 CASTS = ("BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL", "LREAL",
@@ -81,8 +81,9 @@ def cast_values(text: str, type_name: str) -> list[Any]:
     return values
 
 
-def _path(text: str, whole: str) -> tuple[list[dict], int | None]:
-    """The original-style path of a tag (with its first element) and the range's element count."""
+def _path(text: str, whole: str) -> tuple[list[dict], int | None, tuple[Any, ...]]:
+    """The original-style path of a tag (with its first element), the range's element count, and
+    the path's segments (which the client uses as they are)."""
     count = None
     match = _RANGE.search(text)
     if match:
@@ -97,7 +98,7 @@ def _path(text: str, whole: str) -> tuple[list[dict], int | None]:
         segments = parse_tag(text)
     except LocalProtocolError as exc:
         raise ValueError(_tag_error(whole, text, exc)) from None
-    return to_original(segments), count
+    return to_original(segments), count, segments
 
 
 def _tag_error(whole: str, text: str, exc: Exception) -> str:
@@ -139,7 +140,7 @@ def _write(opr: dict, text: str, whole: str, int_type: str, fragment: bool) -> N
         raise ValueError(f"{whole!r}: {count} values from byte offset {offset} overrun {opr['elements']} elements")
 
 
-def _parse_one(tag: str, int_type: str, fragment: bool) -> dict:
+def _parse_one(tag: str, int_type: str, fragment: bool) -> tuple[dict, tuple[Any, ...]]:
     whole = tag
     opr: dict[str, Any] = {}
     value = None
@@ -156,12 +157,25 @@ def _parse_one(tag: str, int_type: str, fragment: bool) -> dict:
             del opr["offset"]
     if not tag:
         raise ValueError(f"{whole!r}: no tag name")
-    opr["path"], count = _path(tag, whole)
+    opr["path"], count, segments = _path(tag, whole)
     if count is not None:
         opr["elements"] = count
     if value is not None:
         _write(opr, value, whole, int_type, fragment)
-    return opr
+    return opr, segments
+
+
+def parse_operation(tag: str) -> tuple[dict, tuple[Any, ...]]:
+    """One tag string's operation dict and its path's segments, as :func:`parse_operations` parses
+    it (INT by default): the client plans a string operation from these, with no round trip from
+    the dict's path back to segments.
+
+    Raises:
+        ValueError: naming the string and the part of it that is wrong.
+    """
+    if not isinstance(tag, str) or not tag.strip() or tag.strip().startswith("#"):
+        raise ValueError(f"{tag!r}: not a tag")
+    return _parse_one(tag.strip(), "INT", False)
 
 
 def parse_operations(tags: Iterable[Any], route_path: Any = None, send_path: Any = None,
@@ -195,7 +209,7 @@ def parse_operations(tags: Iterable[Any], route_path: Any = None, send_path: Any
             tag = tag.strip()
             if not tag or tag.startswith("#"):
                 continue
-            opr = _parse_one(tag, int_type, fragment)
+            opr = _parse_one(tag, int_type, fragment)[0]
         opr.update(extra)
         yield opr
 

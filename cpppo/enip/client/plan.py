@@ -14,30 +14,37 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+import copy
+
 from cpppo.dotdict import dotdict, plain
-from cpppo.enip.codec import cip, tag_services as logix, types
+from cpppo.enip.codec import cip, encap, tag_services as logix, types
+from cpppo.enip.codec.codes import ClassCode, Service
 from cpppo.enip.codec.epath import Logical, Port, from_original, parse_tag, to_original
 from cpppo.enip.codec.errors import LocalProtocolError
+from cpppo.enip.client.errors import CIPError, FragmentRequired
+from cpppo.enip.client.records import Description, Planned
 
 __all__ = [
     "ROUTE_PATH_DEFAULT", "SEND_PATH_DEFAULT", "FragmentRequired", "route_path", "send_path", "method_of",
     "segments", "read_request", "write_requests", "attribute_request", "estimate", "outcome",
-    "describe", "summary", "format_path", "request_view",
+    "describe", "summary", "format_path", "request_view", "prepare", "snapshot", "cip_reply", "ROUTER", "CACHE_SIZE",
 ]
 
 #: The original's defaults: Unconnected Send via the Connection Manager (@6/1) to the
 #: processor in slot 0 of the backplane (port 1).
 ROUTE_PATH_DEFAULT: tuple[Any, ...] = (Port(1, 0),)
-SEND_PATH_DEFAULT: tuple[Any, ...] = (Logical("class", 6), Logical("instance", 1))
+SEND_PATH_DEFAULT: tuple[Any, ...] = (Logical("class", ClassCode.CONNECTION_MANAGER), Logical("instance", 1))
+#: The Message Router (@2/1): where Multiple Service Packets and Forward Open's connection go.
+ROUTER: tuple[Any, ...] = (Logical("class", ClassCode.MESSAGE_ROUTER), Logical("instance", 1))
+#: Operations (and encoded requests) a client remembers.
+CACHE_SIZE = 1024
 
-READ_TAG, READ_FRAG, WRITE_TAG, WRITE_FRAG = 0x4C, 0x52, 0x4D, 0x53
-GET_ATTRIBUTE_SINGLE, GET_ATTRIBUTES_ALL, SET_ATTRIBUTE_SINGLE, MULTIPLE = 0x0E, 0x01, 0x10, 0x0A
+READ_TAG, READ_FRAG = Service.READ_TAG, Service.READ_TAG_FRAGMENTED
+WRITE_TAG, WRITE_FRAG = Service.WRITE_TAG, Service.WRITE_TAG_FRAGMENTED
+GET_ATTRIBUTE_SINGLE, GET_ATTRIBUTES_ALL = Service.GET_ATTRIBUTE_SINGLE, Service.GET_ATTRIBUTES_ALL
+SET_ATTRIBUTE_SINGLE, MULTIPLE = Service.SET_ATTRIBUTE_SINGLE, Service.MULTIPLE_SERVICE_PACKET
 _REPLY_HEAD = 4          # service, reserved, status, extended size
 _METHODS = ("read", "write", "get_attribute_single", "get_attributes_all", "set_attribute_single")
-
-
-class FragmentRequired(ValueError):
-    """An operation too large for one plain request or reply, where fragmenting is forbidden."""
 
 
 def route_path(value: Any) -> tuple[Any, ...]:
@@ -87,6 +94,63 @@ def method_of(op: dict) -> str:
     if method not in _METHODS:
         raise ValueError(f"operation {op!r}: unknown method {method!r}")
     return method
+
+
+def prepare(op: str | dict, fragment: bool, no_fragment: bool, budget: int, default_route: tuple[Any, ...],
+            default_send: tuple[Any, ...]) -> Planned:
+    """What one operation (a tag string or the original's dict) means on the wire.
+
+    A string is parsed straight to its path segments (no round trip through the dict's form).
+
+    Raises:
+        ValueError: an operation that cannot be planned (no path, a bad type, bad data).
+        FragmentRequired: a write too large for one request, with fragmenting forbidden.
+    """
+    if isinstance(op, str):
+        from cpppo.enip.client.operations import parse_operation
+        op, path = parse_operation(op)
+    else:
+        op = dict(op)   # kept: the caller's dict may change later
+        path = segments(op)
+    method = method_of(op)
+    route = route_path(op["route_path"]) if op.get("route_path") is not None else default_route
+    send = send_path(op["send_path"]) if op.get("send_path") is not None else default_send
+    if method == "read":
+        offset = op.get("offset")
+        if offset is None and fragment:
+            offset = 0
+        requests = (read_request(path, op.get("elements") or 1, offset),)
+    elif method == "write":
+        requests = tuple(write_requests(op, path, fragment, no_fragment, budget))
+    else:
+        requests = (attribute_request(op, method, path),)
+    request = requests[0]
+    alone, packed = (Description(describe(method, request, op, multiple)) for multiple in (False, True))
+    alone.op = packed.op = op
+    encoded = request.encode()
+    return Planned(op, method, request, requests, route, send, alone, packed, encoded,
+                   estimate(op, method, request, len(encoded)))
+
+
+def snapshot(op: dict) -> dict:
+    """A copy of an operation dict to tell later whether it changed in place (its lists too)."""
+    return copy.deepcopy(op)
+
+
+def cip_reply(frame: encap.Frame) -> cip.Reply:
+    """The CIP reply a SendRRData / SendUnitData frame carries.
+
+    Raises:
+        RemoteProtocolError: the message in it did not decode.
+        CIPError: there is no CIP reply in it.
+    """
+    for item in getattr(frame.body, "items", ()):
+        message = getattr(item, "message", None)
+        if isinstance(message, cip.Reply):
+            return message
+        if message is not None and hasattr(message, "error"):
+            raise message.error
+    raise CIPError(f"no CIP reply in the frame to command 0x{frame.command:04X}")
 
 
 def segments(op: dict) -> tuple[Any, ...]:

@@ -2,8 +2,8 @@
 
 The options, their defaults and the printed summary lines are the original
 cpppo's (``SCADA[1][  1-1  ]+  0 == [0]: 'OK'``), so scripts that drive or parse
-it keep working; the work is done by the blocking :class:`.connector.connector`,
-that is, by the one Deferred client.  A bad command line gets a usage message
+it keep working; the work is done by the blocking :class:`~cpppo.enip.client.connector.connector`
+(a plain socket in this thread, driving the client's one sans-IO core).  A bad command line gets a usage message
 and exit status 2; an unreachable host or a timeout is one line on standard
 error and exit status 1, never a traceback; otherwise the exit status is 0
 only if every operation succeeded.  Every failed operation, with ``-p`` or
@@ -15,23 +15,19 @@ the ``-p`` lines keep the original's format, which scripts parse.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
-import logging.handlers
 import sys
 import time
 from typing import Any, Iterable, Iterator, Sequence
 
-from cpppo import blocking
-from twisted.internet import error
-
-from cpppo.enip.codec import encap
-from cpppo.enip.codec.codes import explain
+from cpppo.enip.codec.codes import Command
 from cpppo.enip.client import plan
-from cpppo.enip.client.connector import _list_view, connector
+from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
-from cpppo.enip.client.client_protocol import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.views import list_view
+from cpppo.enip.tools.cli import (add_path_options, failure, parse_address, paths, report_failure, setup_logging,
+                                  stdin_tags)
 
 __all__ = ["main", "parser", "recycle", "enip_format", "report_failure"]
 
@@ -91,99 +87,19 @@ def enip_format(data: Any) -> str:
     return "{\n" + "\n".join(lines) + "\n}"
 
 
-def add_path_options(ap: argparse.ArgumentParser) -> None:
-    """--route-path, --send-path and -S/--simple, as every client tool takes them."""
-    ap.add_argument("--route-path", default=None, help="route path, <port>/<link> or JSON; 0/false for none")
-    ap.add_argument("--send-path", default=None, help="send path (default @6/1); '' for none")
-    ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device: plain requests")
-
-
-def paths(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(route_path, send_path) from those options: -S/--simple means none of either."""
-    route_path = args.route_path if args.route_path else ([] if args.simple else None)
-    send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
-    return route_path, send_path
-
-
-def _address(text: str, ap: argparse.ArgumentParser) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    try:
-        number = int(port) if port else 44818
-    except ValueError:
-        ap.error(f"--address {text!r}: bad port {port!r}")
-    if not 0 < number < 65536:
-        ap.error(f"--address {text!r}: port {number} out of range")
-    return host or "localhost", number
-
-
-def stdin_tags(tags: list[str]) -> Iterable[str]:
-    """The command line's tags, with standard input's lines in place of a ``-`` argument."""
-    if "-" not in tags:
-        return tags
-    at = tags.index("-")
-    return itertools.chain(tags[:at], sys.stdin, tags[at + 1:])
-
-
-def failure(prog: str, host: str, port: int, timeout: float, exc: BaseException) -> int:
-    """Report a failed session (timeout, refused, closed, bad reply) as one line on stderr; the exit status."""
-    if isinstance(exc, (TimeoutError, RequestTimeout, error.TimeoutError)):
-        print(f"{prog}: {host}:{port}: timed out after {timeout:g}s ({exc})", file=sys.stderr)
-    elif isinstance(exc, (ConnectionError, ConnectionClosed, EncapsulationError, OSError)):
-        print(f"{prog}: {host}:{port}: {exc}", file=sys.stderr)
-    elif isinstance(exc, plan.FragmentRequired):
-        print(f"{prog}: {exc}", file=sys.stderr)
-    else:  # a connect failure from Twisted (ConnectionRefusedError, DNSLookupError...)
-        print(f"{prog}: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
-    return 1
-
-
-def report_failure(prog: str, description: Any, status: Any) -> None:
-    """One line on stderr for a failed operation: which operation, and what its status means.
-
-    *status* is a result's: a general status, ``(general, [extended, ...])``, or None
-    when no reply said why.
-    """
-    op = getattr(description, "op", None)
-    name = plan.format_path(op["path"], op.get("elements")) if op else str(description).split()[-1]
-    if isinstance(status, tuple):
-        why = explain(status[0], status[1])
-    else:
-        why = explain(status) if status else "failed, with no status to say why"
-    print(f"{prog}: {name}: {why}", file=sys.stderr, flush=True)
-
-
-class _ReportedHere(logging.Filter):
-    """Drops the pipeline's own warning of a failed operation: the tool reports each one itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Client %s returned non-zero status")
-
-
-def _logging(args: argparse.Namespace) -> None:
-    level = (logging.WARNING, logging.INFO)[args.verbose] if args.verbose < 2 else logging.DEBUG
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if args.log:
-        handlers = [logging.handlers.RotatingFileHandler(args.log, maxBytes=10 * 1024 * 1024, backupCount=5)]
-    if not args.verbose:
-        handlers[0].addFilter(_ReportedHere())
-    logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s")
-
-
 def _lists(args: argparse.Namespace, host: str, port: int, conn: connector | None) -> int:
     """The -i/-s/-I requests; returns the number that got no answer."""
     failures = 0
-    for flag, command, desc in (("list_services", encap.LIST_SERVICES, "List Services"),
-                                ("list_identity", encap.LIST_IDENTITY, "List Identity"),
-                                ("list_interfaces", encap.LIST_INTERFACES, "List Interfaces")):
+    for flag, command, desc in (("list_services", Command.LIST_SERVICES, "List Services"),
+                                ("list_identity", Command.LIST_IDENTITY, "List Identity"),
+                                ("list_interfaces", Command.LIST_INTERFACES, "List Interfaces")):
         if not getattr(args, flag):
             continue
         name = flag
         if conn is None:
-            from cpppo.enip.client.discovery import list_udp
-            replies = blocking.call(list_udp, command, host, port, args.timeout, args.broadcast,
-                                    blocking.get_reactor(), timeout=args.timeout + 5)
-            views = [_list_view(frame, peer) for frame, peer in replies]
+            from cpppo.enip.client.discovery import list_blocking
+            replies = list_blocking(command, host, port, args.timeout, args.broadcast)
+            views = [list_view(frame, peer) for frame, peer in replies]
         else:
             getattr(conn, flag)()
             reply = next(conn)
@@ -200,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; returns the exit status (0 only if every operation succeeded)."""
     ap = parser()
     args = ap.parse_args(argv)
-    _logging(args)
-    host, port = _address(args.address, ap)
+    setup_logging(args)
+    host, port = parse_address(args.address, ap)
     if args.repeat < 0 or args.depth < 0 or args.timeout <= 0:
         ap.error("--repeat and --depth must not be negative, --timeout must be positive")
     route_path, send_path = paths(args)

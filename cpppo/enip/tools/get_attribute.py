@@ -23,7 +23,8 @@ from typing import Any, Sequence
 from cpppo.enip.codec import types
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.enip.client import plan
-from cpppo.enip.tools.enip_client import _address, _logging, add_path_options, failure, paths, report_failure, stdin_tags
+from cpppo.enip.tools.cli import (add_path_options, failure, parse_address, paths, report_failure, setup_logging,
+                                  stdin_tags)
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations
 
@@ -63,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the tool; returns the exit status (0 only if every operation succeeded)."""
     ap = parser()
     args = ap.parse_args(argv)
-    _logging(args)
-    host, port = _address(args.address, ap)
+    setup_logging(args)
+    host, port = parse_address(args.address, ap)
     route_path, send_path = paths(args)
     if args.decode:
         try:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from cpppo.enip.tools.enip_client import _address
+from cpppo.enip.tools.cli import parse_address
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
 
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("-t", "--timeout", type=float, default=1.0, help="I/O timeout in seconds (default 1)")
     ap.add_argument("tags", nargs="*", default=list(TAGS), help="operations (default: the documentation's)")
     args = ap.parse_args(argv)
-    host, port = _address(args.address, ap)
+    host, port = parse_address(args.address, ap)
     try:
         operations = list(parse_operations(args.tags))
     except ValueError as exc:

@@ -15,33 +15,37 @@ import argparse
 import sys
 from typing import Sequence
 
-from cpppo import blocking
+from typing import Any
+
 from cpppo.enip.codec import encap
-from cpppo.enip.tools.enip_client import _address
-from cpppo.enip.client.discovery import list_udp
+from cpppo.enip.codec.codes import Command
+from cpppo.enip.client.connector import connector
+from cpppo.enip.client.views import identity_view
+from cpppo.enip.tools.cli import parse_address
+from cpppo.enip.client.discovery import list_blocking
 
 __all__ = ["main", "describe"]
 
 
-def describe(item: encap.IdentityItem, peer: tuple[str, int]) -> str:
-    """One device's line."""
-    major, minor = item.revision
+def describe(item: Any, peer: tuple[str, int]) -> str:
+    """One device's line, from an identity (the original's dotdict, or the codec's IdentityItem)."""
+    if isinstance(item, encap.IdentityItem):
+        item = identity_view(item)
+    major, minor = item.product_revision & 0xFF, item.product_revision >> 8
     return (f"{peer[0]}:{peer[1]}: vendor {item.vendor_id}, device type {item.device_type}, product code "
             f"{item.product_code}, revision {major}.{minor}, serial 0x{item.serial_number:08X}, "
-            f"state {item.state}, status 0x{item.status:04X}: {item.product_name!r}")
+            f"state {item.state}, status 0x{item.status_word:04X}: {item.product_name!r}")
 
 
 def _tcp(host: str, port: int, timeout: float) -> list:
-    from cpppo.enip.client.deferred import connect
-
-    def ask(client: object) -> object:
-        d = client.list_identity()  # type: ignore[attr-defined]
-
-        def done(item: object) -> object:
-            return client.close().addCallback(lambda _: [(item, (host, port))])  # type: ignore[attr-defined]
-        return d.addCallback(done)
-    return blocking.call(lambda: connect(host, port, timeout=timeout, reactor=blocking.get_reactor()).addCallback(ask),
-                         timeout=timeout * 3 + 1)
+    """List Identity over one TCP session (the blocking connector: no reactor for one request)."""
+    with connector(host=host, port=port, timeout=timeout) as conn:
+        conn.list_identity()
+        reply = next(conn)
+    if reply is None:
+        return []
+    return [(item.identity_object, (host, port)) for item in reply.enip.CIP.list_identity.CPF.item
+            if "identity_object" in item]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,16 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("-t", "--timeout", type=float, default=1.0, help="seconds to wait (default 1)")
     ap.add_argument("--tcp", action="store_true", help="ask one host over TCP instead of UDP")
     args = ap.parse_args(argv)
-    host, port = _address(args.address, ap)
+    host, port = parse_address(args.address, ap)
     broadcast = args.broadcast or host.endswith(".255")
     try:
         if args.tcp:
             found = _tcp(host, port, args.timeout)
         else:
-            replies = blocking.call(list_udp, encap.LIST_IDENTITY, host, port, args.timeout, broadcast,
-                                    blocking.get_reactor(), timeout=args.timeout + 5)
-            found = [(item, peer) for frame, peer in replies for item in getattr(frame.body, "items", ())
-                     if isinstance(item, encap.IdentityItem)]
+            replies = list_blocking(Command.LIST_IDENTITY, host, port, args.timeout, broadcast)
+            found = [(identity_view(item), peer) for frame, peer in replies
+                     for item in getattr(frame.body, "items", ()) if isinstance(item, encap.IdentityItem)]
     except Exception as exc:  # unreachable, refused, timed out: one line
         print(f"list_identity: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from cpppo.enip.codec import types
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
-from cpppo.enip.client.connector import connector, identity_view
+from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations, parse_operations
 
 __all__ = ["proxy", "proxy_simple", "parameter", "decode_types"]
@@ -124,14 +124,16 @@ class proxy:
 
     def list_identity(self) -> Any:
         """The device's identity (the original's dotdict: ``product_name``, ``vendor_id``...)."""
-        from cpppo import blocking
         gateway = self.open_gateway()
         try:
-            item = blocking.call(gateway.client.list_identity, timeout=self.timeout + 1)
+            gateway.list_identity(timeout=self.timeout)
+            reply = next(gateway)
+            if reply is None:
+                raise TimeoutError(f"no List Identity reply within {self.timeout:g} s")
+            self.identity = reply.enip.CIP.list_identity.CPF.item[0].identity_object
         except Exception as exc:
             self.close_gateway(exc)
             raise
-        self.identity = identity_view(item)
         return self.identity
 
     # --- parameters -------------------------------------------------------------------

@@ -19,7 +19,7 @@ import time
 from typing import Sequence
 
 from cpppo.history import timestamp
-from cpppo.enip.tools.enip_client import _address
+from cpppo.enip.tools.cli import parse_address
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("-t", "--timeout", type=float, default=None, help="I/O timeout in seconds (default none)")
     ap.add_argument("tags", nargs="+", help="tags to read/write")
     args = ap.parse_args(argv)
-    host, port = _address(args.address, ap)
+    host, port = parse_address(args.address, ap)
     try:
         operations = list(parse_operations(args.tags * max(args.repeat, 0)))
     except ValueError as exc:

@@ -154,7 +154,7 @@ def decode_reply(data: bytes, offset: int = 0, end: int | None = None, request: 
     extended = struct.unpack_from(f"<{words}H", data, at) if words else ()
     at += 2 * words
     body_data = bytes(data[at:end])
-    decoder = _REPLY_DECODERS.get(service & ~REPLY)
+    decoder = _REPLY_DECODERS.get(service & 0x7F)  # the request's code: the REPLY bit cleared
     if request is not None and target_class(request.path) not in _ROUTERS:
         decoder = None  # a service on an object, not a tag: its data is the object's to interpret
     body = decoder(body_data, at, status) if decoder is not None else None
@@ -224,7 +224,7 @@ class MultipleServiceReply:
 
 
 #: A Multiple Service Packet reply carries its replies on success and when some of them failed.
-_MSP_WITH_DATA = frozenset((GeneralStatus.SUCCESS, GeneralStatus.EMBEDDED_SERVICE_ERROR))
+_MSP_WITH_DATA = frozenset(map(int, (GeneralStatus.SUCCESS, GeneralStatus.EMBEDDED_SERVICE_ERROR)))
 
 
 def _decode_multiple_reply(data: bytes, base: int, status: int) -> MultipleServiceReply | None:
@@ -260,37 +260,45 @@ def _decode_attribute_list(data: bytes, base: int) -> GetAttributeList:
 
 # --- dispatch ---------------------------------------------------------------------------
 
+# The dispatch works on plain ints read from codes.py once: in Python 3.11 reading an enum member
+# costs four times the comparison it is read for, and an int finds an enum key in a dict at half
+# speed; this runs for every request (twenty times for a Multiple Service Packet of twenty).
+_CONNECTION_MANAGER_CLASS = int(ClassCode.CONNECTION_MANAGER)
+_TEMPLATE_CLASS = int(ClassCode.TEMPLATE)
+_MULTIPLE_SERVICE_PACKET = int(Service.MULTIPLE_SERVICE_PACKET)
+_READ_TEMPLATE = int(Service.READ_TEMPLATE)
+_ATTRIBUTE_LISTS = frozenset(map(int, (Service.GET_ATTRIBUTE_LIST, Service.GET_INSTANCE_ATTRIBUTE_LIST)))
+
+
 def _request_decoder(service: int, path: tuple[Segment, ...]) -> RequestDecoder | None:
     cls = target_class(path)
-    if cls == ClassCode.CONNECTION_MANAGER:
+    if cls == _CONNECTION_MANAGER_CLASS:
         return _CONNECTION_MANAGER.get(service)
-    if service == Service.MULTIPLE_SERVICE_PACKET:
+    if service == _MULTIPLE_SERVICE_PACKET:
         return _decode_multiple
     if service in _ATTRIBUTE_LISTS:
         return _decode_attribute_list
-    if cls == ClassCode.TEMPLATE:
-        return logix.decode_read_template if service == Service.READ_TEMPLATE else None
+    if cls == _TEMPLATE_CLASS:
+        return logix.decode_read_template if service == _READ_TEMPLATE else None
     return logix.TAG_REQUESTS.get(service)
 
 
-_ATTRIBUTE_LISTS = frozenset((Service.GET_ATTRIBUTE_LIST, Service.GET_INSTANCE_ATTRIBUTE_LIST))
-
 #: The Connection Manager's request decoders, by service code.
 _CONNECTION_MANAGER: dict[int, RequestDecoder] = {
-    Service.UNCONNECTED_SEND: partial(decode_unconnected_send, decode_request=decode_request),
-    Service.FORWARD_OPEN: decode_forward_open,
-    Service.LARGE_FORWARD_OPEN: decode_large_forward_open,
-    Service.FORWARD_CLOSE: decode_forward_close,
+    int(Service.UNCONNECTED_SEND): partial(decode_unconnected_send, decode_request),
+    int(Service.FORWARD_OPEN): decode_forward_open,
+    int(Service.LARGE_FORWARD_OPEN): decode_large_forward_open,
+    int(Service.FORWARD_CLOSE): decode_forward_close,
 }
 
 #: Decoders of the replies whose data describes itself, by request service code.
 _REPLY_DECODERS: dict[int, ReplyDecoder] = {
-    Service.FORWARD_OPEN: decode_forward_open_reply,
-    Service.LARGE_FORWARD_OPEN: decode_forward_open_reply,
-    Service.MULTIPLE_SERVICE_PACKET: _decode_multiple_reply,
-    Service.READ_TAG: logix.decode_read_reply,
-    Service.READ_TAG_FRAGMENTED: logix.decode_read_reply,
+    int(Service.FORWARD_OPEN): decode_forward_open_reply,
+    int(Service.LARGE_FORWARD_OPEN): decode_forward_open_reply,
+    int(Service.MULTIPLE_SERVICE_PACKET): _decode_multiple_reply,
+    int(Service.READ_TAG): logix.decode_read_reply,
+    int(Service.READ_TAG_FRAGMENTED): logix.decode_read_reply,
 }
 
 #: Classes whose replies are decoded by service code alone (as a tag's are).
-_ROUTERS = frozenset((None, ClassCode.CONNECTION_MANAGER, ClassCode.MESSAGE_ROUTER))
+_ROUTERS = frozenset((None, int(ClassCode.CONNECTION_MANAGER), int(ClassCode.MESSAGE_ROUTER)))

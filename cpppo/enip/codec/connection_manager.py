@@ -7,7 +7,7 @@ paths (port segments first, :func:`~cpppo.enip.codec.epath.encode_route`), and U
 holds a whole embedded request.
 
 An embedded request is decoded by the Message Router's own decoder, which this module does not
-import (cip imports this module): :func:`decode_unconnected_send` takes it as an argument.
+import (cip imports this module): :func:`decode_unconnected_send` takes it as its first argument.
 
 Records are frozen dataclasses with ``encode()``; decoders raise only
 :class:`~cpppo.enip.codec.errors.RemoteProtocolError` (with the CIP status to answer).
@@ -70,10 +70,11 @@ class UnconnectedSend:
                 + bytes((len(route) // 2, 0)) + route)
 
 
-def decode_unconnected_send(data: bytes, base: int,
-                            decode_request: Callable[[bytes, int, int], Request]) -> UnconnectedSend:
+def decode_unconnected_send(decode_request: Callable[[bytes, int, int], Request], data: bytes,
+                            base: int) -> UnconnectedSend:
     """An Unconnected Send body at offset *base* of its message; *decode_request* (data, start,
-    end) decodes the embedded request."""
+    end) decodes the embedded request (first, so that ``partial(decode_unconnected_send,
+    decode_request)`` is a request body decoder, and a fast one: no keyword to merge)."""
     if len(data) < _UCS.size:
         raise short("Unconnected Send header", base, _UCS.size, len(data))
     priority, ticks, size = _UCS.unpack_from(data, 0)

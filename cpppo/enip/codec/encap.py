@@ -191,6 +191,16 @@ class Frame:
 # --- the Common Packet Format -----------------------------------------------------------
 
 _ITEM = struct.Struct("<HH")
+# The item type ids as plain ints, read from ItemType once: in Python 3.11 reading an enum member
+# costs four times the comparison it is read for, and these run for every item of every frame.
+_ITEM_NULL_ADDRESS = int(ItemType.NULL_ADDRESS)
+_ITEM_LIST_IDENTITY = int(ItemType.LIST_IDENTITY)
+_ITEM_CONNECTED_ADDRESS = int(ItemType.CONNECTED_ADDRESS)
+_ITEM_CONNECTED_DATA = int(ItemType.CONNECTED_DATA)
+_ITEM_UNCONNECTED_DATA = int(ItemType.UNCONNECTED_DATA)
+_ITEM_LIST_SERVICES = int(ItemType.LIST_SERVICES)
+_ITEM_SOCKADDR_O_T = int(ItemType.SOCKADDR_O_T)
+_ITEM_SOCKADDR_T_O = int(ItemType.SOCKADDR_T_O)
 _UINT = struct.Struct("<H")
 _UDINT = struct.Struct("<I")
 _SOCKADDR = struct.Struct(">hH4s8s")
@@ -212,34 +222,34 @@ def _sockaddr(data: bytes, offset: int) -> tuple[int, int, str]:
 
 def _decode_item(type_id: int, data: bytes, offset: int, length: int,
                  message: MessageDecoder | None = None) -> Item:
-    if type_id == ItemType.UNCONNECTED_DATA:
+    if type_id == _ITEM_UNCONNECTED_DATA:
         body = data[offset:offset + length]
         return UnconnectedData(message(body) if message is not None else body)
-    if type_id == ItemType.NULL_ADDRESS:
+    if type_id == _ITEM_NULL_ADDRESS:
         if length:
             raise RemoteProtocolError(f"null address item of length {length}", offset=offset,
                                       expected="length 0", encap_status=EncapStatus.INCORRECT_DATA)
         return NullAddress()
-    if type_id == ItemType.CONNECTED_ADDRESS:
+    if type_id == _ITEM_CONNECTED_ADDRESS:
         if length != 4:
             raise RemoteProtocolError(f"connected address item of length {length}", offset=offset,
                                       expected="length 4", encap_status=EncapStatus.INCORRECT_DATA)
         return ConnectedAddress(_UDINT.unpack_from(data, offset)[0])
-    if type_id == ItemType.CONNECTED_DATA:
+    if type_id == _ITEM_CONNECTED_DATA:
         if length < 2:
             raise RemoteProtocolError("connected data item without its sequence count", offset=offset,
                                       expected="length >= 2", encap_status=EncapStatus.INCORRECT_DATA)
         body = data[offset + 2:offset + length]
         return ConnectedData(_UINT.unpack_from(data, offset)[0], message(body) if message is not None else body)
-    if type_id in (ItemType.SOCKADDR_O_T, ItemType.SOCKADDR_T_O):
+    if type_id == _ITEM_SOCKADDR_O_T or type_id == _ITEM_SOCKADDR_T_O:
         if length != 16:
             raise RemoteProtocolError(f"sockaddr item of length {length}", offset=offset,
                                       expected="length 16", encap_status=EncapStatus.INCORRECT_DATA)
         family, port, address = _sockaddr(data, offset)
         return SockaddrInfo(type_id, family, port, address)
-    if type_id == ItemType.LIST_IDENTITY:
+    if type_id == _ITEM_LIST_IDENTITY:
         return _decode_identity(data[offset:offset + length], offset)
-    if type_id == ItemType.LIST_SERVICES:
+    if type_id == _ITEM_LIST_SERVICES:
         if length < 4:
             raise RemoteProtocolError(f"services item of length {length}", offset=offset,
                                       expected="length >= 4", encap_status=EncapStatus.INCORRECT_DATA)
@@ -271,14 +281,14 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
 def _encode_item(item: Item) -> bytes:
     if isinstance(item, UnconnectedData):
         body = _message_bytes(item.message)
-        return _ITEM.pack(ItemType.UNCONNECTED_DATA, len(body)) + body
+        return _ITEM.pack(_ITEM_UNCONNECTED_DATA, len(body)) + body
     if isinstance(item, NullAddress):
         return b"\0\0\0\0"
     if isinstance(item, ConnectedAddress):
-        return _ITEM.pack(ItemType.CONNECTED_ADDRESS, 4) + _UDINT.pack(item.connection)
+        return _ITEM.pack(_ITEM_CONNECTED_ADDRESS, 4) + _UDINT.pack(item.connection)
     if isinstance(item, ConnectedData):
         body = _message_bytes(item.message)
-        return _ITEM.pack(ItemType.CONNECTED_DATA, len(body) + 2) + _UINT.pack(item.sequence & 0xFFFF) + body
+        return _ITEM.pack(_ITEM_CONNECTED_DATA, len(body) + 2) + _UINT.pack(item.sequence & 0xFFFF) + body
     if isinstance(item, SockaddrInfo):
         body = _SOCKADDR.pack(item.family, item.port, socket.inet_aton(item.address), bytes(8))
         return _ITEM.pack(item.type_id, 16) + body
@@ -291,12 +301,12 @@ def _encode_item(item: Item) -> bytes:
                 + _IDENTITY_TAIL.pack(item.vendor_id, item.device_type, item.product_code, item.revision[0],
                                       item.revision[1], item.status, item.serial_number)
                 + bytes((len(name),)) + name + bytes((item.state,)))
-        return _ITEM.pack(ItemType.LIST_IDENTITY, len(body)) + body
+        return _ITEM.pack(_ITEM_LIST_IDENTITY, len(body)) + body
     if isinstance(item, ServicesItem):
         name = item.name.encode("ascii")
         if len(name) > item.name_size:
             raise LocalProtocolError(f"service name {item.name!r} longer than {item.name_size} characters")
-        return (_ITEM.pack(ItemType.LIST_SERVICES, 4 + item.name_size)
+        return (_ITEM.pack(_ITEM_LIST_SERVICES, 4 + item.name_size)
                 + _ITEM.pack(item.version, item.capability)
                 + name.ljust(item.name_size, b"\0"))
     if isinstance(item, RawItem):
@@ -350,6 +360,10 @@ def encode_items(items: Sequence[Item]) -> bytes:
 
 _SEND = struct.Struct("<IH")
 _REGISTER = struct.Struct("<HH")
+# Which commands carry which command data (sets of plain ints, as the item ids above).
+_SENDS = frozenset(map(int, (Command.SEND_RR_DATA, Command.SEND_UNIT_DATA)))
+_REGISTERS = frozenset(map(int, (Command.REGISTER_SESSION, Command.UNREGISTER_SESSION)))
+_LISTS = frozenset(map(int, (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES)))
 
 
 def decode_body(command: int, data: bytes, reply: bool, message: MessageDecoder | None = None) -> Body:
@@ -357,15 +371,15 @@ def decode_body(command: int, data: bytes, reply: bool, message: MessageDecoder 
 
     *message* decodes the CIP messages in SendRRData / SendUnitData items.
     """
-    if command in (Command.SEND_RR_DATA, Command.SEND_UNIT_DATA):
+    if command in _SENDS:
         if not data and reply:
             return Raw(b"")  # an error reply may carry no data
         _need(data, 0, _SEND.size, "interface handle and timeout")
         interface, timeout = _SEND.unpack_from(data, 0)
         return SendData(decode_items(data, _SEND.size, message), interface, timeout)
-    if command in (Command.REGISTER_SESSION, Command.UNREGISTER_SESSION) and len(data) == _REGISTER.size:
+    if command in _REGISTERS and len(data) == _REGISTER.size:
         return RegisterSession(*_REGISTER.unpack(data))
-    if command in (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES) and reply and data:
+    if command in _LISTS and reply and data:
         return ItemList(decode_items(data))
     return Raw(bytes(data))
 

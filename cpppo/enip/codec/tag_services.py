@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Statuses whose reply carries tag data (success, and partial transfer: more follows).
-_WITH_DATA = frozenset((GeneralStatus.SUCCESS, GeneralStatus.PARTIAL_TRANSFER))
+_WITH_DATA = frozenset(map(int, (GeneralStatus.SUCCESS, GeneralStatus.PARTIAL_TRANSFER)))
 
 _UINT = struct.Struct("<H")
 _FRAG = struct.Struct("<HI")
@@ -208,11 +208,12 @@ def decode_read_reply(data: bytes, base: int, status: int) -> ReadTagReply | Non
     return ReadTagReply(kind, bytes(data[at:]), handle)
 
 
-#: Request body decoders of the tag services, by service code.
+#: Request body decoders of the tag services, by service code (plain ints: an int finds an enum
+#: key in a dict at half speed).
 TAG_REQUESTS: dict[int, Callable[[bytes, int], Any]] = {
-    Service.READ_TAG: _read_tag,
-    Service.READ_TAG_FRAGMENTED: _read_fragmented,
-    Service.WRITE_TAG: _write_tag,
-    Service.WRITE_TAG_FRAGMENTED: _write_fragmented,
-    Service.READ_MODIFY_WRITE: _read_modify_write,
+    int(Service.READ_TAG): _read_tag,
+    int(Service.READ_TAG_FRAGMENTED): _read_fragmented,
+    int(Service.WRITE_TAG): _write_tag,
+    int(Service.WRITE_TAG_FRAGMENTED): _write_fragmented,
+    int(Service.READ_MODIFY_WRITE): _read_modify_write,
 }

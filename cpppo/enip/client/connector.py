@@ -112,15 +112,17 @@ class connector:
 
     # --- the driver: events out of the core, bytes into it ------------------------------
     def _drain(self) -> None:
-        """Act on every event the core has: write, collect results and answers."""
+        """Act on every event the core has: collect results and answers, then write what it says
+        to send, in one ``sendall`` (several requests of a pipeline in one segment)."""
         core = self.core
+        out: list[bytes] = []
         while True:
             event = core.next_event()
             if event is NEED_DATA:
-                return
+                break
             kind = type(event)
             if kind is Send:
-                self._send(event.data)
+                out.append(event.data)
             elif kind is Delivered:
                 run = event.run
                 if run.error is None:
@@ -133,6 +135,8 @@ class connector:
             elif kind is Broken:
                 self._lost(event.error)
             # (Finished: the run's own ``finished`` and ``error`` say it)
+        if out:
+            self._send(out[0] if len(out) == 1 else b"".join(out))
 
     def _send(self, data: bytes) -> None:
         sock = self.socket
@@ -142,6 +146,7 @@ class connector:
             sock.sendall(data)
         except OSError as exc:
             self._lost(exc)
+            self._drain()   # (the failures it queued)
 
     def _lost(self, exc: BaseException) -> None:
         self.core.connection_lost(ConnectionClosed(f"the EtherNet/IP connection failed: {exc}"))

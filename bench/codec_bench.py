@@ -20,7 +20,7 @@ import timeit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from cpppo.enip.codec import cip, encap, tag_services as logix  # noqa: E402
+from cpppo.enip.codec import cip, encap, tag_services  # noqa: E402
 from cpppo.enip.codec.connection import Connection, Role  # noqa: E402
 from cpppo.enip.codec.epath import Logical, Port, Symbolic  # noqa: E402
 
@@ -43,12 +43,12 @@ def unconnected(request: cip.Request) -> cip.Request:
 
 
 def frames() -> dict[str, tuple[bytes, bool]]:
-    read = cip.Request(0x4C, TAG, body=logix.ReadTag(1))
-    read_reply = cip.Reply(0xCC, 0, (), body=logix.ReadTagReply(0xC3, struct.pack("<h", 42)))
-    reads = tuple(cip.Request(0x4C, (Symbolic("SCADA"), Logical("element", i)), body=logix.ReadTag(1))
+    read = cip.Request(0x4C, TAG, body=tag_services.ReadTag(1))
+    read_reply = cip.Reply(0xCC, 0, (), body=tag_services.ReadTagReply(0xC3, struct.pack("<h", 42)))
+    reads = tuple(cip.Request(0x4C, (Symbolic("SCADA"), Logical("element", i)), body=tag_services.ReadTag(1))
                   for i in range(20))
     multiple = cip.Request(0x0A, ROUTER, body=cip.MultipleService(reads))
-    fragment = cip.Reply(0xD2, 0x06, (), body=logix.ReadTagReply(0xC4, bytes(range(250)) * 8))
+    fragment = cip.Reply(0xD2, 0x06, (), body=tag_services.ReadTagReply(0xC4, bytes(range(250)) * 8))
     return {
         "Read Tag request": (send(unconnected(read)), False),
         "Read Tag reply": (send(read_reply, reply=True), True),

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec import tag_services
 from cpppo.enip.codec.codes import REPLY, ClassCode, GeneralStatus, Service
 from cpppo.enip.codec.connection_manager import (
     ForwardClose, ForwardCloseReply, ForwardOpen, ForwardOpenReply, UnconnectedSend, decode_forward_close,
@@ -54,7 +54,7 @@ class Request:
     """A Message Router request: ``service``, ``path`` (EPATH segments) and its data.
 
     The service data is either ``body`` (a decoded record: an UnconnectedSend, a
-    logix.ReadTag, ...) or, where it is opaque, ``data`` (bytes); ``payload()``
+    tag_services.ReadTag, ...) or, where it is opaque, ``data`` (bytes); ``payload()``
     gives the bytes either way.
     """
 
@@ -279,8 +279,8 @@ def _request_decoder(service: int, path: tuple[Segment, ...]) -> RequestDecoder 
     if service in _ATTRIBUTE_LISTS:
         return _decode_attribute_list
     if cls == _TEMPLATE_CLASS:
-        return logix.decode_read_template if service == _READ_TEMPLATE else None
-    return logix.TAG_REQUESTS.get(service)
+        return tag_services.decode_read_template if service == _READ_TEMPLATE else None
+    return tag_services.TAG_REQUESTS.get(service)
 
 
 #: The Connection Manager's request decoders, by service code.
@@ -296,8 +296,8 @@ _REPLY_DECODERS: dict[int, ReplyDecoder] = {
     int(Service.FORWARD_OPEN): decode_forward_open_reply,
     int(Service.LARGE_FORWARD_OPEN): decode_forward_open_reply,
     int(Service.MULTIPLE_SERVICE_PACKET): _decode_multiple_reply,
-    int(Service.READ_TAG): logix.decode_read_reply,
-    int(Service.READ_TAG_FRAGMENTED): logix.decode_read_reply,
+    int(Service.READ_TAG): tag_services.decode_read_reply,
+    int(Service.READ_TAG_FRAGMENTED): tag_services.decode_read_reply,
 }
 
 #: Classes whose replies are decoded by service code alone (as a tag's are).

@@ -15,7 +15,7 @@ import array
 from typing import Any
 
 from cpppo.dotdict import dotdict, plain
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap, tag_services
 
 __all__ = ["reply_view", "cip_reply_view"]
 
@@ -40,7 +40,7 @@ def cip_reply_view(reply: cip.Reply) -> dotdict:
                  status_ext=status_ext)
     key = _PAYLOAD_KEYS.get(reply.service & 0x7F)
     body = reply.body
-    if isinstance(body, logix.ReadTagReply) and key in ("read_tag", "read_frag"):
+    if isinstance(body, tag_services.ReadTagReply) and key in ("read_tag", "read_frag"):
         if body.handle is not None:
             view[key] = plain(type=body.type, structure_handle=body.handle, data=list(body.data))
         else:

@@ -10,8 +10,8 @@ The modules, from the vocabulary up:
 - ``codes``: commands, CPF item types, services, classes and statuses as enums, and their
   meanings for people (``explain``, ``describe``).
 - ``errors``: the two protocol errors, and ``short`` for data that ends too soon.
-- ``encap``: the encapsulation frame (24-byte header, command data, Common Packet Format items)
-  and ``FrameParser``, which frames a byte stream.
+- ``encap``: the encapsulation frame (24-byte header, command data) and ``FrameParser``, which
+  frames a byte stream; ``cpf``: the Common Packet Format items the command data carries.
 - ``connection``: one side of a TCP connection, h11 style: bytes in, frames with their CIP
   messages decoded out.
 - ``cip``: the Message Router's request and reply, Multiple Service Packet, Get Attribute List,

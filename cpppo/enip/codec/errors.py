@@ -13,14 +13,15 @@ something the protocol cannot express (a value out of a type's range, a path
 too long): a bug to fix in the calling code, never a peer to blame.
 
 :func:`short` builds the commonest remote error, data that ends too soon (CIP
-status 0x13), so that every decoder words it the same way.
+status 0x13), so that every decoder words it the same way; :func:`need` checks
+for it at the encapsulation level (encapsulation status 0x03).
 """
 
 from __future__ import annotations
 
-from cpppo.enip.codec.codes import GeneralStatus
+from cpppo.enip.codec.codes import EncapStatus, GeneralStatus
 
-__all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError", "short"]
+__all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError", "short", "need"]
 
 
 class ProtocolError(Exception):
@@ -63,3 +64,11 @@ def short(what: str, offset: int, need: int, have: int) -> RemoteProtocolError:
     return RemoteProtocolError(f"{what}: {need} bytes needed, {have} available", offset=offset,
                                expected=f"{need} bytes of {what}",
                                cip_status=GeneralStatus.NOT_ENOUGH_DATA)
+
+
+def need(data: bytes, offset: int, size: int, what: str) -> None:
+    """Raise unless *size* bytes of *what* are there at *offset* of encapsulation data
+    (encapsulation status 0x03, incorrect data: the frame cannot be answered at the CIP level)."""
+    if offset + size > len(data):
+        raise RemoteProtocolError(f"{what} truncated: {len(data) - offset} of {size} bytes",
+                                  offset=offset, expected=what, encap_status=EncapStatus.INCORRECT_DATA)

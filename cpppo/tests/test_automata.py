@@ -638,58 +638,5 @@ class TestInterleavedRuns(unittest.TestCase):
             self.assertEqual(src.sent, want_source.sent)
 
 
-class TestLayout(unittest.TestCase):
-    """The framework's modules: small, and none imports another that imports it back."""
-
-    PACKAGE = "cpppo.automata"
-
-    def modules(self) -> dict[str, Any]:
-        import pathlib
-
-        folder = pathlib.Path(cpppo.automata.__file__).parent
-        return {f"{self.PACKAGE}.{path.stem}" if path.stem != "__init__" else self.PACKAGE: path
-                for path in sorted(folder.glob("*.py"))}
-
-    def imports(self, name: str, path: Any) -> set[str]:
-        """Every module of the package that *name* imports, anywhere in it (lazy imports included)."""
-        import ast
-
-        package = name if path.stem == "__init__" else name.rpartition(".")[0]
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = package
-                for _ in range(node.level - 1):
-                    base = base.rpartition(".")[0]
-                base = (base + "." + node.module if node.module else base) if node.level else node.module or ""
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            else:
-                continue
-            found.update(t for t in targets if t.startswith(self.PACKAGE + ".") or t == self.PACKAGE)
-        return found
-
-    def test_no_import_cycles(self) -> None:
-        modules = self.modules()
-        graph = {name: {t for t in self.imports(name, path) if t in modules and t != name}
-                 for name, path in modules.items()}
-        for start in graph:
-            if start == self.PACKAGE:
-                continue  # the package gathers its modules; none of them imports it
-            seen, todo = set(), list(graph[start])
-            while todo:
-                name = todo.pop()
-                self.assertNotEqual(name, start, f"{start} imports itself back through its imports")
-                if name not in seen:
-                    seen.add(name)
-                    todo.extend(graph[name])
-            self.assertNotIn(self.PACKAGE, seen, f"{start} imports the package that imports it")
-
-    def test_no_module_over_500_lines(self) -> None:
-        for name, path in self.modules().items():
-            self.assertLessEqual(len(path.read_text().splitlines()), 500, name)
-
-
 if __name__ == "__main__":
     unittest.main()

@@ -95,7 +95,8 @@ def cpu_per_read(service: EnipService, path: tuple, reads: int = 20000) -> float
     from twisted.internet.address import IPv4Address
     from twisted.internet.testing import StringTransport
 
-    from cpppo.enip.codec import cip, encap, tag_services as logix
+    from cpppo.enip.codec import cip, encap
+    from cpppo.enip.codec import tag_services as logix
     from cpppo.enip.simulator.server_protocol import EnipFactory
 
     peer = IPv4Address("TCP", "127.0.0.1", 5555)

@@ -36,16 +36,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: our cpppo (and tests.peers) from this checkout
     sys.path.insert(0, str(ROOT))
 
 from bench.procstat import cpu_seconds, recv_exact, rss_mib  # noqa: E402
-from cpppo.enip.codec import cip, encap, tag_services as logix  # noqa: E402
+from cpppo.enip.codec import cip, encap  # noqa: E402
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.epath import Logical, Port, Symbolic  # noqa: E402
 
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")

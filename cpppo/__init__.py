@@ -5,8 +5,8 @@ The flat public namespace the original offered: the DFA framework
 small helpers of :mod:`cpppo.misc` (``timer``, ``log_cfg``).
 """
 
-from .version import __version__, __version_info__
-from .misc import *  # noqa: F401,F403
-from .dotdict import dotdict  # noqa: F401
-from .automata import *  # noqa: F401,F403
 from . import automata  # noqa: F401
+from .automata import *  # noqa: F401,F403
+from .dotdict import dotdict  # noqa: F401
+from .misc import *  # noqa: F401,F403
+from .version import __version__, __version_info__

@@ -27,7 +27,8 @@ import atexit
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from twisted.internet import defer
 from twisted.python.failure import Failure

@@ -14,7 +14,8 @@ parser storing plain field names costs no more than a dict.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["dotdict", "plain"]
 
@@ -231,7 +232,7 @@ class dotdict(dict):
     def __str__(self) -> str:
         return "\n".join(f"{k:<40} {v!r}" for k, v in sorted(self._leaves(), key=lambda kv: kv[0]))
 
-    def copy(self) -> "dotdict":
+    def copy(self) -> dotdict:
         out = dotdict()
         for key, value in dict.items(self):
             _dict_set(out, key, value.copy() if isinstance(value, dotdict) else value)

@@ -39,7 +39,7 @@ from pathlib import Path
 if __package__ in (None, ""):                      # run as a script: make "tests.peers" importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.peers import original                   # noqa: E402
+from tests.peers import original  # noqa: E402
 from tests.peers.proxy import RecordingProxy, enip_frames  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -562,7 +562,7 @@ def capture(sc: Scenario) -> dict:
         "closes": closes,
         "trailing_bytes": trailing,
         "proxy_errors": [e for _, e in proxy.errors],
-        "captured": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "captured": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return {"format": FORMAT, "header": header, "frames": out}
 

@@ -49,7 +49,7 @@ class TwistdEnipServer(ServerProcess):
     """A running ``twistd -n cpppo-enip`` on 127.0.0.1; .stop() terminates and always reaps it."""
 
     @classmethod
-    def start(cls, tags, extra_args=(), timeout: float = START_TIMEOUT, twistd: Path = TWISTD) -> "TwistdEnipServer":
+    def start(cls, tags, extra_args=(), timeout: float = START_TIMEOUT, twistd: Path = TWISTD) -> TwistdEnipServer:
         cmd = [str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--address", f"{LOOPBACK}:0", "-A",
                *map(str, extra_args), *map(str, tags)]
         outdir = tempfile.TemporaryDirectory(prefix="cpppo-enip-twistd-")
@@ -188,7 +188,7 @@ def read_until_closed(sock: socket.socket, timeout: float = 3.0) -> tuple[bytes,
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return data, False
         except ConnectionResetError:
             return data, True

@@ -64,14 +64,14 @@ def pylogix_plc(port: int):
 
 def test_clock_set_and_read_by_both_clients(server):
     """A time set by one client is what both read, and it keeps running; DST moves local time only."""
-    then = int(datetime.datetime(2001, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc).timestamp() * US)
+    then = int(datetime.datetime(2001, 2, 3, 4, 5, 6, tzinfo=datetime.UTC).timestamp() * US)
     with logix(server.port) as driver:
         done = driver.set_plc_time(then)
         assert done.error is None, done.error
         got = driver.get_plc_time()
         assert got.error is None, got.error
         assert then <= got.value["microseconds"] < then + SLACK, got.value
-        assert got.value["datetime"].astimezone(datetime.timezone.utc).year == 2001
+        assert got.value["datetime"].astimezone(datetime.UTC).year == 2001
     comm = pylogix_plc(server.port)
     try:
         local = comm.GetPLCTime(raw=True)                      # attribute 11: local = UTC here (no zone, no DST)

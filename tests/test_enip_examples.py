@@ -15,8 +15,8 @@ stopped and reaped in a fixture or ``finally``; nothing reaches beyond the loopb
 from __future__ import annotations
 
 import json
-import queue
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -25,13 +25,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import pylogix
+import pytest
 
 from cpppo import history
 from cpppo.enip.tools.historize import attribute_historize
 from cpppo.enip.tools.weather import weather_url
-
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")

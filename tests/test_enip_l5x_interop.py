@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import pycomm3
+import pytest
 
 from tests.enip_server_fixture import TwistdEnipServer
-
 
 DATA = Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data"
 

@@ -56,7 +56,7 @@ def test_pylogix_lists_produced_and_consumed_as_declared(simulator) -> None:
         listed = comm.GetTagList()
         assert listed.Status == "Success"
         types = {t.TagName: t.DataType for t in listed.Value}
-        assert PRODUCED_CONSUMED <= set(types)
+        assert set(types) >= PRODUCED_CONSUMED
         assert {"BaseBOOL", "Motor_A", "LineSpeedALIAS", "Program:PackingLine.RecipeDATA",
                 "Program:PackingLine.BatchALIAS"} <= set(types)  # the declared spellings
         assert not {"BaseBool", "basebool"} & set(types)
@@ -79,7 +79,7 @@ def test_pycomm3_browses_and_serves_produced_and_consumed_tags(simulator) -> Non
     with pycomm3.LogixDriver(f"127.0.0.1:{simulator.port}/0") as plc:
         assert plc.info["name"] == "Fidelity_PLC"
         tags = plc.tags
-        assert PRODUCED_CONSUMED <= set(tags)
+        assert set(tags) >= PRODUCED_CONSUMED
         assert tags["ProdCounts"]["dimensions"][0] == 4 and tags["ProdCounts"]["data_type"] == "DINT"
         assert tags["ProdMotor"]["external_access"] == "Read Only"
         assert tags["ConsMotor"]["data_type"]["name"] == "MotorData"

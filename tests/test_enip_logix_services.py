@@ -23,12 +23,13 @@ import pytest
 import requests
 from twisted.internet import defer, task
 
-from cpppo.enip.codec import cip, tag_services as logix
-from cpppo.enip.codec.epath import Symbolic, parse_tag
+from cpppo.enip.codec import cip
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import GeneralStatus, LogixExtendedStatus
-from cpppo.enip.simulator.loaders import l5x
+from cpppo.enip.codec.epath import Symbolic, parse_tag
 from cpppo.enip.simulator.controller.device import Attribute, CIPError
 from cpppo.enip.simulator.controller.tags import UNCONNECTED_REPLY_SIZE
+from cpppo.enip.simulator.loaders import l5x
 from cpppo.enip.simulator.service import EnipService
 from tests.enip_server_fixture import TwistdEnipServer
 from tests.peers.original import run_original_client

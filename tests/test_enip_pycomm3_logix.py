@@ -14,7 +14,6 @@ import pytest
 
 from tests.enip_server_fixture import TwistdEnipServer
 
-
 ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62), "USINT": 200, "UINT": 60000,
           "UDINT": 4_000_000_000, "ULINT": 2**63, "REAL": 1.5, "LREAL": -2.25e100}
 

@@ -29,16 +29,15 @@ import threading
 import time
 from contextlib import contextmanager
 
-import pytest
 import pylogix
-from pycomm3 import ClassCode, CIPDriver, Services
+import pytest
+from pycomm3 import CIPDriver, ClassCode, Services
 from pycomm3.cip.data_types import SHORT_STRING, UINT
 from pycomm3.packets import ListIdentityRequestPacket
 
 from tests import enip_server_fixture as fx
 from tests.peers import original
 from tests.peers.proxy import RecordingProxy, enip_frames
-
 
 TAGS = ("SCADA=INT[1000]", "B=BOOL[4]", "S=SINT[10]", "I=INT[10]", "D=DINT[10]", "L=LINT[10]", "US=USINT[10]",
         "UI=UINT[10]", "UD=UDINT[10]", "UL=ULINT[10]", "R=REAL[10]", "LR=LREAL[10]", "BIG=DINT[2000]",

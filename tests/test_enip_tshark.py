@@ -17,7 +17,8 @@ import subprocess
 
 import pytest
 
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.epath import Logical, Port, Symbolic
 from tests.peers.pcap import tshark_available, write_pcap
 

@@ -12,7 +12,7 @@ address answers that controller's product name and serial number.
 from __future__ import annotations
 
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import pylogix
 import pytest

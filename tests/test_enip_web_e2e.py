@@ -22,12 +22,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import pylogix
+import pytest
 import requests
 
 from tests import enip_server_fixture as fx
-
 
 TAGS = ("SCADA=INT[10]", "TEMP=REAL")
 HTTP_TIMEOUT = 10.0

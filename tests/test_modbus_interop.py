@@ -23,8 +23,8 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONUNBUFFERED="1")
 
 import pymodbus
+
 if tuple(int(x) for x in pymodbus.__version__.split(".")[:2]) < (3, 16):
     # The peers here use pymodbus 3.16's client keywords (device_id=) and server (SimDevice);
     # cpppo itself is also tested with 3.9.2 by the unit tests in cpppo/tests.

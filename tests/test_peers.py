@@ -127,10 +127,9 @@ def test_original_reads_through_proxy(original_venv):
 
 def test_original_simulator_is_reaped_when_the_test_fails(original_venv):
     sim = original.start_original_simulator(("SCADA=INT[10]",), udp=False)
-    with pytest.raises(ZeroDivisionError):
-        with sim:
-            assert sim.udp_port is None
-            1 / 0
+    with pytest.raises(ZeroDivisionError), sim:
+        assert sim.udp_port is None
+        1 / 0
     assert sim.proc.returncode is not None
     with pytest.raises(ProcessLookupError):
         os.kill(sim.pid, 0)

@@ -14,13 +14,13 @@ states), ``machines`` (``dfa``, ``regex``), ``feeder``; ``states`` gathers the
 state classes at the original's module path.
 """
 
-from .sources import chainable, chaining, peekable, peeking, rememberable, remembering
+from .binary import state_bytes, state_fields, state_struct
+from .feeder import NEED_DATA, Feeder, parse
+from .inputs import state_drop, state_input
+from .machines import dfa, dfa_base, regex, regex_bytes
 from .markers import DONE, PAUSE, NonTerminal, path_ext_input
 from .nodes import decide, state
-from .inputs import state_drop, state_input
-from .binary import state_bytes, state_fields, state_struct
-from .machines import dfa, dfa_base, regex, regex_bytes
-from .feeder import NEED_DATA, Feeder, parse
+from .sources import chainable, chaining, peekable, peeking, rememberable, remembering
 
 __all__ = [
     "peekable", "peeking", "chainable", "chaining", "rememberable", "remembering",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import array
 import struct
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .markers import NonTerminal, path_ext_input
 from .nodes import state

@@ -108,7 +108,7 @@ class Frame:
 
     @classmethod
     def enter(cls, machine: Any, current: Any, path: str | None, ending: int | None, greedy: bool,
-              source: Any, final: int = 1, root: int = 0) -> "Frame":
+              source: Any, final: int = 1, root: int = 0) -> Frame:
         """A frame starting at *current*, its progress marked at *source*'s present position."""
         return cls(machine, current, path, ending, greedy, source.sent, source.chains, current,
                    final=final, root=root)

@@ -28,7 +28,8 @@ engine; the tests compare both); the cost per sentence is a fraction.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..dotdict import dotdict
 from .engine import Engine, Frame, linear_chain

@@ -23,7 +23,8 @@ serves any number of interleaved parses.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 from .engine import Engine
 from .markers import ANY, DONE, END, MISSING, NON, PAUSE
@@ -42,7 +43,7 @@ class decide:
     given last is the default.  A decide that is not taken yields no transition.
     """
 
-    def __init__(self, name: str, state: "state | None" = None,
+    def __init__(self, name: str, state: state | None = None,
                  predicate: Callable[..., Any] | None = None) -> None:
         self.name = name
         self.state = state
@@ -55,12 +56,12 @@ class decide:
         return f"<{self}>"
 
     def __call__(self, machine: Any = None, source: Any = None, path: str | None = None,
-                 data: Any = None) -> "state | None":
+                 data: Any = None) -> state | None:
         truth = self.predicate(machine=machine, source=source, path=path, data=data)
         return self.execute(truth, machine=machine, source=source, path=path, data=data)
 
     def execute(self, truth: Any, machine: Any = None, source: Any = None, path: str | None = None,
-                data: Any = None) -> "state | None":
+                data: Any = None) -> state | None:
         return self.state if truth else None
 
 
@@ -131,7 +132,7 @@ class state(dict):
     def __ne__(self, other: object) -> bool:  # type: ignore[override]
         return self is not other
 
-    def __enter__(self) -> "state":
+    def __enter__(self) -> state:
         """Kept for the original's ``with machine:`` idiom; runs keep their state apart, so there is no lock."""
         return self
 
@@ -373,7 +374,7 @@ class state(dict):
             yield transition
 
     # --- graph traversal ------------------------------------------------------------
-    def nodes(self, seen: set[int] | None = None) -> Iterator["state"]:
+    def nodes(self, seen: set[int] | None = None) -> Iterator[state]:
         """Every state reachable from this one, each once."""
         if seen is None:
             seen = set()

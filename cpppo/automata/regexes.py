@@ -16,7 +16,8 @@ is matched through a chain of intermediate states, one per byte.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import greenery
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import array
 from collections import deque
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 __all__ = ["peeking", "chaining", "remembering", "peekable", "chainable", "rememberable"]
 
@@ -107,7 +108,7 @@ class peeking:
         """The net number of symbols delivered (``next`` minus ``push``)."""
         return self._sent
 
-    def __iter__(self) -> "peeking":
+    def __iter__(self) -> peeking:
         return self
 
     def __next__(self) -> Any:

@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 

@@ -18,10 +18,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "configure", "is_serial_address", "serial_device", "add_serial_options"]
 

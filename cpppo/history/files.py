@@ -7,7 +7,15 @@ from it; here the work is split by job (:mod:`.recording` writes and streams fil
 
 from .playback import Playback, playback
 from .recording import (
-    DataError, HistoryExhausted, IframeError, history_files, logger, opener, parse_record, record, records,
+    DataError,
+    HistoryExhausted,
+    IframeError,
+    history_files,
+    logger,
+    opener,
+    parse_record,
+    record,
+    records,
 )
 from .replay import loader, reader
 

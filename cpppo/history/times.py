@@ -22,8 +22,17 @@ from typing import Any, ClassVar
 
 from .durations import duration, parse_seconds
 from .zones import (
-    AmbiguousTimeZoneError, TZ_wrapper, UnknownTimeZoneError, format_offset, get_localzone,
-    has_pytz_classic, parse_offset, pytz, timedelta_total_seconds, zone_names, zone_periods,
+    AmbiguousTimeZoneError,
+    TZ_wrapper,
+    UnknownTimeZoneError,
+    format_offset,
+    get_localzone,
+    has_pytz_classic,
+    parse_offset,
+    pytz,
+    timedelta_total_seconds,
+    zone_names,
+    zone_periods,
 )
 
 __all__ = [

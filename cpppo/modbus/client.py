@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Any, Sequence
+from typing import Any
 
-from pymodbus.pdu.bit_message import (ReadCoilsRequest, ReadDiscreteInputsRequest, WriteMultipleCoilsRequest,
-                                      WriteSingleCoilRequest)
-from pymodbus.pdu.register_message import (ReadHoldingRegistersRequest, ReadInputRegistersRequest,
-                                           WriteMultipleRegistersRequest, WriteSingleRegisterRequest)
+from pymodbus.pdu.bit_message import (
+    ReadCoilsRequest,
+    ReadDiscreteInputsRequest,
+    WriteMultipleCoilsRequest,
+    WriteSingleCoilRequest,
+)
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersRequest,
+    ReadInputRegistersRequest,
+    WriteMultipleRegistersRequest,
+    WriteSingleRegisterRequest,
+)
 from twisted.internet import defer, error, protocol
 from twisted.python.failure import Failure
 

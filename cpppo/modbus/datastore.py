@@ -11,7 +11,7 @@ it, and tests build their own.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .errors import ILLEGAL_ADDRESS, ILLEGAL_VALUE, ModbusError
 from .ranges import TABLES, Range, locate

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
 from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
-from pymodbus.pdu.register_message import (ReadHoldingRegistersResponse, ReadInputRegistersResponse,
-                                           ReadWriteMultipleRegistersResponse)
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersResponse,
+    ReadInputRegistersResponse,
+    ReadWriteMultipleRegistersResponse,
+)
 
 from ..version import __version__
 from .datastore import DataStore

@@ -8,8 +8,8 @@ that handles one must never swallow the other, so each has its own class.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["ModbusError", "FramingError", "ILLEGAL_FUNCTION", "ILLEGAL_ADDRESS", "ILLEGAL_VALUE",
            "DEVICE_FAILURE", "GATEWAY_NO_TARGET", "EXCEPTION_NAMES"]

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 from .errors import FramingError
 

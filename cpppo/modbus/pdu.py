@@ -13,20 +13,36 @@ Tested with pymodbus 3.9.2 and 3.16.1 (``pymodbus.pdu.*_message`` class names ar
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from pymodbus.pdu import ModbusPDU
-from pymodbus.pdu.bit_message import (ReadCoilsRequest, ReadCoilsResponse, ReadDiscreteInputsRequest,
-                                      ReadDiscreteInputsResponse, WriteMultipleCoilsRequest,
-                                      WriteMultipleCoilsResponse, WriteSingleCoilRequest, WriteSingleCoilResponse)
+from pymodbus.pdu.bit_message import (
+    ReadCoilsRequest,
+    ReadCoilsResponse,
+    ReadDiscreteInputsRequest,
+    ReadDiscreteInputsResponse,
+    WriteMultipleCoilsRequest,
+    WriteMultipleCoilsResponse,
+    WriteSingleCoilRequest,
+    WriteSingleCoilResponse,
+)
 from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
-from pymodbus.pdu.register_message import (MaskWriteRegisterRequest, MaskWriteRegisterResponse,
-                                           ReadHoldingRegistersRequest, ReadHoldingRegistersResponse,
-                                           ReadInputRegistersRequest, ReadInputRegistersResponse,
-                                           ReadWriteMultipleRegistersRequest, ReadWriteMultipleRegistersResponse,
-                                           WriteMultipleRegistersRequest, WriteMultipleRegistersResponse,
-                                           WriteSingleRegisterRequest, WriteSingleRegisterResponse)
+from pymodbus.pdu.register_message import (
+    MaskWriteRegisterRequest,
+    MaskWriteRegisterResponse,
+    ReadHoldingRegistersRequest,
+    ReadHoldingRegistersResponse,
+    ReadInputRegistersRequest,
+    ReadInputRegistersResponse,
+    ReadWriteMultipleRegistersRequest,
+    ReadWriteMultipleRegistersResponse,
+    WriteMultipleRegistersRequest,
+    WriteMultipleRegistersResponse,
+    WriteSingleRegisterRequest,
+    WriteSingleRegisterResponse,
+)
 
 from .errors import ILLEGAL_FUNCTION, ILLEGAL_VALUE, FramingError, ModbusError
 

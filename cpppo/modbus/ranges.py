@@ -18,8 +18,9 @@ Families (both the 5- and the 6-digit forms are accepted)::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Iterable, Iterator, Mapping, NamedTuple
+from typing import NamedTuple
 
 __all__ = ["TABLES", "Range", "parse_range", "locate", "family", "is_bits", "merge", "shatter",
            "READ_LIMIT", "WRITE_LIMIT"]

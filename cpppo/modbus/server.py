@@ -39,7 +39,7 @@ _WRITES = frozenset((5, 6, 15, 16, 22, 23))
 class ModbusTcpServerProtocol(protocol.Protocol):
     """One Modbus/TCP connection: MBAP frames in, answers out, in order."""
 
-    factory: "ModbusTcpServerFactory"
+    factory: ModbusTcpServerFactory
 
     def connectionMade(self) -> None:
         self._framer = MbapFramer()

@@ -25,8 +25,9 @@ from typing import Any
 from twisted.application import service
 from twisted.python import usage
 
-from ..bin.startup import TwistedLogHandler, setup_logging
 from cpppo.enip.simulator import options as opts
+
+from ..bin.startup import TwistedLogHandler, setup_logging
 from .guard import ExitOnFailure
 
 __all__ = ["Options", "makeService", "EnipServerService", "PROG"]

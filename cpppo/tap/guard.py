@@ -17,7 +17,8 @@ import atexit
 import logging
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer

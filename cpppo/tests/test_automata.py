@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import struct
 import unittest
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cpppo
-from cpppo.automata import Feeder, NEED_DATA
+from cpppo.automata import NEED_DATA, Feeder
 
 
 def ab_plus() -> cpppo.state:

@@ -7,9 +7,11 @@ import struct
 import unittest
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cpppo.enip.codec import browse, cip, encap, tag_services as logix, view
+from cpppo.enip.codec import browse, cip, encap, view
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.connection import CLOSED, NEED_DATA, Connection, Malformed, Role
 from cpppo.enip.codec.epath import Logical, Port, Symbolic
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError

@@ -18,8 +18,8 @@ from twisted.trial import unittest
 
 from cpppo.enip.codec import browse, cip
 from cpppo.enip.codec.epath import Logical
-from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator import options
+from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator.controller.clock import WallClock
 from cpppo.enip.simulator.controller.device import Attribute, CIPError
 from cpppo.enip.simulator.server_protocol import EnipFactory

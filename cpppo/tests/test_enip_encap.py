@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 import unittest
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError

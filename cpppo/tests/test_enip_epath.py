@@ -12,9 +12,26 @@ import json
 import struct
 import unittest
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cpppo.enip.codec.epath import LOGICAL_KINDS, Bit, Data, Key, Logical, Port, Symbolic, decode_path, decode_route, encode_path, encode_route, format_path, from_original, parse_tag, to_original
+from cpppo.enip.codec.epath import (
+    LOGICAL_KINDS,
+    Bit,
+    Data,
+    Key,
+    Logical,
+    Port,
+    Symbolic,
+    decode_path,
+    decode_route,
+    encode_path,
+    encode_route,
+    format_path,
+    from_original,
+    parse_tag,
+    to_original,
+)
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.tests.resources import vectors_dir
 

@@ -13,12 +13,13 @@ import struct
 
 from twisted.trial import unittest
 
-from cpppo.enip.codec import browse, cip, tag_services as logix
+from cpppo.enip.codec import browse, cip
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.epath import Logical, Symbolic
-from cpppo.enip.simulator.loaders import csvtags, l5x
 from cpppo.enip.simulator import options
-from cpppo.enip.simulator.loaders.l5x_data import logix_string, number
 from cpppo.enip.simulator.controller.tags import Tags
+from cpppo.enip.simulator.loaders import csvtags, l5x
+from cpppo.enip.simulator.loaders.l5x_data import logix_string, number
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read, write
 

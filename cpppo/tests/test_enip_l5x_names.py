@@ -16,15 +16,16 @@ import struct
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from cpppo.enip.codec import browse, cip, tag_services as logix
-from cpppo.enip.codec.epath import Logical, Symbolic, parse_tag
-from cpppo.enip.codec.codes import GeneralStatus
+from cpppo.enip.codec import browse, cip
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec import types as cip_types
-from cpppo.enip.web import api
-from cpppo.enip.simulator.loaders import csvtags, l5x
+from cpppo.enip.codec.codes import GeneralStatus
+from cpppo.enip.codec.epath import Logical, Symbolic, parse_tag
 from cpppo.enip.simulator.controller.device import CIPError
 from cpppo.enip.simulator.controller.names import declared, fold
 from cpppo.enip.simulator.controller.structures import Member, Structure
+from cpppo.enip.simulator.loaders import csvtags, l5x
+from cpppo.enip.web import api
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read, write
 

@@ -10,11 +10,13 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.connection import NEED_DATA, Connection, Role
 from cpppo.enip.codec.epath import Logical, Port, Symbolic
+from cpppo.enip.simulator import options
+from cpppo.enip.simulator import run as main
 from cpppo.enip.simulator.controller import device
-from cpppo.enip.simulator import run as main, options
 from cpppo.enip.simulator.server_protocol import EnipDatagram, EnipFactory
 from cpppo.enip.simulator.service import EnipService
 

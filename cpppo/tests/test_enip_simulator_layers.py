@@ -8,7 +8,8 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import ClassCode, GeneralStatus, Service
 from cpppo.enip.codec.epath import Logical, Port, Symbolic
 from cpppo.enip.simulator.controller.device import CIPError, ElementOutOfRange, Refusal

@@ -7,7 +7,22 @@ import json
 import struct
 import unittest
 
-from cpppo.enip.codec.codes import REPLY, ClassCode, Command, ConnectionManagerStatus, EncapStatus, GeneralStatus, ItemType, LogixExtendedStatus, Service, describe, describe_encap, explain, meaning, service_name
+from cpppo.enip.codec.codes import (
+    REPLY,
+    ClassCode,
+    Command,
+    ConnectionManagerStatus,
+    EncapStatus,
+    GeneralStatus,
+    ItemType,
+    LogixExtendedStatus,
+    Service,
+    describe,
+    describe_encap,
+    explain,
+    meaning,
+    service_name,
+)
 from cpppo.tests.test_enip_epath import VECTORS, cpf_items
 
 

@@ -7,12 +7,13 @@ import struct
 
 from twisted.trial import unittest
 
-from cpppo.enip.codec import browse, cip, tag_services as logix
+from cpppo.enip.codec import browse, cip
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.epath import Logical, Symbolic
 from cpppo.enip.simulator import options
 from cpppo.enip.simulator.loaders import tagfile
 from cpppo.tests.resources import data_file
-from cpppo.tests.test_enip_server import Peer, ServiceTestCase, read
+from cpppo.tests.test_enip_server import ServiceTestCase, read
 
 PLANT = data_file("plant.toml")
 

@@ -12,11 +12,39 @@ import math
 import struct
 import unittest
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpppo.enip.codec import types
-from cpppo.enip.codec.types import BOOL, DINT, INT, LINT, LOGIX_STRING, LREAL, REAL, SINT, SSTRING, STRING, TYPES, TYPES_BY_CODE, UDINT, UINT, ULINT, USINT, BYTE, WORD, DWORD, LWORD, Float32NaN, bits_from_dwords, decode_string, dwords_from_bits, encode_string, type_of
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.codec.types import (
+    BOOL,
+    BYTE,
+    DINT,
+    DWORD,
+    INT,
+    LINT,
+    LOGIX_STRING,
+    LREAL,
+    LWORD,
+    REAL,
+    SINT,
+    SSTRING,
+    STRING,
+    TYPES,
+    TYPES_BY_CODE,
+    UDINT,
+    UINT,
+    ULINT,
+    USINT,
+    WORD,
+    Float32NaN,
+    bits_from_dwords,
+    decode_string,
+    dwords_from_bits,
+    encode_string,
+    type_of,
+)
 from cpppo.tests.test_enip_epath import VECTORS, cpf_items, requests
 
 FAST = settings(max_examples=150, deadline=None)

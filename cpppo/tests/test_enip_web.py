@@ -20,8 +20,8 @@ from twisted.web.http_headers import Headers
 
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.connection import NEED_DATA, Connection, Role
-from cpppo.enip.simulator.controller import device
 from cpppo.enip.simulator import run as main
+from cpppo.enip.simulator.controller import device
 from cpppo.enip.web.app import negotiate, parse_api_path, start_web
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import read, write
@@ -77,8 +77,9 @@ class WebTestCase(unittest.TestCase):
     def http(self, path: str, method: bytes = b"GET", accept: str | None = None, body: bytes | None = None,
              content_type: str = "application/x-www-form-urlencoded") -> Any:
         """(status, decoded JSON or text, headers) of one request."""
-        from twisted.web.client import FileBodyProducer
         from io import BytesIO
+
+        from twisted.web.client import FileBodyProducer
 
         headers = Headers({b"Accept": [accept.encode()]} if accept else {})
         if body is not None:

@@ -14,10 +14,17 @@ import textwrap
 import tracemalloc
 import unittest
 
-from cpppo.tests.resources import child_env
 from cpppo.history import (
-    DataError, history_files, logger, opener, parse_record, record, records, timestamp,
+    DataError,
+    history_files,
+    logger,
+    opener,
+    parse_record,
+    record,
+    records,
+    timestamp,
 )
+from cpppo.tests.resources import child_env
 
 T0 = 1400000000.0  # 2014-05-13 16:53:20 UTC
 

@@ -14,7 +14,16 @@ from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from cpppo.history import (
-    DataError, HistoryExhausted, IframeError, Playback, loader, logger, opener, playback, reader, record,
+    DataError,
+    HistoryExhausted,
+    IframeError,
+    Playback,
+    loader,
+    logger,
+    opener,
+    playback,
+    reader,
+    record,
     timestamp,
 )
 

@@ -14,12 +14,20 @@ import unittest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpppo.tests.resources import child_env
 from cpppo.history import (
-    AmbiguousTimeZoneError, UnknownTimeZoneError, duration, format_offset, parse_datetime,
-    parse_offset, parse_seconds, pytz, timestamp, zone_names,
+    AmbiguousTimeZoneError,
+    UnknownTimeZoneError,
+    duration,
+    format_offset,
+    parse_datetime,
+    parse_offset,
+    parse_seconds,
+    pytz,
+    timestamp,
+    zone_names,
 )
 from cpppo.history.zones import zone_periods
+from cpppo.tests.resources import child_env
 
 AT_2014 = datetime.datetime(2014, 5, 13)  # abbreviations as they were, so tzdata updates don't matter
 
@@ -91,10 +99,10 @@ class TestTimestampValues(AbbreviationsReset):
         self.assertEqual(timestamp("2014-05-13 16:53:20.123").value, 1400000000.123)
         self.assertEqual(timestamp("2014-05-13T16:53:20.123Z"), timestamp(1400000000.123))
         self.assertEqual(timestamp(timestamp(5)).value, 5.0)
-        self.assertEqual(timestamp(datetime.datetime(2014, 5, 13, 16, 53, 20, 123000, tzinfo=datetime.timezone.utc)).value,
+        self.assertEqual(timestamp(datetime.datetime(2014, 5, 13, 16, 53, 20, 123000, tzinfo=datetime.UTC)).value,
                          1400000000.123)
         now = timestamp()
-        self.assertLess(abs(now.value - datetime.datetime.now(datetime.timezone.utc).timestamp()), 5)
+        self.assertLess(abs(now.value - datetime.datetime.now(datetime.UTC).timestamp()), 5)
         for bad in ["2014-13-01 00:00:00", "yesterday", "2014-05-13", "2014-05-13 25:00:00"]:
             with self.assertRaises(ValueError, msg=bad):
                 timestamp(bad)

@@ -10,8 +10,8 @@ from twisted.internet import task
 from twisted.trial import unittest
 
 from cpppo.bin import modbus_poll, modbus_sim
-from cpppo.modbus.service import ModbusTcpService, make_service, parse_address
 from cpppo.modbus.ranges import parse_range
+from cpppo.modbus.service import ModbusTcpService, make_service, parse_address
 from cpppo.tap import modbus as tap
 
 

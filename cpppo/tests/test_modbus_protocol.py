@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from twisted.internet import error, task
-from twisted.internet import defer
+from twisted.internet import defer, error, task
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.test import iosim

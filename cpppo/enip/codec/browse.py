@@ -12,8 +12,9 @@ count) as an argument, with an encoder beside each decoder.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from cpppo.enip.codec.codes import GeneralStatus
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError

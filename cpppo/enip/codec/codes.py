@@ -157,7 +157,7 @@ class _Status(enum.IntEnum):
 
     _meaning: str
 
-    def __new__(cls, value: int, meaning: str = "") -> "_Status":
+    def __new__(cls, value: int, meaning: str = "") -> _Status:
         member = int.__new__(cls, value)
         member._value_ = value
         member._meaning = meaning

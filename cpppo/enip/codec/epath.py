@@ -24,7 +24,17 @@ from collections.abc import Iterable, Sequence
 from cpppo.enip.codec.codes import GeneralStatus
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.enip.codec.segments import (
-    KEY_LAYOUT, LOGICAL_KINDS, SEGMENT_TYPES, Bit, Data, Key, Logical, Port, Segment, Symbolic)
+    KEY_LAYOUT,
+    LOGICAL_KINDS,
+    SEGMENT_TYPES,
+    Bit,
+    Data,
+    Key,
+    Logical,
+    Port,
+    Segment,
+    Symbolic,
+)
 from cpppo.enip.codec.tag_names import format_path, from_original, parse_tag, to_original
 
 __all__ = [

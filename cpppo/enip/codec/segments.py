@@ -124,7 +124,7 @@ class Port:
     in the short form."""
 
     port: int
-    link: Union[int, str]
+    link: int | str
 
     def __post_init__(self) -> None:
         _uint(self.port, "port", 0xFFFF)

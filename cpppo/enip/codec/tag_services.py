@@ -10,8 +10,9 @@ the bytes it came from; ``values()`` decodes them with the CIP types.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from cpppo.enip.codec.codes import GeneralStatus, Service
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short

@@ -62,7 +62,7 @@ class Float32NaN(float):
     __slots__ = ("bits",)
     bits: int
 
-    def __new__(cls, bits: int) -> "Float32NaN":
+    def __new__(cls, bits: int) -> Float32NaN:
         if not isinstance(bits, int) or bits & 0x7F800000 != 0x7F800000 or not bits & 0x007FFFFF \
                 or not 0 <= bits <= 0xFFFFFFFF:
             raise LocalProtocolError(f"Float32NaN bits {bits!r} are not a 32-bit NaN")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from twisted.internet import defer, task
 

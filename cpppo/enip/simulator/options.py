@@ -19,11 +19,13 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from cpppo.enip.codec.epath import Port
-from cpppo.enip.simulator.controller import addressed, type_classes as atomic
+from cpppo.enip.simulator.controller import addressed
+from cpppo.enip.simulator.controller import type_classes as atomic
 from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
 
 __all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
@@ -297,9 +299,9 @@ def load(settings: Settings) -> Settings:
 
         settings.tag_file = load_tag_files(settings.tag_files)
     if settings.l5x_files or settings.csv_files:
+        from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE
         from cpppo.enip.simulator.loaders.csvtags import load_csv
         from cpppo.enip.simulator.loaders.l5x import L5XFile, load_l5x, merge
-        from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE
 
         first = FIRST_USER_TEMPLATE + (len(settings.tag_file.types) if settings.tag_file else 0)
         settings.exported = load_l5x(settings.l5x_files, first) if settings.l5x_files else L5XFile()

@@ -22,8 +22,9 @@ Attribute into 0xFF (logged), so one bad tag never stops the server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet import defer
 
@@ -55,7 +56,7 @@ class Target:
     attribute_id: int | None = None
 
     @classmethod
-    def of(cls, path: tuple[Any, ...]) -> "Target":
+    def of(cls, path: tuple[Any, ...]) -> Target:
         """The target of a logical path (port segments skipped); Refusal 0x04 for anything else."""
         ids: dict[str, int] = {}
         for segment in path:

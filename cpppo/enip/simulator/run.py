@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from twisted.internet import defer
 
-from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator import options as opts
+from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator.controller.device import Attribute
 from cpppo.enip.simulator.listeners import Listener, description, listen
 from cpppo.enip.simulator.service import EnipService

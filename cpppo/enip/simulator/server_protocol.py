@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.internet import defer, protocol
 

@@ -13,8 +13,9 @@ listen again where it listened before.  The web API reads the links.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet import defer
 

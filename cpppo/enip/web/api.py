@@ -25,8 +25,9 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet import defer, task
 
@@ -154,7 +155,7 @@ class Control(Target):
 
     commands = ("disable", "done", "latency", "timeout")
 
-    def __init__(self, api: "Api") -> None:
+    def __init__(self, api: Api) -> None:
         self.api = api
 
     def data(self) -> dict[str, Any]:
@@ -179,7 +180,7 @@ class Control(Target):
 class Statistics(Target):
     """``server/statistics`` (not in the original): request and client counts, for the live page's rate."""
 
-    def __init__(self, api: "Api") -> None:
+    def __init__(self, api: Api) -> None:
         self.api = api
 
     def data(self) -> dict[str, Any]:
@@ -227,7 +228,7 @@ class Tag(Target):
 
     commands = ("attribute", "error")
 
-    def __init__(self, api: "Api", attribute: Any) -> None:
+    def __init__(self, api: Api, attribute: Any) -> None:
         self.api = api
         self.attribute = attribute
 
@@ -332,7 +333,7 @@ class Connection(Target):
 
     commands = ("eof",)
 
-    def __init__(self, api: "Api", link: Any) -> None:
+    def __init__(self, api: Api, link: Any) -> None:
         self.api = api
         self.link = link
 

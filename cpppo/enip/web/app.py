@@ -21,7 +21,8 @@ import html
 import json
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from klein import Klein

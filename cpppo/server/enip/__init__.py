@@ -5,7 +5,25 @@ the CIP objects and ``Attribute`` (subclass it to customise the simulator),
 and the original's type classes (``INT``, ``REAL``, ...) are importable from here.
 """
 
-from cpppo.enip.simulator.controller.type_classes import BOOL, BYTE, DINT, DWORD, INT, LINT, LREAL, REAL, SINT, SSTRING, STRING, TYPE, UDINT, UINT, ULINT, USINT, WORD
+from cpppo.enip.simulator.controller.type_classes import (
+           BOOL,
+           BYTE,
+           DINT,
+           DWORD,
+           INT,
+           LINT,
+           LREAL,
+           REAL,
+           SINT,
+           SSTRING,
+           STRING,
+           TYPE,
+           UDINT,
+           UINT,
+           ULINT,
+           USINT,
+           WORD,
+)
 
 __all__ = ["TYPE", "BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL", "LREAL",
            "BYTE", "WORD", "DWORD", "SSTRING", "STRING", "address"]

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.tools.enip_client import main, recycle
 from cpppo.enip.client.connector import connector
-from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.deferred import EnipClient, connect, validate
+from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, FragmentRequired, RequestTimeout
+from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.plan import format_path
-from cpppo.enip.client.errors import (CIPError, ConnectionClosed, EncapsulationError, FragmentRequired,
-                                      RequestTimeout)
+from cpppo.enip.tools.enip_client import main, recycle
 
 __all__ = ["parse_operations", "connector", "connect", "EnipClient", "main", "recycle", "format_path",
            "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]

@@ -8,8 +8,17 @@ import path and names, so scripts written for the original keep working.
 from __future__ import annotations
 
 from cpppo.enip.simulator.controller.device import (
-    Attribute, Object, Directory, Identity, MessageRouter, ConnectionManager, TCPIP, EthernetLink,
-    CIPError, resolve_type)
+    TCPIP,
+    Attribute,
+    CIPError,
+    ConnectionManager,
+    Directory,
+    EthernetLink,
+    Identity,
+    MessageRouter,
+    Object,
+    resolve_type,
+)
 
 __all__ = [
     "Attribute",

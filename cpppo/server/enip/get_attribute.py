@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.tools.get_attribute import attribute_operations, main, proxy, proxy_simple, log, parser
+from cpppo.enip.tools.get_attribute import attribute_operations, log, main, parser, proxy, proxy_simple
 
 __all__ = ["attribute_operations", "main", "proxy", "proxy_simple", "log", "parser"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.tools.historize import attribute_historize, main, enip_main
+from cpppo.enip.tools.historize import attribute_historize, enip_main, main
 
 __all__ = ["attribute_historize", "main", "enip_main"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.tools.io import main, TAGS
+from cpppo.enip.tools.io import TAGS, main
 
 __all__ = ["main", "TAGS"]
 

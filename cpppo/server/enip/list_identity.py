@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.tools.list_identity import main, describe
+from cpppo.enip.tools.list_identity import describe, main
 
 __all__ = ["main", "describe"]
 

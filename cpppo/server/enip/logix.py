@@ -7,6 +7,6 @@ import path and names, so scripts written for the original keep working.
 
 from __future__ import annotations
 
-from cpppo.enip.simulator.controller.tags import Tags, UNCONNECTED_REPLY_SIZE, Attribute
+from cpppo.enip.simulator.controller.tags import UNCONNECTED_REPLY_SIZE, Attribute, Tags
 
 __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE", "Attribute"]

@@ -8,6 +8,6 @@ names, so scripts written for the original keep working.
 
 from __future__ import annotations
 
-from cpppo.enip.simulator.run import main, start, start_thread, Server, build_service, log
+from cpppo.enip.simulator.run import Server, build_service, log, main, start, start_thread
 
 __all__ = ["main", "start", "start_thread", "Server", "build_service", "log"]

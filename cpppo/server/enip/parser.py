@@ -8,8 +8,26 @@ original's import path and names, so scripts written for the original keep worki
 from __future__ import annotations
 
 from cpppo.enip.simulator.controller.type_classes import (
-    TYPE, BOOL, SINT, INT, DINT, LINT, USINT, UINT, UDINT, ULINT, REAL, LREAL, DWORD, WORD, BYTE,
-    SSTRING, STRING, type_class, TYPE_CLASSES)
+    BOOL,
+    BYTE,
+    DINT,
+    DWORD,
+    INT,
+    LINT,
+    LREAL,
+    REAL,
+    SINT,
+    SSTRING,
+    STRING,
+    TYPE,
+    TYPE_CLASSES,
+    UDINT,
+    UINT,
+    ULINT,
+    USINT,
+    WORD,
+    type_class,
+)
 
 __all__ = [
     "TYPE",

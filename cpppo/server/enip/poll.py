@@ -7,6 +7,6 @@ names, so scripts written for the original keep working.
 
 from __future__ import annotations
 
-from cpppo.enip.tools.poll import PARAMS, execute, loop, run, poll, log
+from cpppo.enip.tools.poll import PARAMS, execute, log, loop, poll, run
 
 __all__ = ["PARAMS", "execute", "loop", "run", "poll", "log"]

@@ -10,7 +10,14 @@ from __future__ import annotations
 import sys
 
 from cpppo.enip.tools.weather import (
-    DEFAULT_URL, KEY_VARIABLE, weather_url, fetch_temperature, attribute_weather, main, enip_main)
+    DEFAULT_URL,
+    KEY_VARIABLE,
+    attribute_weather,
+    enip_main,
+    fetch_temperature,
+    main,
+    weather_url,
+)
 
 __all__ = [
     "DEFAULT_URL",

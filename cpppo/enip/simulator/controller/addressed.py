@@ -23,12 +23,14 @@ answers itself (Symbol 0x6B, Template 0x6C) are refused: see
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import defer
 
-from cpppo.enip.codec import cip, types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
+from cpppo.enip.codec import cip
+from cpppo.enip.codec import types as cip_types
+from cpppo.enip.simulator.controller.device import Attribute, Object, Refusal
 
 __all__ = ["parse_cip_address", "format_cip_address", "AddressedObject", "attach", "RESERVED",
            "RESERVED_CLASSES", "SET_ATTRIBUTES_ALL"]

@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import defer
 
-from cpppo.enip.codec import browse, cip, types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
+from cpppo.enip.codec import browse, cip
+from cpppo.enip.codec import types as cip_types
+from cpppo.enip.simulator.controller.device import Attribute, Object, Refusal
 
 __all__ = ["WallClock", "ComputedAttribute", "get_attribute_list", "set_attribute_list",
            "UTC_MICROSECONDS", "DST", "LOCAL_MICROSECONDS"]

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from twisted.internet import defer
 
-from cpppo.enip.codec import epath, types as cip_types
+from cpppo.enip.codec import epath
+from cpppo.enip.codec import types as cip_types
 from cpppo.enip.simulator.controller import type_classes as parser
 
 __all__ = ["Attribute", "Object", "Directory", "Identity", "MessageRouter", "ConnectionManager", "TCPIP",

@@ -20,7 +20,7 @@ import struct
 from typing import Any
 
 from cpppo.enip.codec.codes import ClassCode, GeneralStatus
-from cpppo.enip.simulator.controller.device import Refusal, Object
+from cpppo.enip.simulator.controller.device import Object, Refusal
 
 __all__ = ["ControllerFault", "RECORD_SIZE", "MAJOR_AT", "MINOR_AT"]
 

@@ -12,13 +12,15 @@ fragments (0x06), as for atomic tags.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
-from cpppo.enip.codec import cip, tag_services as logix, types as cip_types
-from cpppo.enip.codec.epath import Logical, Symbolic
+from cpppo.enip.codec import cip
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec import types as cip_types
 from cpppo.enip.codec.codes import GeneralStatus, LogixExtendedStatus
+from cpppo.enip.codec.epath import Logical, Symbolic
 from cpppo.enip.simulator.controller.device import Refusal
-from cpppo.enip.simulator.controller.structures import Structure, StructTag, is_string
+from cpppo.enip.simulator.controller.structures import StructTag, Structure, is_string
 
 __all__ = ["View", "resolve", "read", "write", "read_modify_write", "masked", "flat_index", "INTEGER_FORMATS"]
 
@@ -33,7 +35,7 @@ MASK_SIZES = (1, 2, 4, 8, 12)
 @dataclass(frozen=True)
 class View:
     tag: StructTag
-    type: Union[cip_types.CIPType, Structure]
+    type: cip_types.CIPType | Structure
     offset: int  # bytes into tag.raw
     available: int  # elements from offset to the end of the array (1 for a scalar)
     bit: int | None = None  # a BOOL member: its bit in the host integer at offset
@@ -77,7 +79,7 @@ def _product(dims: tuple[int, ...]) -> int:
 def resolve(tag: StructTag, segments: list[Any]) -> View:
     """The view a path (after the tag's name) names within *tag*."""
     segments = list(segments)
-    kind: Union[cip_types.CIPType, Structure] = tag.structure
+    kind: cip_types.CIPType | Structure = tag.structure
     offset, available = 0, len(tag)
     indices = _indices(segments)
     if indices:

@@ -10,7 +10,7 @@ the exact match, the common case, costs nothing more.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 __all__ = ["fold", "declared"]
 
@@ -23,7 +23,7 @@ def fold(name: str) -> str:
     return "".join(char.upper() if char.isascii() else char for char in name)
 
 
-def declared(name: str, names: Iterable[str]) -> Optional[str]:
+def declared(name: str, names: Iterable[str]) -> str | None:
     """The spelling among *names* that *name* matches ignoring ASCII case, or None: for lookups in
     short lists (program names) that need no index."""
     wanted = fold(name)

@@ -12,15 +12,23 @@ side by side: nothing here is module-level state.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cpppo.enip.codec import encap
 from cpppo.enip.simulator.controller.clock import WallClock
 from cpppo.enip.simulator.controller.connections import ConnectionTable
-from cpppo.enip.simulator.controller.device import (Attribute, ConnectionManager, Directory, EthernetLink, Identity,
-                                                    MessageRouter, TCPIP)
+from cpppo.enip.simulator.controller.device import (
+    TCPIP,
+    Attribute,
+    ConnectionManager,
+    Directory,
+    EthernetLink,
+    Identity,
+    MessageRouter,
+)
 from cpppo.enip.simulator.controller.faults import ControllerFault
-from cpppo.enip.simulator.controller.structures import PREDEFINED, Structure, StructTag, fill
+from cpppo.enip.simulator.controller.structures import PREDEFINED, StructTag, Structure, fill
 from cpppo.enip.simulator.controller.symbols import ProgramName, SymbolBrowser, Templates
 from cpppo.enip.simulator.controller.tags import Tags
 

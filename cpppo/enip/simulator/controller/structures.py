@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from cpppo.enip.codec import browse, types as cip_types
+from cpppo.enip.codec import browse
+from cpppo.enip.codec import types as cip_types
 from cpppo.enip.simulator.controller.device import Attribute, Refusal
 from cpppo.enip.simulator.controller.names import fold
 
@@ -34,7 +35,7 @@ class Member:
     and for a BOOL packed into a host integer, its bit number."""
 
     name: str
-    type: Union[cip_types.CIPType, "Structure"]
+    type: cip_types.CIPType | Structure
     offset: int
     count: int = 0
     bit: int | None = None

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from cpppo.enip.codec import browse, cip
-from cpppo.enip.codec.epath import Bit
 from cpppo.enip.codec import types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, Refusal, Object
-from cpppo.enip.simulator.controller.tags import NO_ACCESS, Tags
+from cpppo.enip.codec.epath import Bit
 from cpppo.enip.simulator.controller import members
+from cpppo.enip.simulator.controller.device import Attribute, Object, Refusal
 from cpppo.enip.simulator.controller.names import declared
-from cpppo.enip.simulator.controller.structures import STRUCT_BIT, Structure, StructTag
+from cpppo.enip.simulator.controller.structures import STRUCT_BIT, StructTag, Structure
+from cpppo.enip.simulator.controller.tags import NO_ACCESS, Tags
 
 __all__ = ["SymbolBrowser", "ProgramName", "symbol_type"]
 

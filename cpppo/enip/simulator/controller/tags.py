@@ -16,17 +16,20 @@ offset the client sends.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import defer
 
-from cpppo.misc import remember
-from cpppo.enip.codec import cip, tag_services as logix
+from cpppo.enip.codec import cip
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.epath import Bit, Logical, Symbolic
 from cpppo.enip.simulator.controller import members
-from cpppo.enip.simulator.controller.device import Attribute, CIPError, Refusal  # (CIPError: its old name)
+from cpppo.enip.simulator.controller.device import Attribute, Refusal
+from cpppo.enip.simulator.controller.device import CIPError as CIPError  # (its old name, for scripts)
 from cpppo.enip.simulator.controller.names import fold
 from cpppo.enip.simulator.controller.structures import StructTag
+from cpppo.misc import remember
 
 __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
 

@@ -10,7 +10,8 @@ code, ``struct_calcsize`` its size, and ``produce``/``decode`` convert values.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cpppo.enip.codec import types as cip_types
 

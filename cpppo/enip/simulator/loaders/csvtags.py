@@ -18,10 +18,9 @@ import csv
 import logging
 import os
 import re
-from typing import Optional
 
-from cpppo.enip.simulator.loaders.l5x import ACCESS, ATOMIC, L5XFile, L5XTag, resolve_aliases
 from cpppo.enip.simulator.controller.structures import PREDEFINED, Structure
+from cpppo.enip.simulator.loaders.l5x import ACCESS, ATOMIC, L5XFile, L5XTag, resolve_aliases
 
 __all__ = ["load_csv"]
 
@@ -33,7 +32,7 @@ _ACCESS = re.compile(r"ExternalAccess\s*:=\s*(?P<access>Read/Write|Read Only|Non
 _CONSTANT = re.compile(r"\bConstant\s*:=\s*true\b", re.IGNORECASE)
 
 
-def _kind(name: str, types: dict[str, Structure]) -> Optional[object]:
+def _kind(name: str, types: dict[str, Structure]) -> object | None:
     upper = name.upper()
     if upper in ATOMIC:
         return upper
@@ -42,7 +41,7 @@ def _kind(name: str, types: dict[str, Structure]) -> Optional[object]:
     return next((t for n, t in types.items() if n.upper() == upper), None)
 
 
-def load_csv(paths: list[str], types: Optional[dict[str, Structure]] = None) -> L5XFile:
+def load_csv(paths: list[str], types: dict[str, Structure] | None = None) -> L5XFile:
     """Read tag export CSVs; *types* are user-defined types by name (eg. an :func:`.l5x.load_l5x`'s)."""
     known = dict(types or {})
     result = L5XFile()

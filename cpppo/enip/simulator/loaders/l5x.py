@@ -27,17 +27,17 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from cpppo.enip.codec import types as cip_types
 from cpppo.enip.codec.epath import Symbolic, parse_tag
-from cpppo.enip.simulator.loaders import l5x_data
 from cpppo.enip.simulator.controller import members
 from cpppo.enip.simulator.controller.device import Refusal
+from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, StructTag, Structure
+from cpppo.enip.simulator.loaders import l5x_data
 from cpppo.enip.simulator.loaders.l5x_data import Kind, where
-from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure, StructTag
 from cpppo.enip.simulator.loaders.tagfile import TagDefinition, TagFile, layout
 
 __all__ = ["L5XTag", "L5XFile", "load_l5x", "parse", "resolve_aliases", "apply", "merge", "ACCESS", "ATOMIC"]
@@ -125,7 +125,7 @@ def parse(path: str) -> ET.Element:
     return roots[0]
 
 
-def _dims(text: Optional[str], place: str, members: bool = False) -> tuple[int, ...]:
+def _dims(text: str | None, place: str, members: bool = False) -> tuple[int, ...]:
     """``Dimensions="5 5"`` (tags, 1 to 3) or ``Dimension="10"`` (members, one; 0 for none)."""
     try:
         dims = tuple(int(d) for d in (text or "").replace(",", " ").split())
@@ -152,7 +152,7 @@ class _Types:
 
     def __init__(self, instance: int) -> None:
         self.specs: dict[str, tuple[str, ET.Element]] = {}  # NAME: (path, DataType or AOI element)
-        self.built: dict[str, Optional[Structure]] = {}
+        self.built: dict[str, Structure | None] = {}
         self.order: list[Structure] = []
         self.building: list[str] = []
         self.instance = instance
@@ -165,7 +165,7 @@ class _Types:
             raise ValueError(f"{where(path, element)}: {name} is a predefined type")
         self.specs.setdefault(name.upper(), (path, element))  # Use="Context" repeats: the first stands
 
-    def resolve(self, name: str) -> Optional[Kind]:
+    def resolve(self, name: str) -> Kind | None:
         """An atomic type name, a Structure, or None for a type we cannot serve (eg. MESSAGE, PID)."""
         upper = name.upper()
         if upper in ATOMIC:
@@ -194,7 +194,7 @@ class _Types:
         self.instance += 1
         return self.instance - 1
 
-    def _udt(self, path: str, element: ET.Element) -> Optional[Structure]:
+    def _udt(self, path: str, element: ET.Element) -> Structure | None:
         """A ``<DataType>``: members placed in order, BIT members on the export's own hosts."""
         name = element.get("Name") or ""
         laid: list[Member] = []
@@ -243,7 +243,7 @@ class _Types:
         size = _align(max(offset, 1), 8 if widest >= 8 else 4)
         return Structure(name, tuple(laid), size, instance=self._next_instance())
 
-    def _aoi(self, path: str, element: ET.Element) -> Optional[Structure]:
+    def _aoi(self, path: str, element: ET.Element) -> Structure | None:
         """An Add-On Instruction: a structure of its parameters (InOut ones are references, not
         data) and local tags, BOOLs packed as in a UDT."""
         name = element.get("Name") or ""

@@ -13,7 +13,8 @@ file, line and element, so a bad export stops the server with one clear line.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, Union
 from xml.etree import ElementTree as ET
 
 from cpppo.enip.codec import types as cip_types
@@ -24,7 +25,7 @@ __all__ = ["Kind", "where", "number", "logix_string", "decorated", "from_bytes",
 #: What a tag or member holds: an atomic type name or a Structure.
 Kind = Union[str, Structure]
 #: The resolver of a type name (the L5X's or a predefined one), None when unknown.
-Resolver = Callable[[str], Optional[Kind]]
+Resolver = Callable[[str], Kind | None]
 
 _ESCAPES = {"$": "$", "'": "'", '"': '"', "L": "\n", "N": "\r\n", "P": "\f", "R": "\r", "T": "\t"}
 
@@ -60,7 +61,7 @@ def logix_string(text: str, place: str) -> str:
     return "".join(out)
 
 
-def number(text: Optional[str], kind: str, place: str) -> Union[int, float, bool]:
+def number(text: str | None, kind: str, place: str) -> int | float | bool:
     """A Decorated ``Value`` of atomic *kind* in any Logix radix: ``42``, ``16#00ff``, ``2#0000_0101``,
     ``8#17``, ``'A'`` (ASCII), ``1.5``, ``3.0e+038``, ``1.#QNAN``, ``-1.#INF``."""
     if text is None:
@@ -107,7 +108,7 @@ def pack_bools(bits: list[bool]) -> list[int]:
     return words
 
 
-def _index(text: Optional[str], dims: tuple[int, ...], place: str) -> int:
+def _index(text: str | None, dims: tuple[int, ...], place: str) -> int:
     """``[2]`` or ``[1,2]``: the row-major flat index of an element."""
     try:
         indices = [int(i) for i in (text or "").strip().strip("[]").split(",")]
@@ -121,7 +122,7 @@ def _index(text: Optional[str], dims: tuple[int, ...], place: str) -> int:
     return flat
 
 
-def _dims(text: Optional[str], place: str) -> tuple[int, ...]:
+def _dims(text: str | None, place: str) -> tuple[int, ...]:
     try:
         dims = tuple(int(d) for d in (text or "").replace(",", " ").split())
     except ValueError:
@@ -156,10 +157,10 @@ def _array(element: ET.Element, kind: Kind, path: str, resolve: Resolver) -> lis
     return [0 if v is None else v for v in values]
 
 
-def _structure(element: ET.Element, structure: Structure, path: str, resolve: Resolver) -> Union[dict, str]:
+def _structure(element: ET.Element, structure: Structure, path: str, resolve: Resolver) -> dict | str:
     """A ``<Structure>`` or ``<StructureMember>``: a dict of member values (a str for a STRING-family)."""
     value: dict[str, Any] = {}
-    text: Optional[str] = None
+    text: str | None = None
     for child in element:
         place = where(path, child)
         name = child.get("Name") or ""
@@ -216,7 +217,7 @@ def decorated(data: ET.Element, kind: Kind, dims: tuple[int, ...], path: str, re
     raise ValueError(f"{where(path, data)}: Decorated data without a DataValue, Array or Structure")
 
 
-def text_value(data: ET.Element, kind: Kind, path: str) -> Optional[str]:
+def text_value(data: ET.Element, kind: Kind, path: str) -> str | None:
     """``<Data Format="String" Length="8">'conveyor'</Data>``: a STRING-family tag's text."""
     if not isinstance(kind, Structure) or not is_string(kind):
         return None

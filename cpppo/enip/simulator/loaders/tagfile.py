@@ -37,7 +37,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from cpppo.enip.codec import types as cip_types
 from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure
@@ -50,7 +50,7 @@ _ATOMIC = ("BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULI
 @dataclass
 class TagDefinition:
     name: str  # Program:Main.Count for a program-scoped tag
-    type: Union[str, Structure]  # an atomic type name, or a Structure
+    type: str | Structure  # an atomic type name, or a Structure
     dims: tuple[int, ...] = ()
     value: Any = None
 
@@ -103,7 +103,7 @@ def layout(name: str, members: list[dict[str, Any]], types: dict[str, Structure]
         if kind == "BOOL":  # a BOOL array member: DWORDs, as Logix stores them
             kind, count = "DWORD", (count + 31) // 32
         if kind in _ATOMIC:
-            element: Union[cip_types.CIPType, Structure] = cip_types.type_of(kind)
+            element: cip_types.CIPType | Structure = cip_types.type_of(kind)
             align = element.size or 1
         elif kind in PREDEFINED or kind in {k.upper() for k in types}:
             element = PREDEFINED.get(kind) or next(t for k, t in types.items() if k.upper() == kind)
@@ -138,7 +138,7 @@ def _tag(spec: dict[str, Any], types: dict[str, Structure], prefix: str, where: 
     dims = _dims(spec.get("dims"), f"{where} tag {name!r}")
     known = {k.upper(): v for k, v in types.items()}
     if kind in _ATOMIC:
-        resolved: Union[str, Structure] = kind
+        resolved: str | Structure = kind
     elif kind in PREDEFINED:
         resolved = PREDEFINED[kind]
     elif kind in known:

@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, build in (("dfa, one state_fields for the header", one_state_machine),
                          ("dfa, one state_fields per field", per_field_machine)):
         machine = build()
-        chunk_t, out = timed(lambda: run_feeder(machine, frames, whole=False), args.repeat)
-        whole_t, out_whole = timed(lambda: run_feeder(machine, frames, whole=True), args.repeat)
+        chunk_t, out = timed(lambda m=machine: run_feeder(m, frames, whole=False), args.repeat)
+        whole_t, out_whole = timed(lambda m=machine: run_feeder(m, frames, whole=True), args.repeat)
         # The parsers must agree with the baseline, or their speed means nothing.
         assert len(out) == len(out_whole) == len(base_out)
         for got, want in ((out[0], base_out[0]), (out[-1], base_out[-1]), (out_whole[-1], base_out[-1])):

@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: our cpppo (and t
 
 from bench.procstat import cpu_seconds, recv_exact, rss_mib  # noqa: E402
 from cpppo.enip.codec import cip, encap  # noqa: E402
-from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec import tag_services as logix  # noqa: E402
 from cpppo.enip.codec.epath import Logical, Port, Symbolic  # noqa: E402
 
 ADDRESS = re.compile(r"Network TCP Server address = \('127\.0\.0\.1', (\d+)\)")

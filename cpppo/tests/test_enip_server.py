@@ -185,7 +185,8 @@ class TestTags(ServiceTestCase):
         with self.assertRaises(CIPError) as raised:
             tags.serve(request)
         self.assertEqual(raised.exception.status, 0x0F)
-        third = tags.add(device.Attribute("A", default=[9] * 8))
+        third = tags.add(device.Attribute("A", default=[9] * 8))   # replaced again: served from the new tag
+        self.assertIs(tags.resolve(path)[0], third)
         self.assertEqual(tags.serve(request).body.values(), [9])
 
     def test_reply_too_large(self) -> None:

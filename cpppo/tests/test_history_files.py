@@ -193,7 +193,8 @@ class TestSeries(TempDir):
         self.write("blah.hst.3", T0 + 0, 10, ".xz")
         self.write("blahblah.hst", T0 + 100, 5)  # not part of the series
         files = history_files(self.path("blah.hst"))
-        self.assertEqual([os.path.basename(f) for _, f in files], ["blah.hst.3.xz", "blah.hst.2.bz2", "blah.hst.1", "blah.hst"])
+        self.assertEqual([os.path.basename(f) for _, f in files],
+                         ["blah.hst.3.xz", "blah.hst.2.bz2", "blah.hst.1", "blah.hst"])
         got = list(records(self.path("blah.hst")))
         self.assertEqual([r.data["n"] for r in got], list(range(40)))
         self.assertTrue(all(isinstance(r, record) for r in got))
@@ -224,13 +225,13 @@ class TestStreaming(TempDir):
         gc.collect()
         tracemalloc.start()
         try:
-            seen = 0
+            seen, last = 0, None
             for rec in records(path):
-                seen += 1
+                seen, last = seen + 1, rec.data["40001"]
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        self.assertEqual(seen, count)
+        self.assertEqual((seen, last), (count, count - 1))
         self.assertLess(peak, 1_000_000, f"peak {peak} bytes while streaming {size} bytes")
 
 

@@ -165,7 +165,7 @@ class TestDotdict(unittest.TestCase):
         d = cpppo.dotdict({"x.y": 1}, z=2)
         self.assertEqual((d.x.y, d.z), (1, 2))
         with self.assertRaises(AttributeError):
-            d.nothing
+            _ = d.nothing
 
 
 class TestDocumentedMachines(unittest.TestCase):
@@ -309,7 +309,7 @@ class TestChunkedFeeding(unittest.TestCase):
                     self.assertEqual(feed_all(build(), chunks), want)
 
     def test_feeder_sentence_matches_a_whole_run(self) -> None:
-        data, source = Feeder(csv_of_ab_plus()).feed("abbb, ab"), None
+        data = Feeder(csv_of_ab_plus()).feed("abbb, ab")
         self.assertEqual(data, [])  # greedy: it waits to see whether more follows
         feeder = Feeder(csv_of_ab_plus())
         feeder.feed("abbb, ab")

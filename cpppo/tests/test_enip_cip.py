@@ -109,9 +109,11 @@ requests = st.deferred(lambda: st.one_of(
     st.builds(lambda c, i, a: cip.Request(0x0E, (Logical("class", c), Logical("instance", i), Logical("attribute", a))),
               st.integers(1, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)),
     st.builds(lambda a: cip.Request(0x03, (Logical("class", 0x6C), Logical("instance", 1)),
-                                    body=cip.GetAttributeList(tuple(a))), st.lists(st.integers(0, 0xFFFF), max_size=5)),
+                                    body=cip.GetAttributeList(tuple(a))),
+              st.lists(st.integers(0, 0xFFFF), max_size=5)),
     st.builds(lambda o, c: cip.Request(0x4C, (Logical("class", 0x6C), Logical("instance", 9)),
-                                       body=logix.ReadTemplate(o, c)), st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF)),
+                                       body=logix.ReadTemplate(o, c)),
+              st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF)),
 ))
 
 embedded = st.one_of(
@@ -131,7 +133,8 @@ carriers = st.one_of(
 replies = st.one_of(
     st.builds(lambda s, t, d: cip.Reply(0xCC, s, (), body=logix.ReadTagReply(t, d)), st.sampled_from([0, 6]),
               st.sampled_from([0xC1, 0xC3, 0xC4, 0xCA]), st.binary(max_size=20)),
-    st.builds(lambda s, e: cip.Reply(0xCD, s, tuple(e)), st.integers(0, 255), st.lists(st.integers(0, 0xFFFF), max_size=2)),
+    st.builds(lambda s, e: cip.Reply(0xCD, s, tuple(e)), st.integers(0, 255),
+              st.lists(st.integers(0, 0xFFFF), max_size=2)),
     st.builds(lambda h, d: cip.Reply(0xD2, 0, (), body=logix.ReadTagReply(0x2A0, d, h)), st.integers(0, 0xFFFF),
               st.binary(max_size=12)),
     st.builds(lambda o, t: cip.Reply(0xD4, 0, (), body=cip.ForwardOpenReply(o, t, 1, 2, 3, 4, 5)),
@@ -195,7 +198,8 @@ class TestFaults(unittest.TestCase):
             "ucs without route": good[:-4],
             "msp offsets out of order": cip.Request(0x0A, ROUTER).encode() + b"\x02\x00\x10\x00\x06\x00",
             "forward open short": cip.Request(0x54, CM).encode() + b"\x0a\x0e",
-            "attribute list short": cip.Request(0x03, (Logical("class", 1), Logical("instance", 1))).encode() + b"\x03\x00\x01\x00",
+            "attribute list short": (cip.Request(0x03, (Logical("class", 1), Logical("instance", 1))).encode()
+                                     + b"\x03\x00\x01\x00"),
         }
         for name, data in cases.items():
             with self.subTest(name), self.assertRaises(RemoteProtocolError) as caught:

@@ -242,7 +242,8 @@ class TestAbbreviations(AbbreviationsReset):
         self.assertEqual(timestamp.support_abbreviations("Europe/Berlin", at=AT_2014), ["CEST", "CET"])
         self.assertEqual(timestamp.support_abbreviations("Europe/Berlin", at=AT_2014), [])
         z, dst, off = timestamp._tzabbrev["CEST"]
-        self.assertEqual((str(z), dst, format_offset(off.total_seconds(), ms=False)), ("Europe/Berlin", True, "> 2:00:00"))
+        self.assertEqual((str(z), dst, format_offset(off.total_seconds(), ms=False)),
+                         ("Europe/Berlin", True, "> 2:00:00"))
         self.assertEqual(timestamp.support_abbreviations("CA", exclude=["MST", "MDT"], at=AT_2014, reset=True),
                          ["ADT", "AST", "CDT", "CST", "EDT", "EST", "NDT", "NST", "PDT", "PST"])
         self.assertEqual(timestamp.support_abbreviations(None, reset=True), [])

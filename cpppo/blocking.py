@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.python.failure import Failure
 
 __all__ = ["ReactorThreadError", "get_reactor", "call", "submit", "in_reactor_thread", "stop"]
@@ -55,7 +56,7 @@ class _ReactorRunner:
     def reactor(self) -> Any:
         from twisted.internet import reactor
 
-        if reactor.running:  # type: ignore[attr-defined]
+        if reactor.running:
             return reactor
         with self._lock:
             if self._stopped:
@@ -64,9 +65,9 @@ class _ReactorRunner:
                 if getattr(reactor, "_started", False):
                     raise ReactorThreadError("the global reactor already ran and stopped in this process")
                 ready = threading.Event()
-                reactor.callWhenRunning(ready.set)  # type: ignore[attr-defined]
+                reactor.callWhenRunning(ready.set)
                 self._thread = threading.Thread(
-                    target=reactor.run,  # type: ignore[attr-defined]
+                    target=reactor.run,
                     kwargs={"installSignalHandlers": False},
                     name="cpppo-reactor",
                     daemon=True,
@@ -91,13 +92,19 @@ class _ReactorRunner:
             if thread is None:
                 return
             self._stopped = True
-        if reactor.running:  # type: ignore[attr-defined]
-            reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        if reactor.running:
+            IReactorFromThreads(reactor).callFromThread(reactor.stop)
         if thread is not threading.current_thread():
             thread.join(timeout)
 
 
 _runner = _ReactorRunner()
+
+
+class _Future(concurrent.futures.Future[Any]):
+    """The Future :func:`submit` returns: it keeps the Deferred it waits on, which a timed-out :func:`call` cancels."""
+
+    _cpppo_deferred: defer.Deferred[Any] | None = None
 
 
 def get_reactor() -> Any:
@@ -122,7 +129,7 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futu
     if in_reactor_thread():
         raise ReactorThreadError(
             "a blocking cpppo call was made from the reactor thread; use the Deferred API there")
-    future: concurrent.futures.Future = concurrent.futures.Future()
+    future = _Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
@@ -138,7 +145,7 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futu
                 future.set_result(result)
 
         d.addBoth(done)
-        future._cpppo_deferred = d  # type: ignore[attr-defined]
+        future._cpppo_deferred = d
 
     reactor.callFromThread(run)
     return future

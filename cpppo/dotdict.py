@@ -55,7 +55,7 @@ class dotdict(dict):
                 _dict_set(self, name, dotdict())
             return _dict_get(self, name)
         base, index = m.group(1), int(m.group(2))
-        seq = _dict_get(self, base) if base else self
+        seq: Any = _dict_get(self, base) if base else self
         return seq[index]
 
     def _parent(self, key: str, create: bool) -> tuple[Any, str]:
@@ -211,7 +211,7 @@ class dotdict(dict):
             else:
                 yield path, value
 
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._leaves())
 
     def keys(self) -> list[str]:  # type: ignore[override]

@@ -47,7 +47,7 @@ class Playback:
         if speed is not None and speed < 0:
             raise ValueError(f"Invalid playback speed {speed!r}; must be positive, or None/0/inf for fastest")
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[no-redef]
+            from twisted.internet import reactor as clock
         self.path = os.fspath(path)
         self.callback = callback
         self.start_at = start

@@ -21,7 +21,7 @@ import lzma
 import os
 import re
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 from .times import timestamp
@@ -33,7 +33,10 @@ __all__ = [
 
 log = logging.getLogger(__package__)
 
-_COMPRESSORS = types.MappingProxyType({".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open})
+# Each opens a file object (a GzipFile, BZ2File or LZMAFile, or a TextIOWrapper over one), which
+# typeshed types as io.BufferedIOBase rather than IO: hence Any for what they return.
+_COMPRESSORS: types.MappingProxyType[str, Callable[[str | os.PathLike[str], str], Any]] = types.MappingProxyType(
+    {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open})
 
 
 class HistoryExhausted(Exception):
@@ -118,12 +121,11 @@ class logger:
     def __enter__(self) -> logger:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> None:
         try:
             self.close()
         except OSError as err:
             log.warning("Suppressed close failure on logger exit: %s", err)
-        return False
 
     def buffering(self, bufsize: int | str | None = None) -> None:
         """Change the buffer size (``'line'`` for line buffering), re-opening the file if it is open."""

@@ -108,6 +108,8 @@ class reader:
         file_path = self._choose(target_ts, after, strict)
         f = os.path.basename(file_path)[len(self.name):]
         with opener(file_path) as fd:
+            ts: timestamp | None  # None after an unparsable line
+            js: str | None
             try:
                 n, (ts, _, js) = parse_record(fd, encoding=encoding)
             except StopIteration:
@@ -226,7 +228,8 @@ class loader(reader):
         *on_bad_iframe* is ``SUPPRESS``; other damaged records are skipped unless *on_bad_data* says
         otherwise.  ``FAIL`` ends in state FAILED, ``RAISE`` also raises the error.
         """
-        cur, events = self.advance(), []
+        cur = self.advance()
+        events: list[dict[str, Any]] = []
         if not self:
             return cur, events
         upcoming_ts = None if upcoming is None else timestamp(upcoming)
@@ -240,7 +243,8 @@ class loader(reader):
                     self._strict = True  # until this file shows increasing timestamps
                 assert self._i is not None
                 seen = None
-                for (self._f, self._n, cur), (ts, js) in self._i:
+                for (f, n, cur), (ts, js) in self._i:
+                    self._f, self._n = f, n
                     seen = ts if ts is not None else seen
                     data, bad = None, False
                     if js is not None:
@@ -257,7 +261,8 @@ class loader(reader):
                     if ts is None:  # an unparsable line (the reader warned)
                         continue
                     if self._deadline is not None and self.state < self.EXHAUSTED and ts >= self._deadline:
-                        raise HistoryExhausted(f"Exhausted history duration {format_offset(self._duration or 0, symbols='-+')}")
+                        span = format_offset(self._duration or 0, symbols='-+')
+                        raise HistoryExhausted(f"Exhausted history duration {span}")
                     if js is None:  # the next record is in the future
                         wait = ts.value - cur.value - (self.lookahead or 0.0)
                         self.state = self.AWAITING, f"waiting {wait / self.factor:.3f}s for {ts}"

@@ -25,6 +25,7 @@ from .zones import (
     AmbiguousTimeZoneError,
     TZ_wrapper,
     UnknownTimeZoneError,
+    ZonePeriod,
     format_offset,
     get_localzone,
     has_pytz_classic,
@@ -131,7 +132,8 @@ class timestamp:
                     raise UnknownTimeZoneError(f"Unknown time zone or region {name!r}") from None
                 # Each abbreviation the zone uses, with its latest offset; one used for several
                 # offsets within the zone (eg. MSK in 2014) can only be resolved by the zone: dst None
-                latest, offsets = {}, {}
+                latest: dict[str, ZonePeriod] = {}
+                offsets: dict[str, set[datetime.timedelta]] = {}
                 for p in zone_periods(tz, start, end):
                     if p.abbrev.isalpha() and p.abbrev not in exclusions:  # skip eg. '-03'
                         latest[p.abbrev] = p
@@ -349,7 +351,7 @@ class timestamp:
             return rhs.value
         if isinstance(rhs, (int, float)) and not isinstance(rhs, bool):
             return float(rhs)
-        return NotImplemented  # type: ignore[return-value]
+        return NotImplemented
 
     def __lt__(self, rhs: Any) -> bool:
         other = self._other(rhs)

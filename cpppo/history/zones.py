@@ -148,7 +148,10 @@ def parse_offset(term: str, symbols: str = "<>") -> float:
 
 
 def format_offset(dt: float, ms: bool | None = True, symbols: str = "<>") -> str:
-    """Format seconds *dt* as ``'</> h:mm:ss.sss'`` (whole seconds if *ms* is falsy); inverse of :func:`parse_offset`."""
+    """Format seconds *dt* as ``'</> h:mm:ss.sss'`` (whole seconds if *ms* is falsy).
+
+    The inverse of :func:`parse_offset`.
+    """
     sign = symbols[0] if dt < 0 else symbols[1]
     mag = abs(dt)
     hours, rest = int(mag // 3600), mag % 3600

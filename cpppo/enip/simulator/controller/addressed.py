@@ -120,7 +120,7 @@ class AddressedObject(Object):
         if self.on_access is not None:
             self.on_access(kind, attribute, 0, len(attribute), values if isinstance(values, list) else [values])
 
-    def encode(self, attribute: Attribute) -> Any:  # type: ignore[override]
+    def encode(self, attribute: Attribute) -> Any:
         """An attribute's bytes (or a Deferred of them), reporting the read."""
         value = attribute[0:len(attribute)]
 
@@ -174,7 +174,7 @@ class AddressedObject(Object):
             at += size
         results = [self._write(a, values) for a, values in zip(attributes, decoded)]
         if any(isinstance(r, defer.Deferred) for r in results):
-            return defer.gatherResults([defer.maybeDeferred(lambda r=r: r) for r in results],
+            return defer.gatherResults([r if isinstance(r, defer.Deferred) else defer.succeed(r) for r in results],
                                        consumeErrors=True).addCallback(lambda _: b"")
         return b""
 

@@ -66,7 +66,7 @@ class ComputedAttribute(Attribute):
         super().__init__(name, type_cls, 0)
         self._read, self._write = read, write
 
-    @property  # type: ignore[override]
+    @property
     def value(self) -> Any:
         return self._read()
 

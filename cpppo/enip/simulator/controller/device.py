@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 from twisted.internet import defer
 
@@ -29,6 +29,8 @@ from cpppo.enip.simulator.controller import type_classes as parser
 
 __all__ = ["Attribute", "Object", "Directory", "Identity", "MessageRouter", "ConnectionManager", "TCPIP",
            "EthernetLink", "Refusal", "CIPError", "ElementOutOfRange", "resolve_type"]
+
+_O = TypeVar("_O", bound="Object")
 
 
 class Refusal(Exception):
@@ -91,7 +93,7 @@ class Attribute:
         parser_cls = parser.TYPE_CLASSES.get(self.cip.name)
         self.parser = parser_cls() if parser_cls is not None else None
         self.scalar = isinstance(default, (str, bytes)) or not hasattr(default, "__len__")
-        self.value = default if self.scalar else list(default)
+        self.value: Any = default if self.scalar else list(default)  # a scalar, or a list of elements
         self.error = error
         self.mask = mask
 
@@ -118,17 +120,19 @@ class Attribute:
             return [self.value] if self.scalar else self.value[key]
         return self.value if self.scalar else self.value[key]
 
-    def __setitem__(self, key: int | slice, value: Any) -> None:
+    def __setitem__(self, key: int | slice, value: Any) -> defer.Deferred[Any] | None:
+        """Store *value*; None, or (in a subclass whose writes are slow) a Deferred the reply waits on."""
         if self._validate_key(key) is slice:
             if self.scalar:
                 self.value = list(value)[0]
             else:
                 self.value[key] = list(value)
-            return
+            return None
         if self.scalar:
             self.value = value
         else:
             self.value[key] = value
+        return None
 
     def produce(self, start: int = 0, stop: int | None = None) -> bytes:
         """The bytes of elements ``start:stop`` (only for Attributes whose reads are immediate)."""
@@ -158,8 +162,7 @@ class Object:
         except KeyError:
             raise Refusal(0x14, message=f"{self} has no attribute {number}") from None
 
-    @staticmethod
-    def encode(attribute: Attribute) -> Any:
+    def encode(self, attribute: Attribute) -> Any:
         """An attribute's value bytes, or a Deferred of them (its reads may be slow)."""
         value = attribute[0:len(attribute)]
         if isinstance(value, defer.Deferred):
@@ -173,7 +176,7 @@ class Object:
         numbers = self.all_attributes if self.all_attributes is not None else sorted(self.attributes)
         parts = [self.encode(self.attribute(n)) for n in numbers if n in self.attributes]
         if any(isinstance(p, defer.Deferred) for p in parts):
-            return defer.gatherResults([defer.maybeDeferred(lambda p=p: p) for p in parts],
+            return defer.gatherResults([p if isinstance(p, defer.Deferred) else defer.succeed(p) for p in parts],
                                        consumeErrors=True).addCallback(b"".join)
         return b"".join(parts)
 
@@ -197,7 +200,7 @@ class Directory:
     def __init__(self) -> None:
         self._objects: dict[int, dict[int, Object]] = {}
 
-    def add(self, obj: Object) -> Object:
+    def add(self, obj: _O) -> _O:
         self._objects.setdefault(obj.class_id, {})[obj.instance_id] = obj
         return obj
 
@@ -210,7 +213,7 @@ class Directory:
     def classes(self) -> list[int]:
         return sorted(self._objects)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Object]:
         for instances in self._objects.values():
             yield from instances.values()
 

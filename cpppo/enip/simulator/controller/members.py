@@ -142,7 +142,7 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     code, handle = _type_of(view)
     if body.type in _TEXT and isinstance(view.type, Structure) and is_string(view.type) \
             and isinstance(body, logix.WriteTag):
-        return _write_text(view, service, body)
+        return _write_text(view, view.type, service, body)
     if body.type != code or (handle is not None and body.handle != handle):
         raise Refusal(GENERAL, (TYPE_MISMATCH,), f"{view.tag.name}: type 0x{body.type:04X} for 0x{code:04X}")
     if body.elements < 1 or body.elements > view.available:
@@ -167,16 +167,17 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     if len(data) < room and not isinstance(body, logix.WriteTagFragmented):
         raise Refusal(0x13)
     if isinstance(view.type, Structure) and is_string(view.type):
-        _check_lengths(view, offset, data)
+        _check_lengths(view, view.type, offset, data)
     start = view.offset + offset
     raw[start:start + len(data)] = data
     return cip.Reply(service | 0x80)
 
 
-def _check_lengths(view: View, offset: int, data: bytes) -> None:
+def _check_lengths(view: View, structure: Structure, offset: int, data: bytes) -> None:
     """Each STRING-family element whose LEN this (fragment of a) write touches must fit its DATA, as
-    its LEN will be after the write: a LEN split between two fragments is checked as it completes."""
-    structure, raw, stop = view.type, view.tag.raw, offset + len(data)
+    its LEN will be after the write: a LEN split between two fragments is checked as it completes.
+    *structure* is the view's type, a STRING-family Structure."""
+    raw, stop = view.tag.raw, offset + len(data)
     length, capacity = structure.by_name["LEN"].offset, structure.by_name["DATA"].count
     for element in range(offset // structure.size, -(-stop // structure.size)):
         at = element * structure.size + length  # the LEN field, in bytes from the view's start
@@ -211,12 +212,12 @@ def _texts(view: View, body: Any) -> list[bytes]:
     return texts
 
 
-def _write_text(view: View, service: int, body: Any) -> cip.Reply:
-    """A CIP STRING (0xD0) or SHORT_STRING (0xDA) written to a Logix STRING-family view: each text
-    becomes one element's LEN and DATA (the rest of DATA zeroed), as a Logix STRING write would."""
+def _write_text(view: View, structure: Structure, service: int, body: Any) -> cip.Reply:
+    """A CIP STRING (0xD0) or SHORT_STRING (0xDA) written to a Logix STRING-family view (of type
+    *structure*): each text becomes one element's LEN and DATA (the rest of DATA zeroed), as a Logix
+    STRING write would."""
     if body.elements < 1 or body.elements > view.available:
         raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: {body.elements} of {view.available} elements")
-    structure = view.type
     length, data = structure.by_name["LEN"], structure.by_name["DATA"]
     texts = _texts(view, body)
     for text in texts:

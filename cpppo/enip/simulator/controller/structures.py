@@ -156,14 +156,16 @@ class StructTag(Attribute):
     # Element access reads and writes whole structures as bytes.
     def __getitem__(self, key: int | slice) -> Any:
         size = self.structure.size
-        if self._validate_key(key) is slice:
+        self._validate_key(key)
+        if isinstance(key, slice):
             start, stop, _ = key.indices(len(self))
             return bytes(self.raw[start * size:stop * size])
         return bytes(self.raw[key * size:(key + 1) * size])
 
     def __setitem__(self, key: int | slice, value: Any) -> None:
         size = self.structure.size
-        if self._validate_key(key) is slice:
+        self._validate_key(key)
+        if isinstance(key, slice):
             start, stop, _ = key.indices(len(self))
         else:
             start, stop = key, key + 1
@@ -221,8 +223,8 @@ def fill(raw: bytearray, base: int, structure: Structure, value: Any) -> None:
             items = list(item) if member.count else [item]
             if len(items) > max(member.count, 1):
                 raise ValueError(f"{len(items)} values for {structure.name}.{member.name}")
-            data = member.type.encode(items)
-            raw[at:at + len(data)] = data
+            encoded = member.type.encode(items)
+            raw[at:at + len(encoded)] = encoded
 
 
 def is_string(structure: Structure) -> bool:

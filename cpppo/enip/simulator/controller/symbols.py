@@ -39,6 +39,12 @@ def dimensions(attribute: Attribute) -> tuple[int, ...]:
     return tuple(dims)
 
 
+def _three(dims: tuple[int, ...]) -> tuple[int, int, int]:
+    """The Symbol object's three dimension words: *dims*, padded with zeros (or cut) to three."""
+    padded = dims + (0, 0, 0)
+    return padded[0], padded[1], padded[2]
+
+
 def symbol_type(attribute: Attribute) -> int:
     """The Symbol object's type word: atomic type code (or bit 15 and the template instance of a
     structure), and the number of array dimensions (bits 13-14)."""
@@ -103,8 +109,8 @@ class SymbolBrowser:
         if isinstance(entry, tuple) and len(entry) == 3 and entry[2]:  # an alias of a part of a tag
             kind, shape, size = self._part(attribute, entry[2])
             return browse.SymbolInstance(instance, name, kind | len(shape) * ARRAY_1D, 0, instance << 16, control,
-                                         size, (shape + (0, 0, 0))[:3], access)
-        dims = (dimensions(attribute) + (0, 0, 0))[:3]
+                                         size, _three(shape), access)
+        dims = _three(dimensions(attribute))
         structure = getattr(attribute, "structure", None)
         size = structure.size if structure is not None else attribute.cip.size or 0
         return browse.SymbolInstance(instance, name, symbol_type(attribute), 0, instance << 16,

@@ -32,7 +32,7 @@ _ACCESS = re.compile(r"ExternalAccess\s*:=\s*(?P<access>Read/Write|Read Only|Non
 _CONSTANT = re.compile(r"\bConstant\s*:=\s*true\b", re.IGNORECASE)
 
 
-def _kind(name: str, types: dict[str, Structure]) -> object | None:
+def _kind(name: str, types: dict[str, Structure]) -> str | Structure | None:
     upper = name.upper()
     if upper in ATOMIC:
         return upper
@@ -96,7 +96,7 @@ def load_csv(paths: list[str], types: dict[str, Structure] | None = None) -> L5X
             access = _ACCESS.search(attributes)
             code = ACCESS[access.group("access").upper()] if access else 0
             constant = _CONSTANT.search(attributes) is not None
-            result.tags.append(L5XTag(prefix + name, resolved, dims, None, code, description,  # type: ignore[arg-type]
+            result.tags.append(L5XTag(prefix + name, resolved, dims, None, code, description,
                                       constant))
     if len({t.name.upper() for t in result.tags}) != len(result.tags):
         raise ValueError(f"CSV: a tag is named twice in {', '.join(paths)}")

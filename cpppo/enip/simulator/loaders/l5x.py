@@ -375,13 +375,13 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
         for tag in (t for block in controller.findall("Tags") for t in block.findall("Tag")):
             _tag(tag, "", path, types, result, aliases, seen)
         for program in (p for block in controller.findall("Programs") for p in block.findall("Program")):
-            name = program.get("Name")
-            if not name:
+            program_name = program.get("Name")
+            if not program_name:
                 raise ValueError(f"{where(path, program)}: a program without a Name")
-            if name not in result.programs:
-                result.programs.append(name)
+            if program_name not in result.programs:
+                result.programs.append(program_name)
             for tag in (t for block in program.findall("Tags") for t in block.findall("Tag")):
-                _tag(tag, f"Program:{name}.", path, types, result, aliases, seen)
+                _tag(tag, f"Program:{program_name}.", path, types, result, aliases, seen)
     resolve_aliases(result, aliases)
     return result
 
@@ -390,7 +390,8 @@ def apply(service: Any, exported: L5XFile) -> None:
     """What an export adds to a service beyond ``load_tags``: each tag's external access (the
     attribute the Symbol object reports and the tag services check) and constness (writes
     refused), its aliases (the alias name resolves to the base tag's own Attribute: one storage),
-    and the controller's name (class 0x64, what pycomm3 shows as ``plc.info["name"]``).  Call it after ``service.load_tags(exported)``."""
+    and the controller's name (class 0x64, what pycomm3 shows as ``plc.info["name"]``).  Call it after
+    ``service.load_tags(exported)``."""
     for tag in exported.tags:
         if isinstance(tag, L5XTag) and tag.name in service.tags:
             service.tags[tag.name].external_access = tag.access

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any, TypeAlias
 from xml.etree import ElementTree as ET
 
 from cpppo.enip.codec import types as cip_types
@@ -23,7 +23,7 @@ from cpppo.enip.simulator.controller.structures import Structure, decode, is_str
 __all__ = ["Kind", "where", "number", "logix_string", "decorated", "from_bytes", "pack_bools", "text_value"]
 
 #: What a tag or member holds: an atomic type name or a Structure.
-Kind = Union[str, Structure]
+Kind: TypeAlias = str | Structure
 #: The resolver of a type name (the L5X's or a predefined one), None when unknown.
 Resolver = Callable[[str], Kind | None]
 
@@ -90,7 +90,7 @@ def number(text: str | None, kind: str, place: str) -> int | float | bool:
     if kind == "BOOL":
         return bool(value)
     spec = cip_types.type_of(kind)
-    if spec.lo is not None and not spec.lo <= value <= spec.hi:
+    if spec.lo is not None and spec.hi is not None and not spec.lo <= value <= spec.hi:
         width = (spec.size or 1) * 8
         if spec.lo < 0 and 0 <= value < 1 << width:  # a hex/binary radix shows the bit pattern
             value -= 1 << width if value >= 1 << (width - 1) else 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer, task
 
@@ -24,6 +24,7 @@ from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec.codes import Command, EncapStatus
 from cpppo.enip.simulator.controller.plc import Controller
 from cpppo.enip.simulator.router import Router
+from cpppo.enip.simulator.transport import Link
 
 __all__ = ["Dispatcher", "Sessions", "CLOSE"]
 
@@ -43,10 +44,10 @@ class Sessions:
     """The registered sessions of one controller: handle -> the connection record that registered it."""
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        self._by_handle: dict[int, Any] = {}
+        self._by_handle: dict[int, Link] = {}
         self._random = rng or random.Random()
 
-    def register(self, link: Any) -> int:
+    def register(self, link: Link) -> int:
         """A fresh handle for *link* (which has none yet)."""
         handle = self._random.randrange(1, 1 << 32)
         while handle in self._by_handle:
@@ -55,13 +56,13 @@ class Sessions:
         link.session = handle
         return handle
 
-    def drop(self, link: Any) -> None:
+    def drop(self, link: Link) -> None:
         """*link*'s session ends (UnRegisterSession, or its connection closed)."""
         if link.session and self._by_handle.get(link.session) is link:
             del self._by_handle[link.session]
         link.session = 0
 
-    def valid(self, handle: int, link: Any) -> bool:
+    def valid(self, handle: int, link: Link) -> bool:
         """Whether *handle* is the session *link* registered."""
         return self._by_handle.get(handle) is link
 
@@ -82,7 +83,7 @@ class Dispatcher:
         self.controller = controller
         self.router = router or Router(controller)
         self.sessions = Sessions()
-        self._commands: dict[int, Callable[[encap.Frame, Any], Any]] = {
+        self._commands: dict[int, Callable[[encap.Frame, Link], Any]] = {
             Command.SEND_RR_DATA: self._send_rr_data,
             Command.SEND_UNIT_DATA: self._send_unit_data,
             Command.REGISTER_SESSION: self._register,
@@ -93,7 +94,7 @@ class Dispatcher:
             Command.LIST_INTERFACES: lambda frame, link: self.list_reply(frame),
         }
 
-    def handle(self, frame: encap.Frame, link: Any) -> Any:
+    def handle(self, frame: encap.Frame, link: Link) -> Any:
         """The reply to *frame* from *link*: a Frame, a Deferred of one, None, or CLOSE."""
         self.controller.requests += 1
         command = self._commands.get(frame.command)
@@ -101,7 +102,7 @@ class Dispatcher:
             return self._status(frame, EncapStatus.INVALID_COMMAND)
         return command(frame, link)
 
-    def forget(self, link: Any) -> None:
+    def forget(self, link: Link) -> None:
         """*link*'s connection closed: its session ends, and the Forward Opens it made close."""
         self.controller.connections.drop_owner(link)
         self.sessions.drop(link)
@@ -110,7 +111,7 @@ class Dispatcher:
     def _status(frame: encap.Frame, status: int) -> encap.Frame:
         return encap.Frame(frame.command, encap.Raw(b""), frame.session, status, frame.context)
 
-    def _register(self, frame: encap.Frame, link: Any) -> encap.Frame:
+    def _register(self, frame: encap.Frame, link: Link) -> encap.Frame:
         body = frame.body
         if not isinstance(body, encap.RegisterSession):
             return self._status(frame, EncapStatus.INCORRECT_DATA)
@@ -122,7 +123,7 @@ class Dispatcher:
         session = self.sessions.register(link)
         return encap.Frame(frame.command, encap.RegisterSession(1, 0), session, 0, frame.context)
 
-    def _unregister(self, frame: encap.Frame, link: Any) -> Any:
+    def _unregister(self, frame: encap.Frame, link: Link) -> Any:
         self.sessions.drop(link)
         return CLOSE
 
@@ -138,27 +139,27 @@ class Dispatcher:
 
     def _delayed(self, reply: Any) -> Any:
         """*reply*, held back by the controller's reply delay (if one is set)."""
-        delay = self.controller.delay
-        if delay and (delay := self.controller.reply_delay()) > 0:
-            return task.deferLater(self.controller.clock, delay, lambda: reply)
+        if self.controller.delay and (seconds := self.controller.reply_delay()) > 0:
+            return task.deferLater(self.controller.clock, seconds, lambda: reply)
         return reply
 
-    def _refused(self, frame: encap.Frame, link: Any, address: type, data: type) -> Any:
+    def _refused(self, frame: encap.Frame, link: Link, address: type, data: type) -> Any:
         """The reply refusing a SendRRData / SendUnitData *frame*, or None if it carries its two items."""
         if not self.sessions.valid(frame.session, link):
             return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
         body = frame.body
-        items = body.items if body.__class__ is encap.SendData else ()
+        items = body.items if isinstance(body, encap.SendData) else ()
         if len(items) != 2 or items[0].__class__ is not address or items[1].__class__ is not data:
             return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
         return None
 
-    def _send_rr_data(self, frame: encap.Frame, link: Any) -> Any:
+    def _send_rr_data(self, frame: encap.Frame, link: Link) -> Any:
         refused = self._refused(frame, link, encap.NullAddress, encap.UnconnectedData)
         if refused is not None:
             return refused
-        items = frame.body.items
-        reply = self.router.unconnected(items[1].message, link)
+        # _refused checked the body (SendData) and its two items' classes:
+        data = cast(encap.UnconnectedData, cast(encap.SendData, frame.body).items[1])
+        reply = self.router.unconnected(data.message, link)
         if reply.__class__ is defer.Deferred:
             return self._delayed(reply.addCallback(self._unconnected_frame, frame))
         return self._delayed(self._unconnected_frame(reply, frame))
@@ -168,18 +169,20 @@ class Dispatcher:
         data = encap.SendData((encap.NullAddress(), encap.UnconnectedData(reply)), 0, 0)
         return encap.Frame(frame.command, data, frame.session, 0, frame.context)
 
-    def _send_unit_data(self, frame: encap.Frame, link: Any) -> Any:
+    def _send_unit_data(self, frame: encap.Frame, link: Link) -> Any:
         refused = self._refused(frame, link, encap.ConnectedAddress, encap.ConnectedData)
         if refused is not None:
             return refused
-        items = frame.body.items
-        sequence = items[1].sequence
-        connection = self.controller.connections.get(items[0].connection)
+        # _refused checked the body (SendData) and its two items' classes:
+        items = cast(encap.SendData, frame.body).items
+        address, data = cast(encap.ConnectedAddress, items[0]), cast(encap.ConnectedData, items[1])
+        sequence = data.sequence
+        connection = self.controller.connections.get(address.connection)
         if connection is None:
-            log.info("SendUnitData on unknown connection 0x%08X", items[0].connection)
+            log.info("SendUnitData on unknown connection 0x%08X", address.connection)
         else:
             connection.sequence = sequence
-        t_o, reply = self.router.connected(connection, items[1].message, link)
+        t_o, reply = self.router.connected(connection, data.message, link)
 
         def wrap(reply: cip.Reply) -> encap.Frame:
             data = encap.SendData((encap.ConnectedAddress(t_o), encap.ConnectedData(sequence, reply)), 0, 0)

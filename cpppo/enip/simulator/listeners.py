@@ -85,7 +85,8 @@ class Listener:
                 self.udp_port = self.reactor.listenUDP(host.port, EnipDatagram(self.transport), interface=interface)
             except Exception as error:  # a UDP port in use must not stop the TCP server
                 log.warning("UDP ListIdentity not served on port %d: %s", host.port, error)
-        log.log(logging.NORMAL, "EtherNet/IP simulator listening on %s:%d",  # type: ignore[attr-defined]
+        log.log(logging.NORMAL,  # type: ignore[attr-defined]  # a level cpppo.misc adds to logging at run time
+                "EtherNet/IP simulator listening on %s:%d",
                 getattr(host, "host", "?"), host.port)
         return port
 

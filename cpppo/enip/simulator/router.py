@@ -266,5 +266,6 @@ class Router:
                 return cip.Reply(0x8A, GeneralStatus.REPLY_DATA_TOO_LARGE)
             return combined
         if any(isinstance(r, defer.Deferred) for r in replies):
-            return defer.gatherResults([defer.maybeDeferred(lambda r=r: r) for r in replies]).addCallback(combine)
+            return defer.gatherResults([r if isinstance(r, defer.Deferred) else defer.succeed(r)
+                                        for r in replies]).addCallback(combine)
         return combine(replies)

@@ -82,6 +82,7 @@ class EnipProtocol(protocol.Protocol):
 
     def connectionMade(self) -> None:
         transport = self.transport
+        assert transport is not None  # makeConnection set it before calling this
         if hasattr(transport, "setTcpNoDelay"):
             try:
                 transport.setTcpNoDelay(True)
@@ -100,6 +101,7 @@ class EnipProtocol(protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         link = self.link
+        assert link is not None  # connectionMade set it
         link.received += len(data)
         connection = self.connection
         connection.receive_data(data)
@@ -120,6 +122,7 @@ class EnipProtocol(protocol.Protocol):
     def _write_out(self) -> None:
         """Hand the replies of this dataReceived to the transport in one write, in request order."""
         out, self._out = self._out, []
+        assert self.transport is not None  # connected: replies are written only then
         self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _bad_frame(self, error: RemoteProtocolError) -> bool:
@@ -138,6 +141,7 @@ class EnipProtocol(protocol.Protocol):
     def _close(self) -> None:
         if self._out:
             self._write_out()
+        assert self.link is not None and self.transport is not None  # connected: frames come only then
         self.link.eof = True
         self.transport.loseConnection()
 
@@ -169,6 +173,7 @@ class EnipProtocol(protocol.Protocol):
             self._write_out()
 
     def _send(self, reply: Any) -> None:
+        assert self.link is not None  # connected: replies come only then
         if reply is None or self.link.eof:
             return
         if reply is CLOSE:
@@ -213,6 +218,7 @@ class EnipDatagram(protocol.DatagramProtocol):
             return
         if frame.command in (Command.LIST_IDENTITY, Command.LIST_SERVICES, Command.LIST_INTERFACES):
             reply = self.dispatcher.list_reply(frame)
+            assert self.transport is not None  # datagrams arrive only once listening
             try:
                 self.transport.write(encap.encode_frame(reply), addr)
             except OSError as error:

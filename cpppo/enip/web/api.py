@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet import defer, task
+from twisted.python.failure import Failure
 
 from cpppo.enip.codec.codes import explain
 from cpppo.enip.simulator.controller.device import Refusal
@@ -101,7 +102,7 @@ class Target:
 
     def has(self, command: str) -> bool:
         match = _INDEXED.match(command)
-        return bool(match) and match.group("name") in self.commands
+        return match is not None and match.group("name") in self.commands
 
     def get(self, command: str) -> Any:
         """The current value of *command* (may be a Deferred)."""
@@ -397,10 +398,18 @@ class Api:
                 loop.stop()
                 if not done.called:
                     done.callback(None)
+        def failed(failure: Failure) -> None:
+            if not done.called:
+                done.errback(failure)
+
+        def stop(result: object) -> object:
+            if loop.running:
+                loop.stop()
+            return result
         loop = task.LoopingCall(check)
         loop.clock = self.reactor
-        loop.start(interval, now=False).addErrback(lambda f: done.called or done.errback(f))
-        done.addBoth(lambda result: (loop.running and loop.stop(), result)[1])
+        loop.start(interval, now=False).addErrback(failed)
+        done.addBoth(stop)
         return done
 
     def bounded(self, work: defer.Deferred, what: str) -> defer.Deferred:

@@ -173,7 +173,8 @@ class EnipServerService(service.Service):
 
 
 def makeService(options: Options) -> service.IService:
-    """Logging, then the tag files, then the simulator's service under a guard (a failure to start: one line, exit 1)."""
+    """Logging, then the tag files, then the simulator's service under a guard (a failure to start: one
+    line, exit 1)."""
     settings: opts.Settings = options["settings"]
     setup_logging(settings.verbose, settings.log_file, rotating=True, handler=TwistedLogHandler())
     try:

@@ -38,9 +38,11 @@ def exit_when_done(status: int) -> None:
     def finish() -> None:
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is None:  # a missing stream (sys.__stdout__ may be None): nothing to flush
+                continue
             try:
-                stream.flush()  # type: ignore[union-attr]
-            except Exception:  # a closed or missing stream: nothing to flush
+                stream.flush()
+            except Exception:  # a closed stream: nothing to flush
                 pass
         os._exit(status)
 

@@ -6,8 +6,9 @@ INI files below), and :func:`load` reads the tag files it names (``--tags``
 TOML/JSON, ``--l5x``, ``--csv``) and checks the tags against their types; the
 run step does the second, so parsing never reads the user's exports.  Either
 step raises ValueError; :func:`configure` does both and exits with a usage
-message (status 2) instead: the server never starts half-configured.  The original cpppo's INI files (``-c FILE``; ``cpppo.cfg``
-in the usual places unless ``--no-config``) supply the Identity, TCP/IP and
+message (status 2) instead: the server never starts half-configured.  The
+original cpppo's INI files (``-c FILE``; ``cpppo.cfg`` in the usual places
+unless ``--no-config``) supply the Identity, TCP/IP and
 UCMM settings, and the command line overrides them.
 """
 
@@ -28,8 +29,8 @@ from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator.controller import type_classes as atomic
 from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
 
-__all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address", "parse_route_path",
-           "parse_delay", "CONFIG_FILES"]
+__all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address",
+           "parse_route_path", "parse_delay", "CONFIG_FILES"]
 
 log = logging.getLogger(__name__)
 

@@ -177,8 +177,8 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, *
     """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status.
 
     Logging is set up before the tag files are read, so that what the ``--l5x`` / ``--csv``
-    loaders skip is logged where the user sees it; a bad option or file is a usage error (exit 2); a port that cannot be bound is one line
-    naming that port (the EtherNet/IP or the web one) and exit status 1.
+    loaders skip is logged where the user sees it; a bad option or file is a usage error (exit 2); a
+    port that cannot be bound is one line naming that port (the EtherNet/IP or the web one) and exit status 1.
     """
     from cpppo.bin.startup import reason, setup_logging
 

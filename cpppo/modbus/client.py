@@ -63,10 +63,8 @@ class ModbusClientMixin:
         d = self.request(self.unit if unit is None else unit, _READERS[table](address=wire, count=count))
 
         def values(response: Any) -> list[int]:
-            if table in ("co", "di"):
-                got = [1 if b else 0 for b in response.bits[:count]]
-            else:
-                got = list(response.registers)
+            got = ([1 if b else 0 for b in response.bits[:count]] if table in ("co", "di")
+                   else list(response.registers))
             if len(got) != count:
                 raise FramingError(f"asked for {count} values at {address}, got {len(got)}")
             return got
@@ -80,8 +78,10 @@ class ModbusClientMixin:
         A single int uses function 5 or 6 (unless *multi*); a sequence uses 15 or 16.
         """
         table, wire = locate(address)
-        single = isinstance(values, int)
-        vals = [values] if single else list(values)
+        if isinstance(values, int):
+            single, vals = True, [values]
+        else:
+            single, vals = False, list(values)
         if table == "hr":
             req: ModbusPDU = (WriteSingleRegisterRequest(address=wire, registers=vals) if single and not multi
                               else WriteMultipleRegistersRequest(address=wire, registers=vals))
@@ -126,15 +126,16 @@ class ModbusTcpClientProtocol(protocol.Protocol, ModbusClientMixin):
 
     def request(self, unit: int, pdu: ModbusPDU) -> defer.Deferred:
         """Send *pdu* to *unit*; fires with the decoded response object."""
-        if not self.connected:
+        transport = self.transport
+        if not self.connected or transport is None:
             return defer.fail(error.ConnectionLost("not connected"))
         self._next = tid = (self._next + 1) & 0xFFFF
         while tid in self._pending:
             self._next = tid = (tid + 1) & 0xFFFF
-        d = defer.Deferred(lambda _: self._forget(tid))
+        d: defer.Deferred[Any] = defer.Deferred(lambda _: self._forget(tid))
         timer = self.clock.callLater(self.timeout, self._timed_out, tid)
         self._pending[tid] = _Pending(d, timer, pdu.function_code)
-        self.transport.write(encode_mbap(tid, unit, encode(pdu)))
+        transport.write(encode_mbap(tid, unit, encode(pdu)))
         return d
 
     def _forget(self, tid: int) -> None:
@@ -167,6 +168,7 @@ class ModbusTcpClientProtocol(protocol.Protocol, ModbusClientMixin):
                     pending.deferred.callback(response)
         except FramingError as exc:
             log.warning("Modbus/TCP: %s; closing", exc)
+            assert self.transport is not None  # the data came from it
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
@@ -233,6 +235,7 @@ class ModbusRtuClientProtocol(protocol.Protocol, ModbusClientMixin):
                 continue
             timer = self.clock.callLater(self.timeout, self._timed_out)
             self._current = (d, unit, function, timer)
+            assert self.transport is not None  # request() queues only while connected
             self.transport.write(frame)
 
     def _finish(self) -> defer.Deferred | None:

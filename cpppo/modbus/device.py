@@ -21,10 +21,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
-from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
 from pymodbus.pdu.register_message import (
+    MaskWriteRegisterRequest,
     ReadHoldingRegistersResponse,
     ReadInputRegistersResponse,
+    ReadWriteMultipleRegistersRequest,
     ReadWriteMultipleRegistersResponse,
 )
 
@@ -137,12 +139,12 @@ class Device:
         tables = store.tables
         if function in (1, 2):
             bits = [bool(v) for v in tables["co" if function == 1 else "di"].read(req.address, req.count)]
-            cls = ReadCoilsResponse if function == 1 else ReadDiscreteInputsResponse
-            return encode(cls(bits=bits))
+            bits_cls = ReadCoilsResponse if function == 1 else ReadDiscreteInputsResponse
+            return encode(bits_cls(bits=bits))
         if function in (3, 4):
             regs = tables["hr" if function == 3 else "ir"].read(req.address, req.count)
-            cls = ReadHoldingRegistersResponse if function == 3 else ReadInputRegistersResponse
-            return encode(cls(registers=regs))
+            regs_cls = ReadHoldingRegistersResponse if function == 3 else ReadInputRegistersResponse
+            return encode(regs_cls(registers=regs))
         if function == 5:
             tables["co"].write(req.address, [1 if req.bits[0] else 0])
             return data
@@ -156,18 +158,21 @@ class Device:
             tables["hr"].write(req.address, req.registers)
             return data[:5]
         if function == 22:
+            assert isinstance(req, MaskWriteRegisterRequest)  # decode_request's class for the function
             hr = tables["hr"]
             (current,) = hr.read(req.address, 1)
             hr.write(req.address, [(current & req.and_mask) | (req.or_mask & ~req.and_mask & 0xFFFF)])
             return data
         if function == 23:
+            assert isinstance(req, ReadWriteMultipleRegistersRequest)
             hr = tables["hr"]
             hr.check(req.read_address, req.read_count)
             hr.write(req.write_address, req.write_registers)
             return encode(ReadWriteMultipleRegistersResponse(registers=hr.read(req.read_address, req.read_count)))
+        assert isinstance(req, ReadDeviceInformationRequest)  # 43, the last supported
         return self._identify(req)
 
-    def _identify(self, req) -> bytes:  # type: ignore[no-untyped-def]
+    def _identify(self, req: ReadDeviceInformationRequest) -> bytes:
         """Function 43/14: read device identification (basic, regular, extended, or one object)."""
         code, oid = req.read_code, req.object_id
         if code == 4:

@@ -56,7 +56,7 @@ class Range(NamedTuple):
     end: int
     values: tuple[int, ...]
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return self.end - self.begin + 1
 
     def addresses(self) -> range:

@@ -17,9 +17,11 @@ skipped by the framer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import protocol
+from twisted.internet.interfaces import IDelayedCall, ITCPTransport, ITransport
 from twisted.python.failure import Failure
 
 from .datastore import Units
@@ -42,17 +44,20 @@ class ModbusTcpServerProtocol(protocol.Protocol):
     factory: ModbusTcpServerFactory
 
     def connectionMade(self) -> None:
+        assert self.transport is not None  # makeConnection sets it before it calls connectionMade
         self._framer = MbapFramer()
         self._units = self.factory.units
         self._device = self.factory.device
         self.factory.connections += 1
-        self._late: list = []  # answers held back by --evil delay
+        self._late: list[IDelayedCall] = []  # answers held back by --evil delay
         self._due = 0.0
         flush = getattr(self.transport, "doWrite", None) if self.factory.flush else None
-        self._flush = flush if callable(flush) else None
+        self._flush: Callable[[], object] | None = flush if callable(flush) else None
         log.info("Modbus/TCP connection from %s", self.transport.getPeer())
 
     def dataReceived(self, data: bytes) -> None:
+        transport = self.transport
+        assert transport is not None  # connected: data comes from it
         framer = self._framer
         framer.receive_data(data)
         out = []
@@ -65,29 +70,29 @@ class ModbusTcpServerProtocol(protocol.Protocol):
                     answer = self._device.respond(store, frame.pdu)
                 out.append(encode_mbap(frame.transaction, frame.unit, answer))
         except FramingError as exc:
-            log.warning("Modbus/TCP %s: %s; closing", self.transport.getPeer(), exc)
+            log.warning("Modbus/TCP %s: %s; closing", transport.getPeer(), exc)
             self.factory.framing_errors += 1
             if out:
-                self.transport.writeSequence(out)
-            self.transport.loseConnection()
+                transport.writeSequence(out)
+            transport.loseConnection()
             return
         if out:
-            if self.factory.evil is not None:
-                self._misbehave(out)
+            evil = self.factory.evil
+            if evil is not None:
+                self._misbehave(transport, evil, out)
                 return
-            transport = self.transport
             transport.writeSequence(out) if len(out) > 1 else transport.write(out[0])
-            if self._flush is not None:
-                self._flush_now()
+            flush = self._flush
+            if flush is not None:
+                self._flush_now(flush)
 
-    def _misbehave(self, answers: list[bytes]) -> None:
+    def _misbehave(self, transport: ITransport, evil: Evil, answers: list[bytes]) -> None:
         """--evil: mangle each answer, and/or send it late (still in order, never blocking)."""
-        evil = self.factory.evil
         for answer in answers:
             data = evil.mangle_tcp(answer)
             late = evil.lateness()
             if not late and not self._late:
-                self.transport.write(data)
+                transport.write(data)
                 continue
             now = self.factory.clock.seconds()
             self._due = max(self._due, now + late)
@@ -99,7 +104,7 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         if self.transport is not None and self.connected:
             self.transport.write(data)
 
-    def _flush_now(self) -> None:
+    def _flush_now(self, flush: Callable[[], object]) -> None:
         """Send the answer now rather than on the reactor's next turn (a real TCP transport only).
 
         A request/response protocol always has a reply ready to go at the end of dataReceived;
@@ -107,9 +112,9 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         a request).  ``doWrite`` is the transport's IWriteDescriptor method, the one the reactor
         itself would call; if it reports the connection broken, we abort it.
         """
-        why = self._flush()
+        why = flush()
         if why is not None:
-            self.transport.abortConnection()
+            ITCPTransport(self.transport).abortConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.factory.connections -= 1
@@ -119,7 +124,7 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         self._late = []
 
 
-class ModbusTcpServerFactory(protocol.Factory):
+class ModbusTcpServerFactory(protocol.Factory[ModbusTcpServerProtocol]):
     """Serves *units* (and their stores) to every Modbus/TCP connection.
 
     Args:
@@ -166,7 +171,7 @@ class ModbusRtuServerProtocol(protocol.Protocol):
         self.framer = RtuFramer("server", t35(baudrate) if silence is None else silence)
         self._timer: Any = None
         self.evil = evil
-        self._late: list = []
+        self._late: list[IDelayedCall] = []
         #: frames answered, and frames ignored because they were for other unit ids
         self.answered = 0
         self.ignored = 0
@@ -198,14 +203,16 @@ class ModbusRtuServerProtocol(protocol.Protocol):
                 continue
             self.answered += 1
             answer = encode_rtu(frame.unit, self.device.respond(store, frame.pdu))
+            transport = self.transport
+            assert transport is not None  # a frame to answer came in on it
             if self.evil is None:
-                self.transport.write(answer)
+                transport.write(answer)
                 continue
             answer, late = self.evil.mangle_rtu(answer), self.evil.lateness()
             if late:
                 self._late.append(self.clock.callLater(late, self._write_late, answer))
             else:
-                self.transport.write(answer)
+                transport.write(answer)
 
     def _write_late(self, data: bytes) -> None:
         self._late = [c for c in self._late if c.active()]

@@ -19,6 +19,10 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when main runs, after the command line is checked
+    from cpppo.remote.plc_modbus import poller_modbus
 
 __all__ = ["main", "build_parser"]
 
@@ -108,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         poller.join(timeout=2.0)
 
 
-def _watch(poller, duration: float | None, period: float) -> int:  # type: ignore[no-untyped-def]
+def _watch(poller: poller_modbus, duration: float | None, period: float) -> int:
     """Log load, polling/failing ranges and every change of value until *duration* passes."""
     load = fail = poll = ""
     seen: dict[int, int | None] = {}

@@ -52,7 +52,8 @@ def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
     p.add_argument("-r", "--range", type=int, default=1, metavar="N",
                    help="try N consecutive ports if the first is busy (default 1)")
     p.add_argument("-e", "--evil", metavar="MODE",
-                   help="misbehave: delay[:S[-S2]], truncate, or corrupt[:transaction|protocol|unit|function|registers]")
+                   help="misbehave: delay[:S[-S2]], truncate, "
+                        "or corrupt[:transaction|protocol|unit|function|registers]")
     p.add_argument("-u", "--unit", type=int, action="append", metavar="ID",
                    help="serve this unit id, with its own data store (repeatable; default: every unit id, one store)")
     add_serial_options(p, "serve Modbus/RTU on this serial device", bytesize=True)

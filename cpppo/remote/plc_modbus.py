@@ -103,12 +103,12 @@ class poller_modbus:
         self._target: float | None = None
         self._done = False
         self._finished = threading.Event()
+        self._serial: tuple[str, dict[str, Any]] | None = None  # the device, and open_serial's options
         if serial:
             if host is not None or port is not None:
                 raise ValueError("give host/port or serial, not both")
             self._serial = (serial, dict(baudrate=baudrate, parity=parity, stopbits=stopbits, bytesize=bytesize))
         else:
-            self._serial = None
             self.host = host or "localhost"
             self.port = Defaults.Port if port is None else int(port)
         self._connect_fn = connect
@@ -149,8 +149,7 @@ class poller_modbus:
             ModbusError: the PLC answered with an exception.
             ReactorThreadError: called from the reactor thread (use :meth:`write_deferred`).
         """
-        return blocking.call(self.write_deferred, address, value,
-                             timeout=self.timeout * 4 + 10, **kwargs)
+        blocking.call(self.write_deferred, address, value, timeout=self.timeout * 4 + 10, **kwargs)
 
     def write_deferred(self, address: int, value: int | Sequence[int], unit: int | None = None) -> defer.Deferred:
         """Write value(s) at *address* at the next opportunity; fires with None when the PLC has answered."""
@@ -201,10 +200,10 @@ class poller_modbus:
             return self._connect_fn()
         if self._serial is not None:
             device, options = self._serial
-            proto = ModbusRtuClientProtocol(clock=self.reactor, timeout=self.timeout, unit=self.unit,
-                                            baudrate=options["baudrate"])
-            return defer.maybeDeferred(open_serial, self.reactor, device, proto, **options).addCallback(
-                lambda _: proto)
+            rtu = ModbusRtuClientProtocol(clock=self.reactor, timeout=self.timeout, unit=self.unit,
+                                          baudrate=options["baudrate"])
+            return defer.maybeDeferred(open_serial, self.reactor, device, rtu, **options).addCallback(
+                lambda _: rtu)
         proto = ModbusTcpClientProtocol(clock=self.reactor, timeout=self.timeout, unit=self.unit)
         return connect_tcp(self.reactor, self.host, self.port, proto, timeout=max(self.timeout, 1.0))
 

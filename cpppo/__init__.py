@@ -5,8 +5,11 @@ The flat public namespace the original offered: the DFA framework
 small helpers of :mod:`cpppo.misc` (``timer``, ``log_cfg``).
 """
 
-from . import automata  # noqa: F401
-from .automata import *  # noqa: F401,F403
-from .dotdict import dotdict  # noqa: F401
-from .misc import *  # noqa: F401,F403
-from .version import __version__, __version_info__
+# Re-exported: the redundant aliases say so (PEP 484's explicit re-export); the star imports bring
+# in what automata and misc list in their __all__, the original's flat namespace.
+from . import automata as automata
+from .automata import *  # noqa: F403 -- re-exports automata.__all__, by design
+from .dotdict import dotdict as dotdict
+from .misc import *  # noqa: F403 -- re-exports misc.__all__, by design
+from .version import __version__ as __version__
+from .version import __version_info__ as __version_info__

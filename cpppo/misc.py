@@ -22,7 +22,8 @@ timer = time.monotonic
 log_cfg: dict[str, Any] = {
     "level": logging.WARNING,
     "datefmt": "%m-%d %H:%M:%S",
-    "format": "%(asctime)s.%(msecs).03d %(threadName)10.10s %(name)-8.8s %(levelname)-8.8s %(funcName)-10.10s %(message)s",
+    "format": "%(asctime)s.%(msecs).03d %(threadName)10.10s %(name)-8.8s %(levelname)-8.8s"
+              " %(funcName)-10.10s %(message)s",
 }
 
 # Levels between INFO (20) and WARNING (30), and one below DEBUG, as the original defines them.

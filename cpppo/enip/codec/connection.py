@@ -7,6 +7,14 @@ or :data:`CLOSED`), and :meth:`Connection.send` turns a frame into bytes.  The
 CIP messages inside SendRRData / SendUnitData are decoded too: requests on a
 server's connection, replies on a client's.
 
+A server's connection frames with the DFA (:class:`~cpppo.enip.codec.encap.FrameParser`), a
+client's by the header's length (:class:`~cpppo.enip.codec.encap.HeaderFramer`: a client frames
+every reply it gets, and the header is fixed).  Both remember what they decoded, since peers
+repeat themselves (a poller reads the same tags again and again, and a value that did not change
+comes back in the same bytes) and the records are immutable: a server the requests, by the CIP
+message's bytes; a client the command data of replies, by their bytes (all but the header, whose
+sender context differs every time).
+
 A frame that cannot even be framed (an impossible length, a stream that ends
 mid-frame) raises :class:`RemoteProtocolError` with the encapsulation status to
 answer; the connection is then unusable and must be closed.  A frame that
@@ -42,7 +50,7 @@ class _Sentinel:
 
 
 NEED_DATA = _Sentinel("NEED_DATA")
-_CACHE_SIZE = 256  # decoded requests a server connection remembers
+_CACHE_SIZE = 256  # decoded requests (a server's connection) or replies (a client's) remembered
 CLOSED = _Sentinel("CLOSED")
 
 
@@ -62,10 +70,14 @@ class Connection:
 
     def __init__(self, role: Role, cache: bool = True) -> None:
         self.role = role
-        self._decode = cip.decode_reply if role is Role.CLIENT else cip.decode_request
-        self._frames = encap.FrameParser(reply=role is Role.CLIENT, message=self._message)
+        client = role is Role.CLIENT
+        self._decode = cip.decode_reply if client else cip.decode_request
+        self._frames: encap.FrameParser | encap.HeaderFramer = (
+            encap.HeaderFramer(reply=True, message=self._message) if client
+            else encap.FrameParser(reply=False, message=self._message))
         self._ended = False
-        self._cache: dict[bytes, Any] | None = {} if role is Role.SERVER and cache else None
+        self._cache: dict[bytes, Any] | None = {} if not client and cache else None
+        self._bodies: dict[tuple[int, bytes], encap.Body] | None = {} if client and cache else None
         self.session = 0
         self.frames_received = 0
 
@@ -90,7 +102,18 @@ class Connection:
 
     def decode(self, framed: encap.Framed) -> encap.Frame:
         """The frame of what :meth:`next_framed` returned (raises RemoteProtocolError, as next_event)."""
-        frame = self._frames.decode(framed)
+        bodies = self._bodies
+        if bodies is None:
+            frame = self._frames.decode(framed)
+        else:
+            header = framed["header"]
+            key = (header["command"], framed["payload"])
+            body = bodies.get(key)
+            if body is None:
+                body = encap.decode_body(key[0], key[1], True, self._message)
+                remember(bodies, key, body, _CACHE_SIZE)
+            frame = encap.Frame(key[0], body, header["session"], header["status"], header["context"],
+                                header["options"])
         self.frames_received += 1
         if self.role is Role.CLIENT and frame.command == encap.REGISTER_SESSION and not frame.status:
             self.session = frame.session

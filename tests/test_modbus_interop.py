@@ -26,12 +26,11 @@ import tty
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pymodbus
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONUNBUFFERED="1")
-
-import pymodbus
 
 if tuple(int(x) for x in pymodbus.__version__.split(".")[:2]) < (3, 16):
     # The peers here use pymodbus 3.16's client keywords (device_id=) and server (SimDevice);
@@ -237,7 +236,8 @@ def test_pymodbus_tcp_writes(tcp_client: ModbusTcpClient) -> None:
     assert tcp_client.read_holding_registers(10, count=1, device_id=2).registers == [99]  # separate store
     assert not tcp_client.write_coil(3, False, device_id=1).isError()
     assert not tcp_client.write_coils(4, [False, True, False], device_id=1).isError()
-    assert tcp_client.read_coils(0, count=8, device_id=1).bits[:8] == [True, True, True, False, False, True, False, True]
+    assert tcp_client.read_coils(0, count=8, device_id=1).bits[:8] == [True, True, True, False,
+                                                                       False, True, False, True]
     assert not tcp_client.mask_write_register(address=20, and_mask=0x00F0, or_mask=0x0001, device_id=1).isError()
     assert tcp_client.read_holding_registers(20, count=1, device_id=1).registers == [(99 & 0xF0) | 1]
     rw = tcp_client.readwrite_registers(read_address=30, read_count=2, write_address=30, values=[7, 8], device_id=1)
@@ -251,7 +251,9 @@ def test_pymodbus_tcp_exceptions(tcp_client: ModbusTcpClient) -> None:
     assert straddle.isError() and straddle.exception_code == 2
     other_unit = tcp_client.read_holding_registers(0, count=1, device_id=3)
     assert other_unit.isError() and other_unit.exception_code == 0x0B
-    assert not tcp_client.write_register(200, 1, device_id=1).exception_code == 0  # still connected
+    out_of_range_write = tcp_client.write_register(200, 1, device_id=1)
+    assert out_of_range_write.isError() and out_of_range_write.exception_code == 2
+    # and the connection is still up after the exceptions
     assert tcp_client.read_holding_registers(0, count=1, device_id=1).registers == [99]
 
 

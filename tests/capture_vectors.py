@@ -515,7 +515,7 @@ def capture(sc: Scenario) -> dict:
         if error:
             errors.append(i)
         out.append({"dir": f.dir, "hex": f.data.hex(), "note": note, "conn": f.conn})
-    for (conn, command, _), idxs in pending.items():
+    for (_conn, command, _), idxs in pending.items():
         if command == 0x0066:                       # UnRegisterSession: no reply, by definition
             for i in idxs:
                 out[i]["note"] += " (no reply expected)"
@@ -553,7 +553,7 @@ def capture(sc: Scenario) -> dict:
         "client_stdout": _text(done.stdout)[-4000:],
         "client_stderr": _text(done.stderr)[-4000:],
         "simulator_log_tail": _text("\n".join(
-            l for l in sim_log.splitlines()[-40:] if "WARNING" in l or "ERROR" in l))[-3000:],
+            line for line in sim_log.splitlines()[-40:] if "WARNING" in line or "ERROR" in line))[-3000:],
         "connections": proxy.connections,
         "frame_count": {"c2s": sum(f.dir == "c2s" for f in frames),
                         "s2c": sum(f.dir == "s2c" for f in frames)},

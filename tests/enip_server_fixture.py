@@ -53,12 +53,9 @@ class TwistdEnipServer(ServerProcess):
         cmd = [str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--address", f"{LOOPBACK}:0", "-A",
                *map(str, extra_args), *map(str, tags)]
         outdir = tempfile.TemporaryDirectory(prefix="cpppo-enip-twistd-")
-        out = open(Path(outdir.name) / "output", "wb")
-        try:
-            proc = subprocess.Popen(cmd, cwd=outdir.name, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        finally:
-            out.close()
+        with open(Path(outdir.name) / "output", "wb") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(cmd, cwd=outdir.name, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         server = cls(proc, cmd, outdir)
         try:
             deadline = time.monotonic() + timeout

@@ -149,7 +149,7 @@ def test_historize_records_writes_and_reads(tmp_path: Path) -> None:
     assert all(name in ("SCADA", "FLOAT") for (name, _), _ in events)
     text = path.read_text()
     assert re.search(r"^# .*Started recording Tag: SCADA$", text, re.M), text
-    line = next(l for l in text.splitlines() if '{"write": [0, 1, 2, 3]}' in l)
+    line = next(row for row in text.splitlines() if '{"write": [0, 1, 2, 3]}' in row)
     assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\t\["SCADA", \[0, 3\]\]\t\{"write": \[0, 1, 2, 3\]\}',
                         line), line
 
@@ -169,9 +169,9 @@ def test_historize_records_attribute_errors(tmp_path: Path) -> None:
         Historized.history_logger.close()
     assert [(r.serial, r.data) for r in history.records(path)] == [
         (["T", [1, 2]], {"write": [7, 8]}), (["T", [0, 3]], {"read": [0, 7, 8, 0]})]
-    comments = [l for l in path.read_text().splitlines() if l.startswith("#")]
-    assert any("Read  Tag" in l and "[    9-9    ]" in l and "Exception" in l for l in comments), comments
-    assert any("Write Tag" in l and "Exception" in l for l in comments), comments
+    comments = [c for c in path.read_text().splitlines() if c.startswith("#")]
+    assert any("Read  Tag" in c and "[    9-9    ]" in c and "Exception" in c for c in comments), comments
+    assert any("Write Tag" in c and "Exception" in c for c in comments), comments
 
 
 def test_historize_needs_a_file() -> None:

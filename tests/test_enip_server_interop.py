@@ -152,7 +152,7 @@ def test_twistd_server_reports_its_address(server):
     """-A prints the TCP and UDP addresses actually bound (the same port), and it accepts."""
     assert server.alive()
     assert server.port and server.port == server.udp_port
-    assert "[stdout#info] Network TCP Server address = ('127.0.0.1', %d)" % server.port in server.output()
+    assert f"[stdout#info] Network TCP Server address = ('127.0.0.1', {server.port:d})" in server.output()
     assert fx.wait_for_port(server.port, 5)
 
 
@@ -167,7 +167,7 @@ def test_original_client_writes_with_casts_and_reads(server, original_venv):
                        "R[0-2]=(REAL)1.5,-2.25,1024", "R[0-2]",
                        "SCADA[4]=(INT)-32768", "SCADA[4]"], server.port)
     lines = client_lines(done)
-    assert [(l["tag"], l["op"], l["status"]) for l in lines] == [
+    assert [(row["tag"], row["op"], row["status"]) for row in lines] == [
         ("SCADA", "<=", "OK"), ("SCADA", "==", "OK"), ("S", "<=", "OK"), ("S", "==", "OK"),
         ("D", "<=", "OK"), ("D", "==", "OK"), ("R", "<=", "OK"), ("R", "==", "OK"),
         ("SCADA", "<=", "OK"), ("SCADA", "==", "OK")], done.stdout
@@ -200,8 +200,8 @@ def test_original_client_multiple_service_packet(server, original_venv):
                 if f.dir == "c2s" and f.command == fx.SEND_RR_DATA]
     assert services and set(services) == {0x0A}, [hex(s) for s in services]
     lines = client_lines(done)
-    assert all(l["status"] == "OK" for l in lines), done.stdout
-    assert [(l["tag"], l["op"], l["val"]) for l in lines] == [
+    assert all(row["status"] == "OK" for row in lines), done.stdout
+    assert [(row["tag"], row["op"], row["val"]) for row in lines] == [
         ("SCADA", "<=", [10, 11, 12]), ("D", "<=", [-7]), ("R", "<=", [0.5]),
         ("SCADA", "==", [10, 11, 12]), ("D", "==", [-7]), ("R", "==", [0.5]), ("SCADA", "==", [11])], done.stdout
 
@@ -211,8 +211,8 @@ def test_original_client_pipelined_depth_5_repeat_20(server, original_venv):
     done = run_client(["-p", "--depth", "5", "--repeat", "20", "SCADA[20-24]", "D[5]"], server.port)
     lines = client_lines(done)
     assert len(lines) == 40, done.stdout
-    assert all(l["status"] == "OK" and l["op"] == "==" for l in lines), done.stdout
-    assert [l["val"] for l in lines] == [[20, -21, 22, -23, 24], [123456789]] * 20, done.stdout
+    assert all(row["status"] == "OK" and row["op"] == "==" for row in lines), done.stdout
+    assert [row["val"] for row in lines] == [[20, -21, 22, -23, 24], [123456789]] * 20, done.stdout
 
 
 def test_original_client_fragmented_read_of_a_large_range(server, original_venv):
@@ -220,7 +220,7 @@ def test_original_client_fragmented_read_of_a_large_range(server, original_venv)
     expected = [i * 61 - 30000 for i in range(1000)]
     writes = [f"SCADA[{b}-{b + 99}]=(INT)" + ",".join(map(str, expected[b:b + 100])) for b in range(0, 1000, 100)]
     lines = client_lines(run_client(["-p", *writes], server.port))
-    assert len(lines) == 10 and all(l["status"] == "OK" for l in lines)
+    assert len(lines) == 10 and all(row["status"] == "OK" for row in lines)
 
     got, offset, statuses = [], 0, []
     for _ in range(20):
@@ -240,7 +240,7 @@ def test_original_client_fragmented_read_of_a_large_range(server, original_venv)
 
 def test_original_get_attribute_identity(server, original_venv):
     done = run_client(["--print", "@1/1/7", "@1/1"], server.port, module="cpppo.server.enip.get_attribute")
-    lines = [l for l in done.stdout.splitlines() if l.strip()]
+    lines = [s for s in done.stdout.splitlines() if s.strip()]
     assert len(lines) == 2, done.stdout + done.stderr
     values = []
     for text, what in zip(lines, ("G_A_S      @0x0001/1/7 ==", "G_A_A      @0x0001/1 ==")):
@@ -559,7 +559,7 @@ def test_garbage_then_the_next_client_is_served(server, kind):
 def test_many_garbage_connections_at_once(server):
     conns = []
     try:
-        for kind, data in list(GARBAGE.items()) * 3:
+        for data in list(GARBAGE.values()) * 3:
             c = socket.create_connection(("127.0.0.1", server.port), timeout=5)
             conns.append(c)
             c.sendall(data)

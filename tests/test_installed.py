@@ -110,7 +110,8 @@ def built(tmp_path_factory) -> Dist:
     return Dist(top / "dist")
 
 
-@pytest.fixture(scope="module", params=_pythons(), ids=lambda p: "this-python" if p == sys.executable else "newest-python")
+@pytest.fixture(scope="module", params=_pythons(),
+                ids=lambda p: "this-python" if p == sys.executable else "newest-python")
 def installed(request, built, tmp_path_factory) -> Installed:
     inst = Installed(tmp_path_factory.mktemp("installed"), request.param)
     inst.work.mkdir()

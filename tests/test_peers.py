@@ -129,7 +129,7 @@ def test_original_simulator_is_reaped_when_the_test_fails(original_venv):
     sim = original.start_original_simulator(("SCADA=INT[10]",), udp=False)
     with pytest.raises(ZeroDivisionError), sim:
         assert sim.udp_port is None
-        1 / 0
+        raise ZeroDivisionError("the test body fails")
     assert sim.proc.returncode is not None
     with pytest.raises(ProcessLookupError):
         os.kill(sim.pid, 0)

@@ -93,8 +93,8 @@ def _run(cmd, timeout, what):
     except OSError as exc:
         raise OriginalUnavailable(f"{what}: cannot run {cmd[0]}: {exc}") from exc
     if done.returncode != 0:
-        out = "\n".join(l for l in (done.stdout + done.stderr).splitlines()
-                        if not l.startswith("WARNING: Location"))
+        out = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
+                        if not line.startswith("WARNING: Location"))
         raise OriginalUnavailable(
             f"{what} failed (exit {done.returncode}): {' '.join(map(str, cmd))}\n{out[-3000:]}")
     return done
@@ -221,14 +221,10 @@ class OriginalSimulator(ServerProcess):
 
 
 def _spawn(cmd, outdir):
-    out = open(Path(outdir.name) / "stdout", "wb")
-    err = open(Path(outdir.name) / "stderr", "wb")
-    try:
+    # the child holds its own copies of the descriptors: ours close once it is started
+    with open(Path(outdir.name) / "stdout", "wb") as out, open(Path(outdir.name) / "stderr", "wb") as err:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 cwd=outdir.name, start_new_session=True)
-    finally:
-        out.close()
-        err.close()
 
 
 def start_original_simulator(tags=("SCADA=INT[1000]",), extra_args=(), *, port=0, udp=True,

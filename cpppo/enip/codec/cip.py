@@ -16,7 +16,9 @@ Records are frozen dataclasses.  ``Request.encode()`` / ``Reply.encode()``
 give the bytes; :func:`decode_request` / :func:`decode_reply` take them back,
 and every decoder raises only :class:`RemoteProtocolError` (with the CIP status
 a server should answer) on input it cannot use.  The Connection Manager's
-records are importable from here too, where they have always been.
+records, and the request and reply themselves (:mod:`~cpppo.enip.codec.message`, which the
+Connection Manager's Unconnected Send embeds too), are importable from here, where they have
+always been.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from cpppo.enip.codec.codes import REPLY, ClassCode, GeneralStatus, Service
 from cpppo.enip.codec.connection_manager import (
     ForwardClose, ForwardCloseReply, ForwardOpen, ForwardOpenReply, UnconnectedSend, decode_forward_close,
     decode_forward_open, decode_forward_open_reply, decode_large_forward_open, decode_unconnected_send)
-from cpppo.enip.codec.epath import Logical, Port, Segment, decode_path, encode_path
+from cpppo.enip.codec.epath import Logical, Port, Segment, decode_path
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short
+from cpppo.enip.codec.message import Reply, Request
 
 __all__ = [
     "Request", "Reply", "UnconnectedSend", "ForwardOpen", "ForwardOpenReply", "ForwardClose",
@@ -48,63 +51,6 @@ ReplyDecoder = Callable[[bytes, int, int], Any]
 
 
 # --- the Message Router -----------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A Message Router request: ``service``, ``path`` (EPATH segments) and its data.
-
-    The service data is either ``body`` (a decoded record: an UnconnectedSend, a
-    tag_services.ReadTag, ...) or, where it is opaque, ``data`` (bytes); ``payload()``
-    gives the bytes either way.
-    """
-
-    service: int
-    path: tuple[Any, ...] = ()
-    data: bytes = b""
-    body: Any = None
-
-    def payload(self) -> bytes:
-        """The service data as bytes."""
-        return self.body.encode() if self.body is not None else self.data
-
-    def encode(self) -> bytes:
-        path = encode_path(self.path)
-        if len(path) // 2 > 255:
-            raise LocalProtocolError(f"request path of {len(path)} bytes (at most 510)")
-        return bytes((self.service, len(path) // 2)) + path + self.payload()
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A Message Router reply: ``service`` (request | 0x80), ``status``, ``extended`` words, data.
-
-    As for :class:`Request`, the data is a decoded ``body`` or opaque ``data`` bytes.
-    """
-
-    service: int
-    status: int = 0
-    extended: tuple[int, ...] = ()
-    data: bytes = b""
-    body: Any = None
-    reserved: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 0
-
-    def payload(self) -> bytes:
-        """The reply data as bytes."""
-        return self.body.encode() if self.body is not None else self.data
-
-    def encode(self) -> bytes:
-        if len(self.extended) > 255:
-            raise LocalProtocolError("more than 255 extended status words")
-        data = self.payload()
-        head = bytes((self.service, self.reserved, self.status, len(self.extended)))
-        if self.extended:
-            head += struct.pack(f"<{len(self.extended)}H", *self.extended)
-        return head + data
-
 
 def target_class(path: tuple[Any, ...]) -> int | None:
     """The class a path addresses (its first logical class segment), or None for a tag."""

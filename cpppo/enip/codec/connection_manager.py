@@ -6,8 +6,9 @@ connections and route requests through a backplane.  Their bodies hold route and
 paths (port segments first, :func:`~cpppo.enip.codec.epath.encode_route`), and Unconnected Send
 holds a whole embedded request.
 
-An embedded request is decoded by the Message Router's own decoder, which this module does not
-import (cip imports this module): :func:`decode_unconnected_send` takes it as its first argument.
+An embedded request is a :class:`~cpppo.enip.codec.message.Request`, decoded by the Message
+Router's own decoder, which this module does not import (cip imports this module):
+:func:`decode_unconnected_send` takes it as its first argument.
 
 Records are frozen dataclasses with ``encode()``; decoders raise only
 :class:`~cpppo.enip.codec.errors.RemoteProtocolError` (with the CIP status to answer).
@@ -18,14 +19,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cpppo.enip.codec.codes import GeneralStatus
 from cpppo.enip.codec.epath import Segment, decode_route, encode_route
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short
-
-if TYPE_CHECKING:
-    from cpppo.enip.codec.cip import Request
+from cpppo.enip.codec.message import Request
 
 __all__ = [
     "UnconnectedSend", "ForwardOpen", "ForwardOpenReply", "ForwardClose", "ForwardCloseReply",

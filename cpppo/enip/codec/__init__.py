@@ -14,8 +14,10 @@ The modules, from the vocabulary up:
   frames a byte stream; ``cpf``: the Common Packet Format items the command data carries.
 - ``connection``: one side of a TCP connection, h11 style: bytes in, frames with their CIP
   messages decoded out.
-- ``cip``: the Message Router's request and reply, Multiple Service Packet, Get Attribute List,
-  and the dispatch of request and reply bodies by service and target.
+- ``message``: the Message Router's request and reply records (the envelope every service
+  travels in, importable from ``cip`` too).
+- ``cip``: Multiple Service Packet, Get Attribute List, and the dispatch of request and reply
+  bodies by service and target.
 - ``connection_manager``: Unconnected Send, Forward Open, Forward Close.
 - ``tag_services``: the Logix tag services (Read/Write Tag [Fragmented], Read Modify Write, Read
   Template).

@@ -13,12 +13,20 @@ from __future__ import annotations
 import array
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .markers import NonTerminal, path_ext_input
 from .nodes import state
 
 __all__ = ["state_struct", "state_fields", "state_bytes"]
+
+
+class _Bulk(Protocol):
+    """What the binary states ask of their source: bulk access, as :class:`~.sources.peeking` gives."""
+
+    def has(self, n: int) -> bool: ...
+
+    def take(self, n: int) -> Any: ...
 
 
 class state_struct(state):
@@ -70,10 +78,10 @@ class state_fields(state):
         if self.fields is None and len(self._struct.unpack(bytes(self.size))) != 1:
             raise ValueError(f"{name}: format {format!r} holds several values; name them with fields=")
 
-    def accepts(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
+    def accepts(self, source: _Bulk, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
         return source.has(self.size)
 
-    def consume(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
+    def consume(self, source: _Bulk, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
         raw = source.take(self.size)
         if raw is None:
             return False
@@ -148,10 +156,10 @@ class state_bytes(state):
             raise NonTerminal(f"{self}: length {self.length!r} is {value!r}, not a count")
         return value
 
-    def accepts(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
+    def accepts(self, source: _Bulk, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
         return source.has(self._length(path, data))
 
-    def consume(self, source: Any, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
+    def consume(self, source: _Bulk, machine: Any = None, path: str | None = None, data: Any = None) -> bool:
         run = source.take(self._length(path, data))
         if run is None:
             return False

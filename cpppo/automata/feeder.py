@@ -64,8 +64,10 @@ class Feeder:
         # The linear run's place for inspection (machine.current): the Feeder's, pointed to by the machine.
         self._frame = Frame.enter(machine, self._chain[0], inner, None, True, self.source) if self._chain else None
         self._waited = -1  # source.chains when the engine last waited for input
-        if self._chain is not None:
-            self.next_event = functools.partial(self._linear, None)  # type: ignore[method-assign]
+        if self._chain is not None and self._frame is not None:  # both or neither: a chain is never empty
+            # chosen once here rather than tested on every call:
+            self.next_event = functools.partial(  # type: ignore[method-assign]  # this Feeder's own next_event
+                self._linear, self._chain, self._frame, None)
 
     def receive_data(self, chunk: bytes | str | Any) -> None:
         """Add a piece of input; an empty ``bytes``/``str`` marks the end of input."""
@@ -124,13 +126,14 @@ class Feeder:
             raise NonTerminal(f"{self.machine.name} accepts nothing at symbol {source.sent} "
                               f"(next: {source.peek()!r})")
 
-    def _linear(self, out: list[Any] | None) -> Any:
+    def _linear(self, chain: tuple[Any, ...], frame: Frame, out: list[Any] | None) -> Any:
         """Run sentences of a linear machine (see :func:`linear_chain`): the first is returned (this
-        is :meth:`next_event` for such a machine), or with *out*, each appended.
+        is :meth:`next_event` for such a machine), or with *out*, each appended.  *chain* and *frame*
+        are the Feeder's ``_chain`` and ``_frame``, passed in (both are set for a linear machine).
 
         Returns :data:`NEED_DATA` or None (input ended) when it stops for want of input.
         """
-        source, machine, consumes, frame = self.source, self.machine, self._consumes, self._frame
+        source, machine, consumes = self.source, self.machine, self._consumes
         index, data, start = self._index, self._data, self._start
         paused = False
         try:
@@ -143,7 +146,7 @@ class Feeder:
                     index = 0
                 for consume in consumes[index:] if index else consumes:
                     if not consume(data):
-                        stopped = frame.current = self._chain[index]  # type: ignore[index, union-attr]
+                        stopped = frame.current = chain[index]
                         machine.last_run = frame
                         if source.starved and not self.ended:
                             self._index, self._data, self._start = index, data, start
@@ -152,7 +155,7 @@ class Feeder:
                         raise NonTerminal(f"{machine._name} stopped in {stopped} before it could consume "
                                           f"its input, after {source.sent} symbols (next: {source.peek()!r})")
                     index += 1
-                frame.current = self._chain[-1]  # type: ignore[index, union-attr]
+                frame.current = chain[-1]
                 machine.last_run = frame
                 self._accepted(start)
                 self.sentences += 1
@@ -179,8 +182,8 @@ class Feeder:
             self.receive_data(chunk)
         out: list[Any] = []
         try:
-            if self._chain is not None:
-                self._linear(out)
+            if self._chain is not None and self._frame is not None:
+                self._linear(self._chain, self._frame, out)
             else:
                 self._by_engine(out)
         except NonTerminal as error:

@@ -32,7 +32,7 @@ from .nodes import state
 __all__ = ["dfa_base", "dfa", "regex", "regex_bytes"]
 
 
-class dfa_base:
+class dfa_base(state):
     """Runs the sub-machine starting at *initial*, *repeat* times (an int or a data path).
 
     ``terminal=True`` makes the machine terminal when its sub-machine ends in a
@@ -46,7 +46,7 @@ class dfa_base:
                  **kwds: Any) -> None:
         if initial is None:
             raise ValueError("a dfa needs an initial state")
-        super().__init__(name or type(self).__name__, **kwds)  # type: ignore[call-arg]
+        super().__init__(name or type(self).__name__, **kwds)
         self.initial = initial
         self.repeat = repeat
         self.last_run: Frame | None = None
@@ -71,19 +71,19 @@ class dfa_base:
 
     @property
     def name(self) -> str:
-        return f"{self._name}.{self.current}"  # type: ignore[attr-defined]
+        return f"{self._name}.{self.current}"
 
     @property
     def terminal(self) -> bool:
         """Terminal if created terminal, its (latest run's) sub-machine ended terminal, and no cycles remain."""
-        return self._terminal and self.current.terminal and self.cycle >= self.final  # type: ignore[attr-defined]
+        return self._terminal and self.current.terminal and self.cycle >= self.final
 
     def _cycles(self, path: str | None, data: Any) -> int:
         repeat = self.repeat
         if repeat is None:
             return 1
         if isinstance(repeat, str):
-            repeat = data.get(self.context(path, repeat), 0) if data is not None else 0  # type: ignore[attr-defined]
+            repeat = data.get(self.context(path, repeat), 0) if data is not None else 0
         if not isinstance(repeat, int):
             raise TypeError(f"{self}: repeat {self.repeat!r} must be (or name) an int, not {repeat!r}")
         return repeat

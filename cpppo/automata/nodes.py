@@ -65,7 +65,7 @@ class decide:
         return self.state if truth else None
 
 
-class state(dict):
+class state(dict[Any, Any]):
     """A null (no-input) state; the base of every state and machine.
 
     ``terminal``: the machine may stop here.  ``greedy`` (default): keep
@@ -82,6 +82,17 @@ class state(dict):
     simple = True
     #: True for classes that neither validate nor process input (set per class below).
     _null = True
+
+    recognizers: list[tuple[Callable[[Any], Any], Any]]
+    _name: Any
+    _terminal: bool
+    alphabet: Any
+    _context: str | None
+    _extension: str | None
+    encoder: Callable[[Any], Any] | None
+    typecode: str | None
+    greedy: bool
+    limit: Any
 
     def __init_subclass__(cls, **kwds: Any) -> None:
         super().__init_subclass__(**kwds)
@@ -107,7 +118,7 @@ class state(dict):
             self.limit = other.limit if limit is None else limit
             self._retable()
             return
-        self.recognizers: list[tuple[Callable[[Any], Any], Any]] = []
+        self.recognizers = []
         self._name = name
         self._terminal = bool(terminal)
         self.alphabet = alphabet
@@ -123,21 +134,21 @@ class state(dict):
     def __bool__(self) -> bool:
         return True
 
-    def __hash__(self) -> int:  # type: ignore[override]
+    def __hash__(self) -> int:  # type: ignore[override]  # dict says unhashable (None); a state hashes by identity
         return id(self)
 
-    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+    def __eq__(self, other: object) -> bool:
         return self is other
 
-    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+    def __ne__(self, other: object) -> bool:
         return self is not other
 
     def __enter__(self) -> state:
         """Kept for the original's ``with machine:`` idiom; runs keep their state apart, so there is no lock."""
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
-        return False
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     @property
     def name(self) -> str:
@@ -255,7 +266,7 @@ class state(dict):
             raise KeyError(inp)
         return target
 
-    def get(self, inp: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, inp: Any, default: Any = None) -> Any:
         try:
             return self[inp]
         except KeyError:

@@ -227,7 +227,7 @@ class peeking:
         pos = self._pos
         self._pos = pos + n
         self._sent += n
-        return buf[pos:pos + n]  # type: ignore[index]
+        return buf[pos:pos + n]  # type: ignore[index]  # _coalesce(n) succeeded: _buf holds the n symbols
 
     def _coalesce(self, n: int) -> bool:
         """Fold pushed-back symbols and following chunks of the same kind into one buffer.
@@ -343,7 +343,7 @@ class remembering(chaining):
 class peekable:
     """``peekable(x)`` is *x* if it already peeks, else a :class:`peeking` iterator over it."""
 
-    def __new__(cls, iterable: Any = None) -> Any:  # type: ignore[misc]
+    def __new__(cls, iterable: Any = None) -> Any:
         if hasattr(iterable, "peek") and hasattr(iterable, "sent"):
             return iterable
         return peeking(iterable)
@@ -352,7 +352,7 @@ class peekable:
 class chainable:
     """``chainable(x)`` is *x* if it is already :class:`chaining`, else a new one over it."""
 
-    def __new__(cls, iterable: Any = None) -> Any:  # type: ignore[misc]
+    def __new__(cls, iterable: Any = None) -> Any:
         if isinstance(iterable, chaining):
             return iterable
         return chaining(iterable)
@@ -361,7 +361,7 @@ class chainable:
 class rememberable:
     """``rememberable(x)`` is *x* if it is already :class:`remembering`, else a new one over it."""
 
-    def __new__(cls, iterable: Any = None) -> Any:  # type: ignore[misc]
+    def __new__(cls, iterable: Any = None) -> Any:
         if isinstance(iterable, remembering):
             return iterable
         return remembering(iterable)

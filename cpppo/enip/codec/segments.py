@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from cpppo.enip.codec.errors import LocalProtocolError
 
@@ -199,6 +199,6 @@ class Bit:
         return b""
 
 
-Segment = Union[Logical, Symbolic, Port, Data, Key, Bit]
+Segment: TypeAlias = Logical | Symbolic | Port | Data | Key | Bit
 #: The segment classes, for isinstance checks.
 SEGMENT_TYPES = (Logical, Symbolic, Port, Data, Key, Bit)

@@ -132,7 +132,7 @@ class dotdict(dict):
 
     def __contains__(self, key: object) -> bool:
         try:
-            self[key]  # type: ignore[index]
+            self[key]  # type: ignore[index]  # any key may be asked: one that is no path fails here, so False
         except (KeyError, IndexError, TypeError, AttributeError):
             return False
         return True
@@ -214,13 +214,13 @@ class dotdict(dict):
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._leaves())
 
-    def keys(self) -> list[str]:  # type: ignore[override]
+    def keys(self) -> list[str]:  # type: ignore[override]  # the original's API: lists of the dotted leaves
         return [key for key, _ in self._leaves()]
 
-    def values(self) -> list[Any]:  # type: ignore[override]
+    def values(self) -> list[Any]:  # type: ignore[override]  # the original's API: a list, not a view
         return [value for _, value in self._leaves()]
 
-    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]  # the original's API: a list, not a view
         return list(self._leaves())
 
     def listkeys(self) -> list[str]:

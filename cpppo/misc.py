@@ -27,7 +27,10 @@ log_cfg: dict[str, Any] = {
 }
 
 # Levels between INFO (20) and WARNING (30), and one below DEBUG, as the original defines them.
-_LEVELS = {"NORMAL": logging.INFO + 5, "DETAIL": logging.INFO + 3, "TRACE": logging.NOTSET + 5}
+NORMAL = logging.INFO + 5
+DETAIL = logging.INFO + 3
+TRACE = logging.NOTSET + 5
+_LEVELS = {"NORMAL": NORMAL, "DETAIL": DETAIL, "TRACE": TRACE}
 
 
 def _install_levels() -> None:
@@ -58,7 +61,7 @@ _install_levels()
 
 def log_level(verbose: int, base: int = logging.WARNING) -> int:
     """The logging level for ``-v`` given *verbose* times: WARNING, NORMAL, DETAIL, INFO, DEBUG."""
-    steps = [base, logging.NORMAL, logging.DETAIL, logging.INFO, logging.DEBUG]  # type: ignore[attr-defined]
+    steps = [base, NORMAL, DETAIL, logging.INFO, logging.DEBUG]
     return steps[max(0, min(verbose, len(steps) - 1))]
 
 

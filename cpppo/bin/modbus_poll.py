@@ -114,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _watch(poller: poller_modbus, duration: float | None, period: float) -> int:
     """Log load, polling/failing ranges and every change of value until *duration* passes."""
+    from cpppo.misc import DETAIL, NORMAL
+
     load = fail = poll = ""
     seen: dict[int, int | None] = {}
     deadline = None if duration is None else time.monotonic() + duration
@@ -122,12 +124,12 @@ def _watch(poller: poller_modbus, duration: float | None, period: float) -> int:
         cur = f"{poller.load[0] or 0:.2f}"
         if cur != load:
             load = cur
-            logging.detail("load: %s", load)  # type: ignore[attr-defined]
+            logging.log(DETAIL, "load: %s", load)
         failcur = ", ".join(f"{b}-{b + c - 1}" for b, c in sorted(poller.failing))
         pollcur = ", ".join(f"{b}-{b + c - 1}" for b, c in sorted(poller.polling))
         if (failcur, pollcur) != (fail, poll):
             fail, poll = failcur, pollcur
-            logging.normal("failing: %s, polling: %s", fail, poll)  # type: ignore[attr-defined]
+            logging.log(NORMAL, "failing: %s, polling: %s", fail, poll)
         for address in addresses:
             value = poller.read(address)
             old = seen.get(address)

@@ -7,9 +7,9 @@ and recorded files keep working; playback on the Twisted reactor is new
 (:mod:`cpppo.history.playback`).
 """
 
-from .files import *  # noqa: F401,F403
+from .files import *  # noqa: F403 -- re-exports files.__all__, the original's module
 from .files import __all__ as _files_all
-from .times import *  # noqa: F401,F403
+from .times import *  # noqa: F403 -- re-exports times.__all__, the original's module
 from .times import __all__ as _times_all
 
 __all__ = list(_times_all) + list(_files_all)

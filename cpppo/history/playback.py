@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from twisted.internet import defer
@@ -47,18 +47,20 @@ class Playback:
         if speed is not None and speed < 0:
             raise ValueError(f"Invalid playback speed {speed!r}; must be positive, or None/0/inf for fastest")
         if clock is None:
-            from twisted.internet import reactor as clock
+            from twisted.internet import reactor
+
+            clock = reactor
         self.path = os.fspath(path)
         self.callback = callback
         self.start_at = start
         self.stop_at = stop
         self.speed = None if not speed or math.isinf(speed) else float(speed)
-        self.clock: IReactorTime = clock  # type: ignore[assignment]
+        self.clock: IReactorTime = clock
         self.batch = max(1, batch)
         self.strict = strict
         self.encoding = encoding
         self.delivered = 0
-        self._events: Iterator[record] | None = None
+        self._events: Generator[record, None, None] | None = None
         self._call: IDelayedCall | None = None
         self._deferred: defer.Deferred[int] | None = None
         self._origin: tuple[float, float] | None = None  # (clock seconds, historical seconds) at start
@@ -84,7 +86,7 @@ class Playback:
         self._call = None
         events, self._events = self._events, None
         if events is not None:
-            events.close()  # type: ignore[attr-defined]
+            events.close()
         deferred, self._deferred = self._deferred, None
         if deferred is None or result is None or deferred.called:
             return

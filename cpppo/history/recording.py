@@ -21,8 +21,8 @@ import lzma
 import os
 import re
 import types
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, NamedTuple
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import IO, Any, Literal, NamedTuple
 
 from .times import timestamp
 
@@ -127,12 +127,12 @@ class logger:
         except OSError as err:
             log.warning("Suppressed close failure on logger exit: %s", err)
 
-    def buffering(self, bufsize: int | str | None = None) -> None:
+    def buffering(self, bufsize: int | Literal["line"] | None = None) -> None:
         """Change the buffer size (``'line'`` for line buffering), re-opening the file if it is open."""
         if bufsize == "line":
             bufsize = self.LINE_BUF
         if self.bufsize != bufsize:
-            self.bufsize = bufsize  # type: ignore[assignment]
+            self.bufsize = bufsize
             if self.opened():
                 self.close()
                 self.open()
@@ -283,7 +283,7 @@ class record(NamedTuple):
 
 
 def records(path: str | os.PathLike[str], start: Any = None, stop: Any = None, *,
-            strict: bool = False, encoding: str | None = None) -> Iterator[record]:
+            strict: bool = False, encoding: str | None = None) -> Generator[record, None, None]:
     """Stream the events of the series named by *path*, in time order, from *start* up to (not including) *stop*.
 
     *start*/*stop* are anything :class:`timestamp` accepts.  Reading begins in the last file

@@ -27,7 +27,7 @@ __all__ = ["reader", "loader"]
 
 log = logging.getLogger(__package__)
 
-_Yield = tuple[tuple[str, int, timestamp], tuple[Any, Any]]
+_Yield = tuple[tuple[str | None, int, timestamp], tuple[Any, Any]]
 
 
 def _seconds(when: Any) -> float:
@@ -212,7 +212,7 @@ class loader(reader):
         """After the history ends: keep reporting advancing time, with no data."""
         while True:
             cur = self.advance()
-            yield (None, 0, cur), (cur, "null")  # type: ignore[misc]
+            yield (None, 0, cur), (cur, "null")
 
     def load(self, limit: int | None = None, upcoming: Any = None, on_bad_iframe: int = FAIL,
              on_bad_data: int = SUPPRESS, encoding: str | None = None) -> tuple[timestamp, list[dict[str, Any]]]:

@@ -25,7 +25,8 @@ from .ranges import Range
 from .server import ModbusRtuServerProtocol, ModbusTcpServerFactory
 from .transports import open_serial, serial_options
 
-__all__ = ["ModbusTcpService", "ModbusSerialService", "make_service", "parse_address", "success_line"]
+__all__ = ["ModbusTcpService", "ModbusSerialService", "ModbusSimulator", "make_service", "parse_address",
+           "success_line"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class ModbusTcpService(service.Service):
             except Exception as exc:  # CannotListenError, mostly
                 last = exc
         else:
-            raise last  # type: ignore[misc]
+            assert last is not None  # tries >= 1: the loop ran, and every attempt failed
+            raise last
         host = self.listening.getHost()
         bound = f"[{host.host}]:{host.port}" if ":" in host.host else f"{host.host}:{host.port}"
         log.info("Modbus/TCP simulator listening on %s", bound)
@@ -128,10 +130,20 @@ class ModbusSerialService(service.Service):
             port.loseConnection()
 
 
+class ModbusSimulator(service.MultiService):
+    """What :func:`make_service` makes: the TCP or RTU service, and what it serves."""
+
+    def __init__(self, units: Units, device: Device) -> None:
+        super().__init__()
+        self.units = units
+        self.device = device
+        self.factory: ModbusTcpServerFactory | None = None  # serving Modbus/TCP: its protocol factory
+
+
 def make_service(ranges: Sequence[Range], address: str | None = None, serial: str | None = None,
                  unit_ids: Sequence[int] | None = None, baudrate: int = 19200, parity: str = "N",
                  stopbits: float = 1, bytesize: int = 8, tries: int = 1, reactor: Any = None,
-                 report: Callable[[str, str], None] | None = None, evil: str | None = None) -> service.MultiService:
+                 report: Callable[[str, str], None] | None = None, evil: str | None = None) -> ModbusSimulator:
     """A MultiService simulating one Modbus device (or several unit ids) over TCP or RTU.
 
     Args:
@@ -147,18 +159,16 @@ def make_service(ranges: Sequence[Range], address: str | None = None, serial: st
     """
     units = Units(ranges, unit_ids)
     misbehave = parse_evil(evil) if evil else None
-    top = service.MultiService()
-    top.units = units  # type: ignore[attr-defined]
-    top.device = Device()  # type: ignore[attr-defined]
+    top = ModbusSimulator(units, Device())
     if serial:
         options = serial_options(baudrate, parity, stopbits, bytesize)
-        rtu = ModbusSerialService(units, serial, options, reactor=reactor, executor=top.device,  # type: ignore[attr-defined]
+        rtu = ModbusSerialService(units, serial, options, reactor=reactor, executor=top.device,
                                   report=(lambda a: report("RTU", a)) if report else None, evil=misbehave)
         rtu.setServiceParent(top)
     else:
         interface, port = parse_address(address or "", 502)
-        factory = ModbusTcpServerFactory(units, top.device, evil=misbehave, clock=reactor)  # type: ignore[attr-defined]
-        top.factory = factory  # type: ignore[attr-defined]
+        factory = ModbusTcpServerFactory(units, top.device, evil=misbehave, clock=reactor)
+        top.factory = factory
         tcp = ModbusTcpService(factory, interface, port, tries, reactor=reactor,
                                report=(lambda a: report("TCP", a)) if report else None)
         tcp.setServiceParent(top)

@@ -348,8 +348,9 @@ class poller_modbus:
         self.counter += 1
         sample = busy / self.rate if self.rate > 0 else 1.0
         per_minute = 60.0 / self.rate if self.rate > 0 else 1.0
-        self._load = tuple(_ema(cur, sample, 1.0 / (minutes * per_minute))  # type: ignore[assignment]
-                           for minutes, cur in zip((1, 5, 15), self._load))
+        one, five, fifteen = self._load  # the 1, 5 and 15-minute averages
+        self._load = (_ema(one, sample, 1.0 / (1 * per_minute)), _ema(five, sample, 1.0 / (5 * per_minute)),
+                      _ema(fifteen, sample, 1.0 / (15 * per_minute)))
 
     def _read(self, address: int, count: int) -> defer.Deferred:
         client = self._client

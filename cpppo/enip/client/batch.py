@@ -15,21 +15,19 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from cpppo.misc import remember
 from cpppo.enip.codec import cip, encap, tag_services as logix
 from cpppo.enip.codec.codes import Service
 from cpppo.enip.client import plan
 from cpppo.enip.client.errors import FragmentRequired
-from cpppo.enip.client.records import Delivered, Description, Finished, Planned, Result
-
-if TYPE_CHECKING:
-    from cpppo.enip.client.core import ClientCore, Staged
+from cpppo.enip.client.records import Core, Delivered, Description, Finished, Planned, Result, Staged
 
 __all__ = ["Run", "Job"]
 
 _END = object()
+_NONE: Any = ()   # an empty container not made yet
 
 
 @dataclass(slots=True, eq=False)
@@ -42,6 +40,13 @@ class _Landed:
     request: cip.Request
     reply: cip.Reply
     method: str
+
+
+def _final(group: list[tuple[int, Planned]]) -> bool:
+    """Whether every reply of a group is known to be its operation's last."""
+    if len(group) == 1:   # (most groups: no generator to make)
+        return group[0][1].final
+    return all(planned.final for _, planned in group)
 
 
 class Job:
@@ -67,10 +72,11 @@ class Job:
         self.handler: Callable[[cip.Reply], None] = self._on_single
         self.position, self.planned = group[0]
         self.packed = len(group) > 1
-        self.chunks: list[bytes] = []
+        # (made when needed: most operations are one request and one reply)
+        self.chunks: list[bytes] = _NONE
         self.first: cip.Reply | None = None
-        self.fragments: deque[cip.Request] = deque()
-        self.partials: deque[tuple[int, Planned, cip.Reply]] = deque()
+        self.fragments: deque[cip.Request] = _NONE
+        self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
         self.landed: list[_Landed] = []
 
     def start(self) -> None:
@@ -85,7 +91,7 @@ class Job:
         if planned.method == "read":
             self.handler = self._on_read
         elif len(planned.requests) > 1:
-            self.fragments.extend(planned.requests[1:])
+            self.fragments = deque(planned.requests[1:])
             self.handler = self._on_write
         self.run.transact(planned.request, planned.route, planned.send, self)
 
@@ -116,8 +122,12 @@ class Job:
             self.run.transact(self.fragments.popleft(), planned.route, planned.send, self)
 
     def _on_read(self, reply: cip.Reply) -> None:
-        self.planned.fits = reply.status == 0
-        self._read(reply)
+        status = reply.status
+        self.planned.fits = status == 0
+        if status == 0x06:
+            self._read(reply)
+        else:
+            self._land(reply)
 
     def _read(self, reply: cip.Reply) -> None:
         """A read's first reply: partial (0x06) means fetching the rest with Read Tag Fragmented."""
@@ -164,6 +174,7 @@ class Job:
             replies: Any = [reply] * len(group)   # the packet as a whole failed: each op shares its status
         else:
             replies = body.replies
+        self.partials = deque()
         for (position, planned), one in zip(group, replies):
             if planned.method == "read":
                 planned.fits = one.status == 0
@@ -175,7 +186,7 @@ class Job:
 
     def _next_partial(self) -> None:
         """The rest of each partial read of a packet, one after another on the packet's place."""
-        if not self.partials:
+        if not self.partials:   # (also _NONE: an empty tuple)
             self.run.landed(self)
             return
         self.position, self.planned, reply = self.partials.popleft()
@@ -185,7 +196,10 @@ class Job:
         planned = self.planned
         self.landed.append(_Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
                                    planned.request, reply, planned.method))
-        self._next_partial()
+        if self.partials:
+            self._next_partial()
+        else:
+            self.run.landed(self)
 
 
 class Run:
@@ -199,7 +213,7 @@ class Run:
     anything more is sent.  ``tag`` is the driver's (a Deferred and a callback, a generator's flag).
     """
 
-    def __init__(self, core: "ClientCore", operations: Iterable[Any], depth: int = 1, multiple: int = 0,
+    def __init__(self, core: Core, operations: Iterable[Any], depth: int = 1, multiple: int = 0,
                  fragment: bool = False, timeout: float | None = None, index: int = 0,
                  no_fragment: bool = False) -> None:
         self.core = core
@@ -216,8 +230,8 @@ class Run:
         self.ready: dict[int, _Landed] = {}
         self.wire = 0              # places on the wire taken
         self.pending = 0           # jobs issued and not yet landed
-        self.staged: tuple["Staged", Job] | None = None   # the next request to go out
-        self.urgent: deque[tuple["Staged", Job]] = deque()   # follow-ups whose job gave its place back early
+        self.staged: tuple[Staged, Job] | None = None   # the next request to go out
+        self.urgent: deque[tuple[Staged, Job]] = deque()   # follow-ups whose job gave its place back early
         self.exhausted = False
         self.peeked: tuple[int, Planned] | None = None
         self.finished = False
@@ -253,7 +267,7 @@ class Run:
         else:
             self.staged = (staged, job)
 
-    def _send(self, staged: "Staged", job: Job) -> None:
+    def _send(self, staged: Staged, job: Job) -> None:
         self.wire += 1
         job.taken = job.used = True
         self.core.send_staged(staged, job, self.timeout, job.early)
@@ -290,7 +304,7 @@ class Run:
                     break
                 self.pending += 1
                 index, self.index = self.index, self.index + 1
-                Job(self, index, group, all(p.final for _, p in group)).start()
+                Job(self, index, group, _final(group)).start()
         except Exception as exc:   # an operation that cannot be planned (a bad path, data of the wrong type)
             self.fail(exc)
         finally:
@@ -353,21 +367,31 @@ class Run:
 
     def landed(self, job: Job) -> None:
         """A job's replies are in: give its place back, and deliver every result now due, in order."""
-        self.free(job)       # (first: the next request goes before this one's results are worked out)
+        if job.taken:
+            self.free(job)   # (first: the next request goes before this one's results are worked out)
         self.pending -= 1
         if self.finished:
             return
         ready = self.ready
-        for landed in job.landed:
-            ready[landed.position] = landed
-        queue = self.core.queue
-        while self.emitted in ready:
-            one = ready.pop(self.emitted)
-            self.emitted += 1
-            try:
-                status, value = plan.outcome(one.method, one.reply)
-            except Exception as exc:
-                self.fail(exc)
-                return
-            queue(Delivered(self, Result(one.index, one.description, one.request, one.reply, status, value)))
-        self._settle()
+        emitted = self.emitted
+        landed = job.landed
+        if len(landed) == 1 and landed[0].position == emitted and not ready:
+            self._deliver(landed[0])   # (the result due next, and nothing waiting: no reordering)
+        else:
+            for one in landed:
+                ready[one.position] = one
+            while emitted in ready and not self.finished:
+                self._deliver(ready.pop(emitted))
+                emitted += 1
+        if self.exhausted and not self.pending:
+            self._settle()
+
+    def _deliver(self, one: _Landed) -> None:
+        """The next result, in operation order."""
+        self.emitted += 1
+        try:
+            status, value = plan.outcome(one.method, one.reply)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.core.queue(Delivered(self, Result(one.index, one.description, one.request, one.reply, status, value)))

@@ -19,7 +19,6 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cpppo.enip.codec import encap
-from cpppo.enip.client.batch import Run
 from cpppo.enip.client.core import ClientCore, Ticket
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
@@ -118,7 +117,7 @@ class ClientProtocol(protocol.Protocol):
 
     @staticmethod
     def _finish(event: Finished) -> None:
-        run: Run = event.run
+        run = event.run
         tag, run.tag = run.tag, None
         if tag is not None:
             if event.error is None:

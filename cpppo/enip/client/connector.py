@@ -24,7 +24,7 @@ import select
 import socket
 import time
 from collections import deque
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cpppo.dotdict import dotdict
 from cpppo.enip.codec import cip, encap, tag_services as logix, types
@@ -34,7 +34,7 @@ from cpppo.enip.client import deferred, plan
 from cpppo.enip.client.core import ClientCore, Ticket
 from cpppo.enip.client.errors import ConnectionClosed
 from cpppo.enip.client.operations import parse_operations
-from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Result, Send
+from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Result, Send
 from cpppo.enip.client.views import identity_view, list_view, result_view
 
 __all__ = ["connector", "identity_view", "list_view"]
@@ -112,8 +112,11 @@ class connector:
 
     # --- the driver: events out of the core, bytes into it ------------------------------
     def _drain(self) -> None:
-        """Act on every event the core has: collect results and answers, then write what it says
-        to send, in one ``sendall`` (several requests of a pipeline in one segment)."""
+        """Act on every event the core has: collect results and answers, and write what it says to
+        send, in one ``sendall`` (several requests of a pipeline in one segment), or at once when
+        the core is about to decode the last reply it has: the server then works on the next
+        request while this reply is decoded (at depth 1, the next operation's request goes as soon
+        as this one's reply is framed)."""
         core = self.core
         out: list[bytes] = []
         while True:
@@ -123,6 +126,9 @@ class connector:
             kind = type(event)
             if kind is Send:
                 out.append(event.data)
+                if core.decoding_next():
+                    self._send(out[0] if len(out) == 1 else b"".join(out))
+                    out = []
             elif kind is Delivered:
                 run = event.run
                 if run.error is None:
@@ -186,39 +192,43 @@ class connector:
                 return event.frame
             self._read()
 
-    def _run(self, operations: Iterable[Any], timeout: float | None = None, **kwds: Any) -> Iterator[Result]:
-        """Run operations, yielding each result (the records) as it arrives, in operation order."""
+    def _run(self, operations: Iterable[Any], timeout: float | None = None, view: Callable[[Result], Any] | None = None,
+             **kwds: Any) -> Iterator[Any]:
+        """Run operations, yielding each result as it arrives, in operation order: the record, or
+        what *view* makes of it."""
         results: deque[Result] = deque()
         run = self.core.start_run(operations, timeout=timeout, **kwds)
         run.tag = results
+        drain, read, popleft = self._drain, self._read, results.popleft
         try:
             while True:
-                self._drain()
+                drain()
                 while results:
-                    yield results.popleft()
+                    yield popleft() if view is None else view(popleft())
                 if run.finished:
                     if run.error is not None:
                         raise run.error
                     return
-                self._read()
+                read()
         finally:
             if not run.finished:   # abandoned part way: its late replies are dropped
                 run.fail(GeneratorExit("the caller stopped iterating"))
+
+    def _view(self, result: Result) -> tuple:
+        return result_view(result, self._views)
 
     # --- the documented high-level API ----------------------------------------------
     def synchronous(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                     timeout: float | None = None, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations one at a time; yield ``(idx, dsc, req, rpy, sts, val)`` for each."""
-        for result in self._run(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                depth=1, **kwds):
-            yield result_view(result, self._views)
+        yield from self._run(operations, timeout, self._view, index=index, fragment=fragment, multiple=multiple,
+                             depth=1, **kwds)
 
     def pipeline(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,
                  timeout: float | None = None, depth: int = 1, **kwds: Any) -> Iterator[tuple]:
         """Issue the operations with up to ``depth`` requests in flight; yield each 6-tuple in order."""
-        for result in self._run(operations, timeout, index=index, fragment=fragment, multiple=multiple,
-                                depth=depth, **kwds):
-            yield result_view(result, self._views)
+        yield from self._run(operations, timeout, self._view, index=index, fragment=fragment, multiple=multiple,
+                             depth=depth, **kwds)
 
     def validate(self, harvested: Iterable[tuple], printing: bool = False) -> Iterator[tuple]:
         """Log (and print) each result's summary line; a write's value becomes the data written."""

@@ -31,8 +31,7 @@ from __future__ import annotations
 import random
 import struct
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec.codes import Command, Service
@@ -43,7 +42,7 @@ from cpppo.enip.client import plan
 from cpppo.enip.client.batch import Run
 from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
-from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Send
+from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
 
 __all__ = ["ClientCore", "Ticket", "Pending", "Owner", "UNCONNECTED_SIZE", "ROUTER", "cip_reply", "frame_key"]
 
@@ -51,57 +50,9 @@ __all__ = ["ClientCore", "Ticket", "Pending", "Owner", "UNCONNECTED_SIZE", "ROUT
 UNCONNECTED_SIZE = 504
 _MANAGER = plan.SEND_PATH_DEFAULT
 _CONTEXT = struct.Struct("<Q")
+_HEADER = encap.HEADER
+_SEND_RR_DATA = int(Command.SEND_RR_DATA)
 _ANY = object()
-
-
-class Owner(Protocol):
-    """Whoever waits for a reply: a pipeline's place on the wire (:class:`~.batch.Job`) or a :class:`Ticket`."""
-
-    def framed(self) -> None:
-        """The reply is framed with a good status and not yet decoded (only for ``early`` requests)."""
-
-    def answered(self, frame: encap.Frame) -> None:
-        """The reply, decoded (encapsulation status 0)."""
-
-    def failed(self, error: BaseException) -> None:
-        """No usable reply: a timeout, an encapsulation status, a lost or broken connection."""
-
-
-@dataclass(slots=True, eq=False)
-class Pending:
-    """A request on the wire, waiting for its reply."""
-
-    owner: Owner
-    deadline: float | None
-    timeout: float | None
-    early: bool   # call owner.framed() as soon as the reply is framed
-
-
-@dataclass(slots=True, eq=False)
-class Staged:
-    """A request encoded and ready to go: only the sending is left when a place on the wire frees."""
-
-    data: bytes
-    key: Any
-
-
-@dataclass(slots=True, eq=False)
-class Ticket:
-    """A single request (RegisterSession, List Identity, Forward Open, a low-level read...); the
-    driver keeps what it needs in ``tag`` (a Deferred, a place in a reply queue)."""
-
-    core: "ClientCore"
-    command: int
-    tag: Any = None
-
-    def framed(self) -> None:   # pragma: no cover - tickets are never sent early
-        pass
-
-    def answered(self, frame: encap.Frame) -> None:
-        self.core.queue(Answered(self, frame, None))
-
-    def failed(self, error: BaseException) -> None:
-        self.core.queue(Answered(self, None, error))
 
 
 def frame_key(frame: encap.Frame) -> Any:
@@ -139,6 +90,8 @@ class ClientCore:
         self.prepared: dict[Any, Any] = {}
         self._bodies: dict[int, tuple[Any, ...]] = {}
         self._events: deque[Any] = deque()
+        #: An event for the driver (the core's parts queue them; drivers only read events).
+        self.queue: Callable[[Any], None] = self._events.append
         self._undecoded: tuple[dict[str, Any], Pending | None] | None = None
         self._counter = 0
         self._sequence = 0
@@ -166,24 +119,42 @@ class ClientCore:
             self._sequence = (self._sequence + 1) & 0xFFFF
             items = (encap.ConnectedAddress(self.connection_id), encap.ConnectedData(self._sequence, request))
             return self.frame(Command.SEND_UNIT_DATA, encap.SendData(items)), self._sequence
+        frame = self.frame(Command.SEND_RR_DATA, encap.Raw(self._unconnected(request, route, send)))
+        return frame, frame.context
+
+    def _unconnected(self, request: cip.Request, route: tuple[Any, ...] | None,
+                     send: tuple[Any, ...] | None) -> bytes:
+        """The SendRRData command data carrying *request* (in an Unconnected Send if routed), kept
+        for the next time the same request record goes (a poller's are the same records)."""
         route = self.route_path if route is None else route
         send = self.send_path if send is None else send
         cached = self._bodies.get(id(request))
         if cached is not None and cached[0] is request and cached[1] is route and cached[2] is send:
-            body = cached[3]
-        else:
-            message = request
-            if route or send:
-                message = cip.Request(Service.UNCONNECTED_SEND, send, body=cip.UnconnectedSend(request, route))
-            body = encap.Raw(encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)),
-                                                              timeout=5)))
-            remember(self._bodies, id(request), (request, route, send, body), CACHE_SIZE)
-        frame = self.frame(Command.SEND_RR_DATA, body)
-        return frame, frame.context
+            return cached[3]   # type: ignore[no-any-return]
+        message = request
+        if route or send:
+            message = cip.Request(Service.UNCONNECTED_SEND, send, body=cip.UnconnectedSend(request, route))
+        body = encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)), timeout=5))
+        if len(body) > encap.MAX_LENGTH:
+            raise ValueError(f"{len(body)} bytes of command data (at most {encap.MAX_LENGTH})")
+        remember(self._bodies, id(request), (request, route, send, body), CACHE_SIZE)
+        return body
 
     def stage(self, request: cip.Request, route: tuple[Any, ...] | None = None,
               send: tuple[Any, ...] | None = None) -> Staged:
         """*request* encoded in its frame, ready for :meth:`send_staged`."""
+        if self.connection_id is None:   # (the usual case, built straight from its bytes)
+            cached = self._bodies.get(id(request))
+            if (cached is not None and cached[0] is request
+                    and cached[1] is (self.route_path if route is None else route)
+                    and cached[2] is (self.send_path if send is None else send)):
+                body = cached[3]
+            else:
+                body = self._unconnected(request, route, send)
+            self._counter += 1
+            context = _CONTEXT.pack(self._counter)
+            return Staged(_HEADER.pack(_SEND_RR_DATA, len(body), self.connection.session, 0, context, 0) + body,
+                          context)
         frame, key = self.message(request, route, send)
         return Staged(self.connection.send(frame), key)
 
@@ -200,10 +171,6 @@ class ClientCore:
         deadline = None if timeout is None else self.clock() + timeout
         self.outstanding[key] = Pending(owner, deadline, timeout, early)
         self._events.append(Send(staged.data, deadline))
-
-    def queue(self, event: Any) -> None:
-        """An event for the driver (the core's parts use this; drivers only read events)."""
-        self._events.append(event)
 
     def request(self, frame: encap.Frame, timeout: float | None = None, key: Any = _ANY) -> Ticket:
         """Send *frame*; its reply (matched by *key*, default its context) comes as an Answered."""
@@ -323,6 +290,11 @@ class ClientCore:
                     pending.owner.framed()   # (a failure status fails the request: nothing more goes)
             self._undecoded = (framed, pending)
 
+    def decoding_next(self) -> bool:
+        """Whether the next event is worked out by decoding the last reply received (nothing else is
+        queued or buffered): a driver that holds sends back to write several at once sends them now."""
+        return not self._events and self._undecoded is not None and not self.connection.buffered
+
     def _decode(self, framed: dict[str, Any], pending: Pending | None) -> None:
         try:
             frame = self.connection.decode(framed)
@@ -350,7 +322,11 @@ class ClientCore:
     # --- time and loss ---------------------------------------------------------------------
     def next_deadline(self) -> float | None:
         """The earliest deadline of a request on the wire (None: nothing is due)."""
-        deadlines = [p.deadline for p in self.outstanding.values() if p.deadline is not None]
+        outstanding = self.outstanding
+        if len(outstanding) == 1:   # (one request at a time)
+            for pending in outstanding.values():
+                return pending.deadline
+        deadlines = [p.deadline for p in outstanding.values() if p.deadline is not None]
         return min(deadlines) if deadlines else None
 
     def expire(self) -> None:

@@ -16,14 +16,15 @@ that is wrong, before anything goes on the wire.
 from __future__ import annotations
 
 import csv
+import json
 import re
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from cpppo.enip.codec import types
 from cpppo.enip.codec.epath import parse_tag, to_original
 from cpppo.enip.codec.errors import LocalProtocolError
 
-__all__ = ["parse_operations", "parse_operation", "attribute_operations", "CASTS", "cast_values"]
+__all__ = ["parse_operations", "parse_operation", "attribute_operations", "CASTS", "cast_values", "format_path"]
 
 #: The casts a write may name, ``Tag=(DINT)1,2``: the original's set.
 CASTS = ("BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL", "LREAL",
@@ -222,8 +223,6 @@ def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kw
     Raises:
         ValueError: a path these services cannot address, or Set on a whole instance.
     """
-    from cpppo.enip.client.plan import format_path
-
     for op in parse_operations(paths, int_type=int_type or "SINT", **kwds):
         last = op["path"][-1]
         if "instance" in last:
@@ -235,3 +234,27 @@ def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kw
         else:
             raise ValueError(f"{format_path(op['path'])}: not an instance or attribute address")
         yield op
+
+
+def format_path(path: Sequence[dict] | str, count: int | None = None) -> str:
+    """A path as the original prints it: ``SCADA[1]``, ``SCADA[1-10]``, ``@0x0001/1/7``."""
+    if isinstance(path, str):
+        return path
+    symbolic, numeric, element = "", [], None
+    for seg in path:
+        if "symbolic" in seg:
+            symbolic += ("." if symbolic else "") + seg["symbolic"]
+        elif "class" in seg and not numeric:
+            numeric.append(f"0x{seg['class']:04X}")
+        elif "instance" in seg and len(numeric) == 1:
+            numeric.append(str(seg["instance"]))
+        elif "attribute" in seg and len(numeric) == 2:
+            numeric.append(str(seg["attribute"]))
+        elif "element" in seg:
+            element = seg["element"]
+        else:
+            numeric.append(json.dumps(seg, separators=(",", ":")))
+    text = symbolic or "@" + "/".join(numeric)
+    if element is not None:
+        text += f"[{element}-{element + count - 1}]" if count is not None else f"[{element}]"
+    return text

@@ -12,16 +12,18 @@ be (to pack Multiple Service Packets and to decide when to fragment), the
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any
 
 import copy
 
 from cpppo.dotdict import dotdict, plain
+from cpppo.misc import remember
 from cpppo.enip.codec import cip, encap, tag_services as logix, types
 from cpppo.enip.codec.codes import ClassCode, Service
 from cpppo.enip.codec.epath import Logical, Port, from_original, parse_tag, to_original
 from cpppo.enip.codec.errors import LocalProtocolError
 from cpppo.enip.client.errors import CIPError, FragmentRequired
+from cpppo.enip.client.operations import format_path, parse_operation
 from cpppo.enip.client.records import Description, Planned
 
 __all__ = [
@@ -44,6 +46,7 @@ WRITE_TAG, WRITE_FRAG = Service.WRITE_TAG, Service.WRITE_TAG_FRAGMENTED
 GET_ATTRIBUTE_SINGLE, GET_ATTRIBUTES_ALL = Service.GET_ATTRIBUTE_SINGLE, Service.GET_ATTRIBUTES_ALL
 SET_ATTRIBUTE_SINGLE, MULTIPLE = Service.SET_ATTRIBUTE_SINGLE, Service.MULTIPLE_SERVICE_PACKET
 _REPLY_HEAD = 4          # service, reserved, status, extended size
+_VALUES: dict[tuple[int, int | None, bytes], tuple[Any, ...]] = {}   # small reads' values, by their bytes
 _METHODS = ("read", "write", "get_attribute_single", "get_attributes_all", "set_attribute_single")
 
 
@@ -107,7 +110,6 @@ def prepare(op: str | dict, fragment: bool, no_fragment: bool, budget: int, defa
         FragmentRequired: a write too large for one request, with fragmenting forbidden.
     """
     if isinstance(op, str):
-        from cpppo.enip.client.operations import parse_operation
         op, path = parse_operation(op)
     else:
         op = dict(op)   # kept: the caller's dict may change later
@@ -144,7 +146,10 @@ def cip_reply(frame: encap.Frame) -> cip.Reply:
         RemoteProtocolError: the message in it did not decode.
         CIPError: there is no CIP reply in it.
     """
-    for item in getattr(frame.body, "items", ()):
+    items: tuple[Any, ...] = getattr(frame.body, "items", ())
+    if len(items) == 2 and type(message := getattr(items[1], "message", None)) is cip.Reply:
+        return message   # (the usual frame: an address item, then the data item)
+    for item in items:
         message = getattr(item, "message", None)
         if isinstance(message, cip.Reply):
             return message
@@ -246,10 +251,18 @@ def outcome(method: str, reply: cip.Reply) -> tuple[Any, Any]:
     if status in (0x00, 0x06) and method == "read":
         body = reply.body
         if isinstance(body, logix.ReadTagReply):
-            try:
-                return status, body.values()
-            except LocalProtocolError:
-                return status, list(body.data)  # a structure: its raw bytes
+            # (a poller's value that did not change comes in the same bytes: decoded once, a new
+            # list each time, since the caller owns it)
+            key = (body.type, body.handle, body.data)
+            known = _VALUES.get(key)
+            if known is None:
+                try:
+                    known = tuple(body.values())
+                except LocalProtocolError:
+                    known = tuple(body.data)  # a structure: its raw bytes
+                if len(body.data) <= 64:
+                    remember(_VALUES, key, known, CACHE_SIZE)
+            return status, list(known)
         return status, None
     if status in (0x00, 0x06) and method in ("get_attribute_single", "get_attributes_all"):
         return status, list(reply.data)
@@ -266,30 +279,6 @@ def describe(method: str, request: cip.Request, op: dict, multiple: bool) -> str
             "get_attributes_all": "G_A_A ", "set_attribute_single": "S_A_S "}[method]
     form = ("Frag" if request.service in (READ_FRAG, WRITE_FRAG) else "Tag ") if method in ("read", "write") else "    "
     return f"{'Multi. ' if multiple else 'Single '}{kind}{form} {format_path(op['path'], op.get('elements'))}"
-
-
-def format_path(path: Sequence[dict] | str, count: int | None = None) -> str:
-    """A path as the original prints it: ``SCADA[1]``, ``SCADA[1-10]``, ``@0x0001/1/7``."""
-    if isinstance(path, str):
-        return path
-    symbolic, numeric, element = "", [], None
-    for seg in path:
-        if "symbolic" in seg:
-            symbolic += ("." if symbolic else "") + seg["symbolic"]
-        elif "class" in seg and not numeric:
-            numeric.append(f"0x{seg['class']:04X}")
-        elif "instance" in seg and len(numeric) == 1:
-            numeric.append(str(seg["instance"]))
-        elif "attribute" in seg and len(numeric) == 2:
-            numeric.append(str(seg["attribute"]))
-        elif "element" in seg:
-            element = seg["element"]
-        else:
-            numeric.append(json.dumps(seg, separators=(",", ":")))
-    text = symbolic or "@" + "/".join(numeric)
-    if element is not None:
-        text += f"[{element}-{element + count - 1}]" if count is not None else f"[{element}]"
-    return text
 
 
 def summary(op: dict, request: cip.Request, reply: cip.Reply | None, value: Any) -> tuple[str, Any]:

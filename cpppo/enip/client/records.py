@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol
 
 from cpppo.enip.codec import cip, encap
 
-if TYPE_CHECKING:   # (the core's own classes, named in events; no import cycle at run time)
-    from cpppo.enip.client.batch import Run
-    from cpppo.enip.client.core import Ticket
-
 __all__ = ["Description", "Planned", "Result", "Send", "Delivered", "Finished", "Answered", "Broken",
-           "Need", "NEED_DATA"]
+           "Need", "NEED_DATA", "Owner", "Pending", "Staged", "Ticket", "Core", "Pipeline"]
 
 
 class Description(str):
@@ -87,7 +83,7 @@ class Need(enum.Enum):
 NEED_DATA = Need.DATA
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """Bytes for the driver to write; ``deadline`` (the core's clock) is when its reply is due, or None."""
 
@@ -95,33 +91,115 @@ class Send:
     deadline: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivered:
     """The next result of a run, in operation order."""
 
-    run: "Run"
+    run: Pipeline
     result: Result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finished:
     """A run is over: every result delivered (``error`` None), or stopped by ``error``."""
 
-    run: "Run"
+    run: Pipeline
     error: BaseException | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answered:
     """A single request's reply frame (or the error that ended it)."""
 
-    ticket: "Ticket"
+    ticket: Ticket
     frame: encap.Frame | None
     error: BaseException | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Broken:
     """The reply stream cannot be framed any more: the driver closes the connection."""
 
     error: BaseException
+
+
+# --- requests on the wire, and who waits for them ---------------------------------------
+
+class Owner(Protocol):
+    """Whoever waits for a reply: a pipeline's place on the wire (:class:`~.batch.Job`) or a :class:`Ticket`."""
+
+    def framed(self) -> None:
+        """The reply is framed with a good status and not yet decoded (only for ``early`` requests)."""
+
+    def answered(self, frame: encap.Frame) -> None:
+        """The reply, decoded (encapsulation status 0)."""
+
+    def failed(self, error: BaseException) -> None:
+        """No usable reply: a timeout, an encapsulation status, a lost or broken connection."""
+
+
+@dataclass(slots=True, eq=False)
+class Pending:
+    """A request on the wire, waiting for its reply."""
+
+    owner: Owner
+    deadline: float | None
+    timeout: float | None
+    early: bool   # call owner.framed() as soon as the reply is framed
+
+
+@dataclass(slots=True, eq=False)
+class Staged:
+    """A request encoded and ready to go: only the sending is left when a place on the wire frees."""
+
+    data: bytes
+    key: Any
+
+
+@dataclass(slots=True, eq=False)
+class Ticket:
+    """A single request (RegisterSession, List Identity, Forward Open, a low-level read...); the
+    driver keeps what it needs in ``tag`` (a Deferred, a place in a reply queue)."""
+
+    core: Core
+    command: int
+    tag: Any = None
+
+    def framed(self) -> None:   # pragma: no cover - tickets are never sent early
+        pass
+
+    def answered(self, frame: encap.Frame) -> None:
+        self.core.queue(Answered(self, frame, None))
+
+    def failed(self, error: BaseException) -> None:
+        self.core.queue(Answered(self, None, error))
+
+
+# --- what the modules see of one another ------------------------------------------------
+
+class Core(Protocol):
+    """What a pipeline (:class:`.batch.Run`) and a :class:`Ticket` use of :class:`.core.ClientCore`."""
+
+    budget: int
+    route_path: tuple[Any, ...]
+    send_path: tuple[Any, ...]
+    prepared: dict[Any, Any]
+    queue: Callable[[Any], None]
+
+    def stage(self, request: cip.Request, route: tuple[Any, ...] | None = None,
+              send: tuple[Any, ...] | None = None) -> Staged:
+        """*request* encoded in its frame, ready to go."""
+
+    def send_staged(self, staged: Staged, owner: Owner, timeout: float | None, early: bool = False) -> None:
+        """Put a staged request on the wire for *owner*."""
+
+
+class Pipeline(Protocol):
+    """What a driver reads of a run (:class:`.batch.Run`) it got a Delivered or Finished for."""
+
+    tag: Any
+    error: BaseException | None
+    finished: bool
+
+    def fail(self, error: BaseException) -> None:
+        """Stop the run."""

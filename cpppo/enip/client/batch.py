@@ -44,8 +44,6 @@ class _Landed:
 
 def _final(group: list[tuple[int, Planned]]) -> bool:
     """Whether every reply of a group is known to be its operation's last."""
-    if len(group) == 1:   # (most groups: no generator to make)
-        return group[0][1].final
     return all(planned.final for _, planned in group)
 
 
@@ -77,7 +75,7 @@ class Job:
         self.first: cip.Reply | None = None
         self.fragments: deque[cip.Request] = _NONE
         self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
-        self.landed: list[_Landed] = []
+        self.landed: list[_Landed] = _NONE
 
     def start(self) -> None:
         planned = self.planned
@@ -175,6 +173,7 @@ class Job:
         else:
             replies = body.replies
         self.partials = deque()
+        self.landed = []
         for (position, planned), one in zip(group, replies):
             if planned.method == "read":
                 planned.fits = one.status == 0
@@ -194,12 +193,16 @@ class Job:
 
     def _land(self, reply: cip.Reply) -> None:
         planned = self.planned
-        self.landed.append(_Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
-                                   planned.request, reply, planned.method))
+        one = _Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
+                      planned.request, reply, planned.method)
         if self.partials:
+            self.landed.append(one)
             self._next_partial()
-        else:
+        elif self.landed:
+            self.landed.append(one)
             self.run.landed(self)
+        else:
+            self.run.landed(self, one)   # (its only result: no list to make)
 
 
 class Run:
@@ -298,13 +301,17 @@ class Run:
                     continue
                 if self.exhausted:
                     break
-                group = self._group()
+                if self.multiple or self.peeked is not None:
+                    group = self._group()
+                else:
+                    op = next(self.operations, _END)
+                    group = [] if op is _END else [self._prepare(op)]
                 if not group:
                     self.exhausted = True
                     break
                 self.pending += 1
                 index, self.index = self.index, self.index + 1
-                Job(self, index, group, _final(group)).start()
+                Job(self, index, group, group[0][1].final if len(group) == 1 else _final(group)).start()
         except Exception as exc:   # an operation that cannot be planned (a bad path, data of the wrong type)
             self.fail(exc)
         finally:
@@ -365,8 +372,9 @@ class Run:
             rpy_total += rpy_size
         return group
 
-    def landed(self, job: Job) -> None:
-        """A job's replies are in: give its place back, and deliver every result now due, in order."""
+    def landed(self, job: Job, only: _Landed | None = None) -> None:
+        """A job's replies are in (``job.landed``, or its *only* result): give its place back, and
+        deliver every result now due, in order."""
         if job.taken:
             self.free(job)   # (first: the next request goes before this one's results are worked out)
         self.pending -= 1
@@ -374,11 +382,10 @@ class Run:
             return
         ready = self.ready
         emitted = self.emitted
-        landed = job.landed
-        if len(landed) == 1 and landed[0].position == emitted and not ready:
-            self._deliver(landed[0])   # (the result due next, and nothing waiting: no reordering)
+        if only is not None and only.position == emitted and not ready:
+            self._deliver(only)   # (the result due next, and nothing waiting: no reordering)
         else:
-            for one in landed:
+            for one in (only,) if only is not None else job.landed:
                 ready[one.position] = one
             while emitted in ready and not self.finished:
                 self._deliver(ready.pop(emitted))

@@ -52,6 +52,7 @@ _MANAGER = plan.SEND_PATH_DEFAULT
 _CONTEXT = struct.Struct("<Q")
 _HEADER = encap.HEADER
 _SEND_RR_DATA = int(Command.SEND_RR_DATA)
+_SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)
 _ANY = object()
 
 
@@ -93,6 +94,7 @@ class ClientCore:
         #: An event for the driver (the core's parts queue them; drivers only read events).
         self.queue: Callable[[Any], None] = self._events.append
         self._undecoded: tuple[dict[str, Any], Pending | None] | None = None
+        self._fresh = False   # bytes received since the connection last needed more
         self._counter = 0
         self._sequence = 0
         self._triad = (random.randrange(1, 0xFFFF), 0x1234, random.randrange(1, 0xFFFFFFFF))
@@ -252,6 +254,7 @@ class ClientCore:
     def receive_data(self, data: bytes) -> None:
         """Buffer bytes from the peer; ``b""`` means it closed its side."""
         self.connection.receive_data(data)
+        self._fresh = True
 
     def next_event(self) -> Any:
         """The next event for the driver, or :data:`~.records.NEED_DATA` (send what came, read more).
@@ -270,7 +273,7 @@ class ClientCore:
                 self._undecoded = None
                 self._decode(*undecoded)
                 continue
-            if self.closed is not None:
+            if self.closed is not None or not self._fresh:
                 return NEED_DATA
             try:
                 framed = connection.next_framed()
@@ -278,13 +281,14 @@ class ClientCore:
                 self._break(exc)
                 continue
             if framed is _FRAMES_NEED_DATA:
+                self._fresh = False   # (nothing more to frame until more bytes come)
                 return NEED_DATA
             if not isinstance(framed, dict):   # CLOSED: the stream ended
                 self.connection_lost(ConnectionClosed("the EtherNet/IP connection closed by the peer"))
                 continue
             header = framed["header"]
             pending = None
-            if header["command"] != Command.SEND_UNIT_DATA:   # matched by the header's context
+            if header["command"] != _SEND_UNIT_DATA:   # matched by the header's context
                 pending = outstanding.pop(header["context"], None)
                 if pending is not None and pending.early and not header["status"]:
                     pending.owner.framed()   # (a failure status fails the request: nothing more goes)

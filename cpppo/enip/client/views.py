@@ -23,22 +23,21 @@ __all__ = ["result_view", "identity_view", "list_view"]
 def result_view(result: Result, requests: dict[int, tuple[Any, Any]] | None = None) -> tuple[Any, ...]:
     """A result with the original's dotdict views of its request and reply.
 
-    *requests*, if given, keeps each request's view for the next result of the same request (a
-    poller's requests are the same records every time, and a view costs as much as a decode), and
-    each reply's bytes (a reply that did not change is the same record again: the client's
-    connection keeps what it decoded), so that its view is laid out without encoding it again."""
+    *requests*, if given, keeps the views it made, by record, for the next result with the same
+    request or reply record: a poller's requests are the same records every time, and so are its
+    replies while their values do not change (the client's connection keeps what it decoded, by
+    its bytes), and laying out a view costs more than the read.  Such results share their views,
+    as equal records share their meaning; the value (``val``) is the result's own list."""
     idx, dsc, req, rpy, sts, val = result
     if requests is None:
         return idx, dsc, plan.request_view(req), cip_reply_view(rpy), sts, val
     known = requests.get(id(req))
     if known is None or known[0] is not req:
-        known = (req, plan.request_view(req))
-        remember(requests, id(req), known, plan.CACHE_SIZE)
-    encoded = requests.get(id(rpy))
-    if encoded is None or encoded[0] is not rpy:
-        encoded = (rpy, rpy.encode())
-        remember(requests, id(rpy), encoded, plan.CACHE_SIZE)
-    return idx, dsc, known[1], cip_reply_view(rpy, encoded[1], val if isinstance(val, list) else None), sts, val
+        known = remember(requests, id(req), (req, plan.request_view(req)), plan.CACHE_SIZE)
+    reply = requests.get(id(rpy))
+    if reply is None or reply[0] is not rpy:
+        reply = remember(requests, id(rpy), (rpy, cip_reply_view(rpy)), plan.CACHE_SIZE)
+    return idx, dsc, known[1], reply[1], sts, val
 
 
 def identity_view(item: encap.IdentityItem) -> dotdict:

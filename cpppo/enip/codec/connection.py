@@ -77,7 +77,7 @@ class Connection:
             else encap.FrameParser(reply=False, message=self._message))
         self._ended = False
         self._cache: dict[bytes, Any] | None = {} if not client and cache else None
-        self._bodies: dict[tuple[int, bytes], encap.Body] | None = {} if client and cache else None
+        self._bodies: dict[bytes, tuple[int, encap.Body]] | None = {} if client and cache else None
         self.session = 0
         self.frames_received = 0
 
@@ -107,12 +107,14 @@ class Connection:
             frame = self._frames.decode(framed)
         else:
             header = framed["header"]
-            key = (header["command"], framed["payload"])
-            body = bodies.get(key)
-            if body is None:
-                body = encap.decode_body(key[0], key[1], True, self._message)
-                remember(bodies, key, body, _CACHE_SIZE)
-            frame = encap.Frame(key[0], body, header["session"], header["status"], header["context"],
+            command, payload = header["command"], framed["payload"]
+            known = bodies.get(payload)
+            if known is not None and known[0] == command:
+                body = known[1]
+            else:
+                body = encap.decode_body(command, payload, True, self._message)
+                remember(bodies, payload, (command, body), _CACHE_SIZE)
+            frame = encap.Frame(command, body, header["session"], header["status"], header["context"],
                                 header["options"])
         self.frames_received += 1
         if self.role is Role.CLIENT and frame.command == encap.REGISTER_SESSION and not frame.status:

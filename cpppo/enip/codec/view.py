@@ -26,38 +26,25 @@ _PAYLOAD_KEYS = {0x4C: "read_tag", 0x52: "read_frag", 0x4D: "write_tag", 0x53: "
                  0x03: "get_attribute_list"}
 
 
-_new = dict.__new__
-_update = dict.update
-_setitem = dict.__setitem__
-
-
 def _bytes_array(data: bytes) -> array.array[int]:
     return array.array("B", data)
 
 
-def cip_reply_view(reply: cip.Reply, encoded: bytes | None = None, values: list[Any] | None = None) -> dotdict:
-    """One CIP reply as the original lays it out (``service``, ``status``, ``read_tag.data`` ...).
-
-    *encoded*: the reply's bytes, if the caller has them (else the reply is encoded again).
-    *values*: a read reply's values, if the caller has them: the view's ``data`` is then that very
-    list, as the original's result value is its reply's ``read_frag.data``."""
-    # (laid out level by level, as plain() does, inline: a client makes one of these per result)
-    extended = reply.extended
-    status_ext = _new(dotdict)
-    _update(status_ext, size=len(extended))
-    if extended:
-        _setitem(status_ext, "data", list(extended))
-    view = _new(dotdict)
-    _update(view, input=_bytes_array(reply.encode() if encoded is None else encoded), service=reply.service,
-            status=reply.status, status_ext=status_ext)
+def cip_reply_view(reply: cip.Reply) -> dotdict:
+    """One CIP reply as the original lays it out (``service``, ``status``, ``read_tag.data`` ...)."""
+    # (laid out level by level: a client makes one of these per result)
+    status_ext = plain(size=len(reply.extended))
+    if reply.extended:
+        status_ext["data"] = list(reply.extended)
+    view = plain(input=_bytes_array(reply.encode()), service=reply.service, status=reply.status,
+                 status_ext=status_ext)
     key = _PAYLOAD_KEYS.get(reply.service & 0x7F)
     body = reply.body
     if isinstance(body, tag_services.ReadTagReply) and key in ("read_tag", "read_frag"):
         if body.handle is not None:
-            _setitem(view, key, plain(type=body.type, structure_handle=body.handle,
-                                      data=list(body.data) if values is None else values))
+            view[key] = plain(type=body.type, structure_handle=body.handle, data=list(body.data))
         else:
-            _setitem(view, key, plain(type=body.type, data=body.values() if values is None else values))
+            view[key] = plain(type=body.type, data=body.values())
     elif isinstance(body, cip.MultipleServiceReply):
         view["multiple"] = plain(number=len(body.replies), request=[cip_reply_view(r) for r in body.replies])
     elif key in ("write_tag", "write_frag", "set_attribute_single", "read_modify_write") and reply.ok:

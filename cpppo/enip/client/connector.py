@@ -20,8 +20,11 @@ for ``req`` and ``rpy`` (``rpy.status``, ``'read_frag' in rpy``...).
 
 from __future__ import annotations
 
+import functools
 import select
 import socket
+import struct
+import sys
 import time
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
@@ -40,6 +43,21 @@ from cpppo.enip.client.views import identity_view, list_view, result_view
 __all__ = ["connector", "identity_view", "list_view"]
 
 _HARVEST = object()   # the tag of a low-level request, whose reply waits for next(conn)
+_SLICE = 1.0          # seconds: the kernel's receive timeout, where it can be set
+_TIMEVAL = struct.Struct("@ll")
+
+
+def _receive_timeout(sock: socket.socket) -> float | None:
+    """Give *sock* a receive timeout of :data:`_SLICE` (Linux), so that a wait longer than that
+    needs no poll before each recv (a system call per read): a recv returns by then, and the
+    caller waits again.  The slice, or None where it cannot be set (every wait then polls)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TIMEVAL.pack(int(_SLICE), 0))
+    except (OSError, AttributeError):
+        return None
+    return _SLICE
 
 
 class connector:
@@ -64,13 +82,15 @@ class connector:
         self.addr = (host, self.port)
         self.core = ClientCore(time.monotonic, route_path, send_path, timeout)
         self._replies: deque[Answered] = deque()
-        self._views: dict[int, Any] = {}   # each request's dotdict view, made once
+        self._views: dict[int, Any] = {}   # each request's and reply's dotdict view, made once
+        self._view = functools.partial(result_view, requests=self._views)
         self.socket: socket.socket | None = socket.create_connection(self.addr, timeout=timeout)
         try:
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.socket.settimeout(None)   # blocking; waits are bounded by poll, to the core's deadlines
+            self.socket.settimeout(None)   # blocking; waits are bounded by the core's deadlines
             self._poll = select.poll()
             self._poll.register(self.socket, select.POLLIN)
+            self._slice = _receive_timeout(self.socket)
             self._wait(self.core.register())
             if connected:
                 size = deferred.UNCONNECTED_SIZE
@@ -169,11 +189,13 @@ class connector:
             deadline = until
         if deadline is not None:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not self._poll.poll(wait * 1000.0):
+            if wait <= 0 or ((self._slice is None or wait < self._slice) and not self._poll.poll(wait * 1000.0)):
                 core.expire()
                 return False
         try:
             data = sock.recv(65536)
+        except BlockingIOError:   # the kernel's receive timeout: a slice of a longer wait, over
+            return False
         except OSError as exc:
             self._lost(exc)
             return True
@@ -213,9 +235,6 @@ class connector:
         finally:
             if not run.finished:   # abandoned part way: its late replies are dropped
                 run.fail(GeneratorExit("the caller stopped iterating"))
-
-    def _view(self, result: Result) -> tuple:
-        return result_view(result, self._views)
 
     # --- the documented high-level API ----------------------------------------------
     def synchronous(self, operations: Iterable[Any], index: int = 0, fragment: bool = False, multiple: int = 0,

@@ -20,7 +20,11 @@ Packets.
 Rows run in rounds (every row once per round, alternating), and each row's median is printed, so that
 a burst of load from elsewhere on the machine lands on every row alike.
 
-    python bench/client_bench.py [--seconds 2] [--runs 3] [--only ours,pylogix,...]
+    python bench/client_bench.py [--seconds 2] [--runs 3] [--only ours,pylogix,...] [--compare DIR]
+
+``--compare DIR`` runs each of our rows a second time from another checkout (``git worktree
+add DIR <commit>``, or an unpacked ``git archive``), in the same rounds against the same server:
+a change's before and after, measured alike.
 """
 
 from __future__ import annotations
@@ -201,8 +205,10 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def run_row(group: str, script: str, port: int, seconds: float, extra: list[str]) -> dict | str:
-    """Run one client; its JSON result, or the reason it could not run."""
+def run_row(group: str, script: str, port: int, seconds: float, extra: list[str],
+            tree: Path = ROOT) -> dict | str:
+    """Run one client (ours from *tree*, a checkout of this project); its JSON result, or the reason
+    it could not run."""
     if group == "original":
         from tests.peers import original
         try:
@@ -212,11 +218,11 @@ def run_row(group: str, script: str, port: int, seconds: float, extra: list[str]
     else:
         python = [sys.executable]
     code = textwrap.dedent(script).replace("BATCH", str(BATCH))
-    env = dict(os.environ, PYTHONPATH=str(ROOT)) if group != "original" else None
+    env = dict(os.environ, PYTHONPATH=str(tree)) if group != "original" else None
     with tempfile.TemporaryDirectory() as cwd:
         try:
             done = subprocess.run([*python, "-c", code, str(port), str(seconds), *extra], capture_output=True,
-                                  text=True, timeout=seconds * 10 + 60, cwd=cwd if group == "original" else ROOT,
+                                  text=True, timeout=seconds * 10 + 60, cwd=cwd if group == "original" else tree,
                                   env=env)
         except subprocess.TimeoutExpired:
             return "timed out"
@@ -233,23 +239,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated groups: floor,ours,pylogix,pycomm3,original")
     ap.add_argument("--runs", type=int, default=3,
                     help="rounds over every row, alternating, the median kept (default 3: this kind of VM is noisy)")
+    ap.add_argument("--compare", metavar="DIR", type=Path,
+                    help="also run our rows from the checkout in DIR (labelled 'before'), in the same rounds")
     args = ap.parse_args(argv)
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
-    chosen = [row for row in rows() if not groups or row[0] in groups]
+    chosen = [(*row, ROOT) for row in rows() if not groups or row[0] in groups]
+    if args.compare:   # each of our rows, then the same row from the other checkout
+        chosen = [one for row in chosen for one in
+                  ([row, (row[0], "before: " + row[1].removeprefix("ours, "), *row[2:4], args.compare.resolve())]
+                   if row[0] == "ours" else [row])]
     proc, port, outdir = start_server()
     # Rounds over all rows, so that a burst of load from elsewhere on the machine lands on every row
     # alike; each row's median run is kept.
-    runs: dict[str, list[dict]] = {label: [] for _, label, _, _ in chosen}
+    runs: dict[str, list[dict]] = {label: [] for _, label, _, _, _ in chosen}
     failed: dict[str, str] = {}
     try:
         for _ in range(max(args.runs, 1)):
-            for group, label, script, extra in chosen:
+            for group, label, script, extra, tree in chosen:
                 if label in failed:
                     continue
                 if proc.poll() is not None:
                     tail = (Path(outdir.name) / "out").read_text(errors="replace")[-1500:]
                     raise SystemExit(f"our simulator exited ({proc.returncode}):\n{tail}")
-                one = run_row(group, script, port, args.seconds, extra)
+                one = run_row(group, script, port, args.seconds, extra, tree)
                 if isinstance(one, str):
                     failed[label] = one
                 else:
@@ -261,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
           f"runs x {args.seconds:g} s per row; client CPU = its process's user+system time")
     print(f"| {'client':<56} | {'reads/s':>10} | {'CPU us/read':>12} |")
     print(f"|{'-' * 58}|{'-' * 11}:|{'-' * 13}:|")
-    for _, label, _, _ in chosen:
+    for _, label, _, _, _ in chosen:
         if label in failed:
             print(f"| {label:<56} | {failed[label]} |")
             continue

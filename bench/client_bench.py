@@ -10,8 +10,8 @@ each in its own process, and reports how many reads it completed and the CPU
 around the read loop, so start-up and connecting are not counted.
 
 Rows: the floor (a bare Twisted protocol resending one prebuilt request, parsing
-nothing: what any client on this reactor pays per round trip); our Deferred client at depth 1, 5 and 20, each with and without
-Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
+nothing: what any client on this reactor pays per round trip); our Deferred client at depth 1,
+5 and 20, each with and without Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
 (the same sans-IO core, driven from a plain socket in the caller's thread); pylogix; pycomm3 (if it can open the
 server); the original cpppo 5.2.5 client (its own venv, from
 ``tests/peers/original.py``) at depth 1 and at depth 20 with Multiple Service
@@ -180,11 +180,10 @@ def rows() -> list[tuple[str, str, str, list[str]]]:
 def start_server() -> tuple[subprocess.Popen, int, tempfile.TemporaryDirectory]:
     twistd = Path(sys.executable).parent / "twistd"
     outdir = tempfile.TemporaryDirectory(prefix="cpppo-client-bench-")
-    out = open(Path(outdir.name) / "out", "wb")
-    proc = subprocess.Popen([str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--no-udp",
-                             "--address", "127.0.0.1:0", "-A", "SCADA=INT[1000]"], cwd=ROOT, stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    out.close()
+    with open(Path(outdir.name) / "out", "wb") as out:
+        proc = subprocess.Popen([str(twistd), "-n", "--pidfile=", "cpppo-enip", "--no-config", "--no-udp",
+                                 "--address", "127.0.0.1:0", "-A", "SCADA=INT[1000]"], cwd=outdir.name, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         found = ADDRESS.search((Path(outdir.name) / "out").read_text(errors="replace"))

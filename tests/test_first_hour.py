@@ -174,11 +174,18 @@ def _unprivileged() -> list[str]:
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
+def _as_nobody_env() -> dict[str, str]:
+    """The environment for a child run as nobody: without coverage's measurement of subprocesses
+    (``make test``), whose data folder nobody may not write."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def test_web_with_no_port_is_port_80_and_without_privilege_one_line(tmp_path: Path) -> None:
     """``--web 127.0.0.1`` binds port 80, as the original; without the privilege (run as nobody), one line."""
     tmp_path.chmod(0o777)
     done = run([*_unprivileged(), PYTHON, "-m", "cpppo.server.enip", "--no-config", "-a", "127.0.0.1:0", "--web",
-                "127.0.0.1", "SCADA"], tmp_path, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                "127.0.0.1", "SCADA"], tmp_path, env=_as_nobody_env())
     no_traceback(done)
     assert done.returncode == 1
     assert done.stderr.strip() == ("python -m cpppo.server.enip: cannot listen on 127.0.0.1:80: Permission denied "

@@ -7,12 +7,13 @@ import struct
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from cpppo.enip.codec import tag_services as logix
-from cpppo.enip.simulator.controller import device
-from cpppo.enip.simulator import run as main
-from cpppo.enip.client import deferred as pipeline, plan
-from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.client import deferred as pipeline
+from cpppo.enip.client import plan
 from cpppo.enip.client.client_protocol import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.simulator import run as main
+from cpppo.enip.simulator.controller import device
 
 TAGS = ["SCADA=INT[1000]", "FLOAT=REAL[10]", "BIG=DINT[300]"]
 

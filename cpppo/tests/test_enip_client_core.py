@@ -16,7 +16,8 @@ from cpppo.enip.client import plan
 from cpppo.enip.client.core import ClientCore
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
-from cpppo.enip.codec import cip, encap, tag_services as logix
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import Command
 from cpppo.enip.codec.errors import RemoteProtocolError
 
@@ -93,7 +94,8 @@ class GoldenFrames(unittest.TestCase):
         events = drain(core)
         results = [e.result for e in events if isinstance(e, Delivered)]
         self.assertEqual([(r.sts, r.val) for r in results], [(0, True), (0, [70000, -5, 0, 0])])
-        self.assertEqual([str(r.dsc) for r in results], ["Single Write Tag  COUNT[0-1]", "Single Read  Tag  COUNT[0-3]"])
+        self.assertEqual([str(r.dsc) for r in results],
+                         ["Single Write Tag  COUNT[0-1]", "Single Read  Tag  COUNT[0-3]"])
         self.assertEqual(events[-1], Finished(run, None))
 
     def test_every_split_of_a_reply_across_reads(self) -> None:
@@ -220,7 +222,7 @@ class Time(unittest.TestCase):
     def test_deadlines_are_data_and_the_clock_expires_them(self) -> None:
         clock = Clock()
         core, _ = registered(clock, timeout=2.0)
-        run = core.start_run(["SCADA[1]", "SCADA[2]=(INT)3"])
+        core.start_run(["SCADA[1]", "SCADA[2]=(INT)3"])
         (send,) = [e for e in drain(core) if isinstance(e, Send)]
         self.assertEqual(send.deadline, clock.now + 2.0)
         self.assertEqual(core.next_deadline(), clock.now + 2.0)

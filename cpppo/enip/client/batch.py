@@ -14,15 +14,17 @@ as soon as it and all before it have arrived.  It only talks to the core:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from cpppo.misc import remember
-from cpppo.enip.codec import cip, encap, tag_services as logix
-from cpppo.enip.codec.codes import Service
 from cpppo.enip.client import plan
 from cpppo.enip.client.errors import FragmentRequired
 from cpppo.enip.client.records import Core, Delivered, Description, Finished, Planned, Result, Staged
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec.codes import Service
+from cpppo.misc import remember
 
 __all__ = ["Run", "Job"]
 
@@ -60,7 +62,7 @@ class Job:
     __slots__ = ("run", "index", "group", "taken", "used", "early", "handler", "position", "planned",
                  "packed", "chunks", "first", "fragments", "partials", "landed")
 
-    def __init__(self, run: "Run", index: int, group: list[tuple[int, Planned]], early: bool) -> None:
+    def __init__(self, run: Run, index: int, group: list[tuple[int, Planned]], early: bool) -> None:
         self.run = run
         self.index = index
         self.group = group

@@ -12,16 +12,17 @@ every outstanding request fails with :class:`~.errors.ConnectionClosed`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import defer, interfaces, protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from cpppo.enip.codec import encap
 from cpppo.enip.client.core import ClientCore, Ticket
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
+from cpppo.enip.codec import encap
 
 __all__ = ["ClientProtocol", "RequestTimeout", "ConnectionClosed", "EncapsulationError"]
 

@@ -27,18 +27,20 @@ import struct
 import sys
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from cpppo.dotdict import dotdict
-from cpppo.enip.codec import cip, encap, tag_services as logix, types
-from cpppo.enip.codec.codes import Command
-from cpppo.enip.codec.view import reply_view
 from cpppo.enip.client import deferred, plan
 from cpppo.enip.client.core import ClientCore, Ticket
 from cpppo.enip.client.errors import ConnectionClosed
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Result, Send
 from cpppo.enip.client.views import identity_view, list_view, result_view
+from cpppo.enip.codec import cip, encap, types
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec.codes import Command
+from cpppo.enip.codec.view import reply_view
 
 __all__ = ["connector", "identity_view", "list_view"]
 
@@ -101,7 +103,7 @@ class connector:
             raise
         self.session = self.core.session
 
-    def __enter__(self) -> "connector":
+    def __enter__(self) -> connector:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -346,7 +348,7 @@ class connector:
                 return bool(self._replies)
         return True
 
-    def __iter__(self) -> "connector":
+    def __iter__(self) -> connector:
         return self
 
     def __next__(self) -> dotdict | None:

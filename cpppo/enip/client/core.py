@@ -31,18 +31,20 @@ from __future__ import annotations
 import random
 import struct
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from cpppo.enip.codec import cip, encap
-from cpppo.enip.codec.codes import Command, Service
-from cpppo.enip.codec.connection import NEED_DATA as _FRAMES_NEED_DATA, Connection, Role
-from cpppo.enip.codec.errors import RemoteProtocolError
-from cpppo.misc import remember
 from cpppo.enip.client import plan
 from cpppo.enip.client.batch import Run
-from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
+from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.codes import Command, Service
+from cpppo.enip.codec.connection import NEED_DATA as _FRAMES_NEED_DATA
+from cpppo.enip.codec.connection import Connection, Role
+from cpppo.enip.codec.errors import RemoteProtocolError
+from cpppo.misc import remember
 
 __all__ = ["ClientCore", "Ticket", "Pending", "Owner", "UNCONNECTED_SIZE", "ROUTER", "cip_reply", "frame_key"]
 

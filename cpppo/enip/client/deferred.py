@@ -25,17 +25,19 @@ too large to go plain fails with :class:`~.errors.FragmentRequired`.
 from __future__ import annotations
 
 import logging
-from typing import Any, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-from cpppo.enip.codec import cip, encap, tag_services as logix, types
-from cpppo.enip.codec.codes import Command
 from cpppo.enip.client import plan
 from cpppo.enip.client.client_protocol import ClientProtocol
 from cpppo.enip.client.core import UNCONNECTED_SIZE
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, RequestTimeout
+from cpppo.enip.codec import cip, encap, types
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec.codes import Command
 
 __all__ = ["EnipClient", "connect", "RequestTimeout", "ConnectionClosed", "CIPError", "UNCONNECTED_SIZE",
            "validate", "operation"]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from cpppo.enip.codec import types
 from cpppo.enip.codec.epath import parse_tag, to_original

@@ -11,20 +11,20 @@ be (to pack Multiple Service Packets and to decide when to fragment), the
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
-import copy
-
 from cpppo.dotdict import dotdict, plain
-from cpppo.misc import remember
-from cpppo.enip.codec import cip, encap, tag_services as logix, types
-from cpppo.enip.codec.codes import ClassCode, Service
-from cpppo.enip.codec.epath import Logical, Port, from_original, parse_tag, to_original
-from cpppo.enip.codec.errors import LocalProtocolError
 from cpppo.enip.client.errors import CIPError, FragmentRequired
 from cpppo.enip.client.operations import format_path, parse_operation
 from cpppo.enip.client.records import Description, Planned
+from cpppo.enip.codec import cip, encap, types
+from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec.codes import ClassCode, Service
+from cpppo.enip.codec.epath import Logical, Port, from_original, parse_tag, to_original
+from cpppo.enip.codec.errors import LocalProtocolError
+from cpppo.misc import remember
 
 __all__ = [
     "ROUTE_PATH_DEFAULT", "SEND_PATH_DEFAULT", "FragmentRequired", "route_path", "send_path", "method_of",

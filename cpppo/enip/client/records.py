@@ -12,8 +12,9 @@ core (:mod:`.core`) talks to its drivers only in the events below.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from cpppo.enip.codec import cip, encap
 

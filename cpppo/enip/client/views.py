@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from cpppo.dotdict import dotdict
-from cpppo.misc import remember
+from cpppo.enip.client import plan
+from cpppo.enip.client.records import Result
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.codes import Command
 from cpppo.enip.codec.view import cip_reply_view
-from cpppo.enip.client import plan
-from cpppo.enip.client.records import Result
+from cpppo.misc import remember
 
 __all__ = ["result_view", "identity_view", "list_view"]
 

@@ -32,8 +32,17 @@ from typing import Any
 from cpppo.enip.codec import tag_services
 from cpppo.enip.codec.codes import REPLY, ClassCode, GeneralStatus, Service
 from cpppo.enip.codec.connection_manager import (
-    ForwardClose, ForwardCloseReply, ForwardOpen, ForwardOpenReply, UnconnectedSend, decode_forward_close,
-    decode_forward_open, decode_forward_open_reply, decode_large_forward_open, decode_unconnected_send)
+    ForwardClose,
+    ForwardCloseReply,
+    ForwardOpen,
+    ForwardOpenReply,
+    UnconnectedSend,
+    decode_forward_close,
+    decode_forward_open,
+    decode_forward_open_reply,
+    decode_large_forward_open,
+    decode_unconnected_send,
+)
 from cpppo.enip.codec.epath import Logical, Port, Segment, decode_path
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, short
 from cpppo.enip.codec.message import Reply, Request

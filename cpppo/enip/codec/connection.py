@@ -29,9 +29,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from cpppo.misc import remember
-from cpppo.enip.codec.errors import RemoteProtocolError
 from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.errors import RemoteProtocolError
+from cpppo.misc import remember
 
 __all__ = ["Role", "Connection", "Malformed", "NEED_DATA", "CLOSED"]
 

@@ -18,7 +18,7 @@ import socket
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from cpppo.enip.codec.codes import EncapStatus, ItemType
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, need
@@ -102,8 +102,8 @@ class RawItem:
 
 
 #: A Common Packet Format item.
-Item = Union[NullAddress, ConnectedAddress, UnconnectedData, ConnectedData, SockaddrInfo, IdentityItem,
-             ServicesItem, RawItem]
+Item = (NullAddress | ConnectedAddress | UnconnectedData | ConnectedData | SockaddrInfo | IdentityItem
+        | ServicesItem | RawItem)
 #: Decodes the CIP message bytes of a data item (a request or a reply decoder; never raising).
 MessageDecoder = Callable[[bytes], Any]
 
@@ -153,7 +153,7 @@ def _decode_item(type_id: int, data: bytes, offset: int, length: int,
                                       expected="length >= 2", encap_status=EncapStatus.INCORRECT_DATA)
         body = data[offset + 2:offset + length]
         return ConnectedData(_UINT.unpack_from(data, offset)[0], message(body) if message is not None else body)
-    if type_id == _ITEM_SOCKADDR_O_T or type_id == _ITEM_SOCKADDR_T_O:
+    if type_id in (_ITEM_SOCKADDR_O_T, _ITEM_SOCKADDR_T_O):
         if length != 16:
             raise RemoteProtocolError(f"sockaddr item of length {length}", offset=offset,
                                       expected="length 16", encap_status=EncapStatus.INCORRECT_DATA)

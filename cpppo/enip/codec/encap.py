@@ -21,13 +21,24 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from cpppo import automata
 from cpppo.enip.codec.codes import Command, EncapStatus
 from cpppo.enip.codec.cpf import (
-    ConnectedAddress, ConnectedData, IdentityItem, Item, MessageDecoder, NullAddress, RawItem, ServicesItem,
-    SockaddrInfo, UnconnectedData, decode_items, encode_items)
+    ConnectedAddress,
+    ConnectedData,
+    IdentityItem,
+    Item,
+    MessageDecoder,
+    NullAddress,
+    RawItem,
+    ServicesItem,
+    SockaddrInfo,
+    UnconnectedData,
+    decode_items,
+    encode_items,
+)
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, need
 
 __all__ = [
@@ -98,7 +109,7 @@ class ItemList:
 
 
 #: An encapsulation frame's command data, decoded.
-Body = Union[Raw, RegisterSession, SendData, ItemList]
+Body = Raw | RegisterSession | SendData | ItemList
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,14 @@ import itertools
 import logging
 import logging.handlers
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from twisted.internet import error
 
-from cpppo.enip.codec.codes import explain
 from cpppo.enip.client import plan
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.codec.codes import explain
 
 __all__ = ["add_path_options", "paths", "parse_address", "stdin_tags", "failure", "report_failure",
            "setup_logging"]

@@ -19,15 +19,23 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from cpppo.enip.codec.codes import Command
 from cpppo.enip.client import plan
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.views import list_view
-from cpppo.enip.tools.cli import (add_path_options, failure, parse_address, paths, report_failure, setup_logging,
-                                  stdin_tags)
+from cpppo.enip.codec.codes import Command
+from cpppo.enip.tools.cli import (
+    add_path_options,
+    failure,
+    parse_address,
+    paths,
+    report_failure,
+    setup_logging,
+    stdin_tags,
+)
 
 __all__ = ["main", "parser", "recycle", "enip_format", "report_failure"]
 
@@ -83,7 +91,9 @@ def recycle(items: Iterable[Any], times: int = 1) -> Iterator[Any]:
 
 def enip_format(data: Any) -> str:
     """A dotdict as indented ``"key": value`` lines, as the original prints list replies."""
-    lines = [f"    {json.dumps(key)}: {data[key]!r}," for key in sorted(data)] if hasattr(data, "keys") else [repr(data)]
+    if not hasattr(data, "keys"):
+        return "{\n" + repr(data) + "\n}"
+    lines = [f"    {json.dumps(key)}: {data[key]!r}," for key in sorted(data)]
     return "{\n" + "\n".join(lines) + "\n}"
 
 
@@ -105,7 +115,8 @@ def _lists(args: argparse.Namespace, host: str, port: int, conn: connector | Non
             reply = next(conn)
             views = [reply] if reply is not None else []
         for counter, view in enumerate(views):
-            print(f"{desc} {counter:2d} from {view.get('peer')!r}: {enip_format(view.get(f'enip.CIP.{name}.CPF', view))}")
+            shown = enip_format(view.get(f"enip.CIP.{name}.CPF", view))
+            print(f"{desc} {counter:2d} from {view.get('peer')!r}: {shown}")
         if not views:
             log.warning("No %s response within %.3fs", desc, args.timeout)
             failures += 1

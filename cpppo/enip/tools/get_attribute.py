@@ -18,15 +18,23 @@ import argparse
 import logging
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from cpppo.enip.codec import types
-from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.enip.client import plan
-from cpppo.enip.tools.cli import (add_path_options, failure, parse_address, paths, report_failure, setup_logging,
-                                  stdin_tags)
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations
+from cpppo.enip.codec import types
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.tools.cli import (
+    add_path_options,
+    failure,
+    parse_address,
+    paths,
+    report_failure,
+    setup_logging,
+    stdin_tags,
+)
 
 __all__ = ["attribute_operations", "main", "proxy", "proxy_simple"]
 
@@ -81,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with connector(host=host, port=port, timeout=args.timeout, route_path=route_path,
                        send_path=send_path) as conn:
-            for idx, dsc, req, rpy, sts, val in conn.pipeline(operations, depth=args.depth,
+            for idx, dsc, _req, _rpy, sts, val in conn.pipeline(operations, depth=args.depth,
                                                                 multiple=500 if args.multiple else 0,
                                                                 timeout=args.timeout):
                 if args.print:

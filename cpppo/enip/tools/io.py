@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from cpppo.enip.tools.cli import parse_address
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.tools.cli import parse_address
 
 __all__ = ["main", "TAGS"]
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
-
+from collections.abc import Sequence
 from typing import Any
 
+from cpppo.enip.client.connector import connector
+from cpppo.enip.client.discovery import list_blocking
+from cpppo.enip.client.views import identity_view
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.codes import Command
-from cpppo.enip.client.connector import connector
-from cpppo.enip.client.views import identity_view
 from cpppo.enip.tools.cli import parse_address
-from cpppo.enip.client.discovery import list_blocking
 
 __all__ = ["main", "describe"]
 

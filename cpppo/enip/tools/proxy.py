@@ -19,13 +19,14 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
-from cpppo.enip.codec import types
-from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations, parse_operations
+from cpppo.enip.codec import types
+from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["proxy", "proxy_simple", "parameter", "decode_types"]
 
@@ -113,7 +114,7 @@ class proxy:
             (log.warning if exc else log.info)("closed EtherNet/IP gateway %r: %s", self, exc or "done")
             gateway.close()
 
-    def __enter__(self) -> "proxy":
+    def __enter__(self) -> proxy:
         self.open_gateway()
         return self
 
@@ -185,7 +186,7 @@ class proxy:
         operations, details = self._operations(attributes)
         gateway = self.open_gateway()
         results = gateway.pipeline(operations, depth=self.depth, multiple=self.multiple, timeout=self.timeout)
-        for (idx, dsc, req, rpy, sts, val), (address, kinds, units) in zip(results, details):
+        for (_idx, _dsc, _req, _rpy, sts, val), (address, kinds, units) in zip(results, details):
             if kinds is not None and isinstance(val, list) and sts in (0, 6):
                 val = decode_types(bytes(v & 0xFF for v in val), kinds)
             yield val, (sts, (address, kinds, units))
@@ -195,7 +196,7 @@ class proxy:
         Any exception drops the session."""
         bad = []
         try:
-            for val, (sts, (address, kinds, units)) in self.read_details(attributes):
+            for val, (sts, (address, _kinds, units)) in self.read_details(attributes):
                 if printing:
                     shown = val if val in (None, True) else ", ".join(map(str, val))
                     print(f"{address:>16} == {shown} {units or ''}")

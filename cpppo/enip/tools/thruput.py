@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
-from cpppo.history import timestamp
-from cpppo.enip.tools.cli import parse_address
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
+from cpppo.enip.tools.cli import parse_address
+from cpppo.history import timestamp
 
 __all__ = ["main"]
 
@@ -44,8 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with connector(host=host, port=port, timeout=args.timeout) as conn:
             begun = time.perf_counter()
             count, requests = 0, 0
-            for count, (idx, dsc, req, rpy, sts, val) in enumerate(
-                    conn.pipeline(operations, depth=args.depth, multiple=args.multiple, timeout=args.timeout), 1):
+            for idx, _dsc, _req, _rpy, _sts, val in conn.pipeline(operations, depth=args.depth,
+                                                                   multiple=args.multiple, timeout=args.timeout):
+                count += 1
                 requests = idx + 1
                 print(f"{timestamp()}: {idx:3d}: {val}")
             elapsed = time.perf_counter() - begun

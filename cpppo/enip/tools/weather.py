@@ -30,7 +30,8 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from twisted.internet import defer

@@ -83,7 +83,7 @@ def cast_values(text: str, type_name: str) -> list[Any]:
     return values
 
 
-def _path(text: str, whole: str) -> tuple[list[dict], int | None, tuple[Any, ...]]:
+def _path(text: str, whole: str) -> tuple[list[dict[str, Any]], int | None, tuple[Any, ...]]:
     """The original-style path of a tag (with its first element), the range's element count, and
     the path's segments (which the client uses as they are)."""
     count = None
@@ -111,7 +111,7 @@ def _tag_error(whole: str, text: str, exc: Exception) -> str:
     return f"{whole!r}: {detail}"
 
 
-def _write(opr: dict, text: str, whole: str, int_type: str, fragment: bool) -> None:
+def _write(opr: dict[str, Any], text: str, whole: str, int_type: str, fragment: bool) -> None:
     """Fill in a write's ``tag_type``, ``data`` and ``elements`` from its value text."""
     type_name = "REAL" if "." in text else int_type
     cast = _CAST.match(text)
@@ -142,7 +142,7 @@ def _write(opr: dict, text: str, whole: str, int_type: str, fragment: bool) -> N
         raise ValueError(f"{whole!r}: {count} values from byte offset {offset} overrun {opr['elements']} elements")
 
 
-def _parse_one(tag: str, int_type: str, fragment: bool) -> tuple[dict, tuple[Any, ...]]:
+def _parse_one(tag: str, int_type: str, fragment: bool) -> tuple[dict[str, Any], tuple[Any, ...]]:
     whole = tag
     opr: dict[str, Any] = {}
     value = None
@@ -167,7 +167,7 @@ def _parse_one(tag: str, int_type: str, fragment: bool) -> tuple[dict, tuple[Any
     return opr, segments
 
 
-def parse_operation(tag: str) -> tuple[dict, tuple[Any, ...]]:
+def parse_operation(tag: str) -> tuple[dict[str, Any], tuple[Any, ...]]:
     """One tag string's operation dict and its path's segments, as :func:`parse_operations` parses
     it (INT by default): the client plans a string operation from these, with no round trip from
     the dict's path back to segments.
@@ -181,7 +181,7 @@ def parse_operation(tag: str) -> tuple[dict, tuple[Any, ...]]:
 
 
 def parse_operations(tags: Iterable[Any], route_path: Any = None, send_path: Any = None,
-                     int_type: str | None = None, fragment: bool = False, **kwds: Any) -> Iterator[dict]:
+                     int_type: str | None = None, fragment: bool = False, **kwds: Any) -> Iterator[dict[str, Any]]:
     """Yield one operation dict per tag string (dicts pass through, with the extra keys added).
 
     ``Tag``, ``Tag[3]``, ``Tag[1-10]`` (elements 1 to 10), ``Tag[0-9]+16`` (from byte offset
@@ -216,7 +216,7 @@ def parse_operations(tags: Iterable[Any], route_path: Any = None, send_path: Any
         yield opr
 
 
-def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kwds: Any) -> Iterator[dict]:
+def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kwds: Any) -> Iterator[dict[str, Any]]:
     """Operations for attribute services: a path ending in an instance reads all its attributes;
     one ending in an attribute (or element) gets it, or sets it when it has a value (SINT unless
     cast).
@@ -237,11 +237,12 @@ def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kw
         yield op
 
 
-def format_path(path: Sequence[dict] | str, count: int | None = None) -> str:
+def format_path(path: Sequence[dict[str, Any]] | str, count: int | None = None) -> str:
     """A path as the original prints it: ``SCADA[1]``, ``SCADA[1-10]``, ``@0x0001/1/7``."""
     if isinstance(path, str):
         return path
-    symbolic, numeric, element = "", [], None
+    symbolic, element = "", None
+    numeric: list[str] = []
     for seg in path:
         if "symbolic" in seg:
             symbolic += ("." if symbolic else "") + seg["symbolic"]

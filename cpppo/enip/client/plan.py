@@ -30,6 +30,7 @@ __all__ = [
     "ROUTE_PATH_DEFAULT", "SEND_PATH_DEFAULT", "FragmentRequired", "route_path", "send_path", "method_of",
     "segments", "read_request", "write_requests", "attribute_request", "estimate", "outcome",
     "describe", "summary", "format_path", "request_view", "prepare", "snapshot", "cip_reply", "ROUTER", "CACHE_SIZE",
+    "from_original", "to_original",   # (the codec's path forms, used through this module by the client)
 ]
 
 #: The original's defaults: Unconnected Send via the Connection Manager (@6/1) to the
@@ -92,14 +93,14 @@ def send_path(value: Any) -> tuple[Any, ...]:
         raise ValueError(f"send path {value!r}: {exc}") from None
 
 
-def method_of(op: dict) -> str:
+def method_of(op: dict[str, Any]) -> str:
     method = op.get("method") or ("write" if "data" in op else "read")
     if method not in _METHODS:
         raise ValueError(f"operation {op!r}: unknown method {method!r}")
     return method
 
 
-def prepare(op: str | dict, fragment: bool, no_fragment: bool, budget: int, default_route: tuple[Any, ...],
+def prepare(op: str | dict[str, Any], fragment: bool, no_fragment: bool, budget: int, default_route: tuple[Any, ...],
             default_send: tuple[Any, ...]) -> Planned:
     """What one operation (a tag string or the original's dict) means on the wire.
 
@@ -117,6 +118,7 @@ def prepare(op: str | dict, fragment: bool, no_fragment: bool, budget: int, defa
     method = method_of(op)
     route = route_path(op["route_path"]) if op.get("route_path") is not None else default_route
     send = send_path(op["send_path"]) if op.get("send_path") is not None else default_send
+    requests: tuple[cip.Request, ...]
     if method == "read":
         offset = op.get("offset")
         if offset is None and fragment:
@@ -134,7 +136,7 @@ def prepare(op: str | dict, fragment: bool, no_fragment: bool, budget: int, defa
                    estimate(op, method, request, len(encoded)))
 
 
-def snapshot(op: dict) -> dict:
+def snapshot(op: dict[str, Any]) -> dict[str, Any]:
     """A copy of an operation dict to tell later whether it changed in place (its lists too)."""
     return copy.deepcopy(op)
 
@@ -158,7 +160,7 @@ def cip_reply(frame: encap.Frame) -> cip.Reply:
     raise CIPError(f"no CIP reply in the frame to command 0x{frame.command:04X}")
 
 
-def segments(op: dict) -> tuple[Any, ...]:
+def segments(op: dict[str, Any]) -> tuple[Any, ...]:
     try:
         return from_original(op["path"])
     except KeyError:
@@ -167,7 +169,7 @@ def segments(op: dict) -> tuple[Any, ...]:
         raise ValueError(f"operation {op!r}: {exc}") from None
 
 
-def _type(op: dict, default: types.CIPType) -> types.CIPType:
+def _type(op: dict[str, Any], default: types.CIPType) -> types.CIPType:
     code = op.get("tag_type")
     if not code:
         return default
@@ -184,7 +186,7 @@ def read_request(path: tuple[Any, ...], elements: int, offset: int | None) -> ci
     return cip.Request(READ_FRAG, path, body=logix.ReadTagFragmented(elements, offset))
 
 
-def write_requests(op: dict, path: tuple[Any, ...], fragment: bool, no_fragment: bool,
+def write_requests(op: dict[str, Any], path: tuple[Any, ...], fragment: bool, no_fragment: bool,
                    budget: int) -> list[cip.Request]:
     """The request(s) of a write: one plain Write Tag when it fits *budget* bytes (and no offset
     or *fragment* forces Write Tag Fragmented), else as many fragments as the data needs.
@@ -214,7 +216,7 @@ def write_requests(op: dict, path: tuple[Any, ...], fragment: bool, no_fragment:
             for at in range(0, max(len(data), 1), room)]
 
 
-def attribute_request(op: dict, method: str, path: tuple[Any, ...]) -> cip.Request:
+def attribute_request(op: dict[str, Any], method: str, path: tuple[Any, ...]) -> cip.Request:
     if method == "get_attribute_single":
         return cip.Request(GET_ATTRIBUTE_SINGLE, path)
     if method == "get_attributes_all":
@@ -226,7 +228,7 @@ def attribute_request(op: dict, method: str, path: tuple[Any, ...]) -> cip.Reque
         raise ValueError(f"operation {format_path(op['path'])}: {exc}") from None
 
 
-def estimate(op: dict, method: str, request: cip.Request, encoded: int | None = None) -> tuple[int, int]:
+def estimate(op: dict[str, Any], method: str, request: cip.Request, encoded: int | None = None) -> tuple[int, int]:
     """(request bytes, reply bytes) of one operation inside a Multiple Service Packet.
 
     A read's reply is estimated from its ``tag_type`` (4-byte elements if none, as the
@@ -273,7 +275,7 @@ def outcome(method: str, reply: cip.Reply) -> tuple[Any, Any]:
     return status, None
 
 
-def describe(method: str, request: cip.Request, op: dict, multiple: bool) -> str:
+def describe(method: str, request: cip.Request, op: dict[str, Any], multiple: bool) -> str:
     """The original's description of a request, e.g. ``Single Read  Tag  SCADA[1-1]``."""
     kind = {"read": "Read  ", "write": "Write ", "get_attribute_single": "G_A_S ",
             "get_attributes_all": "G_A_A ", "set_attribute_single": "S_A_S "}[method]
@@ -281,7 +283,7 @@ def describe(method: str, request: cip.Request, op: dict, multiple: bool) -> str
     return f"{'Multi. ' if multiple else 'Single '}{kind}{form} {format_path(op['path'], op.get('elements'))}"
 
 
-def summary(op: dict, request: cip.Request, reply: cip.Reply | None, value: Any) -> tuple[str, Any]:
+def summary(op: dict[str, Any], request: cip.Request, reply: cip.Reply | None, value: Any) -> tuple[str, Any]:
     """The original's one-line summary of a result (``SCADA[1][  1-1  ]+  0 == [0]: 'OK'``), and the
     value it shows (for writes, the data written)."""
     path = op["path"]
@@ -296,10 +298,10 @@ def summary(op: dict, request: cip.Request, reply: cip.Reply | None, value: Any)
         act, value = "<=", op.get("data")
         off = getattr(body, "offset", 0) if isinstance(body, logix.WriteTagFragmented) else 0
         cnt = body.elements - off if off else body.elements
-    status = reply.status if reply is not None else None
-    if not status:
+    if reply is None or not reply.status:   # (no reply at all: shown as OK, as before)
         result = "OK"
     else:
+        status = reply.status
         result = f"Status {status} {list(reply.extended)!r}" if reply.extended else f"Status {status} "
     tag = format_path(path)
     last = path[-1] if path else {}

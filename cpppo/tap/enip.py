@@ -66,6 +66,7 @@ class Options(usage.Options):
         ["revision", None, None, "Identity revision MAJOR.MINOR"],
         ["serial", None, None, "Identity serial number"],
         ["product-name", None, None, "Identity product name"],
+        *([option, None, None, text] for option, text in opts.LIMIT_OPTIONS),
     ]
 
     def __init__(self) -> None:
@@ -132,7 +133,8 @@ class Options(usage.Options):
             tag_files=self["tags"], l5x_files=self["l5x"], csv_files=self["csv"], no_config=bool(self["no-config"]),
             vendor=number("vendor"), device_type=number("device-type"), product_code=number("product-code"),
             revision=self["revision"], serial=number("serial", 0), product_name=self["product-name"],
-            tags=self.get("tag_args", []))
+            tags=self.get("tag_args", []),
+            **{option.replace("-", "_"): self[option] for option, _ in opts.LIMIT_OPTIONS})
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """Parse; a usage error is the synopsis and one line on stderr, exit status 2 (as argparse says it)."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.budget import Cache, cost_of
 from cpppo.enip.codec.errors import RemoteProtocolError
 from cpppo.misc import remember
 
@@ -76,7 +77,8 @@ class Connection:
             encap.HeaderFramer(reply=True, message=self._message) if client
             else encap.FrameParser(reply=False, message=self._message))
         self._ended = False
-        self._cache: dict[bytes, Any] | None = {} if not client and cache else None
+        # A server's decoded requests are charged to the process's budget (see .budget): peers fill it.
+        self._cache: Cache | None = Cache(_CACHE_SIZE) if not client and cache else None
         self._bodies: dict[bytes, tuple[int, encap.Body]] | None = {} if client and cache else None
         self.session = 0
         self.frames_received = 0
@@ -131,7 +133,7 @@ class Connection:
 
         Clients repeat the same requests (a poller reads the same tags again and
         again), and the records are immutable, so a server's connection keeps the
-        last few hundred decoded requests by their bytes.
+        last few hundred decoded requests by their bytes, within the process's byte budget.
         """
         cache = self._cache
         if cache is not None:
@@ -143,8 +145,15 @@ class Connection:
         except RemoteProtocolError as error:
             message = Malformed(bytes(data), error)
         if cache is not None:
-            remember(cache, bytes(data), message, _CACHE_SIZE)
+            cache.remember(bytes(data), message, cost_of(data))
         return message
+
+    def release(self) -> None:
+        """The TCP connection closed: give back what its caches hold."""
+        if self._cache is not None:
+            self._cache.release()
+        if self._bodies is not None:
+            self._bodies.clear()
 
     def take_bad_header(self) -> dict[str, Any] | None:
         """After :meth:`next_event` raised: the header of the frame that framed but did not decode

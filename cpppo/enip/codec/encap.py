@@ -187,9 +187,12 @@ class _payload(automata.state_bytes):
     def _length(self, path: str | None, data: Any) -> int:
         length: int = data["header"]["length"]
         if length > MAX_LENGTH:
-            raise RemoteProtocolError(f"encapsulation length {length} over {MAX_LENGTH}", offset=2,
-                                      expected=f"length <= {MAX_LENGTH}",
-                                      encap_status=EncapStatus.INVALID_LENGTH)
+            error = RemoteProtocolError(f"encapsulation length {length} over {MAX_LENGTH}", offset=2,
+                                        expected=f"length <= {MAX_LENGTH}",
+                                        encap_status=EncapStatus.INVALID_LENGTH)
+            # The header itself is usable: a server answers it with the status before closing.
+            error.header = dict(data["header"])
+            raise error
         return length
 
 

@@ -19,6 +19,8 @@ for it at the encapsulation level (encapsulation status 0x03).
 
 from __future__ import annotations
 
+from typing import Any
+
 from cpppo.enip.codec.codes import EncapStatus, GeneralStatus
 
 __all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError", "short", "need"]
@@ -46,6 +48,9 @@ class RemoteProtocolError(ProtocolError):
         self.encap_status = encap_status
         self.cip_status = cip_status
         self.extended = tuple(extended)
+        #: The header of a frame whose stream cannot go on (an impossible length), so that a
+        #: server can still answer it with ``encap_status`` before it closes.
+        self.header: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         text = super().__str__()

@@ -43,12 +43,15 @@ CLOSE = _Close()
 class Sessions:
     """The registered sessions of one controller: handle -> the connection record that registered it."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, limit: int = 256) -> None:
         self._by_handle: dict[int, Link] = {}
         self._random = rng or random.Random()
+        self.limit = limit  # sessions at once (Limits.sessions); beyond, RegisterSession is refused
 
     def register(self, link: Link) -> int:
-        """A fresh handle for *link* (which has none yet)."""
+        """A fresh handle for *link* (which has none yet); 0 if the table is full."""
+        if len(self._by_handle) >= self.limit:
+            return 0
         handle = self._random.randrange(1, 1 << 32)
         while handle in self._by_handle:
             handle = self._random.randrange(1, 1 << 32)
@@ -121,6 +124,10 @@ class Dispatcher:
         if link.session:
             return encap.Frame(frame.command, body, link.session, EncapStatus.INCORRECT_DATA, frame.context)
         session = self.sessions.register(link)
+        if not session:  # the session table is full: the status a device out of resources answers
+            log.info("RegisterSession refused: %d sessions open", len(self.sessions))
+            return encap.Frame(frame.command, encap.RegisterSession(1, 0), 0, EncapStatus.INSUFFICIENT_MEMORY,
+                               frame.context)
         return encap.Frame(frame.command, encap.RegisterSession(1, 0), session, 0, frame.context)
 
     def _unregister(self, frame: encap.Frame, link: Link) -> Any:

@@ -25,7 +25,7 @@ from twisted.python.failure import Failure
 from cpppo.enip.simulator.server_protocol import EnipDatagram, EnipFactory
 from cpppo.enip.simulator.transport import Transport
 
-__all__ = ["Listener", "description", "listen"]
+__all__ = ["Listener", "description", "listen", "with_backlog"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,15 @@ def description(host: str, port: int) -> str:
         return f"tcp:{port}"
     escaped = host.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
     return f"tcp:{port}:interface={escaped}"
+
+
+def with_backlog(endpoint: str, backlog: int) -> str:
+    """*endpoint* with a listen backlog of *backlog* (Twisted's default is 50: in a burst of 2,000
+    connects, some waited a second for a SYN retry), unless it names one or is not TCP."""
+    kind = endpoint.split(":", 1)[0].lower()
+    if kind not in ("tcp", "tcp6") or "backlog=" in endpoint:
+        return endpoint
+    return f"{endpoint}:backlog={backlog}"
 
 
 def _now(deferred: defer.Deferred) -> Any:
@@ -64,6 +73,7 @@ class Listener:
     def start(self) -> Any:
         """Listen (again); raises if the TCP port cannot be bound (or returns a Deferred, for slow endpoints)."""
         where = self.endpoint if self.bound is None else description(*self.bound)
+        where = with_backlog(where, self.transport.limits.backlog)
         listening = serverFromString(self.reactor, where).listen(EnipFactory(self.transport))
         port = _now(listening)
         if isinstance(port, defer.Deferred):

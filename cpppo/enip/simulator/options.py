@@ -28,6 +28,7 @@ from cpppo.enip.codec.epath import Port
 from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator.controller import type_classes as atomic
 from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
+from cpppo.enip.simulator.transport import Limits
 
 __all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address",
            "parse_route_path", "parse_delay", "CONFIG_FILES"]
@@ -85,6 +86,9 @@ class Settings:
     csv_files: list[str] = field(default_factory=list)
     tag_args: list[str] = field(default_factory=list)
     loaded: bool = False
+    #: What peers may make each controller hold (README, "Limits"), and the process's cache bytes.
+    limits: Limits = field(default_factory=Limits)
+    cache_bytes: int = 16 << 20
 
 
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
@@ -218,6 +222,9 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("--revision", help="Identity revision MAJOR.MINOR")
     ap.add_argument("--serial", type=lambda s: int(s, 0), help="Identity serial number")
     ap.add_argument("--product-name", help="Identity product name")
+    limits = ap.add_argument_group("limits", "what peers may make each controller hold (README, Limits)")
+    for option, help_text in LIMIT_OPTIONS:
+        limits.add_argument(f"--{option}", default=None, metavar="N", help=help_text)
     ap.add_argument("tags", nargs="*", metavar="TAG",
                     help="NAME[@CLASS/INSTANCE/ATTRIBUTE][=TYPE[LENGTH]], eg. SCADA=INT[1000] speed@0x93/1/10=REAL; "
                          "a NAME alone is one INT, as in the original (SCADA is SCADA=INT[1])")
@@ -252,6 +259,39 @@ def _read_config(paths: Sequence[str], settings: Settings) -> list[str]:
     return read
 
 
+#: The limit options (each also ``twistd cpppo-enip``'s): name, help.  See :class:`~.transport.Limits`.
+LIMIT_OPTIONS = (
+    ("max-connections", "TCP connections per controller; more are closed as they connect (default 256)"),
+    ("max-sessions", "registered sessions per controller; more: RegisterSession status 0x0002 (default 256)"),
+    ("max-forward-opens", "class 3 connections per controller; more: Forward Open status 0x01/0x0113, "
+                          "out of connections (default 256)"),
+    ("idle-timeout", "close a TCP connection that sends nothing for SECONDS; 0: never (default 120, the "
+                     "encapsulation inactivity timeout)"),
+    ("reply-buffer", "bytes of replies queued per connection before it stops reading (default 262144)"),
+    ("cache-bytes", "bytes all caches peers fill may hold in the process (default 16777216, 16 MiB)"),
+)
+
+
+def _limits(args: argparse.Namespace, settings: Settings) -> None:
+    """The limit options into *settings* (ValueError for a value that is not a positive number)."""
+    fields = {"max_connections": "connections", "max_sessions": "sessions", "max_forward_opens": "forward_opens",
+              "idle_timeout": "idle", "reply_buffer": "reply_bytes", "cache_bytes": None}
+    for option, name in fields.items():
+        text = getattr(args, option, None)
+        if text is None:
+            continue
+        try:
+            value = float(text) if option == "idle_timeout" else int(text, 0)
+        except ValueError:
+            raise ValueError(f"--{option.replace('_', '-')} {text!r} is not a number") from None
+        if value < 0 or (value == 0 and option != "idle_timeout") or value != value:
+            raise ValueError(f"--{option.replace('_', '-')} {text!r}: a positive number")
+        if name is None:
+            settings.cache_bytes = int(value)
+        else:
+            setattr(settings.limits, name, value)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed options, without reading any tag file (ValueError for a bad value).
 
@@ -271,6 +311,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     except configparser.Error as error:
         raise ValueError(str(error)) from None
     settings.address = parse_address(args.address)
+    _limits(args, settings)
     settings.delay = parse_delay(args.delay)
     if args.route_path is not None:
         settings.route_path = parse_route_path(args.route_path)

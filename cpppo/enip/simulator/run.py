@@ -13,6 +13,7 @@ that is how the historize and weather examples customise the simulator.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -43,9 +44,13 @@ def _printer(out: Any = None) -> Any:
 def build_service(settings: opts.Settings, attribute_class: type = Attribute, clock: Any = None,
                   out: Any = None) -> EnipService:
     """The service *settings* describe, with its tags made by *attribute_class*."""
+    from cpppo.enip.codec.budget import PEERS
+
+    PEERS.limit = settings.cache_bytes  # (one budget per process: the last service built sets it)
     service = EnipService(clock, route_path=settings.route_path, delay=settings.delay,
                           identity=settings.identity, address=settings.address,
-                          on_access=_printer(out) if settings.print_io else None)
+                          on_access=_printer(out) if settings.print_io else None,
+                          limits=dataclasses.replace(settings.limits))
     if settings.tag_file is not None:  # first: command-line tags may be of the types it defines
         service.load_tags(settings.tag_file)
     if settings.exported is not None:  # --l5x / --csv: also aliases, external access, the controller's name

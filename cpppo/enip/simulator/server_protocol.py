@@ -9,6 +9,15 @@ status (where there is a header to answer) and the connection is closed; a
 frame whose contents are malformed gets an error reply and the connection
 carries on.  UDP answers ListIdentity and ListServices, as controllers do for
 discovery.
+
+Bounds (the controller's :class:`~.transport.Limits`): a protocol registers itself as its
+transport's streaming producer, so that when more than ``reply_bytes`` of replies wait to be sent
+(a client that pipelines and never reads) Twisted pauses it and it stops reading; the client's
+sends then block in its kernel, and nothing grows here.  Below the mark (the buffer drained) it
+reads again, serving first the frames it had already received.  Replies waiting on a slow one
+are bounded the same way.  A connection that sends nothing for ``idle`` seconds is closed, one
+over the connection limit is closed as it is accepted, and its decoded requests go back to the
+process's byte budget when it closes.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer, interfaces, protocol
+from zope.interface import implementer
 
 from cpppo.enip.codec import encap
 from cpppo.enip.codec.codes import Command
@@ -30,6 +40,9 @@ from cpppo.enip.simulator.transport import Link, Transport
 __all__ = ["EnipProtocol", "EnipFactory", "EnipDatagram", "PendingReply"]
 
 log = logging.getLogger(__name__)
+
+_BATCH = 64  # replies of one dataReceived written together (more: written, so the buffer's mark is seen)
+_PENDING = 1024  # replies held behind a slow one before the connection stops reading
 
 
 class _RateLimited:
@@ -60,8 +73,11 @@ class PendingReply:
     ready: bool
 
 
+@implementer(interfaces.IPushProducer)
 class EnipProtocol(protocol.Protocol):
-    """One client's TCP connection: bytes to frames to the dispatcher, replies back to bytes."""
+    """One client's TCP connection: bytes to frames to the dispatcher, replies back to bytes.
+
+    It is its transport's streaming producer (of replies): paused, it stops reading requests."""
 
     def __init__(self, transport_layer: Transport, bad_input: _RateLimited) -> None:
         self.owner = transport_layer
@@ -71,6 +87,11 @@ class EnipProtocol(protocol.Protocol):
         self.link: Link | None = None
         self._pending: list[PendingReply] = []  # in request order, once one waits
         self._out: list[bytes] = []  # replies ready during this dataReceived, written together at its end
+        self._paused = False  # the transport's buffer is over its mark: read no more
+        self._held = False  # too many replies wait behind a slow one: read no more
+        self._idle: Any = None  # the idle check's DelayedCall
+        self._seen = -1  # link.received at the last idle check
+        self._quiet = 0.0  # since when nothing was received
 
     def __repr__(self) -> str:
         link = self.link
@@ -91,10 +112,70 @@ class EnipProtocol(protocol.Protocol):
         peer = transport.getPeer()
         self.link = Link(getattr(peer, "host", "?"), getattr(peer, "port", 0), transport.loseConnection)
         self.owner.opened(self.link)
+        limits = self.owner.limits
+        if hasattr(transport, "registerProducer"):
+            setattr(transport, "bufferSize", limits.reply_bytes)  # noqa: B010  (the mark over which Twisted pauses us)
+            transport.registerProducer(self, True)
+        if limits.idle > 0:
+            self._idle = self._clock().callLater(limits.idle / 4, self._check_idle)
         log.info("%r connected", self)
+
+    def _clock(self) -> Any:
+        return self.owner.dispatcher.controller.clock
+
+    def _check_idle(self) -> None:
+        """Close the connection once it has sent nothing for the idle timeout (checked four times
+        a timeout: no timer is reset per request, so serving costs nothing for it)."""
+        link, clock, idle = self.link, self._clock(), self.owner.limits.idle
+        assert link is not None
+        now = clock.seconds()
+        if link.received != self._seen:
+            self._seen, self._quiet = link.received, now
+        elif now - self._quiet >= idle:
+            self._idle = None
+            log.info("%r idle for %.0fs: closed", self, now - self._quiet)
+            self._abort()
+            return
+        self._idle = clock.callLater(idle / 4, self._check_idle)
+
+    def _abort(self) -> None:
+        """Close now, whatever is still queued (a peer that does not read would hold a gentle close)."""
+        assert self.link is not None and self.transport is not None
+        self.link.eof = True
+        abort = getattr(self.transport, "abortConnection", None)
+        (abort or self.transport.loseConnection)()
+
+    # --- IPushProducer: the transport pauses us while its buffer is over the mark -------------
+    def pauseProducing(self) -> None:
+        self._paused = True
+        self._reading(False)
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        if not self._held:
+            self._reading(True)
+            self._serve()
+
+    def stopProducing(self) -> None:
+        self._paused = True
+
+    def _reading(self, on: bool) -> None:
+        transport = self.transport
+        if transport is None or self.link is None or self.link.eof:
+            return
+        if on:
+            if hasattr(transport, "resumeProducing"):
+                transport.resumeProducing()
+        elif hasattr(transport, "pauseProducing"):
+            transport.pauseProducing()
 
     def connectionLost(self, reason: Any = None) -> None:
         link = self.link
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        self._idle = None
+        self.connection.release()
+        self._pending.clear()
         if link is not None:
             self.owner.closed(link)
             log.info("%r closed after %d requests", self, link.requests)
@@ -103,9 +184,15 @@ class EnipProtocol(protocol.Protocol):
         link = self.link
         assert link is not None  # connectionMade set it
         link.received += len(data)
-        connection = self.connection
-        connection.receive_data(data)
-        while not link.eof:
+        self.connection.receive_data(data)
+        if not (self._paused or self._held):
+            self._serve()
+
+    def _serve(self) -> None:
+        """Serve the frames received, until they are all served or the connection must stop reading."""
+        link, connection = self.link, self.connection
+        assert link is not None
+        while not (link.eof or self._paused or self._held):
             try:
                 frame = connection.next_event()
             except RemoteProtocolError as error:
@@ -116,6 +203,8 @@ class EnipProtocol(protocol.Protocol):
                 break
             link.requests += 1
             self._queue(self.handle(frame, link))
+            if len(self._out) >= _BATCH:
+                self._write_out()
         if self._out:
             self._write_out()
 
@@ -134,7 +223,12 @@ class EnipProtocol(protocol.Protocol):
             self._queue(encap.Frame(header["command"], encap.Raw(b""), header["session"], error.encap_status,
                                     header["context"]))
             return True
-        # The header is unusable (an impossible length): nothing tells where the next frame starts.
+        # The stream cannot go on (an impossible length): nothing tells where the next frame starts.
+        # A header that parsed still gets its status, as a frame with a usable header would.
+        header = error.header
+        if header is not None and error.encap_status is not None:
+            self._queue(encap.Frame(header["command"], encap.Raw(b""), header["session"], error.encap_status,
+                                    header["context"]))
         self._close()
         return False
 
@@ -163,6 +257,9 @@ class EnipProtocol(protocol.Protocol):
                 entry.reply, entry.ready = None, True
                 self._flush()
             reply.addCallbacks(ready, failed)
+            if len(self._pending) >= _PENDING and not self._held:
+                self._held = True
+                self._reading(False)
 
     def _flush(self) -> None:
         """Send the replies now ready at the head of the line (called when a held-back one completes)."""
@@ -171,6 +268,11 @@ class EnipProtocol(protocol.Protocol):
             self._send(pending.pop(0).reply)
         if self._out:
             self._write_out()
+        if self._held and len(pending) < _PENDING // 2:
+            self._held = False
+            if not self._paused:
+                self._reading(True)
+                self._serve()
 
     def _send(self, reply: Any) -> None:
         assert self.link is not None  # connected: replies come only then
@@ -194,6 +296,11 @@ class EnipFactory(protocol.Factory):
 
     def buildProtocol(self, addr: Any) -> EnipProtocol | None:
         if self.owner.disabled:
+            return None
+        if len(self.owner.links) >= self.owner.limits.connections:  # (a device refuses: no slot)
+            self.owner.refused += 1
+            self.bad_input.warning("%s: over the limit of %d TCP connections: closed", addr,
+                                   self.owner.limits.connections)
             return None
         proto = EnipProtocol(self.owner, self.bad_input)
         proto.factory = self

@@ -23,7 +23,7 @@ from cpppo.enip.codec import encap
 from cpppo.enip.simulator.controller.plc import Controller
 from cpppo.enip.simulator.dispatch import CLOSE, Dispatcher, Sessions
 from cpppo.enip.simulator.router import Router
-from cpppo.enip.simulator.transport import Link, Transport
+from cpppo.enip.simulator.transport import Limits, Link, Transport
 
 __all__ = ["EnipService", "CLOSE"]
 
@@ -36,7 +36,8 @@ class EnipService:
     Attributes not found here are the controller's (``tags``, ``directory``, ``add_tag``...).
     """
 
-    def __init__(self, clock: Any = None, *, controller: Controller | None = None, **kwds: Any) -> None:
+    def __init__(self, clock: Any = None, *, controller: Controller | None = None, limits: Limits | None = None,
+                 **kwds: Any) -> None:
         if controller is None:
             if clock is None:
                 from twisted.internet import reactor as clock
@@ -44,7 +45,14 @@ class EnipService:
         self.controller = controller
         self.router = Router(controller)
         self.dispatcher = Dispatcher(controller, self.router)
-        self.transport = Transport(self.dispatcher)
+        self.transport = Transport(self.dispatcher, limits)
+        self.dispatcher.sessions.limit = self.transport.limits.sessions
+        controller.connections.limit = self.transport.limits.forward_opens
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds on what peers make this controller hold (README, "Limits")."""
+        return self.transport.limits
 
     def __getattr__(self, name: str) -> Any:
         if name == "controller":  # (not yet set: during construction)

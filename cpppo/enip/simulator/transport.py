@@ -8,6 +8,9 @@ keeps the links of one controller and its listeners (see :mod:`.listeners`),
 and does what fault injection asks of the network side: close every
 connection (``eof``), stop listening and refuse new clients (``disable``),
 listen again where it listened before.  The web API reads the links.
+
+What a peer can make one controller hold is bounded by its :class:`Limits` (README, "Limits"):
+the protocols, the dispatcher's sessions and the controller's Forward Open table read them.
 """
 
 from __future__ import annotations
@@ -19,9 +22,26 @@ from typing import Any
 
 from twisted.internet import defer
 
-__all__ = ["Link", "Transport"]
+__all__ = ["Link", "Transport", "Limits"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Limits:
+    """One controller's bounds on what its peers make it hold (each a command-line option).
+
+    The defaults fit a plant of 1,000 controllers each polled on one session: the bounds are per
+    controller, and what one connection holds is small (its decoded requests are charged to the
+    process's byte budget, :mod:`cpppo.enip.codec.budget`, not to the connection).
+    """
+
+    connections: int = 256  # TCP connections open at once; more are closed as they are accepted
+    sessions: int = 256  # registered sessions; RegisterSession beyond: encapsulation status 0x0002
+    forward_opens: int = 256  # class 3 connections; Forward Open beyond: 0x01 / extended 0x0113
+    idle: float = 120.0  # seconds a TCP connection may send nothing (the TCP/IP object's attribute 13)
+    reply_bytes: int = 256 << 10  # replies queued per connection before it stops reading (backpressure)
+    backlog: int = 256  # the listen backlog: a burst of connects waits in the kernel, not for a SYN retry
 
 
 @dataclass(eq=False, slots=True)
@@ -50,8 +70,10 @@ class Link:
 class Transport:
     """The client connections and listeners of one controller, served by *dispatcher*."""
 
-    def __init__(self, dispatcher: Any) -> None:
+    def __init__(self, dispatcher: Any, limits: Limits | None = None) -> None:
         self.dispatcher = dispatcher
+        self.limits = limits or Limits()
+        self.refused = 0  # TCP connections closed at accept: over the connection limit
         self.links: list[Link] = []
         self.listeners: list[Any] = []  # each with stop() and start() (see listeners.Listener)
         self.disabled = False

@@ -6,7 +6,11 @@ path must lead to this controller's Message Router, the transport must be
 class 3, the size must fit), chooses the O->T connection id, and keeps the
 connection while it is used: one left idle longer than its RPI times its
 timeout multiplier is dropped, as a controller does.  Refusals carry general
-status 0x01 and the Connection Manager's extended status.
+status 0x01 and the Connection Manager's extended status.  The table holds at
+most ``limit`` connections (a ControlLogix has a connection limit too): a Forward
+Open beyond it is refused with 0x01 / 0x0113 (out of connections).  It is indexed
+by the connection triad as well as by id, so that neither a Forward Open's duplicate
+check nor a Forward Close scans the table.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ __all__ = ["Connected", "ConnectionTable"]
 log = logging.getLogger(__name__)
 
 CONNECTION_FAILURE = 0x01
-DUPLICATE, TRANSPORT, SIZE, NOT_FOUND = 0x0100, 0x0103, 0x0109, 0x0107
+DUPLICATE, TRANSPORT, SIZE, NOT_FOUND, OUT_OF_CONNECTIONS = 0x0100, 0x0103, 0x0109, 0x0107, 0x0113
 BAD_SEGMENT, BAD_PORT = 0x0315, 0x0311
 LARGEST, LARGEST_LARGE = 511, 4002
 
@@ -47,11 +51,14 @@ class Connected:
 class ConnectionTable:
     """The open connections of one device, by O->T id, with their idle timers on *clock*."""
 
-    def __init__(self, clock: Any, slot: int = 0, routing: bool = True, first_id: int = 0x7E5D0001) -> None:
+    def __init__(self, clock: Any, slot: int = 0, routing: bool = True, first_id: int = 0x7E5D0001,
+                 limit: int = 256) -> None:
         self.clock = clock
         self.slot = slot
         self.routing = routing
+        self.limit = limit  # connections at once (Limits.forward_opens)
         self._by_id: dict[int, Connected] = {}
+        self._by_triad: dict[tuple[int, int, int], int] = {}  # triad -> O->T id
         self._ids = itertools.count(first_id)
 
     def __len__(self) -> int:
@@ -89,13 +96,18 @@ class ConnectionTable:
         if not 0 < request.o_t_size <= largest or not 0 < request.t_o_size <= largest:
             raise Refusal(CONNECTION_FAILURE, (SIZE,), f"connection size {request.o_t_size}/{request.t_o_size}")
         triad = (request.serial, request.vendor, request.originator_serial)
-        if any(c.triad == triad for c in self._by_id.values()):
+        if triad in self._by_triad:
             raise Refusal(CONNECTION_FAILURE, (DUPLICATE,), f"connection {triad} already open")
+        if len(self._by_id) >= self.limit:
+            raise Refusal(CONNECTION_FAILURE, (OUT_OF_CONNECTIONS,), f"{self.limit} connections open")
         o_t = next(self._ids) & 0xFFFFFFFF
+        while o_t in self._by_id:  # (after 2**32 opens the ids wrap)
+            o_t = next(self._ids) & 0xFFFFFFFF
         timeout = request.o_t_rpi / 1e6 * (4 << min(request.multiplier, 7))
         connection = Connected(o_t, request.t_o_connection, triad, request.t_o_size, max(timeout, 0.1), owner)
         connection.timer = self.clock.callLater(connection.timeout, self._expire, o_t)
         self._by_id[o_t] = connection
+        self._by_triad[triad] = o_t
         log.info("Forward Open: connection 0x%08X (T->O 0x%08X), size %d, idle timeout %.3fs",
                  o_t, connection.t_o, connection.size, connection.timeout)
         return cip.ForwardOpenReply(o_t, request.t_o_connection, request.serial, request.vendor,
@@ -103,19 +115,22 @@ class ConnectionTable:
 
     def close(self, request: cip.ForwardClose) -> cip.ForwardCloseReply:
         triad = (request.serial, request.vendor, request.originator_serial)
-        for o_t, connection in list(self._by_id.items()):
-            if connection.triad == triad:
-                self._drop(o_t)
-                return cip.ForwardCloseReply(*triad)
+        o_t = self._by_triad.get(triad)
+        if o_t is not None:
+            self._drop(o_t)
+            return cip.ForwardCloseReply(*triad)
         raise Refusal(CONNECTION_FAILURE, (NOT_FOUND,), f"no connection {triad}")
 
     def _expire(self, o_t: int) -> None:
         connection = self._by_id.pop(o_t, None)
         if connection is not None:
+            self._by_triad.pop(connection.triad, None)
             log.info("connection 0x%08X idle for %.3fs: dropped", o_t, connection.timeout)
 
     def _drop(self, o_t: int) -> None:
         connection = self._by_id.pop(o_t, None)
+        if connection is not None:
+            self._by_triad.pop(connection.triad, None)
         if connection is not None and connection.timer is not None and connection.timer.active():
             connection.timer.cancel()
 

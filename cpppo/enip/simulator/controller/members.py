@@ -159,7 +159,9 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     size = view.size
     offset = getattr(body, "offset", 0)
     room = body.elements * size - offset
-    data = body.data if isinstance(body, logix.WriteTagFragmented) else body.data[:room]
+    data = body.data
+    if not isinstance(body, logix.WriteTagFragmented) and doubled(data, room, service & 0x7F):
+        data = data[:room]
     if offset % size if handle is None else False:
         raise Refusal(GENERAL, (OUT_OF_RANGE,), f"{view.tag.name}: byte offset {offset}")
     if len(data) > room:
@@ -171,6 +173,23 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
     start = view.offset + offset
     raw[start:start + len(data)] = data
     return cip.Reply(service | 0x80)
+
+
+def doubled(data: bytes, room: int, service: int) -> bool:
+    """Whether a Write Tag's *data* past its elements' *room* bytes is the whole request again.
+
+    pycomm3 1.2 sends its connected Write Tag so, twice in one message (the second copy after the
+    connected data's 2-byte sequence count again), and a ControlLogix takes the first; that is the
+    one excess accepted.  Any other data beyond the elements the request states is refused with
+    0x15 (too much data) and nothing is written.
+    """
+    extra, value = data[room:], data[:room]
+    for skip in (0, 2):
+        again = extra[skip:]  # service, path size (words), path, type (2 bytes, 4 with a handle), count, value
+        if len(again) > 2 and again[0] == service and again.endswith(value) \
+                and len(again) - 2 * again[1] - room - 6 in (0, 2):
+            return True
+    return False
 
 
 def _check_lengths(view: View, structure: Structure, offset: int, data: bytes) -> None:

@@ -23,13 +23,13 @@ from twisted.internet import defer
 
 from cpppo.enip.codec import cip
 from cpppo.enip.codec import tag_services as logix
+from cpppo.enip.codec.budget import Cache
 from cpppo.enip.codec.epath import Bit, Logical, Symbolic
 from cpppo.enip.simulator.controller import members
 from cpppo.enip.simulator.controller.device import Attribute, Refusal
 from cpppo.enip.simulator.controller.device import CIPError as CIPError  # (its old name, for scripts)
 from cpppo.enip.simulator.controller.names import fold
 from cpppo.enip.simulator.controller.structures import StructTag
-from cpppo.misc import remember
 
 __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
 
@@ -37,6 +37,7 @@ __all__ = ["Tags", "UNCONNECTED_REPLY_SIZE"]
 UNCONNECTED_REPLY_SIZE = 504
 _REPLY_HEAD = 4  # service, reserved, status, extended size
 _REMEMBERED = 4096  # paths (and Read Tag requests) the tags remember where they land
+_PATH_COST, _ENTRY_COST = 160, 256  # bytes a remembered path's segment and entry hold, roughly
 
 PARTIAL, NOT_ENOUGH, TOO_MUCH, GENERAL = 0x06, 0x13, 0x15, 0xFF
 PRIVILEGE = 0x0F  # a write to a Read Only tag, any access to an ExternalAccess None tag
@@ -64,10 +65,11 @@ class Tags:
         self._aliases: dict[str, tuple[Attribute, tuple[Any, ...]]] = {}  # alias tags (an export's)
         self._folded: dict[str, str] = {}  # tag and alias names ignoring case: their declared spelling
         # Clients ask for the same paths again and again: where each path lands, until the tags change.
-        self._located: dict[tuple[Any, ...], tuple[Attribute, tuple[Any, ...]]] = {}
+        # Peers choose the paths: what these hold is charged to the process's byte budget (.budget).
+        self._located: Cache = Cache(_REMEMBERED)
         # ... and each Read Tag request of an atomic tag (the same object again: a connection keeps
         # the requests it decoded by their bytes): the request, its tag and first element, by id.
-        self._reads: dict[int, tuple[cip.Request, Attribute, int]] = {}
+        self._reads: Cache = Cache(_REMEMBERED)
         self.on_access = on_access
 
     def alias(self, name: str, attribute: Attribute, path: tuple[Any, ...] = ()) -> None:
@@ -111,7 +113,7 @@ class Tags:
             return self._locate(path)
         if found is None:
             attribute, rest = self._locate(path)
-            remember(self._located, path, (attribute, tuple(rest)), _REMEMBERED)
+            self._located.remember(path, (attribute, tuple(rest)), _PATH_COST * len(path) + _ENTRY_COST)
             return attribute, rest
         attribute = _unforced(found[0])
         return attribute, list(found[1])
@@ -181,7 +183,7 @@ class Tags:
             return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
             start = self._element(tag, rest)
-            remember(self._reads, id(request), (request, tag, start), _REMEMBERED)
+            self._reads.remember(id(request), (request, tag, start), _ENTRY_COST)
             return self._read(tag, start, reply_service, body.elements, 0, budget)
         if isinstance(body, logix.ReadTagFragmented):
             return self._read(tag, self._element(tag, rest), reply_service, body.elements, body.offset, budget)
@@ -294,10 +296,8 @@ class Tags:
         room = body.elements * size - offset
         fragmented = isinstance(body, logix.WriteTagFragmented)
         data = body.data
-        if not fragmented and len(data) > room:
-            # pycomm3 1.2 sends its connected Write Tag twice in one message; a ControlLogix
-            # takes the elements it was told to write and ignores what follows, and so do we.
-            data = data[:room]
+        if not fragmented and len(data) > room and members.doubled(data, room, reply_service & 0x7F):
+            data = data[:room]  # (pycomm3's doubled Write Tag: the first copy is the request)
         if len(data) % size:
             raise Refusal(NOT_ENOUGH, message=f"{attribute.name}: {len(data)} bytes is not whole elements")
         if len(data) > room:

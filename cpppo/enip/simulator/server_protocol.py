@@ -183,6 +183,8 @@ class EnipProtocol(protocol.Protocol):
     def dataReceived(self, data: bytes) -> None:
         link = self.link
         assert link is not None  # connectionMade set it
+        if not data:  # (Twisted never delivers b"", which would tell the sans-IO side the stream ended)
+            return
         link.received += len(data)
         self.connection.receive_data(data)
         if not (self._paused or self._held):

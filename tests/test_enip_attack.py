@@ -214,8 +214,9 @@ def write_string(sock: socket.socket, session: int, name: str, length: int, coun
 
 def test_writes_that_do_not_fit_are_refused(server) -> None:
     """A Write Tag with more data than its element count: 0x15, nothing written.  A STRING whose
-    LEN is beyond its 82 characters (-1, 1000, 0x7FFFFFFF), whole or in a Write Tag Fragmented, or a
-    CIP STRING of 83 characters: 0xFF / 0x2105, and the tag keeps its value."""
+    LEN is beyond its 82 characters (-1, 1000, 0x7FFFFFFF), whole, in a Write Tag Fragmented, as its LEN
+    member alone (written, or by Read Modify Write), or a CIP STRING of 83 characters: 0xFF / 0x2105,
+    and the tag keeps its value."""
     srv = server()
     sock = connect(srv.port)
     session = register_session(sock)
@@ -228,6 +229,12 @@ def test_writes_that_do_not_fit_are_refused(server) -> None:
             "<HHH", 0x02A0, STRING_HANDLE, 1) + struct.pack("<i", length) + bytes(84)))) == (0xFF, (0x2105,))
         fragment = struct.pack("<HHHI", 0x02A0, STRING_HANDLE, 1, 0) + struct.pack("<i", length) + b"xy"
         assert status(ask(sock, session, cip_request(0x53, symbolic_path("TEXT"), fragment))) == (0xFF, (0x2105,))
+        member = symbolic_path("TEXT") + symbolic_path("LEN")  # the LEN member alone, written or masked
+        assert status(ask(sock, session, cip_request(0x4D, member, struct.pack("<HHi", 0xC4, 1, length)))) \
+            == (0xFF, (0x2105,))
+    masks = struct.pack("<H", 1) + b"\xff" + b"\xff"
+    assert status(ask(sock, session, cip_request(0x4E, symbolic_path("TEXT") + symbolic_path("LEN"), masks))) \
+        == (0xFF, (0x2105,))
     text = cip_request(0x4D, symbolic_path("TEXT"), struct.pack("<HHH", 0xD0, 1, 83) + b"x" * 83 + b"\0")
     assert status(ask(sock, session, text)) == (0xFF, (0x2105,))
     reply = ask(sock, session, read_tag_request("TEXT"))

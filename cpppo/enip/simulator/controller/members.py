@@ -40,6 +40,7 @@ class View:
     available: int  # elements from offset to the end of the array (1 for a scalar)
     bit: int | None = None  # a BOOL member: its bit in the host integer at offset
     host: int = 4  # the host integer's width in bytes
+    capacity: int | None = None  # the LEN member of a STRING-family structure: its DATA's size
 
     @property
     def size(self) -> int:
@@ -87,12 +88,13 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
         offset, available = index * tag.structure.size, len(tag) - index
     elif not tag.scalar:
         available = len(tag)
-    bit, host = None, 4
+    bit, host, capacity = None, 4, None
     while segments:
         segment = segments.pop(0)
         if not isinstance(segment, Symbolic) or not isinstance(kind, Structure) or bit is not None:
             raise Refusal(0x04, message=f"{tag.name}: cannot address {segment!r} there")
         member = kind.member(segment.name)
+        capacity = kind.by_name["DATA"].count if member.name == "LEN" and is_string(kind) else None
         offset += member.offset
         kind, available, bit = member.type, max(member.count, 1), member.bit
         if bit is not None:
@@ -104,7 +106,7 @@ def resolve(tag: StructTag, segments: list[Any]) -> View:
             index = flat_index(indices, (member.count,), member.name)
             offset += index * (kind.size or 0)
             available = member.count - index
-    return View(tag, kind, offset, available, bit, host)
+    return View(tag, kind, offset, available, bit, host, capacity)
 
 
 def _type_of(view: View) -> tuple[int, int | None]:
@@ -170,6 +172,10 @@ def write(view: View, service: int, body: Any) -> cip.Reply:
         raise Refusal(0x13)
     if isinstance(view.type, Structure) and is_string(view.type):
         _check_lengths(view, view.type, offset, data)
+    elif view.capacity is not None:  # a STRING's LEN written alone: it too must fit
+        field = bytearray(raw[view.offset:view.offset + 4])
+        field[offset:offset + len(data)] = data
+        check_length(view, int.from_bytes(field[:4], "little", signed=True), view.capacity)
     start = view.offset + offset
     raw[start:start + len(data)] = data
     return cip.Reply(service | 0x80)
@@ -293,5 +299,9 @@ def read_modify_write(view: View, service: int, body: logix.ReadModifyWrite) -> 
                        f"{name}: no Read Modify Write of a {view.type.name}")
     size = mask_size(body, view.size, name)
     start = view.offset
-    raw[start:start + size] = masked(bytes(raw[start:start + size]), body)
+    value = masked(bytes(raw[start:start + size]), body)
+    if view.capacity is not None:  # a STRING's LEN: what the masks make of it must fit
+        check_length(view, int.from_bytes(value + bytes(raw[start + size:start + 4]), "little", signed=True),
+                     view.capacity)
+    raw[start:start + size] = value
     return cip.Reply(service | 0x80)

@@ -178,7 +178,8 @@ class ClientProtocol(protocol.Protocol):
             if self._socket is not None:
                 self._socket = None
                 self._queued = True
-                transport.unregisterProducer()
+                if interfaces.IConsumer.providedBy(transport):   # (it is: connectionMade registered with it)
+                    transport.unregisterProducer()
             transport.loseConnection()
 
     def _expire(self) -> None:
@@ -192,7 +193,9 @@ class ClientProtocol(protocol.Protocol):
 
     def connectionMade(self) -> None:
         transport = self.transport
-        if interfaces.ITCPTransport.providedBy(transport):
+        # (a TCP connection, tcp.Connection: a TCP transport, the socket's owner and a consumer)
+        if (interfaces.ITCPTransport.providedBy(transport) and interfaces.ISystemHandle.providedBy(transport)
+                and interfaces.IConsumer.providedBy(transport)):
             transport.setTcpNoDelay(True)   # several small requests in flight must not wait for ACKs
             self._socket = transport.getHandle()
             transport.registerProducer(self, False)   # (calls resumeProducing: nothing queued yet)

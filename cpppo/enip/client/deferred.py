@@ -28,7 +28,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, interfaces
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
 from cpppo.enip.client import plan
@@ -305,8 +305,9 @@ def connect(host: str, port: int = 44818, timeout: float | None = None, reactor:
             return client
 
         def abandon(failure: Any) -> Any:
-            if proto.transport is not None:
-                proto.transport.abortConnection()
+            transport = proto.transport
+            if interfaces.ITCPTransport.providedBy(transport):   # (the endpoint's: a TCP connection, or None)
+                transport.abortConnection()
             return failure
         return client.register().addCallback(registered).addErrback(abandon)
     return d.addCallback(connected_)

@@ -36,9 +36,11 @@ class _Collector(protocol.DatagramProtocol):
         self.first: defer.Deferred = defer.Deferred()
 
     def startProtocol(self) -> None:
+        transport = self.transport
+        assert transport is not None, "the port sets its transport before it starts the protocol"
         if self.broadcast:
-            self.transport.setBroadcastAllowed(True)
-        self.transport.write(self.data, self.target)
+            transport.setBroadcastAllowed(True)
+        transport.write(self.data, self.target)
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
         try:
@@ -61,9 +63,13 @@ def list_udp(command: int, host: str, port: int = 44818, timeout: float = 1.0, b
     collector = _Collector(encap.encode_frame(encap.Frame(command)), (host, port), broadcast)
     listening = reactor.listenUDP(0, collector)
     done: defer.Deferred = defer.Deferred()
-    timer = reactor.callLater(timeout, lambda: done.called or done.callback(None))
+
+    def fire(_: object = None) -> None:
+        if not done.called:
+            done.callback(None)
+    timer = reactor.callLater(timeout, fire)
     if not broadcast:
-        collector.first.addCallback(lambda _: done.called or done.callback(None))
+        collector.first.addCallback(fire)
 
     def finish(_: Any) -> defer.Deferred:
         if timer.active():

@@ -60,8 +60,9 @@ def identity_view(item: encap.IdentityItem) -> dotdict:
 
 def list_view(frame: encap.Frame, peer: Any = None) -> dotdict:
     """A List Identity / Services / Interfaces reply as the original lays it out."""
-    name = {Command.LIST_IDENTITY: "list_identity", Command.LIST_SERVICES: "list_services",
-            Command.LIST_INTERFACES: "list_interfaces"}.get(frame.command, "legacy")
+    names: dict[int, str] = {Command.LIST_IDENTITY: "list_identity", Command.LIST_SERVICES: "list_services",
+                             Command.LIST_INTERFACES: "list_interfaces"}
+    name = names.get(frame.command, "legacy")
     view = dotdict()
     view["enip.command"] = frame.command
     view["enip.session_handle"] = frame.session

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations, parse_operations
@@ -118,7 +118,7 @@ class proxy:
         self.open_gateway()
         return self
 
-    def __exit__(self, typ: Any, val: Any, tbk: Any) -> bool:
+    def __exit__(self, typ: Any, val: Any, tbk: Any) -> Literal[False]:
         if typ is not None:
             self.close_gateway(val)
         return False

@@ -110,7 +110,7 @@ def attribute_weather(url: str = DEFAULT_URL, reactor: Any = None, timeout: floa
 
         def __getitem__(self, key: int | slice) -> Any:
             shape = self._validate_key(key)
-            count = len(range(*key.indices(len(self)))) if shape is slice else 1
+            count = len(range(*key.indices(len(self)))) if isinstance(key, slice) else 1   # (shape is slice)
             integer = self.cip.name not in ("REAL", "LREAL")
             where = weather_url(self.weather_url, self.city, self.weather_key)
 

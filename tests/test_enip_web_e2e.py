@@ -157,6 +157,22 @@ def test_refusals_and_html(server):
     assert server.alive()
 
 
+def test_cross_site_refused_curl_allowed_long_url_414(server):
+    """Issue 21: a browser on another site, or a rebound DNS name, cannot change the simulator; curl still can."""
+    port = server.web.rsplit(":", 1)[1]
+    for headers in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/x.html"},
+                    {"Sec-Fetch-Site": "cross-site"}, {"Host": f"rebound.example:{port}"}):
+        for method in ("GET", "POST"):
+            assert api(server, "/tags/SCADA/attribute[2]=9", method, headers=headers)["status"] == 403, headers
+    assert api(server, "/options/delay/value/1e308")["status"] == 400
+    assert api(server, "/tags/SCADA/attribute[2]")["command"]["value"] == 0
+    assert api(server, "/tags/SCADA/attribute[2]=9")["status"] == 200  # curl-like: no Origin, our Host
+    assert api(server, "/tags/SCADA/attribute[2]")["command"]["value"] == 9
+    long = requests.get(server.web + "/api/tags/" + "x" * 10000, timeout=HTTP_TIMEOUT)
+    assert long.status_code == 414
+    assert server.alive()
+
+
 def test_done_ends_twistd_cleanly(server):
     content = api(server, "/server/control/done/true")
     assert content["status"] == 200 and content["data"]["server"]["control"]["done"] is True

@@ -75,13 +75,16 @@ class WebTestCase(unittest.TestCase):
 
     @defer.inlineCallbacks
     def http(self, path: str, method: bytes = b"GET", accept: str | None = None, body: bytes | None = None,
-             content_type: str = "application/x-www-form-urlencoded") -> Any:
-        """(status, decoded JSON or text, headers) of one request."""
+             content_type: str = "application/x-www-form-urlencoded", headers: dict[str, str] | None = None) -> Any:
+        """(status, decoded JSON or text, headers) of one request (*headers* added to it)."""
         from io import BytesIO
 
         from twisted.web.client import FileBodyProducer
 
+        extra = headers or {}
         headers = Headers({b"Accept": [accept.encode()]} if accept else {})
+        for name, text in extra.items():
+            headers.setRawHeaders(name.encode(), [text.encode()])
         if body is not None:
             headers.addRawHeader(b"Content-Type", content_type.encode())
         response = yield self.agent.request(method, (self.base + path).encode(), headers,
@@ -374,3 +377,60 @@ class TestParsing(unittest.TestCase):
         self.assertEqual(negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"), "text/html")
         self.assertEqual(negotiate("text/plain"), "text/plain")
         self.assertIsNone(negotiate("image/png"))
+
+
+class TestBounds(WebTestCase):
+    """Issue 21: a browser on another site (or a rebound DNS name) may not change anything; every value is bounded."""
+
+    @defer.inlineCallbacks
+    def test_cross_site_state_changes_are_403(self) -> Any:
+        port = self.web.getHost().port
+        for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                        {"Origin": f"http://localhost:{port}"},  # another origin than the Host asked
+                        {"Referer": "http://evil.example/page.html"},
+                        {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                        {"Host": f"evil.example:{port}"}, {"Host": "127.0.0.1:1"}, {"Host": f"10.9.8.7:{port}"}):
+            for method, path, body in ((b"GET", "/api/tags/SCADA/attribute%5B1%5D=7", None),
+                                       (b"POST", "/api/tags/SCADA/attribute%5B1%5D", b"value=7"),
+                                       (b"GET", "/api/server/control/disable/true", None)):
+                status, content, _ = yield self.http(path, method, body=body, headers=headers)
+                self.assertEqual((status, content["command"]["success"]), (403, False), (headers, path))
+        self.assertEqual(self.server.service.tags["SCADA"].value, [0] * 10)
+        self.assertFalse(self.server.service.transport.disabled)
+        # reads are not state-changing: a cross-site read is answered (the browser keeps it from the page)
+        status, _, _ = yield self.http("/api/tags/SCADA", headers={"Origin": "http://evil.example"})
+        self.assertEqual(status, 200)
+
+    @defer.inlineCallbacks
+    def test_curl_and_same_origin_still_change_state(self) -> Any:
+        port = self.web.getHost().port
+        for i, headers in enumerate(({}, {"Host": f"127.0.0.1:{port}"}, {"Host": f"localhost:{port}"},
+                                     {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"},
+                                     {"Referer": f"http://127.0.0.1:{port}/", "Sec-Fetch-Site": "none"}), start=1):
+            status, content, _ = yield self.http(f"/api/tags/SCADA/attribute%5B{i}%5D={i}", headers=headers)
+            self.assertEqual(status, 200, (headers, content))
+        self.assertEqual(self.server.service.tags["SCADA"].value, [0, 1, 2, 3, 4, 5, 0, 0, 0, 0])
+
+    @defer.inlineCallbacks
+    def test_values_bounded(self) -> Any:
+        for path in ("/api/options/delay/value/1e308", "/api/options/delay/value/61", "/api/options/delay/value/inf",
+                     "/api/options/delay/value/nan", "/api/options/delay/range/0-1e308",
+                     "/api/options/delay/range/1-inf", "/api/server/control/timeout/1e9",
+                     "/api/server/control/latency/nan", "/api/tags/FLOAT/attribute%5B0%5D=nan",
+                     "/api/tags/FLOAT/attribute%5B0%5D=Infinity", "/api/tags/FLOAT/attribute%5B0%5D=1e39",
+                     "/api/tags/SCADA/attribute%5B0%5D=32768", "/api/tags/SCADA/attribute%5B0%5D=-32769",
+                     "/api/server/fault/major/65536", "/api?since=nan"):
+            status, content, _ = yield self.http(path)
+            self.assertEqual((path, status), (path, 400), content)
+        self.assertEqual(self.server.service.controller.delay, 0)
+        status, _, _ = yield self.http("/api/options/delay/value/60")
+        self.assertEqual(status, 200)
+        yield self.http("/api/options/delay/value/0")
+
+    @defer.inlineCallbacks
+    def test_long_url_is_414(self) -> Any:
+        for size in (9000, 20000, 70000):
+            status, _, _ = yield self.http("/api/tags/" + "x" * size)
+            self.assertEqual(status, 414, size)
+        status, _, _ = yield self.http("/api/tags/" + "x" * 7000)  # under the bound: answered (nothing matched)
+        self.assertEqual(status, 200)

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 GROUPS = ("options", "server", "tags", "connections")
 #: The most elements one ``attribute[a:b]`` read returns (bounds a reply's size).
 MAX_ELEMENTS = 10000
+#: The longest delay, latency or timeout the API sets: a peer may hold replies, not stall them for ever.
+MAX_SECONDS = 60.0
 #: How many leading elements a tag's summary shows.
 SUMMARY_ELEMENTS = 10
 
@@ -83,12 +85,13 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_seconds(text: str) -> float:
+    """Seconds from 0 to :data:`MAX_SECONDS` (``1e308`` or ``inf`` would stall every reply for good)."""
     try:
         value = float(text)
     except ValueError:
         raise ApiError(400, f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise ApiError(400, f"{text!r} is not a number of seconds >= 0")
+    if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+        raise ApiError(400, f"{text!r} is not a number of seconds from 0 to {MAX_SECONDS:g}")
     return value
 
 
@@ -141,6 +144,8 @@ class Delay(Target):
             delay = parse_delay(value)
         except ValueError as error:
             raise ApiError(400, str(error)) from None
+        if not all(math.isfinite(d) and d <= MAX_SECONDS for d in (delay if isinstance(delay, tuple) else (delay,))):
+            raise ApiError(400, f"delay range {value!r}: at most {MAX_SECONDS:g} s")
         self.controller.delay = delay if isinstance(delay, tuple) else (delay, delay)
         return self.data()["range"]
 
@@ -212,6 +217,8 @@ class Fault(Target):
             return not record.faulted
         try:
             code = int(value, 0)
+            if not 0 <= code <= 0xFFFF:
+                raise ValueError
             major, minor = (code, record.minor) if command == "major" else (record.major, code)
             self.controller.set_fault(major, minor)
         except ValueError:

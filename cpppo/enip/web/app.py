@@ -7,8 +7,10 @@ body fields ``group``, ``match``, ``command``, ``value``, ``since`` override the
 path (a POST/PUT body may be a form or a JSON object).  A browser asking for
 ``text/html`` gets the same JSON in a small HTML page; a path ending ``.json``
 always gets JSON.  Refusals are JSON too: 404 for an unknown group or nothing
-matched, 400 for an unknown command or a bad value, 405 for another method;
-never a traceback page.  ``GET /`` is the live page (:mod:`.web_page`).
+matched, 400 for an unknown command or a bad value (a delay or timeout over
+60 s, a non-finite number, a value the tag's type cannot hold), 403 for a
+state-changing request from another site (:mod:`.guard`), 405 for another
+method, 414 for a URL over 8 KiB; never a traceback page.  ``GET /`` is the live page (:mod:`.web_page`).
 
 One Klein app is built per server by :func:`make_app` (nothing is kept at module
 level), and :func:`start_web` listens for it where told: only on the interface
@@ -20,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +33,7 @@ from twisted.web.server import Site
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from cpppo.enip.web.api import Api, ApiError, Outcome
+from cpppo.enip.web.guard import Guard, channel_factory
 from cpppo.enip.web.page import PAGE
 
 __all__ = ["make_app", "start_web", "parse_api_path", "negotiate"]
@@ -141,8 +145,11 @@ def _after_reply(api: Api, transport: Any, work: list[Callable[[], Any]]) -> Non
     gone.addTimeout(2.0, api.reactor).addBoth(lambda _: [w() for w in work])
 
 
-def make_app(api: Api) -> Klein:
-    """A Klein app serving *api* (one per server; routes close over it)."""
+def make_app(api: Api, guard: Guard | None = None) -> Klein:
+    """A Klein app serving *api* (one per server; routes close over it).
+
+    A request that assigns a value is first put to *guard* (403 if it refuses).
+    """
     app = Klein()
 
     @app.route("/", methods=["GET", "HEAD"])
@@ -171,6 +178,11 @@ def make_app(api: Api) -> Klein:
                     since = float(fields["since"])
                 except ValueError:
                     raise ApiError(400, f"since {fields['since']!r} is not a time") from None
+                if not math.isfinite(since):
+                    raise ApiError(400, f"since {fields['since']!r} is not a time")
+            refused = guard.refusal(request) if guard is not None and value is not None else None
+            if refused is not None:
+                raise ApiError(403, refused)
             outcome: Outcome = await api.request(group, match, command, value, since)
         except ApiError as error:
             log.info("web API %s: %s", title, error.message)
@@ -215,10 +227,13 @@ def start_web(server_or_service: Any, address: tuple[str, int], reactor: Any = N
         from twisted.internet import reactor
     service = getattr(server_or_service, "service", server_or_service)
     api = Api(service, reactor, on_done=on_done)
-    site = Site(make_app(api).resource())
+    guard = Guard()
+    site = Site(make_app(api, guard).resource())
     site.displayTracebacks = False
+    site.protocol = channel_factory  # type: ignore[method-assign]
     host, port = address
     listening = reactor.listenTCP(port, site, interface=host)
     bound = listening.getHost()
+    guard.bind(host, bound.host, bound.port)
     log.log(getattr(logging, "NORMAL", logging.INFO), "Web API listening on http://%s:%d/", bound.host, bound.port)
     return listening

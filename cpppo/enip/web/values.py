@@ -12,6 +12,7 @@ anything is stored, so a refused write leaves the tag as it was.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from cpppo.enip.simulator.controller.structures import Structure, decode, fill, is_string
@@ -44,6 +45,8 @@ def _atomic(attribute: Any, item: Any) -> Any:
             if isinstance(item, bool):
                 raise ValueError
             value: Any = float(item)
+            if not math.isfinite(value):  # a controller's value a client reads back as a number
+                raise ValueError
         elif cip.name == "BOOL":
             if isinstance(item, str):
                 lowered = item.strip().lower()

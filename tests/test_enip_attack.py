@@ -40,7 +40,7 @@ from tests.enip_server_fixture import (
     write_tag_request,
 )
 
-TAGS = ["SCADA=INT[1000]", "TEXT=STRING", "TEXTS=STRING[3]"]
+TAGS = ["SCADA=INT[1000]", "TEXT=STRING", "TEXTS=STRING[3]", "SHORT=SSTRING[2]"]
 STRING_HANDLE, STRING_SIZE = 0x0FCE, 88
 MIB = 1 << 20
 
@@ -223,6 +223,8 @@ def test_writes_that_do_not_fit_are_refused(server) -> None:
     too_much = write_tag_request("SCADA", 5, 0xC3, struct.pack("<hh", 11, 12))
     assert status(ask(sock, session, too_much))[0] == 0x15
     assert ask(sock, session, read_tag_request("SCADA", 5))[-2:] == b"\0\0"
+    short = write_tag_request("SHORT", None, 0xDA, b"\x02hi\x03you")  # two SSTRINGs for one
+    assert status(ask(sock, session, short))[0] == 0x15
     assert write_string(sock, session, "TEXT", 3) == 0
     for length in (-1, 1000, 0x7FFFFFFF):
         assert status(ask(sock, session, cip_request(0x4D, symbolic_path("TEXT"), struct.pack(

@@ -285,6 +285,9 @@ class Tags:
                 values = attribute.cip.decode(body.data, body.elements)
             except Exception:
                 raise Refusal(NOT_ENOUGH, message=f"{attribute.name}: {body.elements} {attribute.cip.name}") from None
+            used = len(attribute.cip.encode(values))
+            if used < len(body.data) and not members.doubled(body.data, used, reply_service & 0x7F):
+                raise Refusal(TOO_MUCH, message=f"{attribute.name}: data after {body.elements} {attribute.cip.name}")
             attribute[start:start + len(values)] = values
             if self.on_access is not None:
                 self.on_access("write", attribute, start, start + len(values), values)

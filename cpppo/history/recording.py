@@ -12,8 +12,6 @@ A series is a file and its rotated or dated siblings (``blah.hst``, ``blah.hst.1
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import json
 import logging
@@ -21,9 +19,10 @@ import lzma
 import os
 import re
 import types
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import IO, Any, Literal, NamedTuple
 
+from .members import COMPRESS, MemberReader, MemberWriter
 from .times import timestamp
 
 __all__ = [
@@ -33,10 +32,8 @@ __all__ = [
 
 log = logging.getLogger(__package__)
 
-# Each opens a file object (a GzipFile, BZ2File or LZMAFile, or a TextIOWrapper over one), which
-# typeshed types as io.BufferedIOBase rather than IO: hence Any for what they return.
-_COMPRESSORS: types.MappingProxyType[str, Callable[[str | os.PathLike[str], str], Any]] = types.MappingProxyType(
-    {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open})
+# The compressed suffixes: each such file is written and read as whole members (.members).
+_COMPRESSORS = types.MappingProxyType(COMPRESS)
 
 
 class HistoryExhausted(Exception):
@@ -55,8 +52,10 @@ def opener(path: str | os.PathLike[str], mode: str = "rb", bufsize: int = -1) ->
     """Open a history file, compressing or decompressing ``.gz``, ``.bz2`` and ``.xz`` transparently.
 
     *mode* is as for :func:`open` (``'rb'``, ``'wb'``, ``'ab'``, or text ``'r'``/``'w'``/``'a'``)
-    and means the same for every kind of file.  The result is a file object: use it as a context
-    manager or iterate over its lines.  *bufsize* applies to plain files.
+    and means the same for every kind of file.  A compressed file is written as one compressed
+    member per flush and read member by member, skipping a torn one (:mod:`.members`), so a
+    writer killed mid-write loses only that write, as with a plain file.  The result is a file
+    object: use it as a context manager or iterate over its lines.  *bufsize* applies to plain files.
     """
     if not mode or mode[0] not in "rwax":
         raise ValueError(f"Invalid mode {mode!r} for {os.fspath(path)!r}")
@@ -65,9 +64,12 @@ def opener(path: str | os.PathLike[str], mode: str = "rb", bufsize: int = -1) ->
     log.debug("Opening %s file for %s: %s", suffix[1:] if compressor else "plain", mode, path)
     if compressor is None:
         return open(path, mode, bufsize)
-    if "b" not in mode and "t" not in mode:
-        mode += "t"  # like open(): no 'b' means text
-    return compressor(path, mode)
+    text = "b" not in mode  # like open(): no 'b' means text
+    if mode[0] == "r":
+        reader = io.BufferedReader(MemberReader(path, suffix))
+        return io.TextIOWrapper(reader) if text else reader
+    writer = MemberWriter(path, suffix, mode)
+    return io.TextIOWrapper(writer, write_through=True) if text else writer  # type: ignore[return-value]
 
 
 def _lines(fd: Iterable[Any], name: str) -> Iterator[Any]:

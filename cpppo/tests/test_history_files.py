@@ -24,6 +24,7 @@ from cpppo.history import (
     records,
     timestamp,
 )
+from cpppo.history.members import MAGIC
 from cpppo.tests.resources import child_env
 
 T0 = 1400000000.0  # 2014-05-13 16:53:20 UTC
@@ -238,13 +239,20 @@ class TestStreaming(TempDir):
 WRITER = textwrap.dedent("""
     import os, sys, time
     from cpppo.history import logger
+    from cpppo.history.members import COMPRESS
     path, count, tear = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "tear"
     hst = logger(path)
     for i in range(count):
         hst.write({"i": i, "pad": "x" * 100}, now=1400000000 + i, serial=["Tag", [0, i]])
         print(i, flush=True)
-    if tear:  # stop mid-line, as a kill during a write would
-        os.write(hst.f.fileno(), b'2014-05-13 17:00:00.000\\t["Tag", [0, 99]]\\t{"i": 99, "pa')
+    if tear:  # stop mid-line (mid-member, compressed), as a kill during a write would
+        line = b'2014-05-13 17:00:00.000\\t["Tag", [0, 99]]\\t{"i": 99, "pad": "' + b"x" * 100 + b'"}\\n'
+        suffix = os.path.splitext(path)[1]
+        if suffix in COMPRESS:
+            member = COMPRESS[suffix](line)
+            os.write(hst.f.fileno(), member[:len(member) // 2])
+        else:
+            os.write(hst.f.fileno(), line[:60])
         print("torn", flush=True)
     time.sleep(120)  # the parent kills us long before this ends
 """)
@@ -256,7 +264,7 @@ class TestCrash(TempDir):
         env = child_env()
         child = subprocess.Popen([sys.executable, "-c", WRITER, path, str(count), "tear" if tear else "whole"],
                                  stdout=subprocess.PIPE, text=True, env=env)
-        self.addCleanup(lambda: child.poll() is None and child.kill())
+        self.addCleanup(lambda: None if child.poll() is not None else child.kill())
         self.addCleanup(child.stdout.close)  # type: ignore[union-attr]
         assert child.stdout is not None
         for expect in [str(i) for i in range(count)] + (["torn"] if tear else []):
@@ -277,9 +285,39 @@ class TestCrash(TempDir):
         path = self.run_writer("crash.hst", 25, tear=False)
         self.assertEqual([r.data["i"] for r in records(path)], list(range(25)))
 
-    def test_killed_while_writing_gzip(self) -> None:
-        path = self.run_writer("crash.hst.gz", 25, tear=False)
-        with self.assertLogs("cpppo.history", "WARNING") as logs:  # the gzip stream was never closed
-            got = list(records(path))
-        self.assertEqual([r.data["i"] for r in got], list(range(25)))
-        self.assertTrue(any("ends early" in line for line in logs.output), logs.output)
+    def test_killed_while_writing_compressed_then_appended(self) -> None:
+        """Issue 21: a kill -9 mid-write leaves a torn member; the next writer's records follow it, all readable."""
+        for suffix in (".gz", ".bz2", ".xz"):
+            for tear in (False, True):
+                name = f"crash-{tear}.hst{suffix}"
+                path = self.run_writer(name, 25, tear=tear)
+                with logger(path) as hst:  # the next writer appends
+                    for i in range(25, 30):
+                        hst.write({"i": i}, now=T0 + 1000 + i)
+                if tear:
+                    with self.assertLogs("cpppo.history", "WARNING") as logs:
+                        got = list(records(path))
+                    self.assertTrue(any("torn or damaged" in line for line in logs.output), (name, logs.output))
+                else:
+                    with self.assertNoLogs("cpppo.history", "WARNING"):
+                        got = list(records(path))
+                self.assertEqual([r.data["i"] for r in got], list(range(30)), name)
+                tool = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}[suffix]
+                if not tear and shutil.which(tool):  # the usual tools read the members as one file
+                    out = subprocess.run([tool, "-dc", path], capture_output=True, check=True).stdout
+                    self.assertEqual(out.count(b"\n"), 30, name)
+
+    def test_damaged_member_in_the_middle_skipped(self) -> None:
+        for suffix in (".gz", ".bz2", ".xz"):
+            path = self.path("mid.hst" + suffix)
+            with logger(path) as hst:
+                for i in range(3):
+                    hst.write({"i": i}, now=T0 + i)
+            with open(path, "r+b") as raw:  # damage the second member's body
+                data = raw.read()
+                second = data.index(MAGIC[suffix], 1)
+                third = data.index(MAGIC[suffix], second + 1)
+                raw.seek((second + third) // 2 + 2)
+                raw.write(b"\xff\x00\xff\x00")
+            with self.assertLogs("cpppo.history", "WARNING"):
+                self.assertEqual([r.data["i"] for r in records(path)], [0, 2], suffix)

@@ -56,9 +56,27 @@ def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
                         "or corrupt[:transaction|protocol|unit|function|registers]")
     p.add_argument("-u", "--unit", type=int, action="append", metavar="ID",
                    help="serve this unit id, with its own data store (repeatable; default: every unit id, one store)")
+    p.add_argument("--max-connections", type=_positive_int, default=256, metavar="N",
+                   help="Modbus/TCP connections served at once; more are closed as they connect (default 256)")
+    p.add_argument("--idle-timeout", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="close a Modbus/TCP connection that sends nothing for SECONDS; 0: never (default 120)")
     add_serial_options(p, "serve Modbus/RTU on this serial device", bytesize=True)
     p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40100=99")
     return p
+
+
+def _positive_int(text: str) -> int:
+    value = int(text, 0)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def add_serial_options(p: argparse.ArgumentParser, serial_help: str, bytesize: bool = False) -> None:
@@ -144,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     top = make_service(args.ranges, address=None if args.serial else args.address, serial=args.serial,
                        unit_ids=args.units or None, baudrate=args.baudrate, parity=args.parity,
                        stopbits=args.stopbits, bytesize=args.bytesize, tries=args.range, report=report,
-                       evil=args.evil)
+                       evil=args.evil, max_connections=args.max_connections, idle=args.idle_timeout)
     _configure_logging(args.verbose, args.log)
     from twisted.internet import reactor
 

@@ -12,6 +12,15 @@ RTU, where another device on the line may own it; an RTU request to unit 0 (broa
 executed by every unit if it writes, and never answered.  A malformed MBAP header
 closes the TCP connection (a stream cannot be resynchronised); RTU noise is
 skipped by the framer.
+
+Bounds (as the EtherNet/IP simulator's): at most ``max_connections`` TCP
+connections (default 256); one beyond is accepted and closed at once, as a
+Modbus/TCP device with a full connection table does (the Modbus Messaging on
+TCP/IP Implementation Guide lets a server refuse a new connection when it has
+no room; closing it at once tells the client now, where a listen queue left
+full would keep it waiting on SYN retries).  A connection that sends nothing for
+``idle`` seconds (default 120; 0 never) is closed, so idle peers cannot hold the
+table for ever; one that polls is never touched.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import Any
 
 from twisted.internet import protocol
 from twisted.internet.interfaces import IDelayedCall, ITCPTransport, ITransport
+from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from .datastore import Units
@@ -38,13 +48,30 @@ log = logging.getLogger(__name__)
 _WRITES = frozenset((5, 6, 15, 16, 22, 23))
 
 
-class ModbusTcpServerProtocol(protocol.Protocol):
-    """One Modbus/TCP connection: MBAP frames in, answers out, in order."""
+#: Default bounds: TCP connections served at once, and seconds a silent connection is kept.
+MAX_CONNECTIONS = 256
+IDLE_TIMEOUT = 120.0
+
+
+class ModbusTcpServerProtocol(protocol.Protocol, TimeoutMixin):
+    """One Modbus/TCP connection: MBAP frames in, answers out, in order; closed when idle too long."""
 
     factory: ModbusTcpServerFactory
+    _counted = False
 
     def connectionMade(self) -> None:
         assert self.transport is not None  # makeConnection sets it before it calls connectionMade
+        factory = self.factory
+        if factory.connections >= factory.max_connections:
+            factory.refused += 1
+            log.warning("Modbus/TCP connection from %s refused: %d connections already (--max-connections)",
+                        self.transport.getPeer(), factory.connections)
+            self.transport.loseConnection()
+            return
+        self._counted = True
+        if factory.clock is not None:
+            self.callLater = factory.clock.callLater  # type: ignore[method-assign]
+        self.setTimeout(factory.idle or None)
         self._framer = MbapFramer()
         self._units = self.factory.units
         self._device = self.factory.device
@@ -55,9 +82,19 @@ class ModbusTcpServerProtocol(protocol.Protocol):
         self._flush: Callable[[], object] | None = flush if callable(flush) else None
         log.info("Modbus/TCP connection from %s", self.transport.getPeer())
 
+    def timeoutConnection(self) -> None:
+        log.info("Modbus/TCP %s idle for %g s (--idle-timeout); closing", self.transport and self.transport.getPeer(),
+                 self.factory.idle)
+        self.factory.timed_out += 1
+        if self.transport is not None:
+            self.transport.loseConnection()
+
     def dataReceived(self, data: bytes) -> None:
         transport = self.transport
         assert transport is not None  # connected: data comes from it
+        if not self._counted:
+            return  # refused: closing
+        self.resetTimeout()
         framer = self._framer
         framer.receive_data(data)
         out = []
@@ -117,6 +154,10 @@ class ModbusTcpServerProtocol(protocol.Protocol):
             ITCPTransport(self.transport).abortConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if not self._counted:
+            return
+        self._counted = False
+        self.setTimeout(None)
         self.factory.connections -= 1
         for call in self._late:
             if call.active():
@@ -131,13 +172,16 @@ class ModbusTcpServerFactory(protocol.Factory[ModbusTcpServerProtocol]):
         units: unit id -> data store.
         device: the request executor (one is made if not given).
         flush: send each answer at the end of ``dataReceived`` instead of on the next reactor turn.
-        evil: misbehave (see :mod:`cpppo.modbus.evil`); *clock* times its delays.
+        evil: misbehave (see :mod:`cpppo.modbus.evil`); *clock* times its delays (and idle timeouts).
+        max_connections: TCP connections served at once; another is closed as it connects.
+        idle: seconds a connection may send nothing before it is closed (0: never).
     """
 
     protocol = ModbusTcpServerProtocol
 
     def __init__(self, units: Units, device: Device | None = None, flush: bool = True,
-                 evil: Evil | None = None, clock: Any = None) -> None:
+                 evil: Evil | None = None, clock: Any = None, max_connections: int = MAX_CONNECTIONS,
+                 idle: float = IDLE_TIMEOUT) -> None:
         if clock is None and evil is not None:
             from twisted.internet import reactor as clock
         self.units = units
@@ -147,6 +191,10 @@ class ModbusTcpServerFactory(protocol.Factory[ModbusTcpServerProtocol]):
         self.flush = flush  # send each answer at once (see ModbusTcpServerProtocol._flush_now)
         self.connections = 0
         self.framing_errors = 0
+        self.max_connections = max_connections
+        self.idle = idle
+        self.refused = 0  # connections closed at once: the table was full
+        self.timed_out = 0  # connections closed for idling
 
 
 class ModbusRtuServerProtocol(protocol.Protocol):

@@ -22,13 +22,17 @@ from .datastore import Units
 from .device import Device
 from .evil import Evil, parse_evil
 from .ranges import Range
-from .server import ModbusRtuServerProtocol, ModbusTcpServerFactory
+from .server import IDLE_TIMEOUT, MAX_CONNECTIONS, ModbusRtuServerProtocol, ModbusTcpServerFactory
 from .transports import open_serial, serial_options
 
 __all__ = ["ModbusTcpService", "ModbusSerialService", "ModbusSimulator", "make_service", "parse_address",
            "success_line"]
 
 log = logging.getLogger(__name__)
+
+
+#: The listen queue: a burst of connects (hundreds of pollers starting at once) waits in it, not on SYN retries.
+BACKLOG = 256
 
 
 def parse_address(text: str, default_port: int = 502) -> tuple[str, int]:
@@ -80,7 +84,7 @@ class ModbusTcpService(service.Service):
         last: Exception | None = None
         for port in range(self.port, self.port + self.tries) if self.port else [0]:
             try:
-                self.listening = reactor.listenTCP(port, self.factory, interface=self.interface)
+                self.listening = reactor.listenTCP(port, self.factory, backlog=BACKLOG, interface=self.interface)
                 break
             except Exception as exc:  # CannotListenError, mostly
                 last = exc
@@ -143,7 +147,8 @@ class ModbusSimulator(service.MultiService):
 def make_service(ranges: Sequence[Range], address: str | None = None, serial: str | None = None,
                  unit_ids: Sequence[int] | None = None, baudrate: int = 19200, parity: str = "N",
                  stopbits: float = 1, bytesize: int = 8, tries: int = 1, reactor: Any = None,
-                 report: Callable[[str, str], None] | None = None, evil: str | None = None) -> ModbusSimulator:
+                 report: Callable[[str, str], None] | None = None, evil: str | None = None,
+                 max_connections: int = MAX_CONNECTIONS, idle: float = IDLE_TIMEOUT) -> ModbusSimulator:
     """A MultiService simulating one Modbus device (or several unit ids) over TCP or RTU.
 
     Args:
@@ -153,6 +158,7 @@ def make_service(ranges: Sequence[Range], address: str | None = None, serial: st
         unit_ids: unit ids served, each with its own store; none means every unit id, one store.
         report: called with ("TCP" or "RTU", bound address) once serving.
         evil: a misbehaviour, e.g. "delay:2.5" (see :mod:`cpppo.modbus.evil`).
+        max_connections, idle: Modbus/TCP's bounds (see :mod:`cpppo.modbus.server`).
 
     Raises:
         ValueError: a bad address, unit id or serial setting.
@@ -167,7 +173,8 @@ def make_service(ranges: Sequence[Range], address: str | None = None, serial: st
         rtu.setServiceParent(top)
     else:
         interface, port = parse_address(address or "", 502)
-        factory = ModbusTcpServerFactory(units, top.device, evil=misbehave, clock=reactor)
+        factory = ModbusTcpServerFactory(units, top.device, evil=misbehave, clock=reactor,
+                                         max_connections=max_connections, idle=idle)
         top.factory = factory
         tcp = ModbusTcpService(factory, interface, port, tries, reactor=reactor,
                                report=(lambda a: report("TCP", a)) if report else None)

@@ -48,7 +48,7 @@ class Options(usage.Options):
                      "ranges": args.ranges, "baudrate": args.baudrate, "parity": args.parity,
                      "stopbits": args.stopbits, "bytesize": args.bytesize, "range": args.range,
                      "evil": args.evil, "address-output": args.address_output, "verbose": args.verbose,
-                     "log": args.log})
+                     "log": args.log, "max-connections": args.max_connections, "idle-timeout": args.idle_timeout})
 
     def getUsage(self, width: int | None = None) -> str:
         return modbus_sim.build_parser(prog=PROG).format_help()
@@ -65,5 +65,6 @@ def makeService(options: Any) -> service.MultiService:
                              serial=options["serial"], unit_ids=options["units"] or None,
                              baudrate=options["baudrate"], parity=options["parity"],
                              stopbits=options["stopbits"], bytesize=options["bytesize"], tries=options["range"],
-                             report=report, evil=options["evil"])
+                             report=report, evil=options["evil"], max_connections=options["max-connections"],
+                             idle=options["idle-timeout"])
     return ExitOnFailure(PROG, simulator)

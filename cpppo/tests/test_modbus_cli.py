@@ -55,7 +55,7 @@ class FakeReactor(task.Clock):
         super().__init__()
         self.listened: list = []
 
-    def listenTCP(self, port, factory, interface=""):  # type: ignore[no-untyped-def]
+    def listenTCP(self, port, factory, backlog=50, interface=""):  # type: ignore[no-untyped-def]
         outer = self
 
         class Port:
@@ -94,10 +94,10 @@ class ServiceTest(unittest.TestCase):
 
     def test_tcp_service_tries_ports(self) -> None:
         class Busy(FakeReactor):
-            def listenTCP(self, port, factory, interface=""):  # type: ignore[no-untyped-def]
+            def listenTCP(self, port, factory, backlog=50, interface=""):  # type: ignore[no-untyped-def]
                 if port < 7504:
                     raise OSError("busy")
-                return super().listenTCP(port, factory, interface)
+                return super().listenTCP(port, factory, backlog, interface)
 
         svc = ModbusTcpService(None, "", 7502, tries=3, reactor=Busy())  # type: ignore[arg-type]
         svc.startService()

@@ -20,7 +20,7 @@ def units(ids=None) -> datastore.Units:  # type: ignore[no-untyped-def]
 
 class TcpServerTest(unittest.TestCase):
     def connect(self, ids=None):  # type: ignore[no-untyped-def]
-        factory = server.ModbusTcpServerFactory(units(ids))
+        factory = server.ModbusTcpServerFactory(units(ids), clock=task.Clock())  # its idle timer
         proto = factory.buildProtocol(None)
         transport = StringTransport()
         proto.makeConnection(transport)
@@ -177,7 +177,7 @@ class RoundTripTest(unittest.TestCase):
 
     def test_round_trip(self) -> None:
         store = units()
-        factory = server.ModbusTcpServerFactory(store)
+        factory = server.ModbusTcpServerFactory(store, clock=task.Clock())
         clock = task.Clock()
         cproto = client.ModbusTcpClientProtocol(clock=clock, unit=1)
         sproto = factory.buildProtocol(None)

@@ -5,28 +5,11 @@ the CIP objects and ``Attribute`` (subclass it to customise the simulator),
 and the original's type classes (``INT``, ``REAL``, ...) are importable from here.
 """
 
-from cpppo.enip.simulator.controller.type_classes import (
-           BOOL,
-           BYTE,
-           DINT,
-           DWORD,
-           INT,
-           LINT,
-           LREAL,
-           REAL,
-           SINT,
-           SSTRING,
-           STRING,
-           TYPE,
-           UDINT,
-           UINT,
-           ULINT,
-           USINT,
-           WORD,
-)
+# The original's type classes, importable from the package as in the original (one list: parser's).
+from cpppo.server.enip.parser import *  # noqa: F403
+from cpppo.server.enip.parser import __all__ as _TYPE_NAMES
 
-__all__ = ["TYPE", "BOOL", "SINT", "INT", "DINT", "LINT", "USINT", "UINT", "UDINT", "ULINT", "REAL", "LREAL",
-           "BYTE", "WORD", "DWORD", "SSTRING", "STRING", "address"]
+__all__ = [*_TYPE_NAMES, "address"]
 
 #: The default address the simulator binds and clients connect to: all interfaces, port 44818.
 address = ("", 44818)

@@ -33,10 +33,15 @@ def add_path_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("-S", "--simple", action="store_true", help="a simple (non-routing) device: plain requests")
 
 
-def paths(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(route_path, send_path) from those options: -S/--simple means none of either."""
+def paths(args: argparse.Namespace, ap: argparse.ArgumentParser) -> tuple[Any, Any]:
+    """(route_path, send_path) from those options: -S/--simple means none of either; a path that
+    does not parse is a usage error (exit 2)."""
     route_path = args.route_path if args.route_path else ([] if args.simple else None)
     send_path = args.send_path if args.send_path is not None else ("" if args.simple else None)
+    try:
+        plan.route_path(route_path), plan.send_path(send_path)
+    except ValueError as exc:
+        ap.error(str(exc))
     return route_path, send_path
 
 

@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from cpppo.enip.client import plan
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.views import list_view
@@ -131,11 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port = parse_address(args.address, ap)
     if args.repeat < 0 or args.depth < 0 or args.timeout <= 0:
         ap.error("--repeat and --depth must not be negative, --timeout must be positive")
-    route_path, send_path = paths(args)
-    try:
-        plan.route_path(route_path), plan.send_path(send_path)
-    except ValueError as exc:
-        ap.error(str(exc))
+    route_path, send_path = paths(args, ap)
     try:
         operations = list(parse_operations(recycle(stdin_tags(args.tags), args.repeat), route_path=route_path,
                                            send_path=send_path))

@@ -21,7 +21,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from cpppo.enip.client import plan
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations
 from cpppo.enip.codec import types
@@ -74,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     setup_logging(args)
     host, port = parse_address(args.address, ap)
-    route_path, send_path = paths(args)
+    route_path, send_path = paths(args, ap)
     if args.decode:
         try:
             types.type_of(args.decode)
@@ -82,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             ap.error(str(exc))
     try:
         operations = list(attribute_operations(stdin_tags(args.tags), route_path=route_path, send_path=send_path))
-        plan.route_path(route_path), plan.send_path(send_path)
     except ValueError as exc:
         ap.error(str(exc))
     failures = 0

@@ -18,6 +18,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
 from cpppo.modbus import datastore, ranges, server
+from cpppo.tests.test_modbus_fuzz import split
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None, derandomize=True)
 MBAP = struct.Struct(">HHHB")
@@ -31,11 +32,6 @@ def frames(draw: st.DrawFn) -> bytes:
     length = draw(st.one_of(st.just(len(pdu) + 1), st.integers(0, 0xFFFF)))
     protocol_id = draw(st.sampled_from([0, 0, 0, 1]))
     return MBAP.pack(draw(st.integers(0, 0xFFFF)), protocol_id, length, draw(st.integers(0, 255))) + pdu
-
-
-def split(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
 
 
 class ThroughTheProtocol(unittest.TestCase):

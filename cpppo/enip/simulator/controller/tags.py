@@ -214,7 +214,7 @@ class Tags:
     def _serve_bit(self, tag: Attribute, rest: list[Any], bit: int, request: cip.Request) -> cip.Reply:
         """Read or write one bit of an integer tag's element, as a BOOL."""
         indices = [s.value for s in rest if isinstance(s, Logical) and s.kind == "element"]
-        if len(indices) != len(rest) or tag.cip.fmt not in ("b", "h", "i", "q", "B", "H", "I", "Q") \
+        if len(indices) != len(rest) or tag.cip.fmt not in members.INTEGER_FORMATS \
                 or bit >= (tag.cip.size or 0) * 8:
             raise Refusal(0x04, message=f"{tag.name}: no bit {bit} there")
         index = self._flatten(tag, indices) if indices else 0

@@ -30,7 +30,7 @@ from twisted.internet import defer
 
 from cpppo.enip.codec import cip
 from cpppo.enip.codec import types as cip_types
-from cpppo.enip.simulator.controller.device import Attribute, Object, Refusal
+from cpppo.enip.simulator.controller.device import TAG_SERVICES, Attribute, Object, Refusal, as_tag_request
 
 __all__ = ["parse_cip_address", "format_cip_address", "AddressedObject", "attach", "RESERVED",
            "RESERVED_CLASSES", "SET_ATTRIBUTES_ALL"]
@@ -95,10 +95,11 @@ class AddressedObject(Object):
     """
 
     def __init__(self, class_id: int, instance_id: int = 1,
-                 on_access: Callable[..., None] | None = None) -> None:
+                 on_access: Callable[..., None] | None = None, tags: Any = None) -> None:
         super().__init__(instance_id)
         self.class_id = class_id
         self.on_access = on_access
+        self.tags = tags  # the service's Tags: the tag services by number are the tag's by name
 
     def add(self, number: int, attribute: Attribute) -> Attribute:
         """Put *attribute* at attribute *number* (ValueError if another is there already)."""
@@ -179,7 +180,13 @@ class AddressedObject(Object):
         return b""
 
     def serve(self, request: cip.Request) -> Any:
-        """Set Attributes All (0x02): a reply (or a Deferred of one); Refusal(0x08) for other services."""
+        """Set Attributes All (0x02), and the tag services at ``@class/instance/attribute`` (as the
+        original's Read Tag ``@0x93/1/10``): a reply (or a Deferred of one); Refusal(0x08) for others."""
+        if request.service in TAG_SERVICES and self.tags is not None:
+            number = next((s.value for s in request.path if getattr(s, "kind", None) == "attribute"), None)
+            if number is None:
+                raise Refusal(0x08, message=f"service 0x{request.service:02X} on {self} needs an attribute")
+            return self.tags.serve(as_tag_request(request, self.attribute(number).name))
         if request.service != SET_ATTRIBUTES_ALL:
             raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
         done = self.set_attributes_all(request.payload())
@@ -208,11 +215,13 @@ def attach(service: Any, name: str, class_id: int, instance_id: int, attribute_i
     try:
         obj = service.directory.lookup(class_id, instance_id)
     except Refusal:
-        obj = service.directory.add(AddressedObject(class_id, instance_id, on_access=service.tags.on_access))
+        obj = service.directory.add(AddressedObject(class_id, instance_id, on_access=service.tags.on_access,
+                                                    tags=service.tags))
     if not isinstance(obj, AddressedObject):
         raise ValueError(f"tag {name!r}: {where} is the simulator's {type(obj).__name__} object")
     try:
         obj.add(attribute_id, attribute)
     except ValueError as error:
         raise ValueError(f"tag {name!r}: {error}") from None
+    attribute.cip_address = (class_id, instance_id, attribute_id)  # (not also one of the tags at @2/1/N)
     return obj

@@ -16,6 +16,7 @@ clients read.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,8 @@ from cpppo.enip.codec import types as cip_types
 from cpppo.enip.simulator.controller import type_classes as parser
 
 __all__ = ["Attribute", "Object", "Directory", "Identity", "MessageRouter", "ConnectionManager", "TCPIP",
-           "EthernetLink", "Refusal", "CIPError", "ElementOutOfRange", "resolve_type"]
+           "EthernetLink", "Refusal", "CIPError", "ElementOutOfRange", "resolve_type", "TAG_SERVICES",
+           "as_tag_request"]
 
 _O = TypeVar("_O", bound="Object")
 
@@ -247,14 +249,52 @@ class Identity(Object):
         return self.attributes[7].value
 
 
+#: Read/Write Tag [Fragmented] and Read Modify Write: the services a tag answers.
+TAG_SERVICES = frozenset({0x4C, 0x4D, 0x52, 0x53, 0x4E})
+
+
+def as_tag_request(request: Any, name: str) -> Any:
+    """*request*, addressed by number (``@class/instance/attribute[/element]``), as the same
+    request to the tag *name* (its element segments kept): the tags then answer it as any other.
+
+    Why: the original cpppo serves Read/Write Tag [Fragmented] on a numeric path too (its
+    ``io_example`` reads ``@0x2/1/1``), so one tag answers by name and by number alike.
+    """
+    path = list(request.path)
+    at = next((i for i, s in enumerate(path) if isinstance(s, epath.Logical) and s.kind == "attribute"), len(path))
+    symbolic = tuple(epath.Symbolic(part) for part in name.split("."))
+    return dataclasses.replace(request, path=symbolic + tuple(path[at + 1:]))
+
+
 class MessageRouter(Object):
-    """Message Router (class 2): the object list attribute, and the Multiple Service Packet target."""
+    """Message Router (class 2): the object list attribute, and the Multiple Service Packet target.
+
+    Its instance 1 also answers the tag services at ``@2/1/N``: the Nth tag made (those at a
+    CIP address of their own not counted), which is where the original cpppo's Logix Message
+    Router keeps its tags; Get Attribute Single ``@2/1/1`` stays a ControlLogix's object list.
+    """
 
     class_id = 0x02
 
-    def __init__(self, directory: Directory, instance_id: int = 1) -> None:
+    def __init__(self, directory: Directory, instance_id: int = 1, tags: Any = None) -> None:
         super().__init__(instance_id)
         self.directory = directory
+        self.tags = tags  # the controller's Tags (set by the Controller), for the tag services at @2/1/N
+
+    def numbered_tag(self, number: int) -> Attribute:
+        """The tag at attribute *number* (from 1); Refusal 0x14 (attribute not supported) if none."""
+        numbered = [tag for tag in (self.tags or ()) if getattr(tag, "cip_address", None) is None]
+        if not 1 <= number <= len(numbered):
+            raise Refusal(0x14, message=f"no tag at @2/{self.instance_id}/{number} ({len(numbered)} tags)")
+        return numbered[number - 1]
+
+    def serve(self, request: Any) -> Any:
+        """The tag services on ``@2/1/N`` (the Nth tag); Refusal 0x08 for any other service."""
+        attribute = next((s.value for s in request.path if isinstance(s, epath.Logical) and s.kind == "attribute"),
+                         None)
+        if request.service not in TAG_SERVICES or attribute is None or self.tags is None:
+            raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported by {self}")
+        return self.tags.serve(as_tag_request(request, self.numbered_tag(attribute).name))
 
     def get_attribute_single(self, number: int) -> Any:
         if number == 1:

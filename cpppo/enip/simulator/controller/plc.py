@@ -56,11 +56,12 @@ class Controller:
         self.address = address
         self.directory = Directory()
         self.identity = self.directory.add(Identity(**(identity or {})))
-        self.directory.add(MessageRouter(self.directory))
+        self.message_router = self.directory.add(MessageRouter(self.directory))
         self.directory.add(ConnectionManager())
         self.directory.add(TCPIP(address=address[0] if address[0] not in ("", "0.0.0.0") else "127.0.0.1"))
         self.directory.add(EthernetLink())
         self.tags = Tags(on_access=on_access)
+        self.message_router.tags = self.tags  # (the original's tags are also its attributes @2/1/N)
         self.symbols = SymbolBrowser(self.tags, self)
         self.templates = Templates()
         self.programs: list[str] = []  # program names: their tags are named Program:<name>.<tag>

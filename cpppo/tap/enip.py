@@ -48,6 +48,9 @@ class Options(usage.Options):
     optFlags = [
         ["address-output", "A", "print the address actually bound (use with --address 127.0.0.1:0)"],
         ["no-udp", "U", "do not answer UDP ListIdentity"],
+        ["udp", "u", "answer UDP List Identity (the default)"],
+        ["tcp", "t", "serve EtherNet/IP on TCP (the default)"],
+        ["no-tcp", "T", "serve no TCP: answer only UDP List Identity, on the same address"],
         ["print", "p", "print a line for every tag read and write"],
         ["no-print", None, "(do not print a line for every tag read and write)"],
         ["simple", "S", "a simple (non-routing) device: refuse routed requests (as --route-path false)"],
@@ -60,6 +63,9 @@ class Options(usage.Options):
                            "did (which needs root): eg. --web 127.0.0.1:8080.  The address bound is printed at start"],
         ["log", "l", None, "log to FILE (rotating, 10 MB, 5 copies)"],
         ["route-path", None, None, "accept only this Unconnected Send route: 1/0, JSON, or false for none"],
+        ["size", "s", None, "refuse an encapsulated request longer than BYTES (status 0x65, the connection closed)"],
+        ["config-basename", "b", None, "read NAME.cfg instead of cpppo.cfg from the usual places"],
+        ["defined-tags", "D", None, "accepted and not read, as by the original: use --tags FILE"],
         ["vendor", None, None, "Identity vendor id"],
         ["device-type", None, None, "Identity device type"],
         ["product-code", None, None, "Identity product code"],
@@ -133,7 +139,8 @@ class Options(usage.Options):
             tag_files=self["tags"], l5x_files=self["l5x"], csv_files=self["csv"], no_config=bool(self["no-config"]),
             vendor=number("vendor"), device_type=number("device-type"), product_code=number("product-code"),
             revision=self["revision"], serial=number("serial", 0), product_name=self["product-name"],
-            tags=self.get("tag_args", []),
+            tags=self.get("tag_args", []), tcp=not self["no-tcp"], size=self["size"],
+            config_basename=self["config-basename"], defined_tags=self["defined-tags"], profile=None,
             **{option.replace("-", "_"): self[option] for option, _ in opts.LIMIT_OPTIONS})
 
     def parseOptions(self, options: list[str] | None = None) -> None:

@@ -31,12 +31,20 @@ from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
 from cpppo.enip.simulator.transport import Limits
 
 __all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address",
-           "parse_route_path", "parse_delay", "CONFIG_FILES"]
+           "parse_route_path", "parse_delay", "CONFIG_FILES", "config_files"]
 
 log = logging.getLogger(__name__)
 
 #: The original's configuration file locations, lowest priority first.
 CONFIG_FILES = ("/etc/cpppo.cfg", os.path.expanduser("~/.cpppo.cfg"), "cpppo.cfg")
+
+
+def config_files(basename: str | None = None) -> tuple[str, ...]:
+    """:data:`CONFIG_FILES`, or the same places for ``BASENAME.cfg`` (the original's ``-b``)."""
+    if not basename:
+        return CONFIG_FILES
+    name = basename if basename.endswith(".cfg") else f"{basename}.cfg"
+    return (f"/etc/{name}", os.path.expanduser(f"~/.{name}"), name)
 
 _TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:@(?P<address>[^=\s]*))?"
                   r"(?:=(?P<type>[A-Za-z]+)(?:\[(?P<dims>\d+(?:,\d+){0,2})\])?)?$")
@@ -89,6 +97,14 @@ class Settings:
     #: What peers may make each controller hold (README, "Limits"), and the process's cache bytes.
     limits: Limits = field(default_factory=Limits)
     cache_bytes: int = 16 << 20
+    #: The original's -t/-T (serve TCP; without it, only UDP List Identity), -s (the largest
+    #: encapsulated request accepted, bytes; None: any) and -P (write a cProfile of the run to FILE).
+    tcp: bool = True
+    size: int | None = None
+    profile: str | None = None
+    #: The original ``main()``'s object classes (``identity_class``, ``message_router_class``,
+    #: ``connection_manager_class``): the Controller's keywords of those names.
+    object_classes: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
@@ -195,7 +211,22 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
                          "each also answers UDP List Identity on its interface and port); instead of --address")
     ap.add_argument("-A", "--address-output", action="store_true",
                     help="print the address actually bound (use with --address 127.0.0.1:0)")
+    ap.add_argument("-u", "--udp", dest="udp", action="store_true", default=True,
+                    help="answer UDP List Identity (the default)")
     ap.add_argument("-U", "--no-udp", dest="udp", action="store_false", help="do not answer UDP ListIdentity")
+    ap.add_argument("-t", "--tcp", dest="tcp", action="store_true", default=True,
+                    help="serve EtherNet/IP on TCP (the default)")
+    ap.add_argument("-T", "--no-tcp", dest="tcp", action="store_false",
+                    help="serve no TCP: answer only UDP List Identity, on the same address")
+    ap.add_argument("-s", "--size", default=None, metavar="BYTES",
+                    help="refuse an encapsulated request longer than BYTES with encapsulation status 0x65 (invalid "
+                         "length) and close the connection, as the original does (default: no limit but 65511)")
+    ap.add_argument("-P", "--profile", default=None, metavar="FILE",
+                    help="profile the server (cProfile) and write the statistics to FILE when it stops "
+                         "(read them with python -m pstats FILE)")
+    ap.add_argument("-D", "--defined-tags", default=None, metavar="FILE",
+                    help="accepted and not read, as by the original (whose UDT file it never read): "
+                         "give types and tags with --tags FILE, --l5x FILE or --csv FILE")
     ap.add_argument("-d", "--delay", default="0", help="delay every reply by SECONDS or a random LOW-HIGH")
     ap.add_argument("-w", "--web", default=None, metavar="ADDRESS",
                     help="serve the web API on [<interface>][:<port>]; with no port, on port 80 as the original "
@@ -203,12 +234,15 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap.add_argument("-l", "--log", default=None, help="log to FILE (rotating, 10 MB, 5 copies)")
     ap.add_argument("-p", "--print", dest="print_io", action="store_true",
                     help="print a line for every tag read and write")
-    ap.add_argument("--no-print", dest="print_io", action="store_false", help=argparse.SUPPRESS)
+    ap.add_argument("--no-print", dest="print_io", action="store_false",
+                    help="print nothing for tag reads and writes (the default)")
     ap.add_argument("--route-path", default=None,
                     help='accept only this Unconnected Send route: 1/0, JSON, or false for none')
     ap.add_argument("-S", "--simple", action="store_true",
                     help="a simple (non-routing) device: refuse routed requests (as --route-path false)")
     ap.add_argument("-c", "--config", action="append", default=[], help="an INI config FILE (repeatable)")
+    ap.add_argument("-b", "--config-basename", default=None, metavar="NAME",
+                    help="read NAME.cfg instead of cpppo.cfg from the usual places (/etc, ~, the current folder)")
     ap.add_argument("--tags", dest="tag_files", action="append", default=[], metavar="FILE",
                     help="user-defined types, tags with values and program tags, in TOML or JSON (repeatable)")
     ap.add_argument("--l5x", dest="l5x_files", action="append", default=[], metavar="FILE",
@@ -302,7 +336,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                         address_output=args.address_output, listen=list(getattr(args, "listen", None) or []),
                         tag_files=list(args.tag_files), l5x_files=list(args.l5x_files),
                         csv_files=list(args.csv_files), tag_args=list(args.tags))
-    configs = ([] if args.no_config else [p for p in CONFIG_FILES if os.path.exists(p)]) + args.config
+    usual = config_files(getattr(args, "config_basename", None))
+    configs = ([] if args.no_config else [p for p in usual if os.path.exists(p)]) + args.config
     missing = [p for p in args.config if not os.path.exists(p)]
     if missing:
         raise ValueError(f"config file(s) not found: {', '.join(missing)}")
@@ -311,6 +346,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
     except configparser.Error as error:
         raise ValueError(str(error)) from None
     settings.address = parse_address(args.address)
+    settings.tcp = getattr(args, "tcp", True)
+    if getattr(args, "defined_tags", None):
+        log.warning("-D/--defined-tags %s: not read (as by the original); use --tags FILE", args.defined_tags)
+    settings.profile = getattr(args, "profile", None)
+    if getattr(args, "size", None) is not None:
+        try:
+            settings.size = int(args.size, 0)
+        except ValueError:
+            raise ValueError(f"--size {args.size!r} is not a number of bytes") from None
+        if settings.size < 0:
+            raise ValueError(f"--size {args.size!r}: a number of bytes, 0 or more")
     _limits(args, settings)
     settings.delay = parse_delay(args.delay)
     if args.route_path is not None:

@@ -8,7 +8,13 @@
   thread (:mod:`cpppo.blocking`); the handle's ``stop()`` then blocks too.
 
 ``attribute_class`` (a :class:`~.device.Attribute` subclass) makes every tag;
-that is how the historize and weather examples customise the simulator.
+that is how the historize and weather examples customise the simulator.  As the
+original's ``main()``, :func:`main` also takes ``identity_class``,
+``message_router_class``, ``connection_manager_class`` (the controller's objects
+are made from them), ``UCMM_class`` (its ``route_path`` is the route accepted)
+and ``idle_service`` (called on the reactor every :data:`IDLE_LATENCY` seconds,
+the original's cadence: its accept loop called it whenever 0.1 s passed without
+a new connection).
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from cpppo.enip.simulator.controller.device import Attribute
 from cpppo.enip.simulator.listeners import Listener, description, listen
 from cpppo.enip.simulator.service import EnipService
 
-__all__ = ["main", "start", "start_thread", "Server", "build_service"]
+__all__ = ["main", "start", "start_thread", "Server", "build_service", "IDLE_LATENCY"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds between calls of ``main(idle_service=...)``: the original's ``defaults.latency``.
+IDLE_LATENCY = 0.1
 
 
 def _printer(out: Any = None) -> Any:
@@ -50,7 +59,9 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
     service = EnipService(clock, route_path=settings.route_path, delay=settings.delay,
                           identity=settings.identity, address=settings.address,
                           on_access=_printer(out) if settings.print_io else None,
-                          limits=dataclasses.replace(settings.limits))
+                          limits=dataclasses.replace(settings.limits), **settings.object_classes)
+    if settings.size is not None:
+        _limit_request_size(service, settings.size)
     if settings.tag_file is not None:  # first: command-line tags may be of the types it defines
         service.load_tags(settings.tag_file)
     if settings.exported is not None:  # --l5x / --csv: also aliases, external access, the controller's name
@@ -68,6 +79,24 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
     return service
 
 
+def _limit_request_size(service: EnipService, size: int) -> None:
+    """The original's ``-s/--size``: an encapsulated request of more than *size* bytes is answered
+    with encapsulation status 0x65 (invalid length), and the connection closes after it, as there."""
+    from cpppo.enip.codec import encap
+    from cpppo.enip.codec.codes import EncapStatus
+
+    handle = service.dispatcher.handle
+
+    def limited(frame: encap.Frame, link: Any) -> Any:
+        length = len(encap.encode_body(frame.body))
+        if length <= size:
+            return handle(frame, link)
+        log.warning("EtherNet/IP encapsulated request of length %d exceeds specified size limit %s", length, size)
+        service.controller.clock.callLater(0, link.close)  # (once the refusal is written)
+        return encap.Frame(frame.command, encap.Raw(b""), frame.session, EncapStatus.INVALID_LENGTH, frame.context)
+    service.dispatcher.handle = limited  # type: ignore[method-assign]  # (before any protocol is made)
+
+
 class Server:
     """A running simulator: its service (a served controller), its listeners, and its web API's port.
 
@@ -79,6 +108,8 @@ class Server:
         self.reactor = reactor
         self.settings = settings
         self.web: Any = None  # the web API's port, if --web
+        self.udp_only: Any = None  # the UDP List Identity port, with -T/--no-tcp (no listener then)
+        self.idle: Any = None  # the LoopingCall of main(idle_service=...)
 
     @property
     def listeners(self) -> list[Listener]:
@@ -90,7 +121,7 @@ class Server:
 
     @property
     def udp(self) -> Any:
-        return self.listeners[0].udp_port if self.listeners else None
+        return self.listeners[0].udp_port if self.listeners else self.udp_only
 
     @property
     def address(self) -> tuple[str, int]:
@@ -98,13 +129,22 @@ class Server:
         return host.host, host.port
 
     def listen(self) -> None:
-        """Listen where the settings say: each ``--listen`` endpoint, else ``-a``'s address (TCP and UDP)."""
+        """Listen where the settings say: each ``--listen`` endpoint, else ``-a``'s address (TCP and UDP);
+        with ``-T/--no-tcp``, only UDP List Identity on ``-a``'s address."""
+        if not self.settings.tcp:
+            from cpppo.enip.simulator.server_protocol import EnipDatagram
+
+            host, port = self.settings.address
+            self.udp_only = self.reactor.listenUDP(port, EnipDatagram(self.service.transport), interface=host)
+            self.service.address = (host, self.udp_only.getHost().port)
+            return
         for endpoint in self.settings.listen or [description(*self.settings.address)]:
             listen(self.reactor, self.service.transport, endpoint, udp=self.settings.udp)
 
     def print_address(self, out: Any = None) -> None:
         stream = out or sys.stdout
-        print(f"Network TCP Server address = {self.address!r}", file=stream, flush=True)
+        if self.tcp is not None:
+            print(f"Network TCP Server address = {self.address!r}", file=stream, flush=True)
         if self.udp is not None:
             host = self.udp.getHost()
             print(f"Network UDP Server address = {(host.host, host.port)!r}", file=stream, flush=True)
@@ -120,7 +160,12 @@ class Server:
         """Stop listening and close every client connection."""
         self.service.connections.clear()
         web, self.web = self.web, None
+        if self.idle is not None and self.idle.running:
+            self.idle.stop()
         stopped = self.service.transport.stop()
+        if self.udp_only is not None:
+            udp, self.udp_only = self.udp_only, None
+            stopped = defer.gatherResults([stopped, defer.maybeDeferred(udp.stopListening)])
         if web is not None:
             return defer.gatherResults([stopped, defer.maybeDeferred(web.stopListening)])
         return stopped
@@ -134,8 +179,12 @@ def _settings(argv: Sequence[str] | opts.Settings) -> opts.Settings:
 
 
 def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_class: type = Attribute,
-          out: Any = None) -> Server:
-    """Start the simulator in a running (or about to run) *reactor*; returns its :class:`Server`."""
+          out: Any = None, idle_service: Any = None) -> Server:
+    """Start the simulator in a running (or about to run) *reactor*; returns its :class:`Server`.
+
+    *idle_service* (a callable) is called every :data:`IDLE_LATENCY` seconds on the reactor while it
+    serves (an exception from it is logged, and it is called again next time).
+    """
     if reactor is None:
         from twisted.internet import reactor
     settings = opts.load(_settings(argv))  # (reads the tag files, if not yet read)
@@ -149,11 +198,51 @@ def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_cl
         except Exception:  # eg. the web port is in use: do not leave the EtherNet/IP ports open
             server.stop()
             raise
+    if idle_service is not None:
+        server.idle = _idle_calls(idle_service, reactor)
     if settings.address_output:
         server.print_address(out)
     elif server.web is not None:  # where the web API is, also when --web named no port (80)
         server.print_web_address(out)
     return server
+
+
+def _idle_calls(idle_service: Any, reactor: Any) -> Any:
+    """A LoopingCall of *idle_service* on *reactor*, started (first call after one interval)."""
+    from twisted.internet import task
+
+    def call() -> None:
+        try:
+            idle_service()
+        except Exception:
+            log.exception("idle_service %r failed", idle_service)
+    looping = task.LoopingCall(call)
+    looping.clock = reactor
+    looping.start(IDLE_LATENCY, now=False)
+    return looping
+
+
+def _original_classes(settings: opts.Settings, identity_class: Any, UCMM_class: Any, message_router_class: Any,
+                      connection_manager_class: Any) -> None:
+    """The original ``main()``'s object classes into *settings* (ValueError where they cannot apply)."""
+    for key, cls in (("identity_class", identity_class), ("message_router_class", message_router_class),
+                     ("connection_manager_class", connection_manager_class)):
+        if cls is not None:
+            settings.object_classes[key] = cls
+    if UCMM_class is None:
+        return
+    if settings.route_path is not None:
+        raise ValueError("Specify either -S/--simple/--route-path, or a custom UCMM_class; not both")
+    route_path = getattr(UCMM_class, "route_path", None)
+    if route_path is None:
+        return  # (any route accepted)
+    if route_path is False or route_path in (0, [], ()):
+        settings.route_path = False
+    else:
+        import json
+
+        settings.route_path = opts.parse_route_path(route_path if isinstance(route_path, str)
+                                                    else json.dumps(route_path))
 
 
 class _ThreadServer:
@@ -178,8 +267,15 @@ def start_thread(argv: Sequence[str] | opts.Settings, attribute_class: type = At
     return _ThreadServer(blocking.call(start, settings, None, attribute_class, timeout=30))
 
 
-def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, **kwds: Any) -> int:
+def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, attribute_kwds: Any = None,
+         idle_service: Any = None, identity_class: Any = None, UCMM_class: Any = None,
+         message_router_class: Any = None, connection_manager_class: Any = None, **kwds: Any) -> int:
     """``python -m cpppo.server.enip [options] TAG...``: serve until interrupted; returns the exit status.
+
+    The keywords are the original's: *attribute_class* makes every tag (*attribute_kwds* are
+    more keywords for it), the ``*_class`` ones make the controller's objects (see the module),
+    *idle_service* is called on the reactor every :data:`IDLE_LATENCY` seconds.  ``-P FILE``
+    profiles the reactor's run with cProfile and writes the statistics to FILE.
 
     Logging is set up before the tag files are read, so that what the ``--l5x`` / ``--csv``
     loaders skip is logged where the user sees it; a bad option or file is a usage error (exit 2); a
@@ -192,14 +288,35 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, *
     setup_logging(args.verbose, args.log, rotating=True)
     try:  # the command line, then the tag files it names (once logging shows what their loaders skip)
         settings = opts.load(opts.settings_from(args))
+        _original_classes(settings, identity_class, UCMM_class, message_router_class, connection_manager_class)
     except ValueError as error:
         ap.error(str(error))  # (exits 2)
     from twisted.internet import reactor
 
+    if attribute_kwds:
+        attribute_class = _with_keywords(attribute_class, attribute_kwds)
     try:
-        start(settings, reactor, attribute_class)
+        start(settings, reactor, attribute_class, idle_service=idle_service)
     except Exception as error:  # eg. the address is in use
         print(f"{ap.prog}: {reason(error)}", file=sys.stderr)
         return 1
-    reactor.run()
+    if settings.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(reactor.run)
+        finally:
+            profiler.dump_stats(settings.profile)
+    else:
+        reactor.run()
     return 0
+
+
+def _with_keywords(attribute_class: type, attribute_kwds: dict[str, Any]) -> Any:
+    """*attribute_class* called with *attribute_kwds* overriding the simulator's (the original's
+    ``main(attribute_kwds=...)``: eg. a ``default`` of initial values)."""
+    def make(name: str, type_cls: Any, default: Any = 0, **more: Any) -> Any:
+        keywords = {"name": name, "type_cls": type_cls, "default": default, **more, **attribute_kwds}
+        return attribute_class(**keywords)
+    return make

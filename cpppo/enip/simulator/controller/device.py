@@ -88,6 +88,9 @@ class Attribute:
     access fail with it, until set back to 0.
     """
 
+    #: ``(class, instance, attribute)`` where a tag is also served by number (``NAME@CLASS/INSTANCE/ATTRIBUTE``).
+    cip_address: tuple[int, int, int] | None = None
+
     def __init__(self, name: str, type_cls: Any = parser.INT, default: Any = 0, error: int = 0x00,
                  mask: int = 0) -> None:
         self.name = name

@@ -43,21 +43,26 @@ class Controller:
     without routing (``--simple``).  *delay* is seconds, or a (low, high) range
     drawn from for every reply.  *address* is where clients reach it (List
     Identity reports it; the transport sets the port actually bound).
+    *identity_class*, *message_router_class* and *connection_manager_class* make its
+    Identity (with the *identity* keywords), Message Router (with the directory) and
+    Connection Manager: subclasses of ours, as the original's ``main()`` accepts them.
     """
 
     def __init__(self, clock: Any, *, route_path: Any = None, slot: int = 0,
                  delay: float | tuple[float, float] = 0.0, identity: dict[str, Any] | None = None,
                  address: tuple[str, int] = ("0.0.0.0", 44818),
-                 on_access: Callable[..., None] | None = None) -> None:
+                 on_access: Callable[..., None] | None = None, identity_class: type = Identity,
+                 message_router_class: type = MessageRouter,
+                 connection_manager_class: type = ConnectionManager) -> None:
         self.clock = clock
         self.route_path = route_path
         self.slot = slot
         self.delay: float | tuple[float, float] = delay
         self.address = address
         self.directory = Directory()
-        self.identity = self.directory.add(Identity(**(identity or {})))
-        self.message_router = self.directory.add(MessageRouter(self.directory))
-        self.directory.add(ConnectionManager())
+        self.identity = self.directory.add(identity_class(**(identity or {})))
+        self.message_router = self.directory.add(message_router_class(self.directory))
+        self.directory.add(connection_manager_class())
         self.directory.add(TCPIP(address=address[0] if address[0] not in ("", "0.0.0.0") else "127.0.0.1"))
         self.directory.add(EthernetLink())
         self.tags = Tags(on_access=on_access)

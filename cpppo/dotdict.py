@@ -227,10 +227,11 @@ class dotdict(dict):
         return sorted(self.keys())
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in sorted(self._leaves(), key=lambda kv: kv[0])) + "}"
+        """The nested dict, in insertion order, as the original prints a dotdict (``repr`` and ``str``
+        alike): ``{'a': {'b': 1}, 'c': [{'d': 2}]}``.  Why: scripts and logs compare it to the original's."""
+        return dict.__repr__(self)
 
-    def __str__(self) -> str:
-        return "\n".join(f"{k:<40} {v!r}" for k, v in sorted(self._leaves(), key=lambda kv: kv[0]))
+    __str__ = __repr__
 
     def copy(self) -> dotdict:
         out = dotdict()

@@ -363,7 +363,8 @@ def make_apidict_proxy(apidict_class: type) -> tuple[str, type, type]:
     exposed = ("__contains__", "__delitem__", "__getitem__", "__iter__", "__len__", "__setitem__", "clear",
                "copy", "get", "set", "pop", "popitem", "setdefault", "update", "listitems", "listkeys",
                "listvalues")
-    proxy = multiprocessing.managers.MakeProxyType(apidict_class.__name__, exposed)
+    make_proxy_type = getattr(multiprocessing.managers, "MakeProxyType")  # noqa: B009 -- untyped in typeshed
+    proxy = make_proxy_type(apidict_class.__name__, exposed)
     proxy._method_to_typeid_ = {"__iter__": "Iterator"}
     return apidict_class.__name__, apidict_class, proxy
 

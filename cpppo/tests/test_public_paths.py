@@ -59,6 +59,10 @@ PUBLIC = {
         "parse_ip_port", "reprargs", "reprlib", "scale", "timer", "unicode"],
     "cpppo.remote.plc_modbus": [
         "Defaults", "PlcOffline", "log", "merge", "poller_modbus", "shatter"],
+    "cpppo.tools": [
+        "waits"],
+    "cpppo.tools.waits": [
+        "duration", "existence", "waitfor"],
     "cpppo.server.enip": [
         "BOOL", "BYTE", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING",
         "TYPE", "UDINT", "UINT", "ULINT", "USINT", "WORD", "address"],

@@ -12,5 +12,6 @@ from . import automata as automata
 from .automata import *  # noqa: F403 -- re-exports automata.__all__, by design
 from .dotdict import *  # noqa: F403 -- re-exports dotdict.__all__ (dotdict, apidict, ...), by design
 from .misc import *  # noqa: F403 -- re-exports misc.__all__, by design
+from .misc_values import *  # noqa: F403 -- part of misc.__all__, named again for the type checker
 from .version import __version__ as __version__
 from .version import __version_info__ as __version_info__

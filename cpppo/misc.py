@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import reprlib
 import time
 from collections.abc import Callable
 from typing import Any
 
+from . import misc_values
 from .misc_values import *  # noqa: F403 -- the original's helpers, one flat namespace as in 5.2.5
-from .misc_values import __all__ as _VALUE_NAMES
 
 __all__ = ["timer", "log_cfg", "log_level", "lazystr", "mutexmethod", "change_function", "function_name",
-           "reprargs", "logresult", "assert_tps", *_VALUE_NAMES]
+           "reprargs", "logresult", "assert_tps"]
+__all__ += misc_values.__all__
 
 #: The original's timer: wall-clock seconds (``time.time``); use differences for durations.
 timer = time.time
@@ -106,7 +106,8 @@ def function_name(f: Any) -> str:
 
 def reprargs(*args: Any, **kwds: Any) -> str:
     """The arguments of a call as a short text (``reprlib`` abbreviates long values)."""
-    return ", ".join([reprlib.repr(x) for x in args] + [f"{k}={reprlib.repr(v)}" for k, v in kwds.items()])
+    short = misc_values.reprlib.repr
+    return ", ".join([short(x) for x in args] + [f"{k}={short(v)}" for k, v in kwds.items()])
 
 
 def logresult(prefix: str | None = None, log: logging.Logger | None = None, log_level: int = logging.DEBUG,

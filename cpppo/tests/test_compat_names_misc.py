@@ -145,7 +145,10 @@ class TestFunctions(unittest.TestCase):
         self.assertEqual(seen.output[0], f"DEBUG:{log.name}:divide(4, 2)-->2.0")
         self.assertIn("ZeroDivisionError", seen.output[1])
         calls = []
-        text = cpppo.lazystr(lambda: calls.append(1) or "made")
+        def made() -> str:
+            calls.append(1)
+            return "made"
+        text = cpppo.lazystr(made)
         self.assertEqual(calls, [])
         self.assertEqual(str(text), "made")
 
@@ -164,7 +167,10 @@ class TestApidict(unittest.TestCase):
         api = cpppo.apidict(5.0)
         api["x.y"] = 1                      # indexing never waits
         seen = []
-        reader = threading.Thread(target=lambda: (time.sleep(0.1), seen.append(api.x.y)))
+        def read_later() -> None:
+            time.sleep(0.1)
+            seen.append(api.x.y)
+        reader = threading.Thread(target=read_later)
         reader.start()
         begin = time.monotonic()
         api.request = "go"                  # waits for the reader's attribute access

@@ -7,17 +7,24 @@ with ``..`` like a file system (``a.x..b`` is ``a.b``).  Iterating a dotdict
 gives the full dotted path of every leaf value; ``'a' in d`` is true for a
 partial path, so ``setdefault`` works at any depth.
 
+``apidict`` is the original's dotdict for handing values between threads: an attribute
+assignment waits (up to its timeout) until another thread reads an attribute.
+
 A key without a dot is an ordinary dict operation, so the hot path of a
 parser storing plain field names costs no more than a dict.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.managers
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["dotdict", "plain"]
+__all__ = ["dotdict", "dotdict_base", "plain", "apidict", "apidict_base", "apidict_threading",
+           "make_apidict_proxy"]
 
 _INDEXED = re.compile(r"^([^\[\]]*)\[(-?\d+)\]$")
 
@@ -196,13 +203,17 @@ class dotdict(dict):
     def __dir__(self) -> list[str]:
         return sorted(set(dir(dict)) | {k for k in dict.keys(self) if isinstance(k, str)})
 
+    #: The original's name for item assignment (what its multiprocessing proxies call).
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
     # --- leaf iteration -------------------------------------------------------------
-    def _leaves(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    def _leaves(self, prefix: str = "", depth: int | None = None) -> Iterator[tuple[str, Any]]:
         for key, value in dict.items(self):
             path = f"{prefix}{key}"
             if isinstance(value, dotdict):
-                if dict.__len__(value):
-                    yield from value._leaves(path + ".")
+                if dict.__len__(value) and (depth is None or depth > 1):
+                    yield from value._leaves(path + ".", None if depth is None else depth - 1)
                 else:
                     yield path, value
             elif isinstance(value, list) and value and all(isinstance(v, dotdict) for v in value):
@@ -223,8 +234,26 @@ class dotdict(dict):
     def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]  # the original's API: a list, not a view
         return list(self._leaves())
 
-    def listkeys(self) -> list[str]:
-        return sorted(self.keys())
+    def iteritems(self, depth: int | None = None) -> Iterator[tuple[str, Any]]:
+        """(dotted key, value) of every leaf; *depth* N stops at keys of N parts (1: this layer's
+        own items, as a plain dict's)."""
+        return self._leaves(depth=depth)
+
+    def listitems(self, depth: int | None = None) -> list[tuple[str, Any]]:
+        return list(self._leaves(depth=depth))
+
+    def iterkeys(self, depth: int | None = None) -> Iterator[str]:
+        return (key for key, _ in self._leaves(depth=depth))
+
+    def listkeys(self, depth: int | None = None) -> list[str]:
+        """The dotted keys, sorted."""
+        return sorted(self.iterkeys(depth))
+
+    def itervalues(self, depth: int | None = None) -> Iterator[Any]:
+        return (value for _, value in self._leaves(depth=depth))
+
+    def listvalues(self, depth: int | None = None) -> list[Any]:
+        return list(self.itervalues(depth))
 
     def __repr__(self) -> str:
         """The nested dict, in insertion order, as the original prints a dotdict (``repr`` and ``str``
@@ -241,6 +270,104 @@ class dotdict(dict):
 
     def __reduce__(self) -> Any:
         return (dotdict, (), None, None, iter(dict.items(self)))
+
+
+#: The original's base class name (its dotdict was dotdict_base plus dict).
+dotdict_base = dotdict
+
+
+class apidict_base(dotdict):
+    """A dotdict for one thread to hand values to another and know they were taken.
+
+    Why: the original's scripts drive a simulator or a poller from a second thread this way.
+    Setting an attribute (or ``set``, ``setdefault``) waits up to the timeout (the first argument)
+    until some thread reads an attribute (or ``get``); indexing sets and reads without waiting.
+    Reading *any* attribute releases every waiting setter, as in the original.
+    """
+
+    __slots__ = ("_lck", "_cnd", "_tmo")
+    _sync_mod: Any = threading
+
+    def __init__(self, timeout: float | apidict_base, *args: Any, **kwds: Any) -> None:
+        lock = self._sync_mod.RLock()
+        object.__setattr__(self, "_lck", lock)
+        object.__setattr__(self, "_cnd", self._sync_mod.Condition(lock))
+        if isinstance(timeout, apidict_base):
+            assert not args, "Unable to support copying apidict w/ iterable of k,v"
+            object.__setattr__(self, "_tmo", timeout._tmo)
+            args = (timeout.listitems(depth=1),)
+        else:
+            assert isinstance(timeout, (float, int)), \
+                "First argument to apidict must be a numeric timeout (or another apidict)"
+            object.__setattr__(self, "_tmo", timeout)
+        super().__init__(*args, **kwds)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self._cnd:
+            super().__setitem__(key, value)
+
+    def __getitem__(self, key: str) -> Any:
+        with self._cnd:
+            return super().__getitem__(key)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        with self._cnd:
+            super().__setattr__(key, value)
+            self._cnd.wait(self._tmo)
+
+    def set(self, key: str, value: Any) -> None:
+        with self._cnd:
+            super().__setitem__(key, value)
+            self._cnd.wait(self._tmo)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        with self._cnd:
+            was = super().setdefault(key, default)
+            self._cnd.wait(self._tmo)
+            return was
+
+    def __getattr__(self, key: str) -> Any:
+        with self._cnd:
+            try:
+                return super().__getattr__(key)
+            finally:
+                self._cnd.notify_all()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._cnd:
+            try:
+                return super().get(key, default)
+            finally:
+                self._cnd.notify_all()
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self._tmo, self.listitems(depth=1)))
+
+
+class apidict_threading(apidict_base):
+    """An apidict for threads of one process."""
+
+    __slots__ = ()
+    _sync_mod = threading
+
+
+class apidict(apidict_base):
+    """An apidict usable by threads and (through :func:`make_apidict_proxy`) processes."""
+
+    __slots__ = ()
+    _sync_mod = multiprocessing
+
+
+def make_apidict_proxy(apidict_class: type) -> tuple[str, type, type]:
+    """``(name, class, proxy)`` for ``SyncManager.register(*make_apidict_proxy(apidict))``: the
+    proxy exposes the item and ``get``/``set`` API (attribute access cannot be proxied)."""
+    exposed = ("__contains__", "__delitem__", "__getitem__", "__iter__", "__len__", "__setitem__", "clear",
+               "copy", "get", "set", "pop", "popitem", "setdefault", "update", "listitems", "listkeys",
+               "listvalues")
+    make_proxy_type = getattr(multiprocessing.managers, "MakeProxyType")  # noqa: B009 -- untyped in typeshed
+    proxy = make_proxy_type(apidict_class.__name__, exposed)
+    proxy._method_to_typeid_ = {"__iter__": "Iterator"}
+    return apidict_class.__name__, apidict_class, proxy
 
 
 def plain(**items: Any) -> dotdict:

@@ -1,22 +1,30 @@
 """Small shared pieces the original cpppo's users reach for.
 
-``timer`` is a monotonic clock for measuring durations (the documented
-thruput examples subtract two readings); ``log_cfg`` is the dictionary scripts
-hand to ``logging.basicConfig``; the extra levels ``logging.NORMAL``,
-``logging.DETAIL`` and ``logging.TRACE`` sit where the original put them, so
-that ``log.normal(...)`` and ``log.detail(...)`` keep working.
+``timer`` is the clock the original's scripts read (``time.time``, as 5.2.5 has it: its examples
+subtract two readings, and some print one as a time of day); ``log_cfg`` is the dictionary scripts
+hand to ``logging.basicConfig``; the extra levels ``logging.NORMAL``, ``logging.DETAIL`` and
+``logging.TRACE`` sit where the original put them, so that ``log.normal(...)`` and
+``log.detail(...)`` keep working.  The numeric, text and address helpers the original exported at
+the top of the package live in :mod:`cpppo.misc_values` and are re-exported here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["timer", "log_cfg", "log_level", "near", "clamp", "hexdump", "lazystr"]
+from . import misc_values
+from .misc_values import *  # noqa: F403 -- the original's helpers, one flat namespace as in 5.2.5
 
-#: A monotonic timer in seconds; only differences between two readings mean anything.
-timer = time.monotonic
+__all__ = ["timer", "log_cfg", "log_level", "lazystr", "mutexmethod", "change_function", "function_name",
+           "reprargs", "logresult", "assert_tps"]
+__all__ += misc_values.__all__
+
+#: The original's timer: wall-clock seconds (``time.time``); use differences for durations.
+timer = time.time
 
 #: The keyword arguments for ``logging.basicConfig(**cpppo.log_cfg)``, as the original offers them.
 log_cfg: dict[str, Any] = {
@@ -65,27 +73,95 @@ def log_level(verbose: int, base: int = logging.WARNING) -> int:
     return steps[max(0, min(verbose, len(steps) - 1))]
 
 
-def near(a: float, b: float, significance: float = 1.0e-4) -> bool:
-    """True if *a* and *b* agree to within *significance* of their magnitude."""
-    scale = max(abs(a), abs(b))
-    return abs(a - b) <= significance * scale if scale else True
+def mutexmethod(mutex: str = "lock", blocking: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Hold the lock named *mutex* on the instance (or class) while the decorated method runs.
+
+    Why: the original's threaded scripts serialize access to a shared object this way.  Not
+    *blocking*, a lock another thread holds raises AssertionError("Lock is held") at once.
+    """
+    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            lock = getattr(getattr(method, "__self__", args[0] if args else None), mutex)
+            assert lock.acquire(blocking), "Lock is held"
+            try:
+                return method(*args, **kwds)
+            finally:
+                lock.release()
+        return wrapper
+    return decorator
 
 
-def clamp(val: float, lim: tuple[float, float]) -> float:
-    """*val* limited to the closed range *lim* (low, high)."""
-    low, high = lim
-    return max(low, min(high, val))
+def change_function(function: Callable[..., Any], **kwds: Any) -> None:
+    """Replace *function*'s code attributes in place: ``change_function(f, co_filename="x.py")``."""
+    function.__code__ = function.__code__.replace(**kwds)
 
 
-def hexdump(src: bytes, offset: int = 0, length: int = 16) -> str:
-    """A classic offset / hex / printable dump of *src*, one line per *length* bytes."""
-    lines = []
-    for i in range(0, len(src), length):
-        chunk = bytes(src[i:i + length])
-        hexes = " ".join(f"{b:02x}" for b in chunk)
-        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        lines.append(f"{offset + i:08x}:  {hexes:<{length * 3}} |{text}|")
-    return "\n".join(lines)
+def function_name(f: Any) -> str:
+    """``module.name`` of a function, for logs."""
+    if hasattr(f, "__module__"):
+        return f"{f.__module__}.{f.__name__}"
+    return str(f.__name__)
+
+
+def reprargs(*args: Any, **kwds: Any) -> str:
+    """The arguments of a call as a short text (``reprlib`` abbreviates long values)."""
+    short = misc_values.reprlib.repr
+    return ", ".join([short(x) for x in args] + [f"{k}={short(v)}" for k, v in kwds.items()])
+
+
+def logresult(prefix: str | None = None, log: logging.Logger | None = None, log_level: int = logging.DEBUG,
+              exc_level: int = logging.WARNING, exc_swallow: bool = False
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Log each call's result at *log_level* (its exception at *exc_level*, swallowed if
+    *exc_swallow*: the call then returns None), as ``name(args)-->result``."""
+    def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+        logger = log or logging.getLogger()
+
+        def emit(level: int, args: Any, kwds: Any, what: Any) -> None:
+            if logger.isEnabledFor(level):
+                logger.log(level, "%s-->%r", prefix or f"{function.__name__}({reprargs(*args, **kwds)})", what)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            try:
+                result = function(*args, **kwds)
+            except (GeneratorExit, StopIteration) as exc:
+                emit(exc_level, args, kwds, exc)
+                raise
+            except Exception as exc:
+                emit(exc_level, args, kwds, exc)
+                if not exc_swallow:
+                    raise
+                return None
+            emit(log_level, args, kwds, result)
+            return result
+        return wrapper
+    return decorator
+
+
+def assert_tps(minimum: float | None = None, scale: Any = None, repeat: int = 1
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run the decorated function *repeat* times, log its rate as a warning ("Performance: ...
+    TPS") and, given *minimum*, assert it; *scale* is the work per call (a number, or the name of
+    the keyword argument that holds it)."""
+    def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            begin = timer()
+            result = None
+            for _ in range(repeat):
+                result = function(*args, **kwds)
+            per_call = max(timer() - begin, 1e-9) / repeat
+            work = scale if isinstance(scale, (int, float)) else 1 if scale is None else kwds[scale]
+            tps = float(work) / per_call
+            logging.warning("Performance: %7.3f TPS (%d x %s)", tps, repeat * work, function_name(function))
+            if minimum is not None:
+                assert tps >= minimum, (f"Performance below minimum {minimum:7.3f} TPS: {tps:7.3f}"
+                                        f" ({repeat} x {function_name(function)})")
+            return result
+        return wrapper
+    return decorator
 
 
 class lazystr:

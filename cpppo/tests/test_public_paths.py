@@ -22,9 +22,16 @@ from cpppo.tests.resources import child_env
 #: of it that we provide, and the names README.md documents.
 PUBLIC = {
     "cpppo": [
-        "Feeder", "NonTerminal", "automata", "chainable", "decide", "dfa", "dotdict", "log_cfg", "misc",
-        "peekable", "regex", "rememberable", "state", "state_drop", "state_input", "state_struct",
-        "timer"],
+        "Feeder", "IPv4Address", "IPv6Address", "NonTerminal", "apidict", "apidict_base", "apidict_threading",
+        "assert_tps", "automata", "centeraxis", "chainable", "change_function", "clamp", "decide", "dfa",
+        "dotdict", "dotdict_base", "exponential_moving_average", "function_name", "hexdecode", "hexdump",
+        "hexdump_differs", "hexdumper", "hexload", "hexloader", "inf", "ip", "ip_address", "ip_network",
+        "isinf", "isnan", "lazystr", "log_cfg", "logresult", "magnitude", "make_apidict_proxy",
+        "make_socket_stream", "misc", "mutexmethod", "nan", "nan_first", "nan_last", "natural", "near",
+        "network", "non_value", "parse_ip_port", "peekable", "redirect_stdout", "redirect_stdout_socket",
+        "regex", "rememberable", "reprargs", "reprlib", "scale", "state", "state_drop", "state_input",
+        "state_struct", "timer", "type_bytes_array_symbol", "type_bytes_iter", "type_str_array_symbol",
+        "type_str_base", "type_str_iter", "type_unicode_array_symbol", "unicode", "urlparse", "xrange"],
     "cpppo.automata": [
         "NonTerminal", "chainable", "chaining", "decide", "dfa", "dfa_base", "path_ext_input",
         "peekable", "peeking", "regex", "regex_bytes", "rememberable", "remembering", "state",
@@ -35,7 +42,7 @@ PUBLIC = {
         "main"],
     "cpppo.blocking": [],
     "cpppo.dotdict": [
-        "dotdict"],
+        "apidict", "apidict_base", "apidict_threading", "dotdict", "dotdict_base", "make_apidict_proxy"],
     "cpppo.history": [
         "AmbiguousTimeZoneError", "duration", "loader", "logger", "playback", "records", "timestamp"],
     "cpppo.history.files": [
@@ -46,9 +53,16 @@ PUBLIC = {
         "has_pytz_classic", "log", "parse_datetime", "parse_offset", "parse_seconds",
         "timedelta_total_seconds", "timestamp", "zone_names", "zulu_datetime"],
     "cpppo.misc": [
-        "clamp", "hexdump", "lazystr", "near"],
+        "assert_tps", "centeraxis", "change_function", "clamp", "exponential_moving_average", "function_name",
+        "hexdecode", "hexdump", "hexdump_differs", "hexload", "hexloader", "inf", "isnan", "lazystr",
+        "log_cfg", "logresult", "magnitude", "mutexmethod", "nan", "nan_first", "nan_last", "natural", "near",
+        "parse_ip_port", "reprargs", "reprlib", "scale", "timer", "unicode"],
     "cpppo.remote.plc_modbus": [
         "Defaults", "PlcOffline", "log", "merge", "poller_modbus", "shatter"],
+    "cpppo.tools": [
+        "waits"],
+    "cpppo.tools.waits": [
+        "duration", "existence", "waitfor"],
     "cpppo.server.enip": [
         "BOOL", "BYTE", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING",
         "TYPE", "UDINT", "UINT", "ULINT", "USINT", "WORD", "address"],

@@ -1,0 +1,194 @@
+"""The original cpppo 5.2.5's top-level helpers (``cpppo.scale``, ``cpppo.natural``, ``cpppo.apidict``...),
+used as its scripts use them.
+
+Why: scripts written for the original call these from the top of the package; each must give the
+original's answer for the same arguments.  The expected values are those cpppo 5.2.5 gives (its
+own tests' examples, and answers read off 5.2.5 for the cases its tests do not cover).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import threading
+import time
+import unittest
+
+import cpppo
+from cpppo import misc
+
+
+class TestNumbers(unittest.TestCase):
+    def test_scale_maps_domains_to_ranges(self) -> None:
+        self.assertTrue(cpppo.near(cpppo.scale(20.0, (0.0, 100.0), (32.0, 212.0)), 68.0))   # Celsius to Fahrenheit
+        self.assertTrue(cpppo.near(cpppo.scale(-40.0, (100.0, 0.0), (32.0, 212.0)), 284.0))  # a decreasing domain
+        self.assertTrue(cpppo.near(cpppo.scale(39, (25, 40), (0, 1), exponent=2), 0.8711))
+        self.assertEqual(cpppo.scale(24, (25, 40), (0, 1), exponent=2, clamped=True), 0)
+        self.assertEqual(cpppo.scale(120, (0, 100), (1, -1), clamped=True), -1)
+        with self.assertRaises(AssertionError):
+            cpppo.scale(24, (25, 40), (0, 1), exponent=2)      # outside the domain, non-linear
+        with self.assertRaises(AssertionError):
+            cpppo.scale(1, (5, 5), (0, 1))                      # an empty domain
+
+    def test_magnitude_clamp_near_nan(self) -> None:
+        self.assertEqual([cpppo.magnitude(v) for v in (23, 1, 2.6, 1000)], [1, 0.1, 0.1, 100])
+        self.assertTrue(cpppo.near(cpppo.magnitude(0.23), 0.01))
+        self.assertTrue(cpppo.isnan(cpppo.magnitude(0)))
+        self.assertEqual(cpppo.clamp(5, (0, 3)), 3)
+        self.assertEqual(cpppo.clamp(5, (cpppo.nan, cpppo.nan)), 5)       # a NaN limit limits nothing
+        self.assertFalse(cpppo.near(1.0, 1.001))
+        self.assertTrue(cpppo.near(1.0, 1.00001))
+        self.assertEqual(sorted([3, None, 1], key=cpppo.nan_last), [1, 3, None])
+        self.assertEqual(sorted([3, None, 1], key=cpppo.nan_first), [None, 1, 3])
+        self.assertTrue(cpppo.isinf(cpppo.inf))
+        self.assertEqual(cpppo.exponential_moving_average(1, 5, 0.25), 2.0)
+        self.assertEqual(cpppo.exponential_moving_average(None, 5, 0.25), 5)
+
+    def test_timer_is_wall_clock(self) -> None:
+        # The original's examples print cpppo.timer() readings as times of day, and subtract them.
+        self.assertLess(abs(cpppo.timer() - time.time()), 5.0)
+
+
+class TestText(unittest.TestCase):
+    def test_natural_sorts_numbers_in_text(self) -> None:
+        items = ("Z", "a", "10th", "1st", "9", 9.5, "a10b2", "a9b20")
+        self.assertEqual(sorted(items, key=cpppo.natural), ["1st", "9", 9.5, "10th", "a", "a9b20", "a10b2", "Z"])
+        sorted([None, object(), "x", 1], key=cpppo.natural)   # mixed types sort without a TypeError
+
+    def test_centeraxis_lines_up_decimal_points(self) -> None:
+        column = [cpppo.centeraxis(v, 20) for v in ("123.456", "1.5", "abc")]
+        self.assertEqual(column, ["       123.456      ", "         1.5        ", "           abc      "])
+        self.assertEqual({c.index(".") for c in column[:2]}, {10})
+        self.assertEqual(cpppo.centeraxis("abc", 20, reverse=True), "       abc          ")
+        self.assertEqual(cpppo.centeraxis("x" * 30 + ".5", 20, clip=True), "xxxxxxxxxx.5        ")
+
+    def test_hexdump_is_the_originals_layout_and_loads_back(self) -> None:
+        data = bytes(range(40)) + b"hello world"
+        dump = cpppo.hexdump(data, offset=0x3FF0)
+        self.assertEqual(dump.splitlines()[0],
+                         "00003FF0:  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f   |................|")
+        self.assertEqual(dump.splitlines()[-1],
+                         "00004020:  72 6c 64                                           |rld|")
+        self.assertEqual(cpppo.hexload(dump, offset=0x3FF0), data)
+        self.assertEqual(cpppo.hexload(dump, offset=0x4000), data[16:])
+        self.assertEqual(cpppo.hexdecode("ab:cd:ef:01", 1), b"\xcd\xef\x01")
+        differs = cpppo.hexdump_differs(cpppo.hexdump(b"abc"), cpppo.hexdump(b"abX"))
+        self.assertIn(" != ", differs)
+        self.assertEqual(cpppo.hexdump_differs(cpppo.hexdump(b"abc"), cpppo.hexdump(b"abc")), "")
+
+    def test_python2_names_and_reprlib(self) -> None:
+        self.assertIs(cpppo.unicode, str)
+        self.assertEqual(cpppo.reprlib.repr(list(range(100))), "[0, 1, 2, 3, 4, 5, ...]")
+        self.assertEqual(misc.reprargs(1, "a", k=[1]), "1, 'a', k=[1]")
+
+
+class TestAddresses(unittest.TestCase):
+    def test_parse_ip_port_forms(self) -> None:
+        default = ("dflt", 44818)
+        cases = {
+            "1.2.3.4": (cpppo.ip_address("1.2.3.4"), 44818),
+            "[::1]:80": (cpppo.ip_address("::1"), 80),
+            "LocalHost": ("LocalHost", 44818),           # keeps its case without a port
+            "localhost:44818": ("localhost", 44818),
+            "('abc', 5)": ("abc", 5),
+            ":80": ("dflt", 80),
+            "::1:12345": (cpppo.ip_address("::1"), 12345),
+        }
+        for text, expected in cases.items():
+            self.assertEqual(cpppo.parse_ip_port(text, default=default), expected, text)
+        self.assertEqual(cpppo.parse_ip_port(("abc", None), default=default), ("abc", 44818))
+        self.assertEqual(cpppo.parse_ip_port("host"), ("host", None))
+        with self.assertRaises(AssertionError):
+            cpppo.parse_ip_port(":80")                   # no host and no default
+        with self.assertRaises(ValueError):
+            cpppo.parse_ip_port("host:port")
+
+
+class TestFunctions(unittest.TestCase):
+    def test_mutexmethod_serializes_and_refuses_when_not_blocking(self) -> None:
+        class Counter:
+            def __init__(self) -> None:
+                self.lock = threading.Lock()
+                self.count = 0
+
+            @misc.mutexmethod()
+            def bump(self) -> int:
+                self.count += 1
+                return self.count
+
+            @misc.mutexmethod(blocking=False)
+            def try_bump(self) -> int:
+                return self.bump()
+
+        c = Counter()
+        self.assertEqual(c.bump(), 1)
+        with c.lock, self.assertRaises(AssertionError):
+            c.try_bump()
+        self.assertFalse(c.lock.locked())
+
+    def test_function_name_change_function_logresult_lazystr(self) -> None:
+        def original() -> int:
+            return 1
+
+        self.assertEqual(cpppo.function_name(original), f"{__name__}.original")
+        cpppo.change_function(original, co_filename="elsewhere.py")
+        self.assertEqual(original.__code__.co_filename, "elsewhere.py")
+
+        log = logging.getLogger("cpppo.tests.compat.logresult")
+        with self.assertLogs(log, logging.DEBUG) as seen:
+            @cpppo.logresult(log=log, exc_swallow=True)
+            def divide(a: int, b: int) -> float:
+                return a / b
+            self.assertEqual(divide(4, 2), 2.0)
+            self.assertIsNone(divide(1, 0))
+        self.assertEqual(seen.output[0], f"DEBUG:{log.name}:divide(4, 2)-->2.0")
+        self.assertIn("ZeroDivisionError", seen.output[1])
+        calls = []
+        def made() -> str:
+            calls.append(1)
+            return "made"
+        text = cpppo.lazystr(made)
+        self.assertEqual(calls, [])
+        self.assertEqual(str(text), "made")
+
+    def test_redirect_stdout_socket(self) -> None:
+        left, right = socket.socketpair()
+        try:
+            cpppo.redirect_stdout_socket(lambda: print("over the socket"))(left)
+            left.close()
+            self.assertEqual(io.BytesIO(right.recv(100)).read(), b"over the socket\n")
+        finally:
+            right.close()
+
+
+class TestApidict(unittest.TestCase):
+    def test_setting_an_attribute_waits_until_another_thread_reads(self) -> None:
+        api = cpppo.apidict(5.0)
+        api["x.y"] = 1                      # indexing never waits
+        seen = []
+        def read_later() -> None:
+            time.sleep(0.1)
+            seen.append(api.x.y)
+        reader = threading.Thread(target=read_later)
+        reader.start()
+        begin = time.monotonic()
+        api.request = "go"                  # waits for the reader's attribute access
+        waited = time.monotonic() - begin
+        reader.join()
+        self.assertEqual(seen, [1])
+        self.assertLess(waited, 4.0)        # released by the read, not by the timeout
+        self.assertEqual(api.listitems(depth=1), [("x", cpppo.dotdict({"y": 1})), ("request", "go")])
+        copy = cpppo.apidict(api)
+        self.assertEqual(copy["x.y"], 1)
+
+    def test_unread_attribute_waits_out_the_timeout(self) -> None:
+        api = cpppo.apidict_threading(0.05)
+        api.value = 1
+        self.assertEqual(api["value"], 1)
+        self.assertEqual(cpppo.dotdict({"a": {"b": 1}, "c": 2}).listkeys(depth=1), ["a", "c"])
+
+    def test_proxy_registration_tuple(self) -> None:
+        name, cls, proxy = cpppo.make_apidict_proxy(cpppo.apidict)
+        self.assertEqual((name, cls), ("apidict", cpppo.apidict))
+        self.assertTrue(hasattr(proxy, "set") and hasattr(proxy, "get"))

@@ -85,6 +85,9 @@ class ClientCore:
         self.send_path = plan.send_path(send_path)
         self.timeout = timeout
         self.budget = UNCONNECTED_SIZE          # the largest CIP message: less once connected
+        #: Unconnected Send's priority/time tick byte and timeout ticks (the original's
+        #: --priority-time-tick and --timeout-ticks; set before the first request).
+        self.unconnected_timing: tuple[int, int] = (0x0A, 0x0E)
         self.connection_id: int | None = None   # O->T id once a Forward Open succeeded
         self.outstanding: dict[Any, Pending] = {}
         self.closed: BaseException | None = None
@@ -137,7 +140,8 @@ class ClientCore:
             return cached[3]   # type: ignore[no-any-return]
         message = request
         if route or send:
-            message = cip.Request(Service.UNCONNECTED_SEND, send, body=cip.UnconnectedSend(request, route))
+            message = cip.Request(Service.UNCONNECTED_SEND, send,
+                                  body=cip.UnconnectedSend(request, route, *self.unconnected_timing))
         body = encap.encode_body(encap.SendData((encap.NullAddress(), encap.UnconnectedData(message)), timeout=5))
         if len(body) > encap.MAX_LENGTH:
             raise ValueError(f"{len(body)} bytes of command data (at most {encap.MAX_LENGTH})")
@@ -316,7 +320,7 @@ class ClientCore:
             if pending.early and not frame.status:
                 pending.owner.framed()
         if frame.status:
-            pending.owner.failed(EncapsulationError(frame.status, frame.command))
+            pending.owner.failed(EncapsulationError(frame.status, frame.command, frame))
         else:
             pending.owner.answered(frame)
 

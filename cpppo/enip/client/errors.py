@@ -9,6 +9,8 @@ Deferred.  So a timeout is a :class:`TimeoutError` and a lost connection a
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["RequestTimeout", "ConnectionClosed", "EncapsulationError", "CIPError", "FragmentRequired"]
 
 
@@ -23,10 +25,11 @@ class ConnectionClosed(ConnectionError):
 class EncapsulationError(RuntimeError):
     """The peer answered with a non-zero encapsulation status."""
 
-    def __init__(self, status: int, command: int) -> None:
+    def __init__(self, status: int, command: int, frame: Any = None) -> None:
         super().__init__(f"EtherNet/IP status 0x{status:02X} to command 0x{command:04X}")
         self.status = status
         self.command = command
+        self.frame = frame  # the reply (an encap.Frame), for those who show it (enip_client -L)
 
 
 class CIPError(RuntimeError):

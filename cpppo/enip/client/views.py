@@ -7,12 +7,13 @@ the client works on the codec's records and makes these views only at the edge.
 
 from __future__ import annotations
 
+import array
 from typing import Any
 
 from cpppo.dotdict import dotdict
 from cpppo.enip.client import plan
 from cpppo.enip.client.records import Result
-from cpppo.enip.codec import encap
+from cpppo.enip.codec import cpf, encap
 from cpppo.enip.codec.codes import Command
 from cpppo.enip.codec.view import cip_reply_view
 from cpppo.misc import remember
@@ -63,21 +64,25 @@ def list_view(frame: encap.Frame, peer: Any = None) -> dotdict:
     names: dict[int, str] = {Command.LIST_IDENTITY: "list_identity", Command.LIST_SERVICES: "list_services",
                              Command.LIST_INTERFACES: "list_interfaces"}
     name = names.get(frame.command, "legacy")
-    view = dotdict()
-    view["enip.command"] = frame.command
-    view["enip.session_handle"] = frame.session
-    view["enip.status"] = frame.status
-    view["enip.options"] = frame.options
+    view = dotdict()  # (its keys in the original's order: its enip_format prints them so)
     if peer is not None:
         view["peer"] = peer
+    view["enip.command"] = frame.command
+    view["enip.length"] = len(encap.encode_body(frame.body))
+    view["enip.session_handle"] = frame.session
+    view["enip.status"] = frame.status
+    view["enip.sender_context.input"] = array.array("B", frame.context)
+    view["enip.options"] = frame.options
     items = []
     for item in getattr(frame.body, "items", ()):
         one = dotdict()
         if isinstance(item, encap.IdentityItem):
             one["type_id"] = 0x0C
+            one["length"] = len(cpf.encode_items([item])) - 6  # (less the count, type and length words)
             one["identity_object"] = identity_view(item)
         elif isinstance(item, encap.ServicesItem):
             one["type_id"] = 0x100
+            one["length"] = len(cpf.encode_items([item])) - 6
             one["communications_service.version"] = item.version
             one["communications_service.capability"] = item.capability
             one["communications_service.service_name"] = item.name

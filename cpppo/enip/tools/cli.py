@@ -23,7 +23,7 @@ from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, Reque
 from cpppo.enip.codec.codes import explain
 
 __all__ = ["add_path_options", "paths", "parse_address", "stdin_tags", "failure", "report_failure",
-           "setup_logging"]
+           "setup_logging", "profiler", "print_profile"]
 
 
 def add_path_options(ap: argparse.ArgumentParser) -> None:
@@ -101,11 +101,40 @@ class _ReportedHere(logging.Filter):
 
 
 def setup_logging(args: argparse.Namespace) -> None:
-    level = (logging.WARNING, logging.INFO)[args.verbose] if args.verbose < 2 else logging.DEBUG
+    """The original's logging: its line format (``cpppo.log_cfg``) and levels, ``-v`` for NORMAL,
+    ``-vv`` DETAIL, ``-vvv`` INFO, ``-vvvv`` DEBUG; to ``--log FILE`` (rotating) or stderr."""
+    from cpppo.misc import log_cfg, log_level
+
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if args.log:
         handlers = [logging.handlers.RotatingFileHandler(args.log, maxBytes=10 * 1024 * 1024, backupCount=5)]
     if not args.verbose:
         handlers[0].addFilter(_ReportedHere())
-    logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level(args.verbose), handlers=handlers, force=True,
+                        format=log_cfg["format"], datefmt=log_cfg["datefmt"])
+
+
+def profiler(wanted: bool) -> Any:
+    """A started ``cProfile.Profile`` if *wanted* (the client tools' ``-P/--profile``), else None."""
+    if not wanted:
+        return None
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    return profile
+
+
+def print_profile(profile: Any) -> None:
+    """Stop *profile* and print what the original's ``-P`` prints: the 25 costliest calls by
+    cumulative time, then by own time."""
+    import io
+    import pstats
+
+    profile.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profile, stream=text)
+    for order in ("cumulative", "time"):
+        stats.sort_stats(order)
+        stats.print_stats(25)
+    print(text.getvalue())

@@ -15,22 +15,24 @@ the ``-p`` lines keep the original's format, which scripts parse.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cpppo.enip.client.connector import connector
+from cpppo.enip.client.errors import EncapsulationError
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.views import list_view
 from cpppo.enip.codec.codes import Command
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.tools.cli import (
     add_path_options,
     failure,
     parse_address,
     paths,
+    print_profile,
+    profiler,
     report_failure,
     setup_logging,
     stdin_tags,
@@ -38,7 +40,7 @@ from cpppo.enip.tools.cli import (
 
 __all__ = ["main", "parser", "recycle", "enip_format", "report_failure"]
 
-log = logging.getLogger("cpppo.server.enip.client")
+log = logging.getLogger("enip.cli")  # (the original's name: its log lines print it)
 
 EPILOG = """\
 Tags: Tag, Tag[<first>-<last>], Tag[<first>-<last>]+<byte offset>, with =<value>,... to write
@@ -58,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-b", "--broadcast", action="store_true", help="UDP list requests to a broadcast address; "
                     "collect every answer within the timeout")
     ap.add_argument("-p", "--print", action="store_true", help="print a summary of each operation")
-    ap.add_argument("--no-print", action="store_false", dest="print", help=argparse.SUPPRESS)
+    ap.add_argument("--no-print", action="store_false", dest="print", help="print no summary (the default)")
     ap.add_argument("-l", "--log", help="log to FILE (rotating, 10 MB, 5 copies)")
     ap.add_argument("-t", "--timeout", type=float, default=5.0, help="I/O timeout in seconds (default 5)")
     ap.add_argument("-r", "--repeat", type=int, default=1, help="repeat the operations N times (default 1)")
@@ -74,6 +76,14 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-i", "--list-identity", action="store_true", help="List Identity")
     ap.add_argument("-s", "--list-services", action="store_true", help="List Services")
     ap.add_argument("-I", "--list-interfaces", action="store_true", help="List Interfaces")
+    ap.add_argument("--priority-time-tick", type=int, default=None, metavar="N",
+                    help="Unconnected Send's tick: 2**N ms, N in 0-15 (default 10, as the priority/tick byte 0x0A)")
+    ap.add_argument("--timeout-ticks", type=int, default=None, metavar="N",
+                    help="Unconnected Send's timeout in ticks, 1-255 (default 14)")
+    ap.add_argument("-L", "--legacy", default=None, metavar="COMMAND",
+                    help="send a legacy encapsulation COMMAND (eg. 0x0001) with no data; print the reply")
+    ap.add_argument("-P", "--profile", action="store_true",
+                    help="profile the client (cProfile) and print the statistics after (cumulative and time)")
     ap.add_argument("tags", nargs="*", help="tags to read/write ('-' reads them from standard input)")
     return ap
 
@@ -88,38 +98,60 @@ def recycle(items: Iterable[Any], times: int = 1) -> Iterator[Any]:
         yield from saved
 
 
-def enip_format(data: Any) -> str:
-    """A dotdict as indented ``"key": value`` lines, as the original prints list replies."""
-    if not hasattr(data, "keys"):
-        return "{\n" + repr(data) + "\n}"
-    lines = [f"    {json.dumps(key)}: {data[key]!r}," for key in sorted(data)]
-    return "{\n" + "\n".join(lines) + "\n}"
+def _legacy_shown(view: Any) -> Any:
+    """What the original prints of a legacy command's reply: its CPF items, or with none the reply."""
+    items = view.get("enip.CIP.legacy.CPF")
+    if items is not None and items.get("count"):
+        return items
+    shown = type(view)()
+    for key, value in view.items():
+        if not key.startswith("enip.CIP."):
+            shown[key] = value
+    return shown
 
 
 def _lists(args: argparse.Namespace, host: str, port: int, conn: connector | None) -> int:
-    """The -i/-s/-I requests; returns the number that got no answer."""
+    """The -L/-s/-i/-I requests, in the original's order; returns the number that got no answer."""
     failures = 0
-    for flag, command, desc in (("list_services", Command.LIST_SERVICES, "List Services"),
+    legacy = int(args.legacy, 0) if args.legacy else None
+    for flag, command, desc in (("legacy", legacy, f"Legacy 0x{legacy or 0:04X}"),
+                                ("list_services", Command.LIST_SERVICES, "List Services"),
                                 ("list_identity", Command.LIST_IDENTITY, "List Identity"),
                                 ("list_interfaces", Command.LIST_INTERFACES, "List Interfaces")):
-        if not getattr(args, flag):
+        if not getattr(args, flag) or command is None:
             continue
-        name = flag
         if conn is None:
             from cpppo.enip.client.discovery import list_blocking
             replies = list_blocking(command, host, port, args.timeout, args.broadcast)
             views = [list_view(frame, peer) for frame, peer in replies]
         else:
-            getattr(conn, flag)()
-            reply = next(conn)
+            conn._issue(conn.core.list_request(command, args.timeout))  # (any command with no data)
+            try:
+                reply = next(conn)
+            except EncapsulationError as error:  # a legacy command refused: the original shows the reply
+                if error.frame is None or flag != "legacy":
+                    raise
+                reply = list_view(error.frame, conn.addr)
             views = [reply] if reply is not None else []
         for counter, view in enumerate(views):
-            shown = enip_format(view.get(f"enip.CIP.{name}.CPF", view))
-            print(f"{desc} {counter:2d} from {view.get('peer')!r}: {shown}")
+            shown = _legacy_shown(view) if flag == "legacy" else view.get(f"enip.CIP.{flag}.CPF", view)
+            print(f"{desc} {counter:2d} from {view.get('peer')!r}: {enip_format(shown)}")
         if not views:
-            log.warning("No %s response within %.3fs", desc, args.timeout)
+            log.warning("No %s response w/in %7.3fs timeout", desc, args.timeout)
             failures += 1
     return failures
+
+
+def _timing(args: argparse.Namespace, ap: argparse.ArgumentParser) -> tuple[int, int] | None:
+    """Unconnected Send's (priority/tick, timeout ticks) from --priority-time-tick/--timeout-ticks."""
+    tick, ticks = args.priority_time_tick, args.timeout_ticks
+    if tick is None and ticks is None:
+        return None
+    if tick is not None and not 0 <= tick <= 15:
+        ap.error(f"--priority-time-tick {tick}: 0 to 15")
+    if ticks is not None and not 1 <= ticks <= 255:
+        ap.error(f"--timeout-ticks {ticks}: 1 to 255")
+    return (0x0A if tick is None else tick), (0x0E if ticks is None else ticks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,37 +163,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat < 0 or args.depth < 0 or args.timeout <= 0:
         ap.error("--repeat and --depth must not be negative, --timeout must be positive")
     route_path, send_path = paths(args, ap)
+    timing = _timing(args, ap)
+    if args.legacy:
+        try:
+            int(args.legacy, 0)
+        except ValueError:
+            ap.error(f"--legacy {args.legacy!r} is not a command number (eg. 0x0001)")
     try:
         operations = list(parse_operations(recycle(stdin_tags(args.tags), args.repeat), route_path=route_path,
                                            send_path=send_path))
     except ValueError as exc:
         ap.error(str(exc))
-    failures = 0
+    profiling = profiler(args.profile)
     try:
-        if args.udp or args.broadcast:
-            failures += _lists(args, host, port, None)
-            if not operations:
-                return 1 if failures else 0
-        begun = time.perf_counter()
-        with connector(host=host, port=port, timeout=args.timeout, route_path=route_path, send_path=send_path,
-                       connected=args.connected) as conn:
-            log.info("Client Register Rcvd %7.3f/%7.3fs", time.perf_counter() - begun, args.timeout)
-            if not (args.udp or args.broadcast):
-                failures += _lists(args, host, port, conn)
-            if operations:
-                begun = time.perf_counter()
-                values = []
-                for _, dsc, _, _, sts, val in conn.operate(operations, depth=args.depth,
-                                                           multiple=500 if args.multiple else 0,
-                                                           fragment=args.fragment, no_fragment=args.no_fragment,
-                                                           printing=args.print, timeout=args.timeout):
-                    values.append(val)
-                    if val is None:
-                        failures += 1
-                        report_failure("enip_client", dsc, sts)
+        failures = 0
+        try:
+            if args.udp or args.broadcast:
+                failures += _lists(args, host, port, None)
+                if not operations:
+                    return 1 if failures else 0
+            begun = time.perf_counter()
+            with connector(host=host, port=port, timeout=args.timeout, route_path=route_path, send_path=send_path,
+                           connected=args.connected) as conn:
                 elapsed = time.perf_counter() - begun
-                print(f"Client Tag I/O  Average {len(values) / elapsed:9.3f} TPS ({elapsed / len(values):7.3f}s ea).",
-                      file=sys.stderr)
-    except Exception as exc:
-        return failure("enip_client", host, port, args.timeout, exc)
-    return 1 if failures else 0
+                log.normal("Connect:  Success in %7.3f/%7.3fs", elapsed, args.timeout)  # type: ignore[attr-defined]
+                log.detail("Client Register Rcvd %7.3f/%7.3fs", elapsed, args.timeout)  # type: ignore[attr-defined]
+                if timing is not None:
+                    conn.core.unconnected_timing = timing
+                if not (args.udp or args.broadcast):
+                    failures += _lists(args, host, port, conn)
+                if operations:
+                    begun = time.perf_counter()
+                    values = []
+                    for _, dsc, _, _, sts, val in conn.operate(operations, depth=args.depth,
+                                                               multiple=500 if args.multiple else 0,
+                                                               fragment=args.fragment, no_fragment=args.no_fragment,
+                                                               printing=args.print, timeout=args.timeout):
+                        values.append(val)
+                        if val is None:
+                            failures += 1
+                            report_failure("enip_client", dsc, sts)
+                    elapsed = time.perf_counter() - begun
+                    log.normal("Client Tag I/O  Average %7.3f TPS (%7.3fs ea).",  # type: ignore[attr-defined]
+                               len(values) / elapsed, elapsed / len(values))  # (at -v, as the original logs it)
+        except Exception as exc:
+            return failure("enip_client", host, port, args.timeout, exc)
+        return 1 if failures else 0
+    finally:
+        if profiling is not None:
+            print_profile(profiling)

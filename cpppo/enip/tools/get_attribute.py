@@ -30,6 +30,8 @@ from cpppo.enip.tools.cli import (
     failure,
     parse_address,
     paths,
+    print_profile,
+    profiler,
     report_failure,
     setup_logging,
     stdin_tags,
@@ -63,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-l", "--log", help="log to FILE")
     add_path_options(ap)
     ap.add_argument("-D", "--decode", metavar="TYPE", help="also show each value decoded as TYPE (eg. SSTRING)")
+    ap.add_argument("-P", "--profile", action="store_true",
+                    help="profile the tool (cProfile) and print the statistics after (cumulative and time)")
     ap.add_argument("tags", nargs="+", help="@class/instance[/attribute][=value,...] ('-' reads standard input)")
     return ap
 
@@ -83,6 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         operations = list(attribute_operations(stdin_tags(args.tags), route_path=route_path, send_path=send_path))
     except ValueError as exc:
         ap.error(str(exc))
+    profiling = profiler(args.profile)
+    try:
+        return _run(args, host, port, route_path, send_path, operations)
+    finally:
+        if profiling is not None:
+            print_profile(profiling)
+
+
+def _run(args: argparse.Namespace, host: str, port: int, route_path: Any, send_path: Any, operations: list) -> int:
+    """Connect and do the operations, printing each; the exit status."""
     failures = 0
     try:
         with connector(host=host, port=port, timeout=args.timeout, route_path=route_path,

@@ -7,6 +7,7 @@ original's import path and names, so scripts written for the original keep worki
 
 from __future__ import annotations
 
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.simulator.controller.type_classes import (
     BOOL,
     BYTE,
@@ -30,6 +31,7 @@ from cpppo.enip.simulator.controller.type_classes import (
 )
 
 __all__ = [
+    "enip_format",
     "TYPE",
     "BOOL",
     "SINT",

@@ -22,7 +22,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser", "configure", "is_serial_address", "serial_device", "add_serial_options"]
+__all__ = ["main", "build_parser", "configure", "is_serial_address", "serial_device", "add_serial_options",
+           "apply_config", "CONFIG_KEYS"]
 
 EPILOG = """\
 Register ranges: <begin>[-<end>][=<value>[,<value>...]]; values repeat to fill the
@@ -61,8 +62,46 @@ def build_parser(prog: str = "modbus_sim") -> argparse.ArgumentParser:
     p.add_argument("--idle-timeout", type=_seconds, default=120.0, metavar="SECONDS",
                    help="close a Modbus/TCP connection that sends nothing for SECONDS; 0: never (default 120)")
     add_serial_options(p, "serve Modbus/RTU on this serial device", bytesize=True)
+    p.add_argument("-c", "--config", default=None, metavar="JSON",
+                   help='the original\'s serial settings as JSON, eg. \'{"baudrate": 19200, "slaves": [1, 2]}\': '
+                        'baudrate, parity, stopbits, bytesize (as the options of those names), slaves (as --unit); '
+                        'timeout and ignore_missing_slaves are accepted and have no effect (the reactor frames '
+                        'RTU by its silences, and a unit not served is never answered)')
     p.add_argument("registers", nargs="+", help="register ranges, e.g. 40001-40100=99")
     return p
+
+
+#: ``-c/--config`` keys: the option each sets (None: accepted, no effect here).
+CONFIG_KEYS = {"baudrate": "baudrate", "parity": "parity", "stopbits": "stopbits", "bytesize": "bytesize",
+               "slaves": "unit", "timeout": None, "ignore_missing_slaves": None}
+
+
+def apply_config(args: argparse.Namespace) -> None:
+    """The original's ``--config`` JSON into *args*' serial options (ValueError if it is not such JSON)."""
+    import json
+
+    try:
+        config = json.loads(args.config)
+    except ValueError as exc:
+        raise ValueError(f"--config {args.config!r} is not JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"--config {args.config!r}: a JSON object, eg. {{\"baudrate\": 19200}}")
+    unknown = sorted(set(config) - set(CONFIG_KEYS))
+    if unknown:
+        raise ValueError(f"--config: unknown key(s) {', '.join(unknown)} (one of {', '.join(CONFIG_KEYS)})")
+    for key, value in config.items():
+        option = CONFIG_KEYS[key]
+        if option == "unit":
+            if value is not None:  # (the original's None: every unit id)
+                if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
+                    raise ValueError(f"--config slaves {value!r}: a list of unit ids")
+                args.unit = (args.unit or []) + value
+        elif option == "parity":
+            args.parity = str(value).upper()
+        elif option is not None:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"--config {key} {value!r}: a number")
+            setattr(args, option, value)
 
 
 def _positive_int(text: str) -> int:
@@ -123,6 +162,11 @@ def configure(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> ar
 
     args = parser.parse_args(argv)
     args.serial = serial_device(args)
+    if getattr(args, "config", None):
+        try:
+            apply_config(args)
+        except ValueError as exc:
+            parser.error(str(exc))
     args.units = args.unit or []
     try:
         args.ranges = [parse_range(text, default=0) for text in args.registers]

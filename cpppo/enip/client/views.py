@@ -73,6 +73,8 @@ def list_view(frame: encap.Frame, peer: Any = None) -> dotdict:
     view["enip.status"] = frame.status
     view["enip.sender_context.input"] = array.array("B", frame.context)
     view["enip.options"] = frame.options
+    if view["enip.length"]:
+        view["enip.input"] = array.array("B", encap.encode_body(frame.body))
     items = []
     for item in getattr(frame.body, "items", ()):
         one = dotdict()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 
+from cpppo.enip.client.classic import CIP_TYPES, await_response, client, implicit
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.deferred import EnipClient, connect, validate
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, FragmentRequired, RequestTimeout
@@ -23,7 +24,8 @@ from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.plan import format_path
 from cpppo.enip.tools.enip_client import main, recycle
 
-__all__ = ["parse_operations", "connector", "connect", "EnipClient", "main", "recycle", "format_path",
+__all__ = ["parse_operations", "connector", "client", "implicit", "await_response", "CIP_TYPES",
+           "connect", "EnipClient", "main", "recycle", "format_path",
            "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]
 
 if __name__ == "__main__":

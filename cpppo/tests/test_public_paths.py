@@ -57,6 +57,11 @@ PUBLIC = {
         "hexdecode", "hexdump", "hexdump_differs", "hexload", "hexloader", "inf", "isnan", "lazystr",
         "log_cfg", "logresult", "magnitude", "mutexmethod", "nan", "nan_first", "nan_last", "natural", "near",
         "parse_ip_port", "reprargs", "reprlib", "scale", "timer", "unicode"],
+    "cpppo.remote.io": [
+        "address", "capture", "device", "input", "input_event", "motor", "motor_simulator", "output",
+        "output_event"],
+    "cpppo.remote.plc": [
+        "PlcOffline", "poller", "poller_simulator"],
     "cpppo.remote.plc_modbus": [
         "Defaults", "PlcOffline", "log", "merge", "poller_modbus", "shatter"],
     "cpppo.tools": [

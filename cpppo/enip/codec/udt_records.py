@@ -40,7 +40,9 @@ class tag_struct:
             if isinstance(kind, Mapping):
                 item: Any = self.parse(rec[offset:], kind)
                 if kind.get("name") == "STRING":
-                    item = "".join(chr(c) for c in item.DATA[:item.LEN])
+                    length, text = item.get("LEN"), item.get("DATA")
+                    failed = [v for v in (length, text) if isinstance(v, Exception)]
+                    item = failed[0] if failed else "".join(chr(c) for c in text[:length])
             else:
                 try:
                     item = self._atomic(rec[offset:], member)

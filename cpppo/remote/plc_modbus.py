@@ -33,6 +33,7 @@ from ..modbus.client import ModbusRtuClientProtocol, ModbusTcpClientProtocol
 from ..modbus.errors import ModbusError
 from ..modbus.ranges import WRITE_LIMIT, locate, merge, shatter
 from ..modbus.transports import connect_tcp, open_serial
+from .plc import PlcOffline
 
 __all__ = ["poller_modbus", "PlcOffline", "Defaults", "merge", "shatter"]
 
@@ -46,10 +47,6 @@ class Defaults:
     Port: int = 502
     UnitId: int = 0
     Timeout: float = 1.0
-
-
-class PlcOffline(Exception):
-    """The PLC could not be reached for a write."""
 
 
 def _ema(current: float | None, sample: float, weight: float) -> float:
@@ -150,6 +147,10 @@ class poller_modbus:
             ReactorThreadError: called from the reactor thread (use :meth:`write_deferred`).
         """
         blocking.call(self.write_deferred, address, value, timeout=self.timeout * 4 + 10, **kwargs)
+
+    def forget(self, address: int) -> None:
+        """Drop the value known for *address*: it reads None until the next poll has read it."""
+        self._data[address] = None
 
     def write_deferred(self, address: int, value: int | Sequence[int], unit: int | None = None) -> defer.Deferred:
         """Write value(s) at *address* at the next opportunity; fires with None when the PLC has answered."""

@@ -57,6 +57,11 @@ PUBLIC = {
         "hexdecode", "hexdump", "hexdump_differs", "hexload", "hexloader", "inf", "isnan", "lazystr",
         "log_cfg", "logresult", "magnitude", "mutexmethod", "nan", "nan_first", "nan_last", "natural", "near",
         "parse_ip_port", "reprargs", "reprlib", "scale", "timer", "unicode"],
+    "cpppo.remote.io": [
+        "address", "capture", "device", "input", "input_event", "motor", "motor_simulator", "output",
+        "output_event"],
+    "cpppo.remote.plc": [
+        "PlcOffline", "poller", "poller_simulator"],
     "cpppo.remote.plc_modbus": [
         "Defaults", "PlcOffline", "log", "merge", "poller_modbus", "shatter"],
     "cpppo.tools": [
@@ -65,14 +70,31 @@ PUBLIC = {
         "duration", "existence", "waitfor"],
     "cpppo.server.enip": [
         "BOOL", "BYTE", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING",
-        "TYPE", "UDINT", "UINT", "ULINT", "USINT", "WORD", "address"],
+        "TYPE", "UDINT", "UINT", "ULINT", "USINT", "WORD", "address", "Object", "config_files", "lookup",
+        "resolve", "redirect_tag", "parse_path", "parse_route_path", "route_path_default", "send_path_default",
+        "tag_struct", "Message_Router", "Connection_Manager"],
+    "cpppo.server.enip.ab": [
+        "powerflex", "powerflex_750_series"],
+    "cpppo.server.enip.defaults": [
+        "ConfigNotFoundError", "address", "config_files", "config_name", "config_open", "config_open_deduced",
+        "config_paths", "forward_open_default", "latency", "priority_time_tick", "route_path_default",
+        "send_path_default", "timeout", "timeout_ticks"],
+    "cpppo.server.enip.list_services": [
+        "main"],
+    "cpppo.server.enip.ucmm": [
+        "UCMM"],
+    "cpppo.server.enip.udt": [
+        "tag_struct"],
     "cpppo.server.enip.client": [
         "ConnectionClosed", "RequestTimeout", "connect", "connector", "format_path", "main",
         "parse_operations", "recycle"],
     "cpppo.server.enip.device": [
-        "Attribute", "Identity", "Object", "TCPIP"],
+        "Attribute", "Connection_Manager", "Identity", "Message_Router", "Object", "TCPIP", "directory", "lookup",
+        "lookup_reset", "parse_connection_path", "parse_int", "parse_path", "parse_path_component",
+        "parse_path_elements", "parse_route_path", "port_link", "redirect_tag", "resolve", "resolve_element",
+        "resolve_tag"],
     "cpppo.server.enip.get_attribute": [
-        "attribute_operations", "log", "main", "parser", "proxy", "proxy_simple"],
+        "attribute_operations", "log", "main", "parser", "proxy", "proxy_connected", "proxy_simple"],
     "cpppo.server.enip.getattr": [
         "attribute_operations", "main"],
     "cpppo.server.enip.historize": [
@@ -84,7 +106,7 @@ PUBLIC = {
     "cpppo.server.enip.logix": [
         "Attribute"],
     "cpppo.server.enip.main": [
-        "log", "main", "start", "start_thread"],
+        "config_files", "log", "main", "start", "start_thread", "tags"],
     "cpppo.server.enip.parser": [
         "BOOL", "DINT", "DWORD", "INT", "LINT", "LREAL", "REAL", "SINT", "SSTRING", "STRING", "TYPE",
         "UDINT", "UINT", "ULINT", "USINT", "WORD"],
@@ -99,7 +121,8 @@ PUBLIC = {
 #: The modules the original (and README) run as ``python -m MODULE``.
 RUNNABLE = ["cpppo.server.enip", "cpppo.server.enip.client", "cpppo.server.enip.get_attribute",
             "cpppo.server.enip.getattr", "cpppo.server.enip.list_identity", "cpppo.server.enip.thruput",
-            "cpppo.server.enip.historize", "cpppo.server.enip.weather", "cpppo.server.enip.io"]
+            "cpppo.server.enip.historize", "cpppo.server.enip.weather", "cpppo.server.enip.io",
+            "cpppo.server.enip.list_services"]
 
 
 class TestPublicPaths(unittest.TestCase):

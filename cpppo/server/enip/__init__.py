@@ -2,14 +2,20 @@
 
 ``cpppo.server.enip.main`` runs the simulator, ``cpppo.server.enip.device`` holds
 the CIP objects and ``Attribute`` (subclass it to customise the simulator),
-and the original's type classes (``INT``, ``REAL``, ...) are importable from here.
+and, as in the original, the package gathers the names of its ``defaults`` (``address``,
+``config_files``, ``route_path_default``...), its type classes (``INT``, ``REAL``, ...), its
+``device`` (``Object``, ``lookup``, ``parse_path``...) and its ``udt``.
 """
+
+from cpppo.server.enip import defaults as _defaults
+from cpppo.server.enip import device as _device
+from cpppo.server.enip import udt as _udt
+from cpppo.server.enip.defaults import *  # noqa: F403
+from cpppo.server.enip.device import *  # noqa: F403
 
 # The original's type classes, importable from the package as in the original (one list: parser's).
 from cpppo.server.enip.parser import *  # noqa: F403
 from cpppo.server.enip.parser import __all__ as _TYPE_NAMES
+from cpppo.server.enip.udt import *  # noqa: F403
 
-__all__ = [*_TYPE_NAMES, "address"]
-
-#: The default address the simulator binds and clients connect to: all interfaces, port 44818.
-address = ("", 44818)
+__all__ = [*_TYPE_NAMES, *_defaults.__all__, *_device.__all__, *_udt.__all__]

@@ -1,12 +1,25 @@
 """``cpppo.server.enip.device``, the original cpppo's module path: the CIP objects and ``Attribute``
-(subclass it to customise the simulator).
+(subclass it to customise the simulator), the original's path parsers, and its module-level
+directory of the simulated device.
 
-The code lives in :mod:`cpppo.enip.simulator.controller.device`; this module keeps the original's
+The code lives in :mod:`cpppo.enip.simulator.controller.device` (the objects),
+:mod:`cpppo.enip.codec.original_paths` (``parse_path``, ``parse_route_path``...) and
+:mod:`cpppo.enip.simulator.main_controller` (``directory``, ``lookup``, ``resolve``,
+``redirect_tag``: views of the controller ``main()`` serves); this module keeps the original's
 import path and names, so scripts written for the original keep working.
 """
 
 from __future__ import annotations
 
+from cpppo.enip.codec.original_paths import (
+    parse_connection_path,
+    parse_int,
+    parse_path,
+    parse_path_component,
+    parse_path_elements,
+    parse_route_path,
+    port_link,
+)
 from cpppo.enip.simulator.controller.device import (
     TCPIP,
     Attribute,
@@ -19,6 +32,20 @@ from cpppo.enip.simulator.controller.device import (
     Object,
     resolve_type,
 )
+from cpppo.enip.simulator.main_controller import (
+    directory,
+    lookup,
+    lookup_reset,
+    redirect_tag,
+    resolve,
+    resolve_element,
+    resolve_tag,
+    symbol_keys,
+)
+
+#: The original's names of the Message Router (class 2) and Connection Manager (class 6).
+Message_Router = MessageRouter
+Connection_Manager = ConnectionManager
 
 __all__ = [
     "Attribute",
@@ -26,9 +53,26 @@ __all__ = [
     "Directory",
     "Identity",
     "MessageRouter",
+    "Message_Router",
     "ConnectionManager",
+    "Connection_Manager",
     "TCPIP",
     "EthernetLink",
     "CIPError",
     "resolve_type",
+    "directory",
+    "lookup",
+    "lookup_reset",
+    "resolve",
+    "resolve_element",
+    "resolve_tag",
+    "redirect_tag",
+    "symbol_keys",
+    "parse_int",
+    "parse_path",
+    "parse_path_elements",
+    "parse_path_component",
+    "port_link",
+    "parse_route_path",
+    "parse_connection_path",
 ]

@@ -16,11 +16,12 @@ clients read.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import socket
 import struct
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from twisted.internet import defer
 
@@ -149,6 +150,12 @@ class Object:
     """A CIP object instance: attributes by number, and the generic attribute services."""
 
     class_id = 0
+    #: The original's configuration reader shared by all objects (its scripts read their own
+    #: sections with it: ``Object.config_loader.read(config_files)``); one of the original's
+    #: module-level names, kept as it had it.
+    config_loader: ClassVar[configparser.ConfigParser] = configparser.ConfigParser(
+        comment_prefixes=("#",), inline_comment_prefixes=("#",), allow_no_value=True,
+        empty_lines_in_values=False, interpolation=configparser.ExtendedInterpolation())
     #: The attributes Get Attributes All returns, in order (default: all, by number).
     all_attributes: tuple[int, ...] | None = None
 

@@ -8,7 +8,7 @@ run step does the second, so parsing never reads the user's exports.  Either
 step raises ValueError; :func:`configure` does both and exits with a usage
 message (status 2) instead: the server never starts half-configured.  The
 original cpppo's INI files (``-c FILE``; ``cpppo.cfg`` in the usual places
-unless ``--no-config``) supply the Identity, TCP/IP and
+unless ``--no-config``; :func:`config_files` says where) supply the Identity, TCP/IP and
 UCMM settings, and the command line overrides them.
 """
 
@@ -35,16 +35,23 @@ __all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec"
 
 log = logging.getLogger(__name__)
 
-#: The original's configuration file locations, lowest priority first.
+#: Where this simulator looked for ``cpppo.cfg`` before it read the original's places
+#: (:func:`config_files`); kept for scripts that named it.
 CONFIG_FILES = ("/etc/cpppo.cfg", os.path.expanduser("~/.cpppo.cfg"), "cpppo.cfg")
 
 
-def config_files(basename: str | None = None) -> tuple[str, ...]:
-    """:data:`CONFIG_FILES`, or the same places for ``BASENAME.cfg`` (the original's ``-b``)."""
+def config_files(basename: str | None = None) -> list[str]:
+    """The configuration files to read, lowest priority first: the original's places for
+    ``cpppo.cfg`` (``cpppo.server.enip.config_files``, a list scripts extend with their own), or
+    the same places for ``BASENAME.cfg`` (the original's ``-b``) and the files scripts added."""
+    from cpppo.enip import defaults
+
     if not basename:
-        return CONFIG_FILES
+        return list(defaults.config_files)
     name = basename if basename.endswith(".cfg") else f"{basename}.cfg"
-    return (f"/etc/{name}", os.path.expanduser(f"~/.{name}"), name)
+    usual = list(defaults.config_paths(defaults.config_name))
+    added = [path for path in defaults.config_files if path not in usual]
+    return [*defaults.config_paths(name), *added]
 
 _TAG = re.compile(r"^(?P<name>[A-Za-z_][\w:.]*)(?:@(?P<address>[^=\s]*))?"
                   r"(?:=(?P<type>[A-Za-z]+)(?:\[(?P<dims>\d+(?:,\d+){0,2})\])?)?$")

@@ -296,10 +296,13 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, a
     if attribute_kwds:
         attribute_class = _with_keywords(attribute_class, attribute_kwds)
     try:
-        start(settings, reactor, attribute_class, idle_service=idle_service)
+        server = start(settings, reactor, attribute_class, idle_service=idle_service)
     except Exception as error:  # eg. the address is in use
         print(f"{ap.prog}: {reason(error)}", file=sys.stderr)
         return 1
+    from cpppo.enip.simulator import main_controller
+
+    main_controller.use(server.service)  # (the original's module-level names show this controller)
     if settings.profile:
         import cProfile
 

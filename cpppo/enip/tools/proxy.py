@@ -46,7 +46,8 @@ def _type(name: Any) -> types.CIPType:
 
 def decode_types(data: bytes, kinds: Any) -> list:
     """Raw attribute bytes as values: one type decodes every element; a list of types decodes one
-    value of each, in order (an Identity: INT, INT, INT, INT, INT, DINT, SSTRING, USINT).
+    value of each, in order (an Identity: INT, INT, INT, INT, INT, DINT, SSTRING, USINT), until
+    the bytes run out.
 
     Raises:
         ValueError: the bytes do not hold the types.
@@ -57,6 +58,8 @@ def decode_types(data: bytes, kinds: Any) -> list:
             return kind.decode(data) if kind.size else [types.decode_string(data, kind)[0]]
         values, offset = [], 0
         for name in kinds:
+            if offset >= len(data):  # the data ran out: the types left get no value, as in the original
+                break
             kind = _type(name)
             if kind.size:
                 values.extend(kind.decode(data, 1, offset))
@@ -92,6 +95,9 @@ class proxy:
         self.connected = connected
         self.gateway: connector | None = None
         self.gateway_lock = threading.Lock()
+        #: Held by one transaction (a read_details run) at a time: threads sharing a proxy (the
+        #: original's poll_example_many) take turns on its one session, as the original's do.
+        self.transaction_lock = threading.Lock()
         self.identity: Any = None
 
     def __repr__(self) -> str:
@@ -125,10 +131,11 @@ class proxy:
 
     def list_identity(self) -> Any:
         """The device's identity (the original's dotdict: ``product_name``, ``vendor_id``...)."""
-        gateway = self.open_gateway()
         try:
-            gateway.list_identity(timeout=self.timeout)
-            reply = next(gateway)
+            with self.transaction_lock:
+                gateway = self.open_gateway()
+                gateway.list_identity(timeout=self.timeout)
+                reply = next(gateway)
             if reply is None:
                 raise TimeoutError(f"no List Identity reply within {self.timeout:g} s")
             self.identity = reply.enip.CIP.list_identity.CPF.item[0].identity_object
@@ -171,7 +178,14 @@ class proxy:
                 raise ValueError(f"not a read/write target: {item!r}")
             address, kinds, units = (item, None, None) if isinstance(item, str) else (tuple(item) + (None,))[:3]
             parse = parse_operations if kinds is None else attribute_operations
-            (op,) = list(parse([address]))
+            try:
+                (op,) = list(parse([address]))
+            except ValueError:
+                if kinds is not None or address.startswith("@"):
+                    raise
+                # Not a Logix tag name (eg. "blah de blah"): asked for all the same, as the original
+                # does; the controller's refusal is its failed value (None), the other reads go on.
+                op = {"path": [{"symbolic": address.strip()}]}
             if kinds is not None and not isinstance(kinds, (list, tuple)) and "tag_type" not in op:
                 op["tag_type"] = _type(kinds).code   # sizes the reply, for Multiple Service Packets
             operations.append(op)
@@ -184,12 +198,13 @@ class proxy:
         if isinstance(attributes, str):
             attributes = [attributes]
         operations, details = self._operations(attributes)
-        gateway = self.open_gateway()
-        results = gateway.pipeline(operations, depth=self.depth, multiple=self.multiple, timeout=self.timeout)
-        for (_idx, _dsc, _req, _rpy, sts, val), (address, kinds, units) in zip(results, details):
-            if kinds is not None and isinstance(val, list) and sts in (0, 6):
-                val = decode_types(bytes(v & 0xFF for v in val), kinds)
-            yield val, (sts, (address, kinds, units))
+        with self.transaction_lock:
+            gateway = self.open_gateway()
+            results = gateway.pipeline(operations, depth=self.depth, multiple=self.multiple, timeout=self.timeout)
+            for (_idx, _dsc, _req, _rpy, sts, val), (address, kinds, units) in zip(results, details):
+                if kinds is not None and isinstance(val, list) and sts in (0, 6):
+                    val = decode_types(bytes(v & 0xFF for v in val), kinds)
+                yield val, (sts, (address, kinds, units))
 
     def read(self, attributes: Any, printing: bool = False, checking: bool = False) -> Iterator[Any]:
         """Yield each value (None for a failed one); with *checking*, raise at the end if any failed.

@@ -92,5 +92,6 @@ def list_view(frame: encap.Frame, peer: Any = None) -> dotdict:
             one["type_id"] = getattr(item, "type_id", 0)
         items.append(one)
     view[f"enip.CIP.{name}.CPF.count"] = len(items)
-    view[f"enip.CIP.{name}.CPF.item"] = items
+    if items:  # (none: no "item" at all, as the original's)
+        view[f"enip.CIP.{name}.CPF.item"] = items
     return view

@@ -43,7 +43,7 @@ def _tcp(host: str, port: int, timeout: float) -> list:
         reply = next(conn)
     if reply is None:
         return []
-    return [(item.identity_object, (host, port)) for item in reply.enip.CIP.list_identity.CPF.item
+    return [(item.identity_object, (host, port)) for item in reply.enip.CIP.list_identity.CPF.get("item", [])
             if "identity_object" in item]
 
 

@@ -264,8 +264,8 @@ TAG_SERVICES = frozenset({0x4C, 0x4D, 0x52, 0x53, 0x4E})
 
 
 def as_tag_request(request: Any, name: str) -> Any:
-    """*request*, addressed by number (``@class/instance/attribute[/element]``), as the same
-    request to the tag *name* (its element segments kept): the tags then answer it as any other.
+    """*request*, addressed by number (``@class/instance/attribute``), as the same request to the
+    tag *name* (any segments after the attribute kept): the tags then answer it as any other.
 
     Why: the original cpppo serves Read/Write Tag [Fragmented] on a numeric path too (its
     ``io_example`` reads ``@0x2/1/1``), so one tag answers by name and by number alike.

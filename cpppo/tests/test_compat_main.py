@@ -143,3 +143,19 @@ class NumberedTags(unittest.TestCase):
         self.assertEqual((reply.status, reply.extended), (0xFF, (0x2105,)))
         get = cip.Request(0x0E, self.path(2, 1, 1))          # Get Attribute Single @2/1/1: a Logix's object list
         self.assertEqual(self.serve(get).data[:2], struct.pack("<H", len(self.service.directory.classes())))
+
+
+class TwistdOptions(unittest.TestCase):
+    """``twistd cpppo-enip`` takes the original's server flags too (its own --profile profiles twistd)."""
+
+    def test_the_original_flags(self):
+        from cpppo.tap.enip import Options
+
+        options = Options()
+        options.parseOptions(["--no-config", "-T", "-s", "600", "-b", "plant7", "-D", "udts.json", "-u", "SCADA"])
+        chosen = options["settings"]
+        self.assertEqual((chosen.tcp, chosen.udp, chosen.size), (False, True, 600))
+        options = Options()
+        options.parseOptions(["--no-config", "-t", "SCADA"])
+        self.assertTrue(options["settings"].tcp)
+        self.assertIsNone(options["settings"].size)

@@ -3,7 +3,7 @@
 Why: the original's ``list_services`` is the first thing its users run against a new device (does
 it speak EtherNet/IP CIP over TCP?  which encapsulation versions?), optionally with its List
 Identity (``-i``) and List Interfaces (``-I``); over TCP to one host, or (``-u``) by UDP, to a
-broadcast address too (``-b``).  Each reply is printed as the original prints one (its dotdict),
+broadcast address too (``-b``).  Each reply is printed as the original prints one (its ``enip_format``),
 and the exit status is 0 only if every request was answered.
 
     python -m cpppo.server.enip.list_services [-a host[:port]] [-u [-b]] [-i] [-I] [-t 5]
@@ -20,6 +20,7 @@ from cpppo.enip.client.connector import connector
 from cpppo.enip.client.discovery import list_blocking
 from cpppo.enip.client.views import list_view
 from cpppo.enip.codec.codes import Command
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.tools.cli import parse_address
 from cpppo.misc import log_cfg, log_level
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 replies = list_blocking(command, host, port, args.timeout, args.broadcast)
                 answered += bool(replies)
                 for frame, peer in replies:
-                    print(list_view(frame, peer))
+                    print(enip_format(list_view(frame, peer)))
         else:
             with connector(host=host, port=port, timeout=args.timeout) as conn:
                 requests = {Command.LIST_SERVICES: conn.list_services, Command.LIST_IDENTITY: conn.list_identity,
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if reply is None:
                         break
                     answered += 1
-                    print(reply)
+                    print(enip_format(reply))
     except Exception as exc:  # refused, reset, timed out: one line
         print(f"list_services: {host}:{port}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

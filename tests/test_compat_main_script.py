@@ -2,7 +2,8 @@
 
 A user's script, as the original's ``simulator_example`` and ``poll_test`` are written: it subclasses
 ``device.Identity``, ``device.MessageRouter``, ``device.ConnectionManager`` and ``ucmm.UCMM``, and
-gives ``main()`` those classes and an ``idle_service`` that counts into a tag through ``main.tags``.
+gives ``main()`` those classes, ``attribute_kwds`` (each tag's initial value) and an ``idle_service``
+that counts into a tag through ``main.tags``.
 The original client sees the identity; ours reads the counter (it moves on its own, 10 times a
 second), the custom router's attribute, and is refused a routed request (``route_path = False``).
 """
@@ -39,7 +40,8 @@ def idle():
     entry.attribute[0] = entry.attribute[0] + 1
 
 sys.exit(main(argv=sys.argv[1:], identity_class=Plant7, message_router_class=Router,
-              connection_manager_class=Manager, UCMM_class=Simple, idle_service=idle))
+              connection_manager_class=Manager, UCMM_class=Simple, idle_service=idle,
+              attribute_kwds=dict(default=1000)))   # every tag's Attribute keywords: Ticks starts at 1000
 '''
 
 
@@ -55,7 +57,7 @@ def test_main_uses_the_classes_and_the_idle_service(tmp_path, original_venv):
 
         def ticks(done):
             return int(done.stdout.split("== [")[1].split("]")[0])
-        assert 0 < ticks(first) < ticks(second)       # the idle service counts, 10 times a second
+        assert 1000 < ticks(first) < ticks(second)    # the idle service counts, 10 times a second
         done = client("-a", address, "-S", "@2/1/3", module="cpppo.server.enip.get_attribute")
         assert done.stdout.rstrip().endswith("@0x0002/1/3 == [146, 16]"), done.stdout   # 4242, from the Router
         routed = client("-a", address, "Ticks")                               # with a route path: refused

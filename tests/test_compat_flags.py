@@ -250,3 +250,24 @@ def test_modbus_sim_config_json_sets_the_serial_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "cpppo.bin.modbus_sim", "-c", '{"baud": 9600}', "40001"],
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 2 and "--config: unknown key(s) baud" in done.stderr
+
+
+def _log_messages(text: str) -> list[tuple[str, str, str]]:
+    """(logger, level, message) of each log line, its numbers as '#' (timings), its function
+    column left out (it names the function that logged)."""
+    shape = re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+) +(\S+) +(\S+) +\S+ +(.*)$")
+    found = []
+    for line in text.splitlines():
+        _, logger, level, message = shape.match(line).groups()
+        found.append((logger, level, re.sub(r" *[\d.]+", " #", message)))
+    return found
+
+
+def test_get_attribute_logs_as_the_original_at_v(sim, original_venv):
+    ours = client("-v", "-a", f"{LOOPBACK}:{sim.port}", "@1/1/7", "@1/1/1", module="cpppo.server.enip.get_attribute")
+    theirs = original.run_original_client(["-v", "@1/1/7", "@1/1/1"], sim.port,
+                                          module="cpppo.server.enip.get_attribute")
+    assert ours.returncode == theirs.returncode == 0
+    assert _log_messages(ours.stderr) == _log_messages(theirs.stderr) == [
+        ("enip.cli", "NORMAL", "Connect:  Success in #/ #s"),
+        ("enip.get", "NORMAL", " # requests in #s at pipeline depth #; # TPS")]

@@ -39,7 +39,8 @@ from cpppo.enip.tools.cli import (
 
 __all__ = ["attribute_operations", "main", "proxy", "proxy_simple"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("enip.get")  # (the original's names: its log lines print them)
+_client_log = logging.getLogger("enip.cli")
 
 
 def decoded(value: Any, type_name: str) -> Any:
@@ -97,10 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, host: str, port: int, route_path: Any, send_path: Any, operations: list) -> int:
     """Connect and do the operations, printing each; the exit status."""
-    failures = 0
+    failures, idx = 0, -1
     try:
+        begun = time.perf_counter()
         with connector(host=host, port=port, timeout=args.timeout, route_path=route_path,
                        send_path=send_path) as conn:
+            _client_log.normal("Connect:  Success in %7.3f/%7.3fs",  # type: ignore[attr-defined]
+                               time.perf_counter() - begun, args.timeout)
+            begun = time.perf_counter()
             for idx, dsc, _req, _rpy, sts, val in conn.pipeline(operations, depth=args.depth,
                                                                 multiple=500 if args.multiple else 0,
                                                                 timeout=args.timeout):
@@ -112,6 +117,9 @@ def _run(args: argparse.Namespace, host: str, port: int, route_path: Any, send_p
                 if sts:  # the original's ``== None`` line says nothing of why: this line does
                     failures += 1
                     report_failure("enip_get_attribute", dsc, sts)
+            elapsed = time.perf_counter() - begun
+            log.normal("%3d requests in %7.3fs at pipeline depth %2s; %7.3f TPS",  # type: ignore[attr-defined]
+                       idx + 1, elapsed, args.depth, (idx + 1) / elapsed if elapsed else 0.0)
     except Exception as exc:
         return failure("enip_get_attribute", host, port, args.timeout, exc)
     return 1 if failures else 0

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import unittest
+from typing import Any
 
 import cpppo
 from cpppo import misc
@@ -192,3 +193,52 @@ class TestApidict(unittest.TestCase):
         name, cls, proxy = cpppo.make_apidict_proxy(cpppo.apidict)
         self.assertEqual((name, cls), ("apidict", cpppo.apidict))
         self.assertTrue(hasattr(proxy, "set") and hasattr(proxy, "get"))
+
+
+class TestValueMachines(unittest.TestCase):
+    """``cpppo.integer`` / ``cpppo.string`` (and ``_bytes``): the value at ``<path>.<context>``."""
+
+    @staticmethod
+    def run_machine(machine: Any, text: Any, path: str = "") -> tuple[Any, Any]:
+        data = cpppo.dotdict()
+        source = cpppo.peekable(text)
+        with machine:
+            for _ in machine.run(source=source, data=data, path=path):
+                pass   # (at the end of the input the machine finishes: no progress twice, no new input)
+        return data, source
+
+    def test_single_values_as_the_original_stores_them(self) -> None:
+        cases = [(cpppo.string("x", initial="[a-z]+", terminal=True), "abc def", "string", "abc", " "),
+                 (cpppo.integer("x", terminal=True), "123x", "integer", 123, "x"),
+                 (cpppo.integer_bytes("x", terminal=True), b"4567 ", "integer", 4567, 32),
+                 (cpppo.string_bytes("x", initial="[a-z]+", terminal=True), b"hi there", "string", b"hi", 32),
+                 (cpppo.string_bytes("x", initial="[a-z]+", decode="ascii", terminal=True), b"hi", "string", "hi",
+                  None)]
+        for machine, text, key, value, rest in cases:
+            data, source = self.run_machine(machine, text)
+            self.assertEqual(data.items(), [(key, value)], machine)
+            self.assertEqual(source.peek(), rest)
+            self.assertTrue(machine.terminal)
+
+    def test_values_in_a_composite_machine(self) -> None:
+        first = cpppo.integer("first", context="a")
+        comma = cpppo.state_drop("comma")
+        second = cpppo.integer("second", context="b")
+        space = cpppo.state_drop("space")
+        name = cpppo.string("name", initial="[a-z]+", context="c", terminal=True)
+        first[","] = comma
+        comma[None] = second
+        second[" "] = space
+        space[None] = name
+        data, source = self.run_machine(cpppo.dfa("pair", initial=first, terminal=True), "12,345 abc!", "top")
+        self.assertEqual(sorted(data.items()), [("top.a", 12), ("top.b", 345), ("top.c", "abc")])
+        self.assertEqual(source.peek(), "!")
+
+    def test_dfa_post_runs_queued_closures_on_leaving(self) -> None:
+        machine = cpppo.dfa_post("post", initial=cpppo.state("s", terminal=True))
+        ran: list[int] = []
+        with machine:
+            machine.post_process_closure(lambda: ran.append(1))
+            machine.post_process_closure(lambda: ran.append(2))
+            self.assertEqual(ran, [])
+        self.assertEqual(ran, [1, 2])

@@ -179,7 +179,8 @@ class TestApidict(unittest.TestCase):
         reader.join()
         self.assertEqual(seen, [1])
         self.assertLess(waited, 4.0)        # released by the read, not by the timeout
-        self.assertEqual(api.listitems(depth=1), [("x", cpppo.dotdict({"y": 1})), ("request", "go")])
+        self.assertEqual(api.listitems(depth=0), [("x", cpppo.dotdict({"y": 1})), ("request", "go")])
+        self.assertEqual(api.listitems(depth=1), [("x.y", 1), ("request", "go")])
         copy = cpppo.apidict(api)
         self.assertEqual(copy["x.y"], 1)
 
@@ -187,7 +188,11 @@ class TestApidict(unittest.TestCase):
         api = cpppo.apidict_threading(0.05)
         api.value = 1
         self.assertEqual(api["value"], 1)
-        self.assertEqual(cpppo.dotdict({"a": {"b": 1}, "c": 2}).listkeys(depth=1), ["a", "c"])
+        layered = cpppo.dotdict({"a": {"b": 1, "c": {"d": 2}}, "e": 3})
+        self.assertEqual(layered.a.c.d, 2)           # a plain dict stored becomes a dotdict layer
+        self.assertEqual(layered.listkeys(depth=0), ["a", "e"])
+        self.assertEqual(layered.listkeys(depth=1), ["a.b", "a.c", "e"])
+        self.assertEqual(layered.listkeys(), ["a.b", "a.c.d", "e"])
 
     def test_proxy_registration_tuple(self) -> None:
         name, cls, proxy = cpppo.make_apidict_proxy(cpppo.apidict)

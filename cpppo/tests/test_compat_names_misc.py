@@ -194,10 +194,19 @@ class TestApidict(unittest.TestCase):
         self.assertEqual(layered.listkeys(depth=1), ["a.b", "a.c", "e"])
         self.assertEqual(layered.listkeys(), ["a.b", "a.c.d", "e"])
 
-    def test_proxy_registration_tuple(self) -> None:
+    def test_shared_with_another_process_through_a_manager(self) -> None:
+        import multiprocessing.managers
+
+        class Manager(multiprocessing.managers.SyncManager):
+            pass
+
         name, cls, proxy = cpppo.make_apidict_proxy(cpppo.apidict)
         self.assertEqual((name, cls), ("apidict", cpppo.apidict))
-        self.assertTrue(hasattr(proxy, "set") and hasattr(proxy, "get"))
+        Manager.register(name, cls, proxy)
+        with Manager() as manager:
+            shared = manager.apidict(0.5)  # type: ignore[attr-defined]  # registered above
+            shared.set("x.y", 1)           # waits (up to 0.5 s) for a reader's get
+            self.assertEqual((shared.get("x.y"), shared["x.y"], list(shared)), (1, 1, ["x.y"]))
 
 
 class TestValueMachines(unittest.TestCase):

@@ -171,6 +171,8 @@ class TestModuleLevelViews(ServedBase):
         identity = self.server.service.controller.identity
         self.assertIs(device.lookup(1, 1), identity)
         self.assertIs(device.directory["1.1.0"], identity)
+        self.assertIs(device.directory["1.1"]["7"], identity.attributes[7])   # a layer, as the original's
+        self.assertIn("1.1.7", list(device.directory))
         name: Any = device.lookup(1, 1, 7)
         self.assertEqual(name[0], identity.product_name)
         self.assertIsNone(device.lookup(0x99, 1, 1))

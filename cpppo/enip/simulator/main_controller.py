@@ -141,25 +141,29 @@ tags = TagTable()
 
 class DirectoryView(Mapping[str, Any]):
     """``device.directory``: "class.instance.attribute" -> the Attribute ("class.instance.0": the
-    Object), over the served controller's CIP objects, as the original's dotdict was keyed."""
+    Object; "class.instance" and "class": their layers), over the served controller's CIP objects,
+    as the original's dotdict was keyed.  Each access reads the controller as it is then."""
 
-    def _entries(self) -> dict[str, Any]:
-        entries: dict[str, Any] = {}
+    def _snapshot(self) -> dotdict:
+        layers = dotdict()
         if _served:
             for obj in _served[0].directory:
-                entries[f"{obj.class_id}.{obj.instance_id}.0"] = obj
+                layers[f"{obj.class_id}.{obj.instance_id}.0"] = obj
                 for number, attribute in obj.attributes.items():
-                    entries[f"{obj.class_id}.{obj.instance_id}.{number}"] = attribute
-        return entries
+                    layers[f"{obj.class_id}.{obj.instance_id}.{number}"] = attribute
+        return layers
 
     def __getitem__(self, key: str) -> Any:
-        return self._entries()[key]
+        return self._snapshot()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._snapshot()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries())
+        return iter(self._snapshot())
 
     def __len__(self) -> int:
-        return len(self._entries())
+        return len(self._snapshot().keys())
 
 
 #: The original's ``cpppo.server.enip.device.directory``.

@@ -193,7 +193,7 @@ class dotdict(dict):
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        _dict_set(self, name, value)
+        _dict_set(self, name, dotdict(value) if type(value) is dict else value)
 
     def __delattr__(self, name: str) -> None:
         try:

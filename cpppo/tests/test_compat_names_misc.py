@@ -190,6 +190,9 @@ class TestApidict(unittest.TestCase):
         self.assertEqual(api["value"], 1)
         layered = cpppo.dotdict({"a": {"b": 1, "c": {"d": 2}}, "e": 3})
         self.assertEqual(layered.a.c.d, 2)           # a plain dict stored becomes a dotdict layer
+        other = cpppo.dotdict()
+        other.f = {"g": {"h": 4}}
+        self.assertEqual(other.f.g.h, 4)             # ... also set as an attribute
         self.assertEqual(layered.listkeys(depth=0), ["a", "e"])
         self.assertEqual(layered.listkeys(depth=1), ["a.b", "a.c", "e"])
         self.assertEqual(layered.listkeys(), ["a.b", "a.c.d", "e"])

@@ -169,7 +169,10 @@ class TestApidict(unittest.TestCase):
         api["x.y"] = 1                      # indexing never waits
         seen = []
         def read_later() -> None:
-            time.sleep(0.1)
+            # Once the value is there, the setter holds the lock until it waits: so this read
+            # (which takes the lock) comes after the setter began waiting, and releases it.
+            while not dict.__contains__(api, "request"):
+                time.sleep(0.001)
             seen.append(api.x.y)
         reader = threading.Thread(target=read_later)
         reader.start()

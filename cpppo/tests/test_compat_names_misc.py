@@ -100,6 +100,8 @@ class TestAddresses(unittest.TestCase):
             self.assertEqual(cpppo.parse_ip_port(text, default=default), expected, text)
         self.assertEqual(cpppo.parse_ip_port(("abc", None), default=default), ("abc", 44818))
         self.assertEqual(cpppo.parse_ip_port("host"), ("host", None))
+        self.assertEqual(str(cpppo.network("10.0.0.0/8")), "10.0.0.0/8")
+        self.assertEqual(cpppo.ip("127.0.0.1"), cpppo.IPv4Address("127.0.0.1"))
         with self.assertRaises(AssertionError):
             cpppo.parse_ip_port(":80")                   # no host and no default
         with self.assertRaises(ValueError):
@@ -152,6 +154,21 @@ class TestFunctions(unittest.TestCase):
         text = cpppo.lazystr(made)
         self.assertEqual(calls, [])
         self.assertEqual(str(text), "made")
+
+    def test_assert_tps_logs_the_rate_and_checks_a_minimum(self) -> None:
+        calls: list[int] = []
+
+        @cpppo.assert_tps(repeat=3, scale="count")
+        def work(count: int = 10) -> int:
+            calls.append(count)
+            return count
+
+        with self.assertLogs(level=logging.WARNING) as seen:
+            self.assertEqual(work(count=10), 10)
+        self.assertEqual(calls, [10, 10, 10])
+        self.assertRegex(seen.output[0], r"Performance: +[0-9.]+ TPS \(30 x .*work\)")
+        with self.assertLogs(level=logging.WARNING), self.assertRaises(AssertionError):
+            cpppo.assert_tps(minimum=cpppo.inf)(lambda: None)()   # no finite rate reaches infinity
 
     def test_redirect_stdout_socket(self) -> None:
         left, right = socket.socketpair()

@@ -116,7 +116,7 @@ class dotdict(dict):
                 node = nxt
             else:
                 if last:
-                    _dict_set(node, last, value)
+                    _dict_set(node, last, dotdict(value) if type(value) is dict else value)
                     return
         if type(key) is str and ("." in key or "[" in key):
             node, last = self._parent(key, create=True)
@@ -128,7 +128,8 @@ class dotdict(dict):
                 return
             node[last] = value
             return
-        _dict_set(self, key, value)
+        # A plain dict stored becomes a dotdict layer, as the original's does (``d.a.b`` then works).
+        _dict_set(self, key, dotdict(value) if type(value) is dict else value)
 
     def __delitem__(self, key: str) -> None:
         if type(key) is str and "." in key:
@@ -192,7 +193,7 @@ class dotdict(dict):
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        _dict_set(self, name, value)
+        _dict_set(self, name, dotdict(value) if type(value) is dict else value)
 
     def __delattr__(self, name: str) -> None:
         try:
@@ -212,7 +213,7 @@ class dotdict(dict):
         for key, value in dict.items(self):
             path = f"{prefix}{key}"
             if isinstance(value, dotdict):
-                if dict.__len__(value) and (depth is None or depth > 1):
+                if dict.__len__(value) and (depth is None or depth > 0):
                     yield from value._leaves(path + ".", None if depth is None else depth - 1)
                 else:
                     yield path, value
@@ -235,8 +236,8 @@ class dotdict(dict):
         return list(self._leaves())
 
     def iteritems(self, depth: int | None = None) -> Iterator[tuple[str, Any]]:
-        """(dotted key, value) of every leaf; *depth* N stops at keys of N parts (1: this layer's
-        own items, as a plain dict's)."""
+        """(dotted key, value) of every leaf; *depth* N descends at most N layers below this one
+        (0: this layer's own items, as a plain dict's)."""
         return self._leaves(depth=depth)
 
     def listitems(self, depth: int | None = None) -> list[tuple[str, Any]]:
@@ -341,7 +342,7 @@ class apidict_base(dotdict):
                 self._cnd.notify_all()
 
     def __reduce__(self) -> Any:
-        return (type(self), (self._tmo, self.listitems(depth=1)))
+        return (type(self), (self._tmo, self.listitems(depth=0)))
 
 
 class apidict_threading(apidict_base):

@@ -10,8 +10,9 @@ One module per job, each importing only those before it: ``markers`` (the
 sentinels and ``NonTerminal``), ``sources``, ``engine`` (runs a graph; owns
 all run state), ``nodes`` (the base ``state`` and ``decide``), ``inputs`` and
 ``binary`` (the consuming states), ``regexes`` (a regular expression's
-states), ``machines`` (``dfa``, ``regex``), ``feeder``; ``states`` gathers the
-state classes at the original's module path.
+states), ``machines`` (``dfa``, ``regex``), ``feeder``, ``scalars`` (the
+original's ``string`` and ``integer`` machines, ``dfa_post``); ``states`` gathers
+the state classes at the original's module path.
 """
 
 from .binary import state_bytes, state_fields, state_struct
@@ -20,6 +21,7 @@ from .inputs import state_drop, state_input
 from .machines import dfa, dfa_base, regex, regex_bytes
 from .markers import DONE, PAUSE, NonTerminal, path_ext_input
 from .nodes import decide, state
+from .scalars import dfa_post, integer, integer_base, integer_bytes, string, string_base, string_bytes
 from .sources import chainable, chaining, peekable, peeking, rememberable, remembering
 
 __all__ = [
@@ -28,4 +30,5 @@ __all__ = [
     "state_bytes", "path_ext_input", "PAUSE", "DONE",
     "dfa_base", "dfa", "regex", "regex_bytes",
     "Feeder", "NEED_DATA", "parse",
+    "string_base", "string", "string_bytes", "integer_base", "integer", "integer_bytes", "dfa_post",
 ]

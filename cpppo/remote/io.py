@@ -94,13 +94,14 @@ class capture:
 
     _descr: str
 
-    def __init__(self, retain: float | None = None, group: str | None = None, level: Any = None,
-                 formatter: Judge | None = None) -> None:
+    def __init__(self, *args: Any, retain: float | None = None, group: str | None = None, level: Any = None,
+                 formatter: Judge | None = None, **kwargs: Any) -> None:
         self._events: list[dict[str, Any]] = []
         self._retain = retain
         self._group = "" if group is None else group
         self._level = level
         self._formatter = formatter
+        super().__init__(*args, **kwargs)   # the point it logs for (composed after it), if any
 
     def remember(self, what: int, last: Any, chng: Any) -> None:
         level = self._level(what, last, chng) if callable(self._level) else self._level
@@ -129,30 +130,16 @@ class capture:
             self._events = kept
 
 
-class input_event(input, capture):
-    """An input that logs its changes."""
-
-    def __init__(self, plc: Any, address: int, retain: float | None = None, group: str | None = None,
-                 level: Any = None, formatter: Judge | None = None, **kwargs: Any) -> None:
-        capture.__init__(self, retain=retain, group=group, level=level, formatter=formatter)
-        input.__init__(self, plc, address, **kwargs)
+class input_event(capture, input):
+    """An input that logs its changes: ``input_event(plc, address, retain=, group=, level=, formatter=)``."""
 
     def changed(self, last: Any, chng: Any) -> None:
         self.remember(capture.CHANGED, last, chng)
         super().changed(last, chng)
 
 
-class output_event(output, capture):
+class output_event(input_event, output):
     """An output that logs its changes, and the writes made and refused."""
-
-    def __init__(self, plc: Any, address: int, retain: float | None = None, group: str | None = None,
-                 level: Any = None, formatter: Judge | None = None, **kwargs: Any) -> None:
-        capture.__init__(self, retain=retain, group=group, level=level, formatter=formatter)
-        output.__init__(self, plc, address, **kwargs)
-
-    def changed(self, last: Any, chng: Any) -> None:
-        self.remember(capture.CHANGED, last, chng)
-        super().changed(last, chng)
 
     def rejected(self, last: Any, chng: Any) -> None:
         self.remember(capture.REJECTED, last, chng)
@@ -238,6 +225,18 @@ def _truth(value: Any) -> bool:
     return bool(json.loads(value.lower()) if isinstance(value, str) else value)
 
 
+def _reading(point: str) -> property:
+    """A motor's boolean view of one of its points (None while the PLC is offline)."""
+    return property(lambda self: _boolean(getattr(self, point).value))
+
+
+def _control(point: str) -> property:
+    """... that can also be set (to a bool, or a web form's "true"/"false")."""
+    def write(self: Any, value: Any) -> None:
+        getattr(self, point).value = _truth(value)
+    return property(lambda self: _boolean(getattr(self, point).value), write)
+
+
 class motor(device):
     """A motor's status and control over six PLC points: *auto* (Hand/Auto switch; true in Auto),
     *running*, *start* (write true to start, false to stop), *fault* (negative logic: false when
@@ -275,13 +274,9 @@ class motor(device):
     def online(self) -> bool:
         return bool(self._auto._plc.online)
 
-    @property
-    def auto(self) -> bool | None:
-        return _boolean(self._auto.value)
+    auto = _reading("_auto")
 
-    @property
-    def running(self) -> bool | None:
-        return _boolean(self._running.value)
+    running = _reading("_running")
 
     @property
     def fault(self) -> bool | None:
@@ -289,25 +284,11 @@ class motor(device):
         value = self._fault.value
         return None if value is None else not value
 
-    @property
-    def estop(self) -> bool | None:
-        return _boolean(self._estop.value)
+    estop = _reading("_estop")
 
-    @property
-    def reset(self) -> bool | None:
-        return _boolean(self._reset.value)
+    reset = _control("_reset")
 
-    @reset.setter
-    def reset(self, value: Any) -> None:
-        self._reset.value = _truth(value)
-
-    @property
-    def start(self) -> bool | None:
-        return _boolean(self._start.value)
-
-    @start.setter
-    def start(self, value: Any) -> None:
-        self._start.value = _truth(value)
+    start = _control("_start")
 
     @property
     def status(self) -> str:

@@ -20,6 +20,7 @@ from twisted.internet import defer, reactor, utils
 from twisted.trial import unittest
 
 from cpppo.enip.client import deferred as pipeline
+from cpppo.enip.client.errors import CIPError
 from cpppo.enip.simulator import main_controller
 from cpppo.enip.simulator import run as simulator
 from cpppo.enip.simulator.controller import addressed
@@ -156,11 +157,22 @@ class TestModuleLevelViews(ServedBase):
         values = yield client.read("SCADA[0-3]")
         self.assertEqual(values, [1, 2, 3, 0])
         self.assertEqual(sorted(dict.keys(main.tags)), ["Motor_Velocity", "Output_Current", "SCADA"])
+        self.server.service.controller.add_tag("Later", "DINT")      # a tag made after main() started
+        self.assertIn("Later", main.tags)
+        self.assertIn("Later.attribute", main.tags.keys())
+        main.tags["SCADA"].error = 0x05                               # every access now fails with 0x05
+        failed = yield client.read("SCADA[0]").addErrback(lambda failure: failure.value)
+        self.assertIsInstance(failed, CIPError)
+        self.assertIn("status 5", str(failed))
+        main.tags["SCADA"].error = 0
+        self.assertEqual((yield client.read("SCADA[1]")), [2])
 
     def test_lookup_directory_resolve(self) -> None:
         identity = self.server.service.controller.identity
         self.assertIs(device.lookup(1, 1), identity)
         self.assertIs(device.directory["1.1.0"], identity)
+        self.assertIs(device.directory["1.1"]["7"], identity.attributes[7])   # a layer, as the original's
+        self.assertIn("1.1.7", list(device.directory))
         name: Any = device.lookup(1, 1, 7)
         self.assertEqual(name[0], identity.product_name)
         self.assertIsNone(device.lookup(0x99, 1, 1))

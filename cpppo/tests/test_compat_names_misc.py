@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import unittest
+from typing import Any
 
 import cpppo
 from cpppo import misc
@@ -99,6 +100,8 @@ class TestAddresses(unittest.TestCase):
             self.assertEqual(cpppo.parse_ip_port(text, default=default), expected, text)
         self.assertEqual(cpppo.parse_ip_port(("abc", None), default=default), ("abc", 44818))
         self.assertEqual(cpppo.parse_ip_port("host"), ("host", None))
+        self.assertEqual(str(cpppo.network("10.0.0.0/8")), "10.0.0.0/8")
+        self.assertEqual(cpppo.ip("127.0.0.1"), cpppo.IPv4Address("127.0.0.1"))
         with self.assertRaises(AssertionError):
             cpppo.parse_ip_port(":80")                   # no host and no default
         with self.assertRaises(ValueError):
@@ -152,6 +155,21 @@ class TestFunctions(unittest.TestCase):
         self.assertEqual(calls, [])
         self.assertEqual(str(text), "made")
 
+    def test_assert_tps_logs_the_rate_and_checks_a_minimum(self) -> None:
+        calls: list[int] = []
+
+        @cpppo.assert_tps(repeat=3, scale="count")
+        def work(count: int = 10) -> int:
+            calls.append(count)
+            return count
+
+        with self.assertLogs(level=logging.WARNING) as seen:
+            self.assertEqual(work(count=10), 10)
+        self.assertEqual(calls, [10, 10, 10])
+        self.assertRegex(seen.output[0], r"Performance: +[0-9.]+ TPS \(30 x .*work\)")
+        with self.assertLogs(level=logging.WARNING), self.assertRaises(AssertionError):
+            cpppo.assert_tps(minimum=cpppo.inf)(lambda: None)()   # no finite rate reaches infinity
+
     def test_redirect_stdout_socket(self) -> None:
         left, right = socket.socketpair()
         try:
@@ -168,7 +186,10 @@ class TestApidict(unittest.TestCase):
         api["x.y"] = 1                      # indexing never waits
         seen = []
         def read_later() -> None:
-            time.sleep(0.1)
+            # Once the value is there, the setter holds the lock until it waits: so this read
+            # (which takes the lock) comes after the setter began waiting, and releases it.
+            while not dict.__contains__(api, "request"):
+                time.sleep(0.001)
             seen.append(api.x.y)
         reader = threading.Thread(target=read_later)
         reader.start()
@@ -178,7 +199,8 @@ class TestApidict(unittest.TestCase):
         reader.join()
         self.assertEqual(seen, [1])
         self.assertLess(waited, 4.0)        # released by the read, not by the timeout
-        self.assertEqual(api.listitems(depth=1), [("x", cpppo.dotdict({"y": 1})), ("request", "go")])
+        self.assertEqual(api.listitems(depth=0), [("x", cpppo.dotdict({"y": 1})), ("request", "go")])
+        self.assertEqual(api.listitems(depth=1), [("x.y", 1), ("request", "go")])
         copy = cpppo.apidict(api)
         self.assertEqual(copy["x.y"], 1)
 
@@ -186,9 +208,74 @@ class TestApidict(unittest.TestCase):
         api = cpppo.apidict_threading(0.05)
         api.value = 1
         self.assertEqual(api["value"], 1)
-        self.assertEqual(cpppo.dotdict({"a": {"b": 1}, "c": 2}).listkeys(depth=1), ["a", "c"])
+        layered = cpppo.dotdict({"a": {"b": 1, "c": {"d": 2}}, "e": 3})
+        self.assertEqual(layered.a.c.d, 2)           # a plain dict stored becomes a dotdict layer
+        other = cpppo.dotdict()
+        other.f = {"g": {"h": 4}}
+        self.assertEqual(other.f.g.h, 4)             # ... also set as an attribute
+        self.assertEqual(layered.listkeys(depth=0), ["a", "e"])
+        self.assertEqual(layered.listkeys(depth=1), ["a.b", "a.c", "e"])
+        self.assertEqual(layered.listkeys(), ["a.b", "a.c.d", "e"])
 
-    def test_proxy_registration_tuple(self) -> None:
+    def test_shared_with_another_process_through_a_manager(self) -> None:
+        import multiprocessing.managers
+
+        class Manager(multiprocessing.managers.SyncManager):
+            pass
+
         name, cls, proxy = cpppo.make_apidict_proxy(cpppo.apidict)
         self.assertEqual((name, cls), ("apidict", cpppo.apidict))
-        self.assertTrue(hasattr(proxy, "set") and hasattr(proxy, "get"))
+        Manager.register(name, cls, proxy)
+        with Manager() as manager:
+            shared = manager.apidict(0.5)  # type: ignore[attr-defined]  # registered above
+            shared.set("x.y", 1)           # waits (up to 0.5 s) for a reader's get
+            self.assertEqual((shared.get("x.y"), shared["x.y"], list(shared)), (1, 1, ["x.y"]))
+
+
+class TestValueMachines(unittest.TestCase):
+    """``cpppo.integer`` / ``cpppo.string`` (and ``_bytes``): the value at ``<path>.<context>``."""
+
+    @staticmethod
+    def run_machine(machine: Any, text: Any, path: str = "") -> tuple[Any, Any]:
+        data = cpppo.dotdict()
+        source = cpppo.peekable(text)
+        with machine:
+            for _ in machine.run(source=source, data=data, path=path):
+                pass   # (at the end of the input the machine finishes: no progress twice, no new input)
+        return data, source
+
+    def test_single_values_as_the_original_stores_them(self) -> None:
+        cases = [(cpppo.string("x", initial="[a-z]+", terminal=True), "abc def", "string", "abc", " "),
+                 (cpppo.integer("x", terminal=True), "123x", "integer", 123, "x"),
+                 (cpppo.integer_bytes("x", terminal=True), b"4567 ", "integer", 4567, 32),
+                 (cpppo.string_bytes("x", initial="[a-z]+", terminal=True), b"hi there", "string", b"hi", 32),
+                 (cpppo.string_bytes("x", initial="[a-z]+", decode="ascii", terminal=True), b"hi", "string", "hi",
+                  None)]
+        for machine, text, key, value, rest in cases:
+            data, source = self.run_machine(machine, text)
+            self.assertEqual(data.items(), [(key, value)], machine)
+            self.assertEqual(source.peek(), rest)
+            self.assertTrue(machine.terminal)
+
+    def test_values_in_a_composite_machine(self) -> None:
+        first = cpppo.integer("first", context="a")
+        comma = cpppo.state_drop("comma")
+        second = cpppo.integer("second", context="b")
+        space = cpppo.state_drop("space")
+        name = cpppo.string("name", initial="[a-z]+", context="c", terminal=True)
+        first[","] = comma
+        comma[None] = second
+        second[" "] = space
+        space[None] = name
+        data, source = self.run_machine(cpppo.dfa("pair", initial=first, terminal=True), "12,345 abc!", "top")
+        self.assertEqual(sorted(data.items()), [("top.a", 12), ("top.b", 345), ("top.c", "abc")])
+        self.assertEqual(source.peek(), "!")
+
+    def test_dfa_post_runs_queued_closures_on_leaving(self) -> None:
+        machine = cpppo.dfa_post("post", initial=cpppo.state("s", terminal=True))
+        ran: list[int] = []
+        with machine:
+            machine.post_process_closure(lambda: ran.append(1))
+            machine.post_process_closure(lambda: ran.append(2))
+            self.assertEqual(ran, [])
+        self.assertEqual(ran, [1, 2])

@@ -30,12 +30,14 @@ PUBLIC = {
         "make_socket_stream", "misc", "mutexmethod", "nan", "nan_first", "nan_last", "natural", "near",
         "network", "non_value", "parse_ip_port", "peekable", "redirect_stdout", "redirect_stdout_socket",
         "regex", "rememberable", "reprargs", "reprlib", "scale", "state", "state_drop", "state_input",
-        "state_struct", "timer", "type_bytes_array_symbol", "type_bytes_iter", "type_str_array_symbol",
+        "state_struct", "timer", "type_bytes_array_symbol", "integer", "integer_bytes", "string",
+        "string_bytes", "dfa_post", "type_bytes_iter", "type_str_array_symbol",
         "type_str_base", "type_str_iter", "type_unicode_array_symbol", "unicode", "urlparse", "xrange"],
     "cpppo.automata": [
         "NonTerminal", "chainable", "chaining", "decide", "dfa", "dfa_base", "path_ext_input",
         "peekable", "peeking", "regex", "regex_bytes", "rememberable", "remembering", "state",
-        "state_drop", "state_input", "state_struct"],
+        "state_drop", "state_input", "state_struct", "string", "string_bytes", "integer", "integer_bytes",
+        "dfa_post"],
     "cpppo.bin.modbus_poll": [
         "log", "main"],
     "cpppo.bin.modbus_sim": [

@@ -65,15 +65,39 @@ def _address_of(controller: Any, attribute: Attribute) -> tuple[int, int, int]:
     raise LookupError(f"{attribute!r} has no CIP address")
 
 
+class TagEntry(dotdict):
+    """One tag of ``main.tags``: ``attribute`` (its Attribute), ``path`` (its CIP address as the
+    original's path, or None) and ``error``, which is the Attribute's: a CIP status set here makes
+    every client access of the tag fail with it, as the original's ``tags[name].error`` did."""
+
+    __slots__ = ()
+
+    @property
+    def error(self) -> int:
+        return int(dict.__getitem__(self, "attribute").error)
+
+    @error.setter
+    def error(self, status: int) -> None:
+        dict.__getitem__(self, "attribute").error = status
+        dict.__setitem__(self, "error", status)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "error":   # (a dotdict's attributes are its items: the property is set by name)
+            TagEntry.error.fset(self, value)  # type: ignore[attr-defined]
+        else:
+            super().__setattr__(name, value)
+
+
 class TagTable(dotdict):
-    """``main.tags``: each tag name -> ``dotdict(attribute=..., path=..., error=...)``, as the
-    original's; refilled from the served controller by :func:`use` (and :meth:`refresh`).  Names are
+    """``main.tags``: each tag name -> a :class:`TagEntry`, as the original's; filled from the
+    served controller by :func:`use`, and again whenever its tags have changed in number.  Names are
     stored with ``dict.__setitem__`` (a tag name may hold a '.'), as the original's examples read
     them: ``dict.__getitem__(tags, name).attribute``."""
 
     __slots__ = ()
 
     def refresh(self) -> None:
+        """Fill from the served controller (empty if none)."""
         dict.clear(self)
         if not _served:
             return
@@ -82,9 +106,33 @@ class TagTable(dotdict):
             address = getattr(attribute, "cip_address", None)
             path = None if address is None else {"segment": [{"class": address[0]}, {"instance": address[1]},
                                                               {"attribute": address[2]}]}
-            dict.__setitem__(self, attribute.name, dotdict(attribute=attribute, path=path, error=attribute.error))
+            dict.__setitem__(self, attribute.name, TagEntry(attribute=attribute, path=path, error=attribute.error))
         for name, attribute, _ in controller.tags.aliases():
-            dict.__setitem__(self, name, dotdict(attribute=attribute, path=None, error=attribute.error))
+            dict.__setitem__(self, name, TagEntry(attribute=attribute, path=None, error=attribute.error))
+
+    def _current(self) -> None:
+        if _served and dict.__len__(self) != len(_served[0].tags) + len(_served[0].tags.aliases()):
+            self.refresh()
+
+    def __getitem__(self, key: str) -> Any:
+        self._current()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._current()
+        return super().__contains__(key)
+
+    def __len__(self) -> int:
+        self._current()
+        return dict.__len__(self)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._current()
+        return super().get(key, default)
+
+    def _leaves(self, prefix: str = "", depth: int | None = None) -> Iterator[tuple[str, Any]]:
+        self._current()   # (keys, items, values and iteration all start here)
+        return super()._leaves(prefix, depth)
 
 
 #: The original's ``cpppo.server.enip.main.tags``.
@@ -93,25 +141,29 @@ tags = TagTable()
 
 class DirectoryView(Mapping[str, Any]):
     """``device.directory``: "class.instance.attribute" -> the Attribute ("class.instance.0": the
-    Object), over the served controller's CIP objects, as the original's dotdict was keyed."""
+    Object; "class.instance" and "class": their layers), over the served controller's CIP objects,
+    as the original's dotdict was keyed.  Each access reads the controller as it is then."""
 
-    def _entries(self) -> dict[str, Any]:
-        entries: dict[str, Any] = {}
+    def _snapshot(self) -> dotdict:
+        layers = dotdict()
         if _served:
             for obj in _served[0].directory:
-                entries[f"{obj.class_id}.{obj.instance_id}.0"] = obj
+                layers[f"{obj.class_id}.{obj.instance_id}.0"] = obj
                 for number, attribute in obj.attributes.items():
-                    entries[f"{obj.class_id}.{obj.instance_id}.{number}"] = attribute
-        return entries
+                    layers[f"{obj.class_id}.{obj.instance_id}.{number}"] = attribute
+        return layers
 
     def __getitem__(self, key: str) -> Any:
-        return self._entries()[key]
+        return self._snapshot()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._snapshot()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries())
+        return iter(self._snapshot())
 
     def __len__(self) -> int:
-        return len(self._entries())
+        return len(self._snapshot().keys())
 
 
 #: The original's ``cpppo.server.enip.device.directory``.

@@ -43,6 +43,8 @@ __all__ = ["EnipClient", "connect", "RequestTimeout", "ConnectionClosed", "CIPEr
            "validate", "operation"]
 
 log = logging.getLogger(__name__)
+#: The original client's logger: its summary (NORMAL) and failure (WARNING) lines print its name.
+_original_log = logging.getLogger("enip.cli")
 
 
 def operation(tag: str | dict) -> dict:
@@ -265,9 +267,9 @@ def validate(result: tuple, printing: bool = False) -> tuple:
     """Log (and maybe print) the original's summary line; a write's value becomes its data."""
     idx, dsc, req, rpy, sts, val = result
     line, shown = plan.summary(result_op(result), req, rpy, val)
-    log.info(line)
     if rpy is not None and rpy.status:
-        log.warning("Client %s returned non-zero status: %s", dsc, line.rpartition(": ")[2].strip("'"))
+        _original_log.warning("Client %s returned non-zero status: %s", dsc, line.rpartition(": ")[2].strip("'"))
+    _original_log.normal(line)  # type: ignore[attr-defined]
     if printing:
         print(line, flush=True)
     if val is True and isinstance(req.body, (logix.WriteTag, logix.WriteTagFragmented)):

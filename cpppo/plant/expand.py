@@ -45,8 +45,8 @@ def parse_address(file: str, ref: EntryRef, text: Any, default_port: int) -> tup
         address = ipaddress.IPv4Address(host)
     except ValueError:
         raise PlantError(file, ref, f"address {text!r}: {host!r} is not an IPv4 address") from None
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise PlantError(file, ref, f"address {text!r}: port {port!r} is not a number from 1 to 65535")
+    if port and not (port.isdigit() and 0 <= int(port) < 65536):
+        raise PlantError(file, ref, f"address {text!r}: port {port!r} is not a number from 0 to 65535")
     return address, int(port) if port else default_port
 
 

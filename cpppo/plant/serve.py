@@ -53,6 +53,18 @@ class Served:
         return int(self.service.controller.requests)
 
     @property
+    def bound(self) -> tuple[str, int]:
+        """Where it is served (the port the OS chose, for a port 0); the file's address until bound."""
+        if isinstance(self.device, ModbusDevice):
+            listening = next(iter(self.service)).listening
+            if listening is not None:
+                host = listening.getHost()
+                return host.host, host.port
+        elif self.transport is not None and self.transport.listeners and self.transport.listeners[0].bound:
+            return self.transport.listeners[0].bound
+        return self.device.address
+
+    @property
     def clients(self) -> int:
         """Client connections open now."""
         if isinstance(self.device, ModbusDevice):

@@ -145,10 +145,11 @@ def _after_reply(api: Api, transport: Any, work: list[Callable[[], Any]]) -> Non
     gone.addTimeout(2.0, api.reactor).addBoth(lambda _: [w() for w in work])
 
 
-def make_app(api: Api, guard: Guard | None = None) -> Klein:
+def make_app(api: Api, guard: Guard | None = None, prefix: str = "") -> Klein:
     """A Klein app serving *api* (one per server; routes close over it).
 
-    A request that assigns a value is first put to *guard* (403 if it refuses).
+    A request that assigns a value is first put to *guard* (403 if it refuses).  *prefix* is the
+    path it is mounted under (a plant serves each controller's app under ``/<name>``).
     """
     app = Klein()
 
@@ -160,7 +161,9 @@ def make_app(api: Api, guard: Guard | None = None) -> Klein:
 
     @app.route("/api", branch=True, methods=["GET", "HEAD", "POST", "PUT"])
     async def api_request(request: Any) -> bytes:
-        (group, match, command, value), as_json = parse_api_path(request.path.decode("utf-8", "replace"))
+        path = request.path.decode("utf-8", "replace")
+        (group, match, command, value), as_json = parse_api_path(path[len(prefix):] if path.startswith(prefix)
+                                                                  else path)
         kind = "application/json" if as_json else negotiate(request.getHeader("accept"))
         if kind is None:
             return _encode(request, _refusal(f"cannot reply in {request.getHeader('accept')!r}; "

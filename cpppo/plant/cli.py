@@ -30,7 +30,8 @@ PROG = "python -m cpppo.plant"
 OPTIONS: tuple[tuple[str, str | None, str], ...] = (
     ("web", "w", "serve the plant's web page and API on [<interface>][:<port>] (default port 80), eg. "
                  "127.0.0.1:8080: / lists the devices, /<name>/ is a controller's own page and API"),
-    ("shard", None, "serve only shard K of N (K/N, eg. 0/3): device j of the expanded plant when j mod N = K"),
+    ("shard", None, "serve only shard K of N (K/N, eg. 0/3): device j of the expanded plant when j mod N = K "
+                    "(K1,K2/N: several shards)"),
     ("host", None, "serve the shard's devices at this address (each keeps its port and slot) instead of the "
                    "file's: a pod's or container's own IP address"),
     ("log", "l", "log to FILE (rotating, 10 MB, 5 copies)"),

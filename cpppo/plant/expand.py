@@ -125,18 +125,21 @@ def serials(plant: Plant) -> Plant:
     return replace(plant, controllers=controllers)
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``K/N`` (0 <= K < N) -> (K, N); ValueError otherwise."""
-    k, sep, n = text.partition("/")
-    if not sep or not k.strip().isdigit() or not n.strip().isdigit() or not 0 <= int(k) < int(n):
+def parse_shard(text: str) -> tuple[frozenset[int], int]:
+    """``K/N`` (0 <= K < N), or ``K1,K2,.../N`` for several shards in one process -> ({K...}, N);
+    ValueError otherwise."""
+    ks, sep, n = text.partition("/")
+    numbers = [k.strip() for k in ks.split(",")]
+    if not sep or not n.strip().isdigit() or not all(k.isdigit() for k in numbers) \
+            or not all(0 <= int(k) < int(n) for k in numbers):
         raise ValueError(f"shard {text!r} is not K/N with 0 <= K < N (eg. 0/3)")
-    return int(k), int(n)
+    return frozenset(int(k) for k in numbers), int(n)
 
 
-def shard(plant: Plant, k: int, n: int) -> Plant:
-    """The part of *plant* shard K of N serves: device j of the expanded list when j mod N = K."""
-    devices = plant.devices
-    mine = [d for j, d in enumerate(devices) if j % n == k]
+def shard(plant: Plant, ks: frozenset[int] | int, n: int) -> Plant:
+    """The part of *plant* shard(s) K of N serve: device j of the expanded list when j mod N is a K."""
+    mine_k = frozenset((ks,)) if isinstance(ks, int) else ks
+    mine = [d for j, d in enumerate(plant.devices) if j % n in mine_k]
     return replace(plant, controllers=tuple(d for d in mine if isinstance(d, Controller)),
                    modbus=tuple(d for d in mine if isinstance(d, ModbusDevice)))
 

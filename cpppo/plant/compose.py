@@ -62,7 +62,7 @@ def compose(plant: Plant, plant_path: str, subnet: ipaddress.IPv4Network | None 
                                            f"10.a.b.c)")
     network = subnet or _network(addresses)
     used = set(addresses)
-    gateway = next(a for a in reversed(list(network.hosts())[-16:]) if a not in used)
+    gateway = next(network.broadcast_address - k for k in range(1, 64) if network.broadcast_address - k not in used)
     folder = os.path.dirname(os.path.abspath(plant_path))
     inside = f"{MOUNT}/{os.path.basename(plant_path)}"
     lines = [f"# {PROG} {os.path.basename(plant_path)}: {len(devices)} devices at {len(groups)} addresses.",

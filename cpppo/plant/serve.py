@@ -85,7 +85,7 @@ class PlantServer:
         self.served: dict[str, Served] = {}
         self.web: Any = None  # the plant web server's port, if any
         self._transports: list[tuple[Controller, Transport]] = []  # (the first controller there, its listener)
-        self._modbus: list[Any] = []
+        self.closing: defer.Deferred = defer.succeed(None)  # what a failed listen() closed, once closed
 
     def build(self) -> None:
         """Build every device; PlantError (and nothing built) if one cannot be."""
@@ -128,12 +128,9 @@ class PlantServer:
                     except Exception as error:
                         raise PlantError(self.plant.file, served.device.entry, reason(error)) from None
                     bound.append(served.service)
-        except PlantError:
-            for one in bound:
-                if isinstance(one, Transport):
-                    one.stop()
-                else:
-                    one.stopService()
+        except PlantError:  # nothing half-started: close what was bound (``closing`` fires once it is closed)
+            self.closing = defer.gatherResults([defer.maybeDeferred(one.stop if isinstance(one, Transport)
+                                                                    else one.stopService) for one in bound])
             raise
         log.info("plant %s: %d controllers at %d addresses, %d Modbus devices", self.plant.file,
                  len(self.plant.controllers), len(self._transports), len(self.plant.modbus))

@@ -190,7 +190,7 @@ def test_twistd_cpppo_modbus_serves(installed):
 def test_twistd_cpppo_plant_serves(installed):
     (installed.work / "plant.toml").write_text(f'[[controllers]]\nname = "one{{i}}"\ncount = 2\n'
                                                f'address = "{LOOPBACK}:0"\ntags = ["SCADA=INT[4]"]\n'
-                                               f'[[controllers]]\nname = "two"\naddress = "127.0.0.2:0"\n'
+                                               f'[[controllers]]\nname = "two"\naddress = "127.0.0.3:0"\n'
                                                f'tags = ["SCADA=INT[4]"]\n')
     with (installed.work / "plant.out").open("wb") as out:
         proc = subprocess.Popen([installed.bin("twistd"), "-n", "--pidfile=", "cpppo-plant", "-A", "--shard", "0/2",

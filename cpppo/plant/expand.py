@@ -71,7 +71,7 @@ def expand_controllers(file: str, ref: EntryRef, entry: dict[str, Any], base: st
     count = entry.get("count", 1)
     first, port = parse_address(file, ref, entry["address"], CONTROLLER_PORT)
     slot = entry.get("slot")
-    if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot
+    if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or slot < 0
                              or slot + count - 1 > 255):
         raise PlantError(file, ref, f"slot {slot!r} is not a number from 0 to 255 (for each of the {count})")
     tags, l5x, csv, tag_files = (_strings(file, ref, entry, key) for key in ("tags", "l5x", "csv", "tags_file"))

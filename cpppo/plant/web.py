@@ -45,7 +45,7 @@ class PlantIndex(resource.Resource):
 
     def __init__(self, server: Any, reactor: Any, guard: Guard) -> None:
         super().__init__()
-        self.server = server
+        self.plant_server = server  # (not .server: a Resource's server is its Site's)
         self.reactor = reactor
         self.guard = guard
         self._apps: dict[str, resource.IResource] = {}
@@ -53,7 +53,7 @@ class PlantIndex(resource.Resource):
         self._rates: dict[str, float] = {}
 
     def _counts(self) -> dict[str, int]:
-        return {name: served.requests for name, served in self.server.served.items()}
+        return {name: served.requests for name, served in self.plant_server.served.items()}
 
     def listing(self) -> dict[str, Any]:
         """The index's JSON: every device with its address, requests, requests/s and clients."""
@@ -65,14 +65,15 @@ class PlantIndex(resource.Resource):
                            for name, count in fresh.items()}
             self._sample = (now, fresh)
         devices = []
-        for name, served in self.server.served.items():
+        for name, served in self.plant_server.served.items():
             device = served.device
+            host, port = served.bound
             devices.append({
-                "name": name, "kind": device.kind, "address": "%s:%d" % served.bound,
+                "name": name, "kind": device.kind, "address": f"{host}:{port}",
                 "slot": getattr(device, "slot", None), "requests": served.requests,
                 "requests_per_s": round(self._rates.get(name, 0.0), 2), "clients": served.clients,
                 "page": f"/{name}/" if isinstance(device, Controller) else None})
-        return {"plant": self.server.plant.file, "devices": devices, "until": time.time()}
+        return {"plant": self.plant_server.plant.file, "devices": devices, "until": time.time()}
 
     def getChild(self, path: bytes, request: Any) -> resource.IResource:
         name = path.decode("utf-8", "replace")
@@ -80,7 +81,7 @@ class PlantIndex(resource.Resource):
             return self
         if name in ("api", "plant.json"):
             return _Listing(self)
-        served = self.server.served.get(name)
+        served = self.plant_server.served.get(name)
         if served is None or not isinstance(served.device, Controller):
             return resource.NoResource(f"no controller {name!r} in this plant")
         if not request.postpath:  # /name: the page's relative links need /name/

@@ -47,8 +47,10 @@ class Options(usage.Options):
 
     opt_v = opt_verbose
 
-    def parseArgs(self, plant: str) -> None:
-        self["plant"] = plant
+    def parseArgs(self, *plant: str) -> None:
+        if len(plant) != 1:
+            raise usage.UsageError("one plant file is needed (PLANT.toml)")
+        self["plant"] = plant[0]
 
     def namespace(self) -> argparse.Namespace:
         """These options as ``python -m cpppo.plant``'s parser would have parsed them."""

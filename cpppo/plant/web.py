@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.web import resource, util
-from twisted.web.server import Site
 
 from cpppo.enip.web.api import Api
-from cpppo.enip.web.app import make_app
-from cpppo.enip.web.guard import Guard, channel_factory
+from cpppo.enip.web.app import make_app, serve_site
+from cpppo.enip.web.guard import Guard
 from cpppo.plant.model import Controller
 
 __all__ = ["PlantIndex", "start_plant_web", "INDEX_PAGE"]
@@ -117,15 +116,7 @@ def start_plant_web(server: Any, address: tuple[str, int], reactor: Any = None) 
     if reactor is None:
         from twisted.internet import reactor
     guard = Guard()
-    site = Site(PlantIndex(server, reactor, guard))
-    site.displayTracebacks = False
-    site.protocol = channel_factory  # type: ignore[method-assign]
-    host, port = address
-    listening = reactor.listenTCP(port, site, interface=host)
-    bound = listening.getHost()
-    guard.bind(host, bound.host, bound.port)
-    log.log(getattr(logging, "NORMAL", logging.INFO), "Plant web index on http://%s:%d/", bound.host, bound.port)
-    return listening
+    return serve_site(PlantIndex(server, reactor, guard), guard, address, reactor, "Plant web index")
 
 
 #: The index page: a table of the devices, refreshed from ``api`` every two seconds; values go in as text.

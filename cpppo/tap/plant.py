@@ -12,7 +12,6 @@ nothing left listening.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from twisted.application import service
@@ -21,6 +20,7 @@ from twisted.python import usage
 from cpppo.plant.cli import FLAGS, OPTIONS, Config, configure
 
 from ..bin.startup import TwistedLogHandler, setup_logging
+from . import guard
 from .guard import ExitOnFailure
 
 __all__ = ["Options", "makeService", "PlantService", "PROG"]
@@ -29,9 +29,10 @@ __all__ = ["Options", "makeService", "PlantService", "PROG"]
 PROG = "twistd cpppo-plant"
 
 
-class Options(usage.Options):
+class Options(guard.OneLineUsage):
     """The plant's options; the one positional argument is the plant file."""
 
+    prog = PROG
     synopsis = "[options] PLANT.toml"
     longdesc = f"{PROG}: many simulated controllers and Modbus devices, each at its own address, from a plant file."
     optFlags = [[name, short, text] for name, short, text in FLAGS]
@@ -58,17 +59,11 @@ class Options(usage.Options):
         values.update({name.replace("-", "_"): bool(self[name]) for name, _, _ in FLAGS})
         return argparse.Namespace(verbose=self["verbose"], plant=self["plant"], **values)
 
-    def parseOptions(self, options: list[str] | None = None) -> None:
-        """Parse; a usage error is the synopsis and one line on stderr, exit status 2."""
-        try:
-            super().parseOptions(options)
-        except usage.UsageError as error:
-            usage_error(str(error))
 
 
 def usage_error(message: str) -> None:
-    print(f"usage: {PROG} {Options.synopsis}\n{PROG}: error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    """``usage: twistd cpppo-plant ...`` and ``twistd cpppo-plant: error: MESSAGE`` on stderr; exit 2."""
+    guard.usage_error(PROG, Options.synopsis, message)
 
 
 class PlantService(service.Service):

@@ -36,7 +36,7 @@ from cpppo.enip.web.api import Api, ApiError, Outcome
 from cpppo.enip.web.guard import Guard, channel_factory
 from cpppo.enip.web.page import PAGE
 
-__all__ = ["make_app", "start_web", "parse_api_path", "negotiate"]
+__all__ = ["make_app", "start_web", "serve_site", "parse_api_path", "negotiate"]
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +231,18 @@ def start_web(server_or_service: Any, address: tuple[str, int], reactor: Any = N
     service = getattr(server_or_service, "service", server_or_service)
     api = Api(service, reactor, on_done=on_done)
     guard = Guard()
-    site = Site(make_app(api, guard).resource())
+    return serve_site(make_app(api, guard).resource(), guard, address, reactor, "Web API listening")
+
+
+def serve_site(root: Any, guard: Guard, address: tuple[str, int], reactor: Any, what: str) -> Any:
+    """Serve the web resource *root* on *address* (only on that interface), *guard* told where it is bound;
+    returns the listening port.  A plant's web index is served the same way (:mod:`cpppo.plant.web`)."""
+    site = Site(root)
     site.displayTracebacks = False
     site.protocol = channel_factory  # type: ignore[method-assign]
     host, port = address
     listening = reactor.listenTCP(port, site, interface=host)
     bound = listening.getHost()
     guard.bind(host, bound.host, bound.port)
-    log.log(getattr(logging, "NORMAL", logging.INFO), "Web API listening on http://%s:%d/", bound.host, bound.port)
+    log.log(getattr(logging, "NORMAL", logging.INFO), "%s on http://%s:%d/", what, bound.host, bound.port)
     return listening

@@ -108,3 +108,17 @@ def test_the_compose_file_is_yaml_with_each_address_on_the_network() -> None:
     assert services["meter"]["command"][3:7] == ["--shard", "3/4", "--host", "172.30.9.1"]
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert "give --subnet" in refused.stderr
+
+
+def test_the_example_plant_file_is_the_readmes_and_is_valid() -> None:
+    from cpppo.plant.reader import read
+
+    example = ROOT / "docker" / "plant" / "plant.toml"
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("Every key is shown here (`docker/plant/plant.toml`)")
+    shown = re.search(r"^```toml\n(.*?)^```$", readme[start:], re.M | re.S).group(1)
+    body = "".join(line + "\n" for line in example.read_text().splitlines() if not line.startswith("#")).lstrip()
+    assert shown == body
+    plant = read(str(example))
+    assert (len(plant.controllers), len(plant.modbus)) == (203, 10)
+    assert [(c.name, c.slot) for c in plant.controllers[-2:]] == [("rack0", 1), ("rack1", 2)]

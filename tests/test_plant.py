@@ -34,6 +34,7 @@ from tests.peers.process import ServerProcess
 FILLERS = 297  # with the tank and a chassis of two: 300 controllers
 METERS = 10
 MODBUS_PORT = 15020
+L5X = Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.L5X"
 
 
 def _plant_file(folder: Path, net: int) -> Path:
@@ -43,6 +44,7 @@ def _plant_file(folder: Path, net: int) -> Path:
 name = "tank"
 address = "127.{net}.1.1"
 tags = ["SCADA=INT[100]", "Level=REAL"]
+l5x = ["{L5X}"]
 identity = {{ product_name = "1756-L85E/B Tank", serial = 1234 }}
 
 [[controllers]]
@@ -121,6 +123,15 @@ def test_pylogix_reads_each_controllers_own_identity_and_tags(plant: Plant) -> N
             assert comm.Read("Count[0]", 3).Value == [0, 0, 0]
             assert comm.Read("SCADA").Status != "Success"  # the tank's tag, not a filler's
     assert len(seen) == 5  # every controller's serial is its own
+
+
+def test_a_controller_serves_its_l5x_export(plant: Plant) -> None:
+    with pylogix.PLC(plant.listing["tank"], timeout=5.0) as comm:
+        assert comm.Read("Counter").Value == 42  # from the L5X
+        assert comm.Read("SCADA[0]", 2).Value == [0, 0]  # from the plant file's tags
+        assert comm.GetDeviceProperties().Value.ProductName == "1756-L85E/B Tank"  # the file's, not the L5X's
+    with pylogix.PLC(plant.filler(0), timeout=5.0) as comm:
+        assert comm.Read("Counter").Status != "Success"
 
 
 def test_a_write_on_one_controller_never_shows_on_another(plant: Plant) -> None:

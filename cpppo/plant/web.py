@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from twisted.web import resource, util
@@ -42,13 +43,14 @@ class _View:
 class PlantIndex(resource.Resource):
     """The plant's root resource: the index at ``/`` and ``/api``, each controller's app below ``/<name>/``."""
 
-    def __init__(self, server: Any, reactor: Any, guard: Guard) -> None:
+    def __init__(self, server: Any, reactor: Any, guard: Guard, now: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.plant_server = server  # (not .server: a Resource's server is its Site's)
         self.reactor = reactor
         self.guard = guard
+        self.now = now
         self._apps: dict[str, resource.IResource] = {}
-        self._sample: tuple[float, dict[str, int]] = (time.monotonic(), self._counts())
+        self._sample: tuple[float, dict[str, int]] = (now(), self._counts())
         self._rates: dict[str, float] = {}
 
     def _counts(self) -> dict[str, int]:
@@ -56,7 +58,7 @@ class PlantIndex(resource.Resource):
 
     def listing(self) -> dict[str, Any]:
         """The index's JSON: every device with its address, requests, requests/s and clients."""
-        now = time.monotonic()
+        now = self.now()
         then, counts = self._sample
         if now - then >= 1.0 or not self._rates:
             fresh = self._counts()

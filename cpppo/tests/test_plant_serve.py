@@ -18,11 +18,13 @@ from dataclasses import replace
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
+from cpppo.enip.web.guard import Guard
 from cpppo.plant.cli import configure, serve
 from cpppo.plant.fdlimit import HEADROOM, needed, raise_limit
 from cpppo.plant.model import Controller, EntryRef, Plant, PlantError
 from cpppo.plant.reader import parse
 from cpppo.plant.serve import PlantServer
+from cpppo.plant.web import PlantIndex
 from cpppo.tap.plant import Options, makeService
 
 
@@ -85,6 +87,29 @@ class AllOrNothing(unittest.TestCase):
         finally:
             yield server.stop()
         self.assertTrue(all(_refused(host, port) for host, port in bound.values()))
+
+
+class WebIndex(unittest.TestCase):
+    def test_each_device_with_its_requests_per_second_and_clients(self):
+        plant = parse({"controllers": [{"name": "c{i}", "count": 2, "address": "127.0.2.1:0", "tags": ["X"]}],
+                       "modbus": [{"name": "m", "address": "127.0.9.1:0", "registers": ["40001"]}]}, "plant.toml")
+        server = PlantServer(plant, reactor)
+        server.build()  # (not listening: the index reads the counters, not the sockets)
+        clock = [100.0]
+        index = PlantIndex(server, reactor, Guard(), now=lambda: clock[0])
+        first = index.listing()["devices"]
+        self.assertEqual([(d["name"], d["kind"], d["address"], d["requests"], d["requests_per_s"], d["clients"],
+                           d["page"]) for d in first],
+                         [("c0", "enip", "127.0.2.1:0", 0, 0.0, 0, "/c0/"), ("c1", "enip", "127.0.2.2:0", 0, 0.0, 0,
+                                                                           "/c1/"),
+                          ("m", "modbus", "127.0.9.1:0", 0, 0.0, 0, None)])
+        server.served["c1"].service.controller.requests += 30  # as the dispatcher counts them
+        server.served["m"].service.device.requests += 5
+        clock[0] += 0.5  # under a second: the last rates stand
+        self.assertEqual([d["requests_per_s"] for d in index.listing()["devices"]], [0.0, 0.0, 0.0])
+        clock[0] += 1.5
+        devices = index.listing()["devices"]
+        self.assertEqual([(d["requests"], d["requests_per_s"]) for d in devices], [(0, 0.0), (30, 15.0), (5, 2.5)])
 
 
 class OpenFiles(unittest.TestCase):

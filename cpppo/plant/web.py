@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.web import resource, util

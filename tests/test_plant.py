@@ -30,6 +30,7 @@ from pymodbus.client import ModbusTcpClient
 
 from cpppo.enip.codec import encap
 from tests.peers.process import ServerProcess
+from tests.test_enip_web_browser import browser  # noqa: F401  (the fixture: headless Chromium)
 
 FILLERS = 297  # with the tank and a chassis of two: 300 controllers
 METERS = 10
@@ -232,3 +233,20 @@ def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant:
     assert _get(plant, "/filler21/api/tags/Count/attribute%5B0:2%5D.json")["command"]["value"] == [0, 0]
     with urllib.request.urlopen(f"http://127.0.0.1:{plant.web}/filler20/", timeout=10) as reply:
         assert b"<html" in reply.read()
+
+
+def test_the_index_and_a_controllers_live_page_in_a_browser(plant: Plant, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(f"http://127.0.0.1:{plant.web}/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "summary"), "310 devices"))
+    browser.find_element(By.LINK_TEXT, "filler3").click()  # to /filler3/: that controller's own page
+    wait.until(ec.text_to_be_present_in_element((By.ID, "product"), "1756-L83E/B Filler 3"))
+    assert browser.current_url.endswith("/filler3/")
+    with pylogix.PLC(plant.filler(3), timeout=5.0) as comm:
+        assert comm.Write("Level", 3.25).Status == "Success"
+    browser.find_element(By.ID, "tag-select").send_keys("Level")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "value-0"), "3.25"))

@@ -235,7 +235,7 @@ def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant:
         assert b"<html" in reply.read()
 
 
-def test_the_index_and_a_controllers_live_page_in_a_browser(plant: Plant, browser) -> None:
+def test_the_index_and_a_controllers_live_page_in_a_browser(plant: Plant, browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait

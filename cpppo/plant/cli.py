@@ -26,16 +26,16 @@ __all__ = ["OPTIONS", "FLAGS", "Config", "parser", "configure", "serve", "main"]
 
 PROG = "python -m cpppo.plant"
 
-#: (long name, short name, help): options taking a value (None: no default).
-OPTIONS: tuple[tuple[str, str | None, str], ...] = (
-    ("web", "w", "serve the plant's web page and API on [<interface>][:<port>] (default port 80), eg. "
+#: (long name, short name, metavar, help): options taking a value (None: no default).
+OPTIONS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("web", "w", "ADDRESS", "serve the plant's web page and API on [<interface>][:<port>] (default port 80), eg. "
                  "127.0.0.1:8080: / lists the devices, /<name>/ is a controller's own page and API"),
-    ("shard", None, "serve only shard K of N (K/N, eg. 0/3): device j of the expanded plant when j mod N = K "
+    ("shard", None, "K/N", "serve only shard K of N (K/N, eg. 0/3): device j of the expanded plant when j mod N = K "
                     "(K1,K2/N: several shards)"),
-    ("host", None, "serve the shard's devices at this address (each keeps its port and slot) instead of the "
+    ("host", None, "ADDRESS", "serve the shard's devices at this address (each keeps its port and slot) instead of the "
                    "file's: a pod's or container's own IP address"),
-    ("log", "l", "log to FILE (rotating, 10 MB, 5 copies)"),
-    *((option, None, text) for option, text in opts.LIMIT_OPTIONS),
+    ("log", "l", "FILE", "log to FILE (rotating, 10 MB, 5 copies)"),
+    *((option, None, "SECONDS" if option == "idle-timeout" else "N", text) for option, text in opts.LIMIT_OPTIONS),
 )
 #: (long name, short name, help): flags.
 FLAGS: tuple[tuple[str, str | None, str], ...] = (
@@ -63,8 +63,8 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
                                  "Modbus devices, each at its own address, in one process, from a plant file. "
                                  f"({prog} compose PLANT.toml writes a Docker Compose file instead.)")
     ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
-    for name, short, text in OPTIONS:
-        ap.add_argument(*([f"-{short}"] if short else []), f"--{name}", default=None, help=text)
+    for name, short, metavar, text in OPTIONS:
+        ap.add_argument(*([f"-{short}"] if short else []), f"--{name}", default=None, metavar=metavar, help=text)
     for name, short, text in FLAGS:
         ap.add_argument(*([f"-{short}"] if short else []), f"--{name}", action="store_true", help=text)
     ap.add_argument("plant", metavar="PLANT.toml", help="the plant file (README: \"A plant in one process\")")

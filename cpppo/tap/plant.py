@@ -36,7 +36,7 @@ class Options(guard.OneLineUsage):
     synopsis = "[options] PLANT.toml"
     longdesc = f"{PROG}: many simulated controllers and Modbus devices, each at its own address, from a plant file."
     optFlags = [[name, short, text] for name, short, text in FLAGS]
-    optParameters = [[name, short, None, text] for name, short, text in OPTIONS]
+    optParameters = [[name, short, None, text] for name, short, _, text in OPTIONS]
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,7 +55,7 @@ class Options(guard.OneLineUsage):
 
     def namespace(self) -> argparse.Namespace:
         """These options as ``python -m cpppo.plant``'s parser would have parsed them."""
-        values = {name.replace("-", "_"): self[name] for name, _, _ in OPTIONS}
+        values = {name.replace("-", "_"): self[name] for name, *_ in OPTIONS}
         values.update({name.replace("-", "_"): bool(self[name]) for name, _, _ in FLAGS})
         return argparse.Namespace(verbose=self["verbose"], plant=self["plant"], **values)
 

@@ -72,7 +72,7 @@ registers = ["40001-40010=0", "1-16=0"]
     return path
 
 
-class Plant:
+class RunningPlant:
     """The running plant process, its file, its addresses and its web port."""
 
     def __init__(self, process: ServerProcess, net: int, web: int, listing: dict[str, str]) -> None:
@@ -84,7 +84,7 @@ class Plant:
 
 
 @pytest.fixture(scope="module")
-def plant() -> Iterator[Plant]:
+def plant() -> Iterator[RunningPlant]:
     outdir = tempfile.TemporaryDirectory(prefix="plant-")
     net = random.randrange(100, 250)
     path = _plant_file(Path(outdir.name), net)
@@ -103,10 +103,10 @@ def plant() -> Iterator[Plant]:
         assert "started in" in text, text
         listing = {m[0]: m[1] for m in re.findall(r"^(\S+) (?:enip|modbus) (\S+:\d+)", text, re.M)}
         web = int(re.search(r"Web API address = \('127.0.0.1', (\d+)\)", text).group(1))
-        yield Plant(process, net, web, {name: where.rsplit(":", 1)[0] for name, where in listing.items()})
+        yield RunningPlant(process, net, web, {name: where.rsplit(":", 1)[0] for name, where in listing.items()})
 
 
-def test_the_plant_serves_every_device_of_the_file_at_its_own_address(plant: Plant) -> None:
+def test_the_plant_serves_every_device_of_the_file_at_its_own_address(plant: RunningPlant) -> None:
     assert "plant plant.toml: 300 controllers, 10 Modbus devices" in plant.process.output()
     assert len(plant.listing) == 310
     assert plant.filler(0) == f"127.{plant.net}.2.250" and plant.filler(6) == f"127.{plant.net}.3.0"
@@ -114,7 +114,7 @@ def test_the_plant_serves_every_device_of_the_file_at_its_own_address(plant: Pla
     assert plant.listing["meter9"] == f"127.{plant.net}.9.10"
 
 
-def test_pylogix_reads_each_controllers_own_identity_and_tags(plant: Plant) -> None:
+def test_pylogix_reads_each_controllers_own_identity_and_tags(plant: RunningPlant) -> None:
     seen = set()
     for i in (0, 5, 6, 150, FILLERS - 1):
         with pylogix.PLC(plant.filler(i), timeout=5.0) as comm:
@@ -126,7 +126,7 @@ def test_pylogix_reads_each_controllers_own_identity_and_tags(plant: Plant) -> N
     assert len(seen) == 5  # every controller's serial is its own
 
 
-def test_a_controller_serves_its_l5x_export(plant: Plant) -> None:
+def test_a_controller_serves_its_l5x_export(plant: RunningPlant) -> None:
     with pylogix.PLC(plant.listing["tank"], timeout=5.0) as comm:
         assert comm.Read("Counter").Value == 42  # from the L5X
         assert comm.Read("SCADA[0]", 2).Value == [0, 0]  # from the plant file's tags
@@ -135,7 +135,7 @@ def test_a_controller_serves_its_l5x_export(plant: Plant) -> None:
         assert comm.Read("Counter").Status != "Success"
 
 
-def test_a_write_on_one_controller_never_shows_on_another(plant: Plant) -> None:
+def test_a_write_on_one_controller_never_shows_on_another(plant: RunningPlant) -> None:
     with pylogix.PLC(plant.filler(10), timeout=5.0) as comm:
         assert comm.Write("Count[2]", 1010).Status == "Success"
         assert comm.Write("Level", 10.5).Status == "Success"
@@ -150,7 +150,7 @@ def test_a_write_on_one_controller_never_shows_on_another(plant: Plant) -> None:
         assert driver.read("Count{3}").value == [0, 0, 1111]
 
 
-def test_two_controllers_behind_one_address_are_reached_by_slot(plant: Plant) -> None:
+def test_two_controllers_behind_one_address_are_reached_by_slot(plant: RunningPlant) -> None:
     host = plant.listing["rack0"]
     with LogixDriver(f"{host}/1") as one, LogixDriver(f"{host}/2") as two:  # pycomm3: backplane port 1, slot
         assert one.info["product_name"] == "1756-L81E/B Rack 0" and one.info["serial"] == f"{9000:08x}"
@@ -187,7 +187,7 @@ def _list_identity_udp(host: str) -> encap.IdentityItem:
     return encap.decode_frame(data, reply=True).body.items[0]
 
 
-def test_list_identity_answers_each_address_as_itself_over_tcp_and_udp(plant: Plant) -> None:
+def test_list_identity_answers_each_address_as_itself_over_tcp_and_udp(plant: RunningPlant) -> None:
     expected = {plant.listing["tank"]: ("1756-L85E/B Tank", 1234),
                 plant.filler(7): ("1756-L83E/B Filler 7", None),
                 plant.filler(200): ("1756-L83E/B Filler 200", None),
@@ -201,7 +201,7 @@ def test_list_identity_answers_each_address_as_itself_over_tcp_and_udp(plant: Pl
     assert len(serials) == len(expected)
 
 
-def test_each_modbus_device_has_its_own_data_store(plant: Plant) -> None:
+def test_each_modbus_device_has_its_own_data_store(plant: RunningPlant) -> None:
     clients = [ModbusTcpClient(plant.listing[f"meter{i}"], port=MODBUS_PORT, timeout=5) for i in range(3)]
     try:
         assert all(client.connect() for client in clients)
@@ -215,12 +215,12 @@ def test_each_modbus_device_has_its_own_data_store(plant: Plant) -> None:
             client.close()
 
 
-def _get(plant: Plant, path: str) -> dict:
+def _get(plant: RunningPlant, path: str) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{plant.web}{path}", timeout=10) as reply:
         return json.loads(reply.read())
 
 
-def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant: Plant) -> None:
+def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant: RunningPlant) -> None:
     with pylogix.PLC(plant.filler(20), timeout=5.0) as comm:
         comm.Write("Count[1]", 2020)
         listing = _get(plant, "/api")
@@ -235,7 +235,7 @@ def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant:
         assert b"<html" in reply.read()
 
 
-def test_the_index_and_a_controllers_live_page_in_a_browser(plant: Plant, browser) -> None:  # noqa: F811
+def test_the_index_and_a_controllers_live_page_in_a_browser(plant: RunningPlant, browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait

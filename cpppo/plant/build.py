@@ -20,7 +20,7 @@ from cpppo.enip.simulator.run import build_service
 from cpppo.enip.simulator.service import EnipService
 from cpppo.enip.simulator.transport import Limits
 from cpppo.modbus.ranges import Range, parse_range
-from cpppo.plant.model import Controller, ModbusDevice, PlantError
+from cpppo.plant.model import ControllerSpec, ModbusSpec, PlantError
 
 __all__ = ["Builder"]
 
@@ -47,7 +47,7 @@ class Builder:
         self._settings: dict[tuple[Any, ...], opts.Settings] = {}  # (tags, files) -> loaded settings
         self._ranges: dict[tuple[str, ...], list[Range]] = {}
 
-    def _loaded(self, controller: Controller) -> opts.Settings:
+    def _loaded(self, controller: ControllerSpec) -> opts.Settings:
         key = (controller.tags, controller.tags_file, controller.l5x, controller.csv)
         settings = self._settings.get(key)
         if settings is None:
@@ -61,7 +61,7 @@ class Builder:
             self._settings[key] = settings
         return settings
 
-    def controller(self, controller: Controller) -> EnipService:
+    def controller(self, controller: ControllerSpec) -> EnipService:
         """*controller* built (not yet listening); PlantError for a bad tag or tag file."""
         loaded = self._loaded(controller)
         identity = dict(loaded.identity)  # (an L5X's processor name), then the plant file's
@@ -75,7 +75,7 @@ class Builder:
             raise PlantError(self.file, controller.entry, str(error)) from None
         return service
 
-    def ranges(self, device: ModbusDevice) -> list[Range]:
+    def ranges(self, device: ModbusSpec) -> list[Range]:
         """*device*'s register ranges, parsed (each device gets its own store from them)."""
         ranges = self._ranges.get(device.registers)
         if ranges is None:

@@ -19,7 +19,7 @@ from typing import Any
 from cpppo.enip.simulator import options as opts
 from cpppo.enip.simulator.transport import Limits
 from cpppo.plant.expand import parse_shard, rehost, shard
-from cpppo.plant.model import Controller, Plant
+from cpppo.plant.model import ControllerSpec, Plant
 from cpppo.plant.reader import read
 
 __all__ = ["OPTIONS", "FLAGS", "Config", "parser", "configure", "serve", "main"]
@@ -112,7 +112,7 @@ def serve(config: Config, reactor: Any = None, out: Any = None) -> Any:
     if config.address_output:
         for served in server.served.values():
             device = served.device
-            slot = f" slot {device.slot}" if isinstance(device, Controller) and device.slot is not None else ""
+            slot = f" slot {device.slot}" if isinstance(device, ControllerSpec) and device.slot is not None else ""
             host, port = served.bound
             print(f"{device.name} {device.kind} {host}:{port}{slot}", file=stream)
     if server.web is not None:

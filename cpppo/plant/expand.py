@@ -22,9 +22,9 @@ from typing import Any
 from cpppo.plant.model import (
     CONTROLLER_PORT,
     MODBUS_PORT,
-    Controller,
+    ControllerSpec,
     EntryRef,
-    ModbusDevice,
+    ModbusSpec,
     Plant,
     PlantError,
 )
@@ -66,7 +66,7 @@ def _nth(file: str, ref: EntryRef, first: ipaddress.IPv4Address, i: int) -> str:
         raise PlantError(file, ref, f"address {first} + {i} is past 255.255.255.255") from None
 
 
-def expand_controllers(file: str, ref: EntryRef, entry: dict[str, Any], base: str) -> list[Controller]:
+def expand_controllers(file: str, ref: EntryRef, entry: dict[str, Any], base: str) -> list[ControllerSpec]:
     """The controllers of one ``[[controllers]]`` entry (keys already checked)."""
     count = entry.get("count", 1)
     first, port = parse_address(file, ref, entry["address"], CONTROLLER_PORT)
@@ -95,7 +95,7 @@ def expand_controllers(file: str, ref: EntryRef, entry: dict[str, Any], base: st
         ident = {k: v.replace("{i}", str(i)) if isinstance(v, str) else v for k, v in identity.items()}
         if serial is not None:
             ident["serial"] = (serial + i) & 0xFFFFFFFF
-        made.append(Controller(
+        made.append(ControllerSpec(
             name=ref.name.replace("{i}", str(i)),
             host=_nth(file, one, first, 0 if slot is not None else i), port=port,
             tags=tuple(t.replace("{i}", str(i)) for t in tags),
@@ -104,7 +104,7 @@ def expand_controllers(file: str, ref: EntryRef, entry: dict[str, Any], base: st
     return made
 
 
-def expand_modbus(file: str, ref: EntryRef, entry: dict[str, Any]) -> list[ModbusDevice]:
+def expand_modbus(file: str, ref: EntryRef, entry: dict[str, Any]) -> list[ModbusSpec]:
     """The devices of one ``[[modbus]]`` entry (keys already checked)."""
     count = entry.get("count", 1)
     first, port = parse_address(file, ref, entry["address"], MODBUS_PORT)
@@ -112,7 +112,7 @@ def expand_modbus(file: str, ref: EntryRef, entry: dict[str, Any]) -> list[Modbu
     made = []
     for i in range(count):
         one = EntryRef(ref.table, ref.number, ref.name, i if count > 1 or "{i}" in ref.name else None)
-        made.append(ModbusDevice(ref.name.replace("{i}", str(i)), _nth(file, one, first, i), port,
+        made.append(ModbusSpec(ref.name.replace("{i}", str(i)), _nth(file, one, first, i), port,
                                  tuple(r.replace("{i}", str(i)) for r in registers), one))
     return made
 
@@ -140,8 +140,8 @@ def shard(plant: Plant, ks: frozenset[int] | int, n: int) -> Plant:
     """The part of *plant* shard(s) K of N serve: device j of the expanded list when j mod N is a K."""
     mine_k = frozenset((ks,)) if isinstance(ks, int) else ks
     mine = [d for j, d in enumerate(plant.devices) if j % n in mine_k]
-    return replace(plant, controllers=tuple(d for d in mine if isinstance(d, Controller)),
-                   modbus=tuple(d for d in mine if isinstance(d, ModbusDevice)))
+    return replace(plant, controllers=tuple(d for d in mine if isinstance(d, ControllerSpec)),
+                   modbus=tuple(d for d in mine if isinstance(d, ModbusSpec)))
 
 
 def rehost(plant: Plant, host: str) -> Plant:

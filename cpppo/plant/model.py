@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PlantError", "EntryRef", "Controller", "ModbusDevice", "Plant", "Device", "CONTROLLER_PORT",
+__all__ = ["PlantError", "EntryRef", "ControllerSpec", "ModbusSpec", "Plant", "DeviceSpec", "CONTROLLER_PORT",
            "MODBUS_PORT"]
 
 #: The ports an address without one gets: EtherNet/IP's (TCP and UDP) and Modbus/TCP's.
@@ -47,7 +47,7 @@ class PlantError(ValueError):
 
 
 @dataclass(frozen=True)
-class Controller:
+class ControllerSpec:
     """One EtherNet/IP controller of the plant, its template expanded.
 
     *tags* are the command line's tag syntax; *l5x*, *csv* and *tags_file* are paths already
@@ -75,7 +75,7 @@ class Controller:
 
 
 @dataclass(frozen=True)
-class ModbusDevice:
+class ModbusSpec:
     """One Modbus/TCP device of the plant: its register ranges in ``modbus_sim``'s syntax."""
 
     name: str
@@ -91,7 +91,7 @@ class ModbusDevice:
         return self.host, self.port
 
 
-Device = Controller | ModbusDevice
+DeviceSpec = ControllerSpec | ModbusSpec
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,11 @@ class Plant:
     """A plant file expanded: the controllers in file order, then the Modbus devices in file order."""
 
     file: str
-    controllers: tuple[Controller, ...] = ()
-    modbus: tuple[ModbusDevice, ...] = ()
+    controllers: tuple[ControllerSpec, ...] = ()
+    modbus: tuple[ModbusSpec, ...] = ()
 
     @property
-    def devices(self) -> tuple[Device, ...]:
+    def devices(self) -> tuple[DeviceSpec, ...]:
         """The expanded list ``--shard K/N`` counts in: controllers, then Modbus devices."""
         return (*self.controllers, *self.modbus)
 

@@ -25,7 +25,7 @@ from cpppo.enip.simulator.transport import Limits, Transport
 from cpppo.modbus.service import make_service
 from cpppo.plant.build import Builder
 from cpppo.plant.chassis import Chassis
-from cpppo.plant.model import Controller, Device, ModbusDevice, Plant, PlantError
+from cpppo.plant.model import ControllerSpec, DeviceSpec, ModbusSpec, Plant, PlantError
 
 __all__ = ["PlantServer", "Served", "start"]
 
@@ -37,7 +37,7 @@ class Served:
     """One device of a running plant: its record, what serves it, and the transport that keeps its clients
     (a chassis' for a controller in one; None for a Modbus device, whose factory counts them)."""
 
-    device: Device
+    device: DeviceSpec
     service: Any  # an EnipService, or a Modbus simulator (cpppo.modbus.service.ModbusSimulator)
     transport: Transport | None = field(default=None, repr=False)
 
@@ -48,14 +48,14 @@ class Served:
     @property
     def requests(self) -> int:
         """Requests served so far (encapsulation requests, or Modbus ones)."""
-        if isinstance(self.device, ModbusDevice):
+        if isinstance(self.device, ModbusSpec):
             return int(self.service.device.requests)
         return int(self.service.controller.requests)
 
     @property
     def bound(self) -> tuple[str, int]:
         """Where it is served (the port the OS chose, for a port 0); the file's address until bound."""
-        if isinstance(self.device, ModbusDevice):
+        if isinstance(self.device, ModbusSpec):
             listening = next(iter(self.service)).listening
             if listening is not None:
                 host = listening.getHost()
@@ -67,7 +67,7 @@ class Served:
     @property
     def clients(self) -> int:
         """Client connections open now."""
-        if isinstance(self.device, ModbusDevice):
+        if isinstance(self.device, ModbusSpec):
             factory = self.service.factory
             return int(factory.connections) if factory is not None else 0
         return len(self.transport.links) if self.transport is not None else 0
@@ -84,14 +84,14 @@ class PlantServer:
         self.builder = Builder(plant.file, reactor, limits, cache_bytes)
         self.served: dict[str, Served] = {}
         self.web: Any = None  # the plant web server's port, if any
-        self._transports: list[tuple[Controller, Transport]] = []  # (the first controller there, its listener)
+        self._transports: list[tuple[ControllerSpec, Transport]] = []  # (the first controller there, its listener)
         self.closing: defer.Deferred = defer.succeed(None)  # what a failed listen() closed, once closed
 
     def build(self) -> None:
         """Build every device; PlantError (and nothing built) if one cannot be."""
         served: dict[str, Served] = {}
-        transports: list[tuple[Controller, Transport]] = []
-        at: dict[tuple[str, int], list[Controller]] = defaultdict(list)
+        transports: list[tuple[ControllerSpec, Transport]] = []
+        at: dict[tuple[str, int], list[ControllerSpec]] = defaultdict(list)
         for controller in self.plant.controllers:
             at[controller.address].append(controller)
         for controllers in at.values():
@@ -122,7 +122,7 @@ class PlantServer:
                     raise PlantError(self.plant.file, controller.entry, reason(error)) from None
                 bound.append(transport)
             for served in self.served.values():
-                if isinstance(served.device, ModbusDevice):
+                if isinstance(served.device, ModbusSpec):
                     try:
                         served.service.startService()
                     except Exception as error:
@@ -144,7 +144,7 @@ class PlantServer:
         """Close every client connection and every port (the web server's too)."""
         stopping = [transport.stop() for _, transport in self._transports]
         for served in self.served.values():
-            if isinstance(served.device, Controller):
+            if isinstance(served.device, ControllerSpec):
                 served.service.connections.clear()  # (their idle timers)
             elif served.service.running:
                 stopping.append(defer.maybeDeferred(served.service.stopService))

@@ -24,7 +24,7 @@ from twisted.web import resource, util
 from cpppo.enip.web.api import Api
 from cpppo.enip.web.app import make_app, serve_site
 from cpppo.enip.web.guard import Guard
-from cpppo.plant.model import Controller
+from cpppo.plant.model import ControllerSpec
 
 __all__ = ["PlantIndex", "start_plant_web", "INDEX_PAGE"]
 
@@ -73,7 +73,7 @@ class PlantIndex(resource.Resource):
                 "name": name, "kind": device.kind, "address": f"{host}:{port}",
                 "slot": getattr(device, "slot", None), "requests": served.requests,
                 "requests_per_s": round(self._rates.get(name, 0.0), 2), "clients": served.clients,
-                "page": f"/{name}/" if isinstance(device, Controller) else None})
+                "page": f"/{name}/" if isinstance(device, ControllerSpec) else None})
         return {"plant": self.plant_server.plant.file, "devices": devices, "until": time.time()}
 
     def getChild(self, path: bytes, request: Any) -> resource.IResource:
@@ -83,7 +83,7 @@ class PlantIndex(resource.Resource):
         if name in ("api", "plant.json"):
             return _Listing(self)
         served = self.plant_server.served.get(name)
-        if served is None or not isinstance(served.device, Controller):
+        if served is None or not isinstance(served.device, ControllerSpec):
             return resource.NoResource(f"no controller {name!r} in this plant")
         if not request.postpath:  # /name: the page's relative links need /name/
             return util.Redirect(f"/{name}/".encode())

@@ -21,7 +21,7 @@ from twisted.trial import unittest
 from cpppo.enip.web.guard import Guard
 from cpppo.plant.cli import configure, serve
 from cpppo.plant.fdlimit import HEADROOM, needed, raise_limit
-from cpppo.plant.model import Controller, EntryRef, Plant, PlantError
+from cpppo.plant.model import ControllerSpec, EntryRef, Plant, PlantError
 from cpppo.plant.reader import parse
 from cpppo.plant.serve import PlantServer
 from cpppo.plant.web import PlantIndex
@@ -126,7 +126,7 @@ class OpenFiles(unittest.TestCase):
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         if hard == resource.RLIM_INFINITY:
             raise unittest.SkipTest("no hard limit on open files here")
-        one = Controller("c", "127.0.2.1", 44818, ("X",), entry=EntryRef("controllers", 1, "c"))
+        one = ControllerSpec("c", "127.0.2.1", 44818, ("X",), entry=EntryRef("controllers", 1, "c"))
         plant = Plant("big.toml", tuple(replace(one, name=f"c{j}", host=f"10.{j >> 16 & 255}.{j >> 8 & 255}.{j & 255}")
                                         for j in range(hard // 2 + 1)))
         with self.assertRaises(OSError) as caught:

@@ -26,6 +26,7 @@ from cpppo.plant.reader import parse
 from cpppo.plant.serve import PlantServer
 from cpppo.plant.web import PlantIndex
 from cpppo.tap.plant import Options, makeService
+from cpppo.tests.resources import data_file
 
 
 def _net() -> str:
@@ -68,6 +69,20 @@ class AllOrNothing(unittest.TestCase):
         self.assertTrue(str(caught.exception).startswith("plant.toml: [[controllers]] #2 'bad': "), caught.exception)
         self.assertIn("missing.L5X", str(caught.exception))
         self.assertEqual(server.served, {})
+
+    def test_tag_files_and_their_types_are_each_controllers_own(self):
+        folder = os.path.dirname(data_file("tagfile.toml"))
+        plant = parse({"controllers": [{"name": "c{i}", "count": 2, "address": "127.0.2.1:0", "tags": ["M{i}=Motor"],
+                                        "tags_file": ["tagfile.toml"], "csv": [], "identity": {"revision": "32.11"}}]},
+                      "plant.toml", folder)
+        server = PlantServer(plant, reactor)
+        server.build()
+        first, second = (server.served[name].service for name in ("c0", "c1"))
+        self.assertIn("Motor1", first.tags)  # from the tag file
+        self.assertIn("M0", first.tags)  # of the tag file's type
+        self.assertNotIn("M0", second.tags)
+        self.assertIsNot(first.tags["Motor1"], second.tags["Motor1"])  # each its own
+        self.assertEqual(first.identity.attributes[4].value, [32, 11])
 
     @defer.inlineCallbacks
     def test_every_device_is_served_and_stopped(self):

@@ -88,6 +88,7 @@ bench: $(STAMP)
 	$(VPY) bench/l5x_bench.py
 	$(VPY) bench/modbus_bench.py
 	$(VPY) bench/history_bench.py --events 100000
+	$(VPY) bench/plant_bench.py
 
 clean:
 	rm -rf $(VENV) _trial_temp* .pytest_cache .hypothesis build dist *.egg-info

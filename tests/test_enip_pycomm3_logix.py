@@ -20,7 +20,7 @@ ATOMIC = {"SINT": -100, "INT": -30000, "DINT": -2_000_000_000, "LINT": -(2**62),
 
 @pytest.fixture(scope="module")
 def simulator():
-    plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "plant.toml")
+    plant = str(Path(__file__).resolve().parents[1] / "cpppo" / "tests" / "data" / "tagfile.toml")
     with TwistdEnipServer.start(["--tags", plant, "SCADA=INT[1000]", "F=REAL[4]", "ONE=DINT", "FLAGS=DINT",
                                  "Grid=DINT[5,5]", "Bits=BOOL[64]", "Name=STRING", "Names=STRING[3]", "T1=TIMER",
                                  "Short=SSTRING", *[f"A_{t}={t}[3]" for t in ATOMIC],

@@ -145,9 +145,9 @@ def test_installed_package_is_imported_not_the_checkout(installed):
     assert str(installed.venv) in where and str(ROOT) not in where
 
 
-def test_twistd_lists_both_plugins(installed):
+def test_twistd_lists_every_plugin(installed):
     out = _check(installed.run("twistd", "--help"), "twistd --help").stdout
-    assert re.search(r"^\s+cpppo-enip\s", out, re.M) and re.search(r"^\s+cpppo-modbus\s", out, re.M), out
+    assert all(re.search(rf"^\s+{name}\s", out, re.M) for name in ("cpppo-enip", "cpppo-modbus", "cpppo-plant")), out
 
 
 def test_console_scripts_start(installed):
@@ -181,6 +181,32 @@ def test_twistd_cpppo_modbus_serves(installed):
                              f"c = ModbusTcpClient('{LOOPBACK}', port={port}); c.connect()\n"
                              "print(c.read_holding_registers(0, count=3).registers); c.close()")
         assert _check(poll, "pymodbus read").stdout.strip() == "[7, 7, 7]"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+        proc.wait(15)
+
+
+def test_twistd_cpppo_plant_serves(installed):
+    (installed.work / "plant.toml").write_text(f'[[controllers]]\nname = "one{{i}}"\ncount = 2\n'
+                                               f'address = "{LOOPBACK}:0"\ntags = ["SCADA=INT[4]"]\n'
+                                               f'[[controllers]]\nname = "two"\naddress = "127.0.0.3:0"\n'
+                                               f'tags = ["SCADA=INT[4]"]\n')
+    with (installed.work / "plant.out").open("wb") as out:
+        proc = subprocess.Popen([installed.bin("twistd"), "-n", "--pidfile=", "cpppo-plant", "-A", "--shard", "0/2",
+                                 "plant.toml"], cwd=installed.work, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(rf"one0 enip {re.escape(LOOPBACK)}:(\d+)", (installed.work / "plant.out").read_text())
+            port = found and int(found.group(1))
+            time.sleep(0.05)
+        text = (installed.work / "plant.out").read_text()
+        assert port and "two enip" in text and "one1" not in text, text  # shard 0 of 2: entries 0 and 2
+        done = installed.run("enip_client", "-a", f"{LOOPBACK}:{port}", "-p", "SCADA[1]=99", "SCADA[0-2]")
+        assert done.returncode == 0 and "SCADA[0][  0-2  ]+  0 == [0, 99, 0]: 'OK'" in done.stdout, done.stdout
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, 15)

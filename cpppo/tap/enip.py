@@ -19,7 +19,6 @@ bind is one line and exit status 1 (:class:`~cpppo.tap.guard.ExitOnFailure`).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from twisted.application import service
@@ -28,6 +27,7 @@ from twisted.python import usage
 from cpppo.enip.simulator import options as opts
 
 from ..bin.startup import TwistedLogHandler, setup_logging
+from . import guard
 from .guard import ExitOnFailure
 
 __all__ = ["Options", "makeService", "EnipServerService", "PROG"]
@@ -38,9 +38,10 @@ PROG = "twistd cpppo-enip"
 _REPEATED = {"listen": "listen", "config": "config", "tags": "tag_files", "l5x": "l5x_files", "csv": "csv_files"}
 
 
-class Options(usage.Options):
+class Options(guard.OneLineUsage):
     """The simulator's options; positional arguments are its tags."""
 
+    prog = PROG
     synopsis = "[options] NAME[@CLASS/INSTANCE/ATTRIBUTE][=TYPE[LENGTH]] ..."
     longdesc = (f"{PROG}: a simulated EtherNet/IP CIP (ControlLogix) controller serving tags, eg. SCADA=INT[1000] "
                 "speed@0x93/1/10=REAL; a NAME alone is one INT, as in the original (SCADA is SCADA=INT[1]).")
@@ -143,18 +144,11 @@ class Options(usage.Options):
             config_basename=self["config-basename"], defined_tags=self["defined-tags"], profile=None,
             **{option.replace("-", "_"): self[option] for option, _ in opts.LIMIT_OPTIONS})
 
-    def parseOptions(self, options: list[str] | None = None) -> None:
-        """Parse; a usage error is the synopsis and one line on stderr, exit status 2 (as argparse says it)."""
-        try:
-            super().parseOptions(options)
-        except usage.UsageError as error:
-            usage_error(str(error))
 
 
 def usage_error(message: str) -> None:
     """``usage: twistd cpppo-enip ...`` and ``twistd cpppo-enip: error: MESSAGE`` on stderr; exit 2."""
-    print(f"usage: {PROG} {Options.synopsis}\n{PROG}: error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    guard.usage_error(PROG, Options.synopsis, message)
 
 
 class EnipServerService(service.Service):

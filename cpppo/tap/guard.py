@@ -22,10 +22,11 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer
+from twisted.python import usage
 
 from ..bin.startup import reason
 
-__all__ = ["ExitOnFailure", "exit_when_done"]
+__all__ = ["ExitOnFailure", "exit_when_done", "OneLineUsage", "usage_error"]
 
 
 def exit_when_done(status: int) -> None:
@@ -109,3 +110,24 @@ class ExitOnFailure(service.MultiService):
             from twisted.internet import reactor
         reactor.callWhenRunning(reactor.stop)
         self.on_failure(1)
+
+
+def usage_error(prog: str, synopsis: str, message: str) -> None:
+    """``usage: PROG SYNOPSIS`` and ``PROG: error: MESSAGE`` on stderr, as argparse says it; exit status 2."""
+    print(f"usage: {prog} {synopsis}\n{prog}: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+class OneLineUsage(usage.Options):
+    """twistd Options whose usage error is the synopsis and one line naming *prog* (exit 2), not Twisted's
+    whole help text."""
+
+    prog = "twistd"
+    synopsis = "[options]"
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """Parse; a usage error is the synopsis and one line on stderr, exit status 2 (as argparse says it)."""
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as error:
+            usage_error(self.prog, self.synopsis, str(error))

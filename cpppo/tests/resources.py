@@ -18,7 +18,7 @@ __all__ = ["data_file", "vectors_dir", "child_env"]
 
 
 def data_file(name: str) -> str:
-    """The path of a test data file (``plant.L5X``, ``plant.toml``...) shipped with the tests."""
+    """The path of a test data file (``plant.L5X``, ``tagfile.toml``...) shipped with the tests."""
     return str(resources.files("cpppo.tests") / "data" / name)
 
 

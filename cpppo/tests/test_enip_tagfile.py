@@ -15,7 +15,7 @@ from cpppo.enip.simulator.loaders import tagfile
 from cpppo.tests.resources import data_file
 from cpppo.tests.test_enip_server import ServiceTestCase, read
 
-PLANT = data_file("plant.toml")
+PLANT = data_file("tagfile.toml")
 
 
 class TestLayout(unittest.TestCase):

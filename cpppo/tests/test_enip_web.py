@@ -275,7 +275,7 @@ class TestStructures(WebTestCase):
     def setUp(self) -> None:
         from twisted.internet import reactor
 
-        plant = data_file("plant.toml")
+        plant = data_file("tagfile.toml")
         self.reactor = reactor
         self.server = main.start(["--no-config", "-a", "127.0.0.1:0", "-U", "--tags", plant, "S=STRING", "T=TIMER"],
                                  reactor)

@@ -31,7 +31,7 @@ from cpppo.enip.simulator.controller.structures import PREDEFINED as STRUCTURES
 from cpppo.enip.simulator.transport import Limits
 
 __all__ = ["parser", "configure", "settings_from", "load", "Settings", "TagSpec", "parse_tag", "parse_address",
-           "parse_route_path", "parse_delay", "CONFIG_FILES", "config_files"]
+           "parse_route_path", "parse_delay", "parse_limits", "CONFIG_FILES", "config_files"]
 
 log = logging.getLogger(__name__)
 
@@ -313,8 +313,9 @@ LIMIT_OPTIONS = (
 )
 
 
-def _limits(args: argparse.Namespace, settings: Settings) -> None:
-    """The limit options into *settings* (ValueError for a value that is not a positive number)."""
+def parse_limits(args: argparse.Namespace, settings: Settings) -> None:
+    """The limit options into *settings* (ValueError for a value that is not a positive number); the plant's
+    command line (:mod:`cpppo.plant.cli`) takes the same options."""
     fields = {"max_connections": "connections", "max_sessions": "sessions", "max_forward_opens": "forward_opens",
               "idle_timeout": "idle", "reply_buffer": "reply_bytes", "cache_bytes": None}
     for option, name in fields.items():
@@ -364,7 +365,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise ValueError(f"--size {args.size!r} is not a number of bytes") from None
         if settings.size < 0:
             raise ValueError(f"--size {args.size!r}: a number of bytes, 0 or more")
-    _limits(args, settings)
+    parse_limits(args, settings)
     settings.delay = parse_delay(args.delay)
     if args.route_path is not None:
         settings.route_path = parse_route_path(args.route_path)

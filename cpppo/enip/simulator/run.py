@@ -51,15 +51,16 @@ def _printer(out: Any = None) -> Any:
 
 
 def build_service(settings: opts.Settings, attribute_class: type = Attribute, clock: Any = None,
-                  out: Any = None) -> EnipService:
-    """The service *settings* describe, with its tags made by *attribute_class*."""
+                  out: Any = None, slot: int = 0) -> EnipService:
+    """The service *settings* describe, with its tags made by *attribute_class*; *slot* is the backplane
+    slot its Forward Opens must name (a plant's chassis has controllers in several)."""
     from cpppo.enip.codec.budget import PEERS
 
     PEERS.limit = settings.cache_bytes  # (one budget per process: the last service built sets it)
     service = EnipService(clock, route_path=settings.route_path, delay=settings.delay,
                           identity=settings.identity, address=settings.address,
                           on_access=_printer(out) if settings.print_io else None,
-                          limits=dataclasses.replace(settings.limits), **settings.object_classes)
+                          limits=dataclasses.replace(settings.limits), slot=slot, **settings.object_classes)
     if settings.size is not None:
         _limit_request_size(service, settings.size)
     if settings.tag_file is not None:  # first: command-line tags may be of the types it defines

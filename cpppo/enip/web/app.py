@@ -36,7 +36,7 @@ from cpppo.enip.web.api import Api, ApiError, Outcome
 from cpppo.enip.web.guard import Guard, channel_factory
 from cpppo.enip.web.page import PAGE
 
-__all__ = ["make_app", "start_web", "parse_api_path", "negotiate"]
+__all__ = ["make_app", "start_web", "serve_site", "parse_api_path", "negotiate"]
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,11 @@ def _after_reply(api: Api, transport: Any, work: list[Callable[[], Any]]) -> Non
     gone.addTimeout(2.0, api.reactor).addBoth(lambda _: [w() for w in work])
 
 
-def make_app(api: Api, guard: Guard | None = None) -> Klein:
+def make_app(api: Api, guard: Guard | None = None, prefix: str = "") -> Klein:
     """A Klein app serving *api* (one per server; routes close over it).
 
-    A request that assigns a value is first put to *guard* (403 if it refuses).
+    A request that assigns a value is first put to *guard* (403 if it refuses).  *prefix* is the
+    path it is mounted under (a plant serves each controller's app under ``/<name>``).
     """
     app = Klein()
 
@@ -160,7 +161,9 @@ def make_app(api: Api, guard: Guard | None = None) -> Klein:
 
     @app.route("/api", branch=True, methods=["GET", "HEAD", "POST", "PUT"])
     async def api_request(request: Any) -> bytes:
-        (group, match, command, value), as_json = parse_api_path(request.path.decode("utf-8", "replace"))
+        path = request.path.decode("utf-8", "replace")
+        (group, match, command, value), as_json = parse_api_path(path[len(prefix):] if path.startswith(prefix)
+                                                                  else path)
         kind = "application/json" if as_json else negotiate(request.getHeader("accept"))
         if kind is None:
             return _encode(request, _refusal(f"cannot reply in {request.getHeader('accept')!r}; "
@@ -228,12 +231,18 @@ def start_web(server_or_service: Any, address: tuple[str, int], reactor: Any = N
     service = getattr(server_or_service, "service", server_or_service)
     api = Api(service, reactor, on_done=on_done)
     guard = Guard()
-    site = Site(make_app(api, guard).resource())
+    return serve_site(make_app(api, guard).resource(), guard, address, reactor, "Web API listening")
+
+
+def serve_site(root: Any, guard: Guard, address: tuple[str, int], reactor: Any, what: str) -> Any:
+    """Serve the web resource *root* on *address* (only on that interface), *guard* told where it is bound;
+    returns the listening port.  A plant's web index is served the same way (:mod:`cpppo.plant.web`)."""
+    site = Site(root)
     site.displayTracebacks = False
     site.protocol = channel_factory  # type: ignore[method-assign]
     host, port = address
     listening = reactor.listenTCP(port, site, interface=host)
     bound = listening.getHost()
     guard.bind(host, bound.host, bound.port)
-    log.log(getattr(logging, "NORMAL", logging.INFO), "Web API listening on http://%s:%d/", bound.host, bound.port)
+    log.log(getattr(logging, "NORMAL", logging.INFO), "%s on http://%s:%d/", what, bound.host, bound.port)
     return listening

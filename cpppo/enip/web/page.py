@@ -1,6 +1,7 @@
 """The live page served at ``/``: plain HTML, CSS and a little JavaScript, served by the package.
 
-It asks the JSON API (``fetch('/api')``) twice a second and shows the controller:
+It asks the JSON API (``fetch('api')``: relative, so that it also works where a plant mounts it,
+``/<name>/``) twice a second and shows the controller:
 its tags (the selected tag's elements a page at a time, read with
 ``tags/<name>/attribute[a:b]``), the client connections and their request counts,
 the reply delay, and the request rate (from ``server/statistics``).  Its forms POST
@@ -80,7 +81,7 @@ function text(element, value) { element.textContent = value; return element; }
 function cell(row, value, cls) {
   const td = row.insertCell(); text(td, value); if (cls) td.className = cls; return td;
 }
-function path(...parts) { return "/api/" + parts.map(encodeURIComponent).join("/"); }
+function path(...parts) { return "api/" + parts.map(encodeURIComponent).join("/"); }
 
 async function api(url, value) {
   const options = value === undefined ? {} : {
@@ -161,7 +162,7 @@ async function refresh() {
 
 async function update() {
   let content;
-  try { content = await api("/api"); } catch (error) {
+  try { content = await api("api"); } catch (error) {
     text($("status"), "no answer from the simulator").className = "bad"; return;
   }
   const data = content.data, stats = data.server.statistics, control = data.server.control;

@@ -69,6 +69,7 @@ class Controller:
         self.fault = self.directory.add(ControllerFault())  # its fault record (0x73): pylogix's Message()
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.requests = 0  # encapsulation requests served (the web API's statistics)
+        self.logic: Any = None  # the program it runs (a cpppo.logic.scan.Logic), if its L5X has one
         self._random = random.Random()
 
     def __repr__(self) -> str:

@@ -1,0 +1,222 @@
+"""Rungs compiled once into plain Python callables bound to the tags' storage.
+
+Why compile: a scan of a thousand rungs has a couple of milliseconds.  Each
+instruction becomes a ``run(rc) -> rc`` closure over its operands' getters
+and setters (:mod:`.access`), a series becomes one closure calling them in
+turn, a branch one that gives every leg the same rung condition in and ORs
+their outs (legs run top to bottom, so an earlier leg's writes are seen by
+a later one), and a routine a tuple of rungs.  A scan then runs closures
+only: no text, no names, no dictionaries.
+
+A rung the compiler cannot take (an instruction not in the registry, an
+operand naming no tag, an instruction of the next issue) makes its whole
+routine idle: one :class:`Problem` per rung names the routine, the rung and
+why, and every other routine still runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cpppo.logic.access import Binder, UnknownTag
+from cpppo.logic.evaluate import number
+from cpppo.logic.faults import MajorFault, Status
+from cpppo.logic.instructions import INSTRUCTIONS
+from cpppo.logic.instructions.base import Now, Step, Unsupported
+from cpppo.logic.instructions.control import Return
+from cpppo.logic.neutral import Branch, Element, parse_rung
+from cpppo.logic.program import ProgramSource, RoutineSource
+from cpppo.enip.simulator.controller.names import fold
+
+__all__ = ["Problem", "Routine", "Program", "compile_program", "Watch"]
+
+Run = Callable[[bool], bool]
+#: Told of each tag a rung changes: (where, tag name, new value); the ``-p`` printer.
+Watch = Callable[[str, str, Any], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a routine is idle: its program, routine, rung number and the reason (one line)."""
+
+    program: str
+    routine: str
+    rung: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        rung = f" rung {self.rung}" if self.rung is not None else ""
+        return f"program {self.program} routine {self.routine}{rung}: {self.reason}"
+
+
+@dataclass(eq=False)
+class Routine:
+    """A compiled routine: its rungs, their prescans, and whether it runs (no problems) or idles."""
+
+    program: str
+    name: str
+    kind: str = "RLL"
+    rungs: tuple[tuple[int, Run], ...] = ()
+    prescans: tuple[Callable[[], None], ...] = ()
+    problems: list[Problem] = field(default_factory=list)
+    calls: int = 0
+    _prescanning: bool = False
+
+    @property
+    def idle(self) -> bool:
+        return bool(self.problems)
+
+    def run(self) -> None:
+        """One pass over the rungs (RET ends it early); a major fault is told where it happened."""
+        if self.problems:
+            return
+        self.calls += 1
+        number = -1
+        try:
+            for number, rung in self.rungs:
+                rung(True)
+        except Return:
+            pass
+        except MajorFault as fault:
+            fault.where = fault.where or f"{self.program}/{self.name} rung {number}"
+            raise
+
+    def prescan(self) -> None:
+        """Each instruction's prescan action; a routine that calls itself is prescanned once."""
+        if self.problems or self._prescanning:
+            return
+        self._prescanning = True
+        try:
+            for prescan in self.prescans:
+                prescan()
+        finally:
+            self._prescanning = False
+
+
+@dataclass(eq=False)
+class Program:
+    """A compiled program: its routines by name and the main one."""
+
+    name: str
+    main: Routine | None
+    routines: dict[str, Routine]
+    disabled: bool = False
+    first_scan: bool = True
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.routines.values() for p in r.problems]
+
+
+def _series(runs: list[Run]) -> Run:
+    if not runs:
+        return lambda rc: rc
+    if len(runs) == 1:
+        return runs[0]
+    if len(runs) == 2:
+        first, second = runs
+        return lambda rc: second(first(rc))
+    if len(runs) == 3:
+        a, b, c = runs
+        return lambda rc: c(b(a(rc)))
+    chain = tuple(runs)
+
+    def series(rc: bool) -> bool:
+        for step in chain:
+            rc = step(rc)
+        return rc
+    return series
+
+
+def _branch(legs: list[Run]) -> Run:
+    chain = tuple(legs)
+
+    def branch(rc: bool) -> bool:
+        out = False
+        for leg in chain:
+            if leg(rc):
+                out = True
+        return out
+    return branch
+
+
+class _Compiler:
+    """Compiles one program's routines: the :class:`~.instructions.base.Context` builders get."""
+
+    def __init__(self, source: ProgramSource, tags: Any, status: Status, now: Now, watch: Watch | None) -> None:
+        self.status, self.now, self.watch = status, now, watch
+        self.binder = Binder(tags, status, source.name, lambda node: number(node, self._tag), watch)
+        self.source = source
+        self.routines = {fold(r.name): Routine(source.name, r.name, r.type) for r in source.routines}
+
+    def _tag(self, node: Any) -> Callable[[], Any]:
+        return self.binder.value(node).get
+
+    # --- the Context builders see ---------------------------------------------------------
+    def routine(self, name: str) -> Callable[[], None]:
+        found = self.routines.get(fold(name))
+        if found is None:
+            raise Unsupported(f"JSR to {name}: no such routine in program {self.source.name}")
+        return found.run
+
+    def routine_prescan(self, name: str) -> Callable[[], None]:
+        found = self.routines.get(fold(name))
+        if found is None:
+            raise Unsupported(f"JSR to {name}: no such routine in program {self.source.name}")
+        return found.prescan
+
+    # --- compiling --------------------------------------------------------------------------
+    def element(self, element: Element, prescans: list[Callable[[], None]]) -> Run:
+        if isinstance(element, Branch):
+            return _branch([self.series(leg, prescans) for leg in element.legs])
+        builder = INSTRUCTIONS.get(element.mnemonic)
+        if builder is None:
+            raise Unsupported(f"instruction {element.mnemonic} is not supported")
+        step: Step = builder(self, element)
+        if step.prescan is not None:
+            prescans.append(step.prescan)
+        return step.run
+
+    def series(self, elements: tuple[Element, ...], prescans: list[Callable[[], None]]) -> Run:
+        return _series([self.element(e, prescans) for e in elements])
+
+    def compile(self, source: RoutineSource) -> None:
+        routine = self.routines[fold(source.name)]
+        if source.type != "RLL":
+            routine.problems.append(Problem(self.source.name, source.name, None,
+                                            f"routine type {source.type} is not supported"))
+            return
+        rungs: list[tuple[int, Run]] = []
+        prescans: list[Callable[[], None]] = []
+        for rung in source.rungs:
+            try:
+                elements = parse_rung(rung.text)
+                run = self.series(elements, prescans)
+            except (Unsupported, UnknownTag, ValueError) as error:
+                routine.problems.append(Problem(self.source.name, source.name, rung.number, str(error)))
+                continue
+            if self.watch is not None:
+                run = self._noted(run, f"{self.source.name}/{source.name} rung {rung.number}")
+            rungs.append((rung.number, run))
+        routine.rungs, routine.prescans = tuple(rungs), tuple(prescans)
+
+    def _noted(self, run: Run, where: str) -> Run:
+        status = self.status
+
+        def noted(rc: bool) -> bool:
+            status.where = where
+            return run(rc)
+        return noted
+
+
+def compile_program(source: ProgramSource, tags: Any, status: Status, now: Now,
+                    watch: Watch | None = None) -> Program:
+    """Compile every routine of *source* against *tags*; problems make their routines idle."""
+    compiler = _Compiler(source, tags, status, now, watch)
+    for routine in source.routines:
+        compiler.compile(routine)
+    main = compiler.routines.get(fold(source.main)) if source.main else None
+    return Program(source.name, main, compiler.routines, source.disabled)
+

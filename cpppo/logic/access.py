@@ -144,6 +144,20 @@ class _Region:
         return len(self.tag) - self.start()
 
 
+def _function(element: Callable[[], int] | int) -> Callable[[], int]:
+    """A constant element as a function too (what a region asks for its start)."""
+    if callable(element):
+        return element
+    return lambda: element
+
+
+def _scaled(flat: Callable[[], int] | int, size: int) -> Callable[[], int] | int:
+    """An element number as a byte offset: a constant, or a function of a subscript computed each scan."""
+    if callable(flat):
+        return lambda: flat() * size
+    return flat * size
+
+
 def _fault(what: str) -> MajorFault:
     return MajorFault(FaultType.PROGRAM, ProgramFault.SUBSCRIPT_RANGE, f"{what}: subscript out of range")
 
@@ -281,7 +295,7 @@ class Binder:
                     or part.bit >= (kind.size or 0) * 8 or bit_array:
                 raise UnknownTag(f"{name}: cannot address {part} of a {kind.name}")
             bit = part.bit
-        region = _Region(tag, kind, element if callable(element) else (lambda e=element: e))
+        region = _Region(tag, kind, _function(element))
         if bit_array:
             return self._bit_of_array(tag, element, name, region)
         if type(tag) is not Attribute:  # a subclass (history, live data): through its own item access
@@ -306,7 +320,7 @@ class Binder:
 
     def _through_items(self, tag: Attribute, element: Callable[[], int] | int, bit: int | None, name: str,
                        region: _Region) -> Value:
-        at = element if callable(element) else (lambda e=element: e)
+        at = _function(element)
         get: Getter = lambda: tag[at()]  # noqa: E731
         def put(v: Any) -> None:
             tag[at()] = v
@@ -360,7 +374,7 @@ class Binder:
             assert isinstance(index, Index)
             flat = self._flat(index.subscripts, tag.dims, name)
             size = tag.structure.size
-            parts.append(flat * size if not callable(flat) else (lambda f=flat: f() * size))
+            parts.append(_scaled(flat, size))
         bit, host, count = None, 4, 0
         while rest:
             part = rest.pop(0)
@@ -376,7 +390,7 @@ class Binder:
                     continue
                 flat = self._flat(part.subscripts, (count,), name)
                 size = kind.size or 1
-                parts.append(flat * size if not callable(flat) else (lambda f=flat, s=size: f() * s))
+                parts.append(_scaled(flat, size))
                 count = 0
                 continue
             if bit is not None:

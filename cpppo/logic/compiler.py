@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cpppo.enip.simulator.controller.names import fold
 from cpppo.logic.access import Binder, UnknownTag
 from cpppo.logic.evaluate import number
 from cpppo.logic.faults import MajorFault, Status
@@ -28,7 +29,6 @@ from cpppo.logic.instructions.base import Now, Step, Unsupported
 from cpppo.logic.instructions.control import Return
 from cpppo.logic.neutral import Branch, Element, parse_rung
 from cpppo.logic.program import ProgramSource, RoutineSource
-from cpppo.enip.simulator.controller.names import fold
 
 __all__ = ["Problem", "Routine", "Program", "compile_program", "Watch"]
 
@@ -75,7 +75,7 @@ class Routine:
         self.calls += 1
         number = -1
         try:
-            for number, rung in self.rungs:
+            for number, rung in self.rungs:  # noqa: B007 (the rung a fault happened on)
                 rung(True)
         except Return:
             pass

@@ -66,6 +66,9 @@ class Options(usage.Options):
         ["revision", None, None, "Identity revision MAJOR.MINOR"],
         ["serial", None, None, "Identity serial number"],
         ["product-name", None, None, "Identity product name"],
+        ["logic", None, None, "the mode the --l5x program starts in: run or program (default: run, when it has "
+                              "ladder routines)"],
+        ["scan-period", None, "10", "the continuous task's minimum period in milliseconds (default 10)"],
         *([option, None, None, text] for option, text in opts.LIMIT_OPTIONS),
     ]
 
@@ -133,8 +136,14 @@ class Options(usage.Options):
             tag_files=self["tags"], l5x_files=self["l5x"], csv_files=self["csv"], no_config=bool(self["no-config"]),
             vendor=number("vendor"), device_type=number("device-type"), product_code=number("product-code"),
             revision=self["revision"], serial=number("serial", 0), product_name=self["product-name"],
-            tags=self.get("tag_args", []),
+            tags=self.get("tag_args", []), logic=self._logic(), scan_period=self["scan-period"],
             **{option.replace("-", "_"): self[option] for option, _ in opts.LIMIT_OPTIONS})
+
+    def _logic(self) -> str | None:
+        mode = self["logic"]
+        if mode is not None and mode not in ("run", "program"):
+            raise usage.UsageError(f"--logic {mode!r}: run or program")
+        return mode
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """Parse; a usage error is the synopsis and one line on stderr, exit status 2 (as argparse says it)."""

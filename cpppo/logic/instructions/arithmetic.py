@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from cpppo.logic.access import converter
 from cpppo.logic.evaluate import divide, modulo
 from cpppo.logic.instructions.base import Builder, Context, Step, is_integer, operands, source, target
-from cpppo.logic.access import converter
 from cpppo.logic.neutral import Instruction
 
 __all__ = ["BUILDERS", "result"]
@@ -29,13 +29,12 @@ def result(ctx: Context, node: Any) -> Callable[[Any], Any]:
     dest = target(ctx, node)
     convert, put, status = converter(dest.kind), dest.set, ctx.status
     assert put is not None
-    integer = is_integer(dest.kind) and dest.kind.fmt != "?"
+    integer = is_integer(dest.kind) and getattr(dest.kind, "fmt", "") != "?"
 
     def store(value: Any) -> Any:
         stored = convert(value)
-        if integer and stored != value and not (isinstance(value, float) and stored == round(value)):
-            status.overflow()
-        elif not integer and isinstance(stored, float) and math.isinf(stored) and not math.isinf(value):
+        wrapped = integer and stored != value and not (isinstance(value, float) and stored == round(value))
+        if wrapped or (not integer and isinstance(stored, float) and math.isinf(stored) and not math.isinf(value)):
             status.overflow()
         put(stored)
         status.z = stored == 0

@@ -100,7 +100,8 @@ class _Reader:
         while self.at < len(self.text) and (self.text[self.at].isalnum() or self.text[self.at] in "_:"):
             self.at += 1
         mnemonic = self.text[start:self.at]
-        if not mnemonic or self.at >= len(self.text) or self.text[self.at] != "(":
+        if not mnemonic or not (mnemonic[0].isalpha() or mnemonic[0] == "_") or self.at >= len(self.text) \
+                or self.text[self.at] != "(":
             raise self.error(f"an instruction expected, not {self.text[start:start + 10]!r}")
         depth, quoted, begin = 0, False, self.at + 1
         while self.at < len(self.text):

@@ -58,6 +58,8 @@ class Task:
     rate: float
     watchdog: float
     scans: int = 0
+    due: float = 0.0  # when its next scan is due, on the controller's clock
+    overlaps: int = 0  # periodic scans skipped: the task was still behind when they were due
     last: float = 0.0  # seconds of its last scan (perf_counter)
     longest: float = 0.0
     call: Any = None
@@ -133,6 +135,7 @@ class Logic:
                     program.main.prescan()
         self.mode = Mode.RUN
         for task in self.tasks:
+            task.due = self.clock.seconds()
             task.call = self.clock.callLater(0, self._scan, task)
 
     def _stop(self) -> None:
@@ -165,11 +168,21 @@ class Logic:
 
     # --- scanning ---------------------------------------------------------------------------
     def _scan(self, task: Task) -> None:
+        """Scan, then schedule the next: the continuous task a period after this one started, a periodic
+        one at its next multiple of the rate (those it is already late for are overlaps, skipped)."""
         started = self.clock.seconds()
         self.scan(task)
-        if self.mode is Mode.RUN:
-            delay = max(0.0, started + task.rate - self.clock.seconds())
-            task.call = self.clock.callLater(delay, self._scan, task)
+        if self.mode is not Mode.RUN:
+            return
+        now = self.clock.seconds()
+        if task.type == PERIODIC:
+            task.due += task.rate
+            while task.due + task.rate <= now:
+                task.due += task.rate
+                task.overlaps += 1
+        else:
+            task.due = started + task.rate
+        task.call = self.clock.callLater(max(0.0, task.due - now), self._scan, task)
 
     def scan(self, task: Task) -> None:
         """One scan of *task*: each program's main routine, in order (a major fault stops it)."""

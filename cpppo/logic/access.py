@@ -137,6 +137,18 @@ class _Region:
     def __getitem__(self, index: int) -> Any:
         return self.tag.value if self.tag.scalar else self.tag.value[index]
 
+    def listed_like(self, other: _Region) -> bool:
+        """Both regions are elements of plain atomic arrays of one type: a copy is a list slice."""
+        return all(type(r.tag) is Attribute and not r.tag.scalar for r in (self, other)) \
+            and self.tag.cip == other.tag.cip
+
+    def copy_from(self, other: _Region, count: int) -> None:
+        """*count* elements of *other* (see :meth:`listed_like`) into this one, stopping at either's end."""
+        first, source = self.start(), other.start()
+        count = min(count, len(self.tag) - first, len(other.tag) - source)
+        if count > 0:
+            self.tag.value[first:first + count] = other.tag.value[source:source + count]
+
     def elements(self) -> int:
         """Elements of this operand's size from its start to the end of the region."""
         if isinstance(self.tag, StructTag):

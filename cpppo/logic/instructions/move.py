@@ -98,6 +98,12 @@ def _copy(ctx: Context, ins: Instruction) -> Step:
     length = source(ctx, length_node)
     size = dest.kind.size or 1
     reader, writer = src.region, dest.region
+    if writer.listed_like(reader):  # (the same bytes either way: whole elements of one type)
+        def elements(rc: bool) -> bool:
+            if rc:
+                writer.copy_from(reader, int(length()))
+            return rc
+        return Step(elements)
 
     def run(rc: bool) -> bool:
         if rc:

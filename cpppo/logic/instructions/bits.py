@@ -48,24 +48,17 @@ def ote(ctx: Context, ins: Instruction) -> Step:
     return Step(run, lambda: put(False))
 
 
-def otl(ctx: Context, ins: Instruction) -> Step:
-    _, put = _writable(ctx, ins)
+def _latch(value: bool) -> Builder:
+    """OTL (*value* true) or OTU: the bit is written on a true rung only."""
+    def build(ctx: Context, ins: Instruction) -> Step:
+        _, put = _writable(ctx, ins)
 
-    def run(rc: bool) -> bool:
-        if rc:
-            put(True)
-        return rc
-    return Step(run)
-
-
-def otu(ctx: Context, ins: Instruction) -> Step:
-    _, put = _writable(ctx, ins)
-
-    def run(rc: bool) -> bool:
-        if rc:
-            put(False)
-        return rc
-    return Step(run)
+        def run(rc: bool) -> bool:
+            if rc:
+                put(value)
+            return rc
+        return Step(run)
+    return build
 
 
 def ons(ctx: Context, ins: Instruction) -> Step:
@@ -132,4 +125,4 @@ def osf(ctx: Context, ins: Instruction) -> Step:
 
 
 BUILDERS: Mapping[str, Builder] = MappingProxyType({
-    "XIC": xic, "XIO": xio, "OTE": ote, "OTL": otl, "OTU": otu, "ONS": ons, "OSR": osr, "OSF": osf})
+    "XIC": xic, "XIO": xio, "OTE": ote, "OTL": _latch(True), "OTU": _latch(False), "ONS": ons, "OSR": osr, "OSF": osf})

@@ -34,37 +34,43 @@ def _timer(ctx: Context, ins: Instruction):
     return ref.raw, ref.offset, ctx.now, [0.0]
 
 
-def ton(ctx: Context, ins: Instruction) -> Step:
-    raw, offset, now, last = _timer(ctx, ins)
-    unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
+def _on_delay(retentive: bool) -> Builder:
+    """TON (a false rung resets ACC and DN) or RTO (a false rung keeps them: only RES clears)."""
+    def build(ctx: Context, ins: Instruction) -> Step:
+        raw, offset, now, last = _timer(ctx, ins)
+        unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
+        cleared = (EN | TT) if retentive else (EN | TT | DN)
 
-    def run(rc: bool) -> bool:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        if not rc:
-            if ctl & (EN | TT | DN) or acc:
-                pack(raw, at, ctl & ~(EN | TT | DN), pre, 0)
-            return False
-        if ctl & DN:
+        def run(rc: bool) -> bool:
+            at = offset()
+            ctl, pre, acc = unpack(raw, at)
+            if not rc:
+                if ctl & cleared or (acc and not retentive):
+                    pack(raw, at, ctl & ~cleared, pre, acc if retentive else 0)
+                return False
+            if ctl & DN:
+                if not ctl & EN:
+                    pack(raw, at, ctl | EN, pre, acc)
+                return True
+            if not ctl & EN:  # the first true scan: timing starts from now
+                last[0] = now.ms
+                ctl |= EN | TT
+            else:
+                delta = int(now.ms - last[0])
+                last[0] += delta
+                acc = min(acc + delta, DINT_MAX)
+            if acc >= pre:
+                ctl = (ctl | DN) & ~TT
+                acc = max(pre, 0)
+            pack(raw, at, ctl, pre, acc)
             return True
-        if not ctl & EN:
-            last[0] = now.ms
-            ctl |= EN | TT
-        else:
-            delta = int(now.ms - last[0])
-            last[0] += delta
-            acc = min(acc + delta, DINT_MAX)
-        if acc >= pre:
-            ctl = (ctl | DN) & ~TT
-            acc = max(pre, 0)
-        pack(raw, at, ctl, pre, acc)
-        return True
 
-    def prescan() -> None:
-        at = offset()
-        ctl, pre, _ = unpack(raw, at)
-        pack(raw, at, ctl & ~(EN | TT | DN), pre, 0)
-    return Step(run, prescan)
+        def prescan() -> None:
+            at = offset()
+            ctl, pre, acc = unpack(raw, at)
+            pack(raw, at, ctl & ~cleared, pre, acc if retentive else 0)
+        return Step(run, prescan)
+    return build
 
 
 def tof(ctx: Context, ins: Instruction) -> Step:
@@ -101,103 +107,46 @@ def tof(ctx: Context, ins: Instruction) -> Step:
     return Step(run, prescan)
 
 
-def rto(ctx: Context, ins: Instruction) -> Step:
-    raw, offset, now, last = _timer(ctx, ins)
-    unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
-
-    def run(rc: bool) -> bool:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        if not rc:
-            if ctl & (EN | TT):
-                pack(raw, at, ctl & ~(EN | TT), pre, acc)
-            return False
-        if ctl & DN:
-            if not ctl & EN:
-                pack(raw, at, ctl | EN, pre, acc)
-            return True
-        if not ctl & EN:
-            last[0] = now.ms
-            ctl |= EN | TT
-        else:
-            delta = int(now.ms - last[0])
-            last[0] += delta
-            acc = min(acc + delta, DINT_MAX)
-        if acc >= pre:
-            ctl = (ctl | DN) & ~TT
-            acc = max(pre, 0)
-        pack(raw, at, ctl, pre, acc)
-        return True
-
-    def prescan() -> None:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        pack(raw, at, ctl & ~(EN | TT), pre, acc)
-    return Step(run, prescan)
-
-
 def _counter(ctx: Context, ins: Instruction):
     nodes = operands(ins, 3)
     ref = ctx.binder.structure(nodes[0], COUNTER)
     return ref.raw, ref.offset
 
 
-def ctu(ctx: Context, ins: Instruction) -> Step:
-    raw, offset = _counter(ctx, ins)
-    unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
+def _count(up: bool) -> Builder:
+    """CTU (*up*) or CTD: one count per false-to-true edge of the rung (CU or CD remembers the rung);
+    a wrap past the DINT range sets OV (up) or UN (down), or clears both if it undoes the other's."""
+    edge, wrap_from, wrap_to, step = (CU, DINT_MAX, DINT_MIN, 1) if up else (CD, DINT_MIN, DINT_MAX, -1)
+    flag, other = (OV, UN) if up else (UN, OV)
 
-    def run(rc: bool) -> bool:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        if not rc:
-            if ctl & CU:
-                pack(raw, at, ctl & ~CU, pre, acc)
-            return False
-        if not ctl & CU:
-            ctl |= CU
-            if acc == DINT_MAX:  # the count wraps: OV, or it cancels an earlier underflow
-                acc = DINT_MIN
-                ctl = ctl & ~(UN | OV) if ctl & UN else ctl | OV
-            else:
-                acc += 1
-        ctl = ctl | DN if acc >= pre else ctl & ~DN
-        pack(raw, at, ctl, pre, acc)
-        return True
+    def build(ctx: Context, ins: Instruction) -> Step:
+        raw, offset = _counter(ctx, ins)
+        unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
 
-    def prescan() -> None:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        pack(raw, at, ctl | CU, pre, acc)
-    return Step(run, prescan)
+        def run(rc: bool) -> bool:
+            at = offset()
+            ctl, pre, acc = unpack(raw, at)
+            if not rc:
+                if ctl & edge:
+                    pack(raw, at, ctl & ~edge, pre, acc)
+                return False
+            if not ctl & edge:
+                ctl |= edge
+                if acc == wrap_from:
+                    acc = wrap_to
+                    ctl = ctl & ~(UN | OV) if ctl & other else ctl | flag
+                else:
+                    acc += step
+            ctl = ctl | DN if acc >= pre else ctl & ~DN
+            pack(raw, at, ctl, pre, acc)
+            return True
 
-
-def ctd(ctx: Context, ins: Instruction) -> Step:
-    raw, offset = _counter(ctx, ins)
-    unpack, pack = _WORDS.unpack_from, _WORDS.pack_into
-
-    def run(rc: bool) -> bool:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        if not rc:
-            if ctl & CD:
-                pack(raw, at, ctl & ~CD, pre, acc)
-            return False
-        if not ctl & CD:
-            ctl |= CD
-            if acc == DINT_MIN:
-                acc = DINT_MAX
-                ctl = ctl & ~(UN | OV) if ctl & OV else ctl | UN
-            else:
-                acc -= 1
-        ctl = ctl | DN if acc >= pre else ctl & ~DN
-        pack(raw, at, ctl, pre, acc)
-        return True
-
-    def prescan() -> None:
-        at = offset()
-        ctl, pre, acc = unpack(raw, at)
-        pack(raw, at, ctl | CD, pre, acc)
-    return Step(run, prescan)
+        def prescan() -> None:  # the edge bit set: no count on the first scan
+            at = offset()
+            ctl, pre, acc = unpack(raw, at)
+            pack(raw, at, ctl | edge, pre, acc)
+        return Step(run, prescan)
+    return build
 
 
 def res(ctx: Context, ins: Instruction) -> Step:
@@ -218,4 +167,4 @@ def res(ctx: Context, ins: Instruction) -> Step:
 
 
 BUILDERS: Mapping[str, Builder] = MappingProxyType({
-    "TON": ton, "TOF": tof, "RTO": rto, "CTU": ctu, "CTD": ctd, "RES": res})
+    "TON": _on_delay(False), "TOF": tof, "RTO": _on_delay(True), "CTU": _count(True), "CTD": _count(False), "RES": res})

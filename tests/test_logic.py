@@ -265,3 +265,26 @@ def test_unsupported_routine_idle_the_rest_runs() -> None:
                             "program Plant routine Calc: routine type ST is not supported"]
     finally:
         blocking.call(_stop, served, timeout=TIMEOUT)
+
+
+def test_readme_example_is_the_shipped_export() -> None:
+    """README's "Your program runs" shows conveyor.L5X whole: it must be the file the tests ship."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Your program runs"):]
+    shown = section[section.index("```xml\n") + 7:section.index("```", section.index("```xml\n") + 7)]
+    assert shown == Path(data_file("logic/conveyor.L5X")).read_text()
+
+
+def test_readme_example_counts_three_ticks() -> None:
+    """The example as README runs it: Start, then 3.5 s later three ticks counted, Batch 3 and Full."""
+    served = blocking.call(_serve, "conveyor.L5X", False, (), timeout=TIMEOUT)
+    try:
+        served.scan(1)
+        with _plc(served) as comm:
+            assert comm.Write("Start", True).Status == "Success"
+            served.scan(350)
+            assert _read(comm, "Parts.ACC", "Batch", "Full") == [3, 3, True]
+    finally:
+        blocking.call(_stop, served, timeout=TIMEOUT)

@@ -324,3 +324,27 @@ class TestUnsupported(unittest.TestCase):
         states = {r["routine"]: r["state"] for r in service.controller.logic.report()["routines"]}
         self.assertEqual(states, {"Main": "running", "Control": "idle", "Calc": "idle"})
         service.controller.logic.stop()
+
+
+class TestOptions(unittest.TestCase):
+    def test_logic_and_scan_period_options(self) -> None:
+        """``--logic`` and ``--scan-period`` on both command lines; a bad value is a usage error."""
+        from cpppo.tap.enip import Options
+
+        parsed = options.settings_from(options.parser().parse_args(["--logic", "program", "--scan-period", "25",
+                                                                      "--no-config", "SCADA"]))
+        self.assertEqual((parsed.logic, parsed.scan_period), ("program", 0.025))
+        tapped = Options()
+        tapped.parseOptions(["--logic", "run", "--scan-period", "5", "--no-config", "SCADA"])
+        self.assertEqual((tapped["settings"].logic, tapped["settings"].scan_period), ("run", 0.005))
+        with self.assertRaises(ValueError):
+            options.settings_from(options.parser().parse_args(["--scan-period", "fast", "--no-config", "SCADA"]))
+        with self.assertRaises(SystemExit):
+            Options().parseOptions(["--logic", "walk", "--no-config", "SCADA"])
+
+    def test_scan_period_sets_the_continuous_rate(self) -> None:
+        service, clock = serve("machine.L5X", "--scan-period", "20")
+        clock.advance(0)
+        scans(clock, 10, 0.020)
+        self.assertEqual(service.tags["Scans"].value, 11)
+        service.controller.logic.stop()

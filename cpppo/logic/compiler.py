@@ -16,6 +16,7 @@ why, and every other routine still runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +24,10 @@ from typing import Any
 from cpppo.enip.simulator.controller.names import fold
 from cpppo.logic.access import Binder, UnknownTag
 from cpppo.logic.evaluate import number
-from cpppo.logic.faults import MajorFault, Status
+from cpppo.logic.faults import FaultType, MajorFault, ProgramFault, Status
 from cpppo.logic.instructions import INSTRUCTIONS
 from cpppo.logic.instructions.base import Now, Step, Unsupported
-from cpppo.logic.instructions.control import Return
+from cpppo.logic.instructions.control import Frame, Jump, Return
 from cpppo.logic.neutral import Branch, Element, parse_rung
 from cpppo.logic.program import ProgramSource, RoutineSource
 
@@ -62,6 +63,9 @@ class Routine:
     prescans: tuple[Callable[[], None], ...] = ()
     problems: list[Problem] = field(default_factory=list)
     calls: int = 0
+    #: Its rungs jump (JMP/LBL) or open MCR zones: the slower loop that follows both.
+    flow: bool = False
+    status: Status | None = None
     _prescanning: bool = False
 
     @property
@@ -69,19 +73,39 @@ class Routine:
         return bool(self.problems)
 
     def run(self) -> None:
-        """One pass over the rungs (RET ends it early); a major fault is told where it happened."""
+        """One pass over the rungs (RET or TND ends it early); a major fault is told where it happened."""
         if self.problems:
             return
         self.calls += 1
         number = -1
         try:
-            for number, rung in self.rungs:  # noqa: B007 (the rung a fault happened on)
-                rung(True)
+            if self.flow:
+                self._run_flow()
+            else:
+                for number, rung in self.rungs:  # noqa: B007 (the rung a fault happened on)
+                    rung(True)
         except Return:
             pass
         except MajorFault as fault:
             fault.where = fault.where or f"{self.program}/{self.name} rung {number}"
             raise
+
+    def _run_flow(self) -> None:
+        """The rungs with jumps and MCR zones: a rung in an MCR zone starts false; a JMP goes on at its
+        label's rung (a loop is bounded by the task's watchdog, major fault 6/1)."""
+        status = self.status
+        assert status is not None
+        rungs, at, end = self.rungs, 0, len(self.rungs)
+        while at < end:
+            number, rung = rungs[at]
+            try:
+                rung(not status.mcr)
+                at += 1
+            except Jump as jump:
+                if time.perf_counter() > status.deadline:
+                    raise MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG,
+                                     f"{self.program}/{self.name} rung {number}: jumps past the watchdog") from None
+                at = jump.index
 
     def prescan(self) -> None:
         """Each instruction's prescan action; a routine that calls itself is prescanned once."""
@@ -145,11 +169,17 @@ def _branch(legs: list[Run]) -> Run:
 class _Compiler:
     """Compiles one program's routines: the :class:`~.instructions.base.Context` builders get."""
 
-    def __init__(self, source: ProgramSource, tags: Any, status: Status, now: Now, watch: Watch | None) -> None:
-        self.status, self.now, self.watch = status, now, watch
+    def __init__(self, source: ProgramSource, tags: Any, status: Status, now: Now, watch: Watch | None,
+                 system: Any) -> None:
+        self.status, self.now, self.watch, self.system = status, now, watch, system
         self.binder = Binder(tags, status, source.name, lambda node: number(node, self._tag), watch)
         self.source = source
-        self.routines = {fold(r.name): Routine(source.name, r.name, r.type) for r in source.routines}
+        self.routines = {fold(r.name): Routine(source.name, r.name, r.type, status=status)
+                         for r in source.routines}
+        self.frames: list[Frame] = []  # the program's JSR call stack (parameters in, values back)
+        self.labels: dict[str, list[Jump | None]] = {}  # this routine's LBLs: the JMPs' cells
+        self.rung_index = 0  # where in this routine's rungs the rung being compiled goes
+        self.flow = False  # a builder of this routine asked for the flow loop (JMP, LBL, MCR)
 
     def _tag(self, node: Any) -> Callable[[], Any]:
         return self.binder.value(node).get
@@ -166,6 +196,17 @@ class _Compiler:
         if found is None:
             raise Unsupported(f"JSR to {name}: no such routine in program {self.source.name}")
         return found.prescan
+
+    def label(self, name: str) -> list[Jump | None]:
+        """The cell a JMP to *name* reads: filled with its Jump when the routine's LBLs are known."""
+        self.flow = True
+        return self.labels.setdefault(fold(name), [None])
+
+    def define_label(self, name: str) -> None:
+        cell = self.label(name)
+        if cell[0] is not None:
+            raise Unsupported(f"LBL({name}) twice in one routine")
+        cell[0] = Jump(self.rung_index)
 
     # --- compiling --------------------------------------------------------------------------
     def element(self, element: Element, prescans: list[Callable[[], None]]) -> Run:
@@ -190,7 +231,9 @@ class _Compiler:
             return
         rungs: list[tuple[int, Run]] = []
         prescans: list[Callable[[], None]] = []
+        self.labels, self.flow = {}, False
         for rung in source.rungs:
+            self.rung_index = len(rungs)
             try:
                 elements = parse_rung(rung.text)
                 run = self.series(elements, prescans)
@@ -200,7 +243,7 @@ class _Compiler:
             if self.watch is not None:
                 run = self._noted(run, f"{self.source.name}/{source.name} rung {rung.number}")
             rungs.append((rung.number, run))
-        routine.rungs, routine.prescans = tuple(rungs), tuple(prescans)
+        routine.rungs, routine.prescans, routine.flow = tuple(rungs), tuple(prescans), self.flow
 
     def _noted(self, run: Run, where: str) -> Run:
         status = self.status
@@ -212,9 +255,10 @@ class _Compiler:
 
 
 def compile_program(source: ProgramSource, tags: Any, status: Status, now: Now,
-                    watch: Watch | None = None) -> Program:
-    """Compile every routine of *source* against *tags*; problems make their routines idle."""
-    compiler = _Compiler(source, tags, status, now, watch)
+                    watch: Watch | None = None, system: Any = None) -> Program:
+    """Compile every routine of *source* against *tags*; problems make their routines idle.
+    *system* is what GSV and SSV reach (:class:`~.instructions.base.System`: the scan)."""
+    compiler = _Compiler(source, tags, status, now, watch, system)
     for routine in source.routines:
         compiler.compile(routine)
     main = compiler.routines.get(fold(source.main)) if source.main else None

@@ -28,7 +28,7 @@ class ProgramFault(enum.IntEnum):
     OVERFLOW = 4            # minor: arithmetic overflow, divide by zero
     SUBSCRIPT_RANGE = 20    # major: array subscript too large or negative
     CONTROL_RANGE = 21      # major: a CONTROL's LEN or POS < 0
-    JSR_PARAMETERS = 31     # major: JSR parameters do not match the SBR/RET
+    JSR_PARAMETERS = 31     # major: JSR parameters do not match the SBR/RET (and a JSR to no routine)
     JMP_TARGET = 42         # major: JMP to a label that does not exist
     TASK_WATCHDOG = 1       # (type 6) a task ran past its watchdog
 
@@ -69,6 +69,8 @@ class Status:
     minor: bool = False
     minors: list[MinorFault] = field(default_factory=list)
     where: str = ""  # the rung running now (program/routine/rung), for fault records
+    mcr: bool = False  # an MCR zone is open and off: rungs start false (reset for each program)
+    deadline: float = float("inf")  # perf_counter time past which the running task is past its watchdog
 
     #: How many minor faults are kept (a program overflowing every scan must not grow memory).
     KEPT = 32

@@ -89,10 +89,11 @@ class Logic:
         self.now = Now()
         self.mode = Mode.PROGRAM
         self.fault: MajorFault | None = None
+        self.running: Task | None = None  # the task scanning now (GSV's Task object)
         self.statistics = Statistics()
         self.programs: dict[str, Program] = {}
         for name, source in project.programs.items():
-            self.programs[name] = compile_program(source, controller.tags, self.status, self.now, watch)
+            self.programs[name] = compile_program(source, controller.tags, self.status, self.now, watch, self)
         self.tasks: list[Task] = []
         for spec in project.tasks:
             if spec.inhibited or spec.type not in (CONTINUOUS, PERIODIC):
@@ -189,9 +190,11 @@ class Logic:
         now, status = self.now, self.status
         now.ms = self.clock.seconds() * 1000.0
         begun = time.perf_counter()
+        status.deadline = begun + task.watchdog
+        self.running = task
         try:
             for program in task.programs:
-                status.fs = program.first_scan
+                status.fs, status.mcr = program.first_scan, False
                 program.main.run()  # type: ignore[union-attr]
                 program.first_scan = False
             status.fs = False
@@ -216,6 +219,25 @@ class Logic:
         self.mode = Mode.FAULTED
         self.controller.set_fault(fault.kind, fault.code)
         self._show_mode()
+
+    # --- what GSV and SSV reach (instructions.base.System) -----------------------------------
+    def _wall_clock(self) -> Any:
+        return self.controller.directory.lookup(0x8B, 1)
+
+    def wall_clock_us(self) -> int:
+        return int(self._wall_clock().utc())
+
+    def set_wall_clock_us(self, microseconds: int) -> None:
+        self._wall_clock().set_utc(microseconds)
+
+    def local_offset_us(self) -> int:
+        return int(self._wall_clock().local_offset())
+
+    def scan_times_us(self) -> tuple[int, int]:
+        task = self.running
+        if task is None:
+            return 0, 0
+        return int(task.last * 1e6), int(task.longest * 1e6)
 
     # --- what the web page shows ------------------------------------------------------------
     def report(self) -> dict[str, Any]:

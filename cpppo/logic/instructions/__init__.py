@@ -11,14 +11,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from cpppo.logic.instructions import arithmetic, bits, compare, control, move, timers
+from cpppo.logic.instructions import (
+    arithmetic,
+    bits,
+    compare,
+    control,
+    expressions,
+    files,
+    move,
+    strings,
+    system,
+    timers,
+)
 from cpppo.logic.instructions.base import Builder
 
 __all__ = ["INSTRUCTIONS", "supported"]
 
 #: Every instruction this controller runs, by mnemonic.
 INSTRUCTIONS: Mapping[str, Builder] = MappingProxyType({
-    name: builder for family in (bits, timers, compare, arithmetic, move, control)
+    name: builder for family in (bits, timers, compare, arithmetic, move, control, expressions, strings, files,
+                                 system)
     for name, builder in family.BUILDERS.items()})
 
 

@@ -20,7 +20,7 @@ from cpppo.logic.expression import Keyword, Literal, Node, TagRef
 from cpppo.logic.faults import Status
 from cpppo.logic.neutral import Instruction
 
-__all__ = ["Step", "Context", "Builder", "Unsupported", "Now", "operands", "source", "target", "storer",
+__all__ = ["Step", "Context", "System", "Builder", "Unsupported", "Now", "operands", "source", "target", "storer",
            "is_integer", "word", "passes"]
 
 
@@ -43,18 +43,43 @@ class Now:
     ms: float = 0.0
 
 
+class System(Protocol):
+    """What GSV and SSV reach of the controller: its wall clock and the running task's scan times."""
+
+    def wall_clock_us(self) -> int:
+        """UTC microseconds since 1970 on the controller's clock."""
+
+    def set_wall_clock_us(self, microseconds: int) -> None:
+        """Set the controller's clock (what clients then read)."""
+
+    def local_offset_us(self) -> int:
+        """Local time less UTC, microseconds."""
+
+    def scan_times_us(self) -> tuple[int, int]:
+        """The running task's last and longest scan, microseconds."""
+
+
 class Context(Protocol):
     """What the compiler gives a builder: the binder, the status flags, the time, other routines."""
 
     binder: Binder
     status: Status
     now: Now
+    frames: list[Any]  # the program's JSR call stack (control.Frame)
+    system: System
+    flow: bool  # set by a builder whose routine needs the flow loop (JMP, LBL, MCR)
 
     def routine(self, name: str) -> Callable[[], None]:
         """The callable that runs routine *name* of this program (JSR)."""
 
     def routine_prescan(self, name: str) -> Callable[[], None]:
         """The callable that prescans routine *name* (a JSR's prescan follows it)."""
+
+    def label(self, name: str) -> list[Any]:
+        """The cell a JMP to label *name* reads (its Jump, once the routine's labels are known)."""
+
+    def define_label(self, name: str) -> None:
+        """LBL *name* is on the rung being compiled."""
 
 
 Builder = Callable[[Context, Instruction], Step]

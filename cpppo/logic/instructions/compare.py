@@ -3,7 +3,8 @@
 Input instructions: the rung condition out is the rung condition in AND the comparison, and the
 math flags are not touched.  Mixed integer and REAL operands compare as numbers (Python's
 comparison of an int with a float is exact, as Logix's promotion to REAL is for DINT values that
-fit a float's mantissa).  LIM with Low > High is the circular test (outside the band).
+fit a float's mantissa).  LIM with Low > High is the circular test (outside the band).  Two
+STRINGs compare by their characters (:mod:`.strings`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from cpppo.logic.instructions import strings
 from cpppo.logic.instructions.base import Builder, Context, Step, operands, source
 from cpppo.logic.neutral import Instruction
 
@@ -21,7 +23,10 @@ __all__ = ["BUILDERS"]
 
 def _compare(test: Callable[[Any, Any], bool]) -> Builder:
     def build(ctx: Context, ins: Instruction) -> Step:
-        a, b = (source(ctx, n) for n in operands(ins, 2))
+        nodes = operands(ins, 2)
+        if strings.is_text(ctx, nodes[0]) and strings.is_text(ctx, nodes[1]):
+            return strings.compare(ctx, ins, test)
+        a, b = (source(ctx, n) for n in nodes)
         return Step(lambda rc: rc and test(a(), b()))
     return build
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from cpppo.enip.simulator.controller.structures import Structure
 from cpppo.logic.access import converter
+from cpppo.logic.instructions import strings
 from cpppo.logic.instructions.arithmetic import result
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, operands, source, target, word
 from cpppo.logic.neutral import Instruction
@@ -26,6 +27,8 @@ __all__ = ["BUILDERS"]
 
 def mov(ctx: Context, ins: Instruction) -> Step:
     src_node, dest = operands(ins, 2)
+    if strings.is_text(ctx, dest) and strings.is_text(ctx, src_node):
+        return strings.move(ctx, ins)
     src, store = source(ctx, src_node), result(ctx, dest)
 
     def run(rc: bool) -> bool:

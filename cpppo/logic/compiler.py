@@ -101,10 +101,14 @@ class Routine:
             try:
                 rung(not status.mcr)
                 at += 1
+            except MajorFault as fault:
+                fault.where = fault.where or f"{self.program}/{self.name} rung {number}"
+                raise
             except Jump as jump:
                 if time.perf_counter() > status.deadline:
-                    raise MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG,
-                                     f"{self.program}/{self.name} rung {number}: jumps past the watchdog") from None
+                    late = MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG, "jumps past the task's watchdog")
+                    late.where = f"{self.program}/{self.name} rung {number}"
+                    raise late from None
                 at = jump.index
 
     def prescan(self) -> None:

@@ -254,6 +254,7 @@ class Logic:
                 "max_scan_ms": round(stats.longest * 1000, 3),
                 "fault": None if self.fault is None else {"type": self.fault.kind, "code": self.fault.code,
                                                           "where": self.fault.where, "message": str(self.fault)},
+                "minor_faults": [{"type": m.kind, "code": m.code, "where": m.where} for m in self.status.minors[-5:]],
                 "tasks": [{"name": t.name, "type": t.type, "rate_ms": round(t.rate * 1000, 3), "scans": t.scans,
                            "programs": [p.name for p in t.programs]} for t in self.tasks],
                 "routines": routines}

@@ -170,8 +170,9 @@ function showLogic(logic) {
   text($("logic-mode"), logic.mode).className = logic.mode === "Run" ? "ok" : logic.mode === "Faulted" ? "bad" : "off";
   text($("logic-scans"), logic.scans);
   text($("logic-last"), logic.last_scan_ms); text($("logic-max"), logic.max_scan_ms);
+  const minor = logic.minor_faults.length ? logic.minor_faults[logic.minor_faults.length - 1] : null;
   text($("logic-fault"), logic.fault ? "major fault type " + logic.fault.type + " code " + logic.fault.code +
-       " at " + logic.fault.where : "");
+       " at " + logic.fault.where : minor ? "minor fault type " + minor.type + " code " + minor.code : "");
   const body = $("routines").tBodies[0];
   body.replaceChildren();
   for (const r of logic.routines) {

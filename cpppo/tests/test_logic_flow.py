@@ -1,0 +1,126 @@
+"""Issue 25 on a fake clock: expressions, strings, subroutines with parameters, jumps, MCR, TND,
+FAL/FSC/BTD, GSV/SSV WallClockTime, the status flags, and major faults.
+
+``data/logic/flow.L5X`` holds one or a few rungs per instruction, ``faults.L5X`` a JSR to a routine
+the program does not have and a jump loop that runs past its task's 20 ms watchdog.  Expected
+values and fault codes come from 1756-RM003 and 1756-UM001M as the logix-logic notes table them
+(sections 2.2, 4.5 to 4.7 and 5).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from twisted.trial import unittest
+
+from cpppo.logic import Mode
+from cpppo.tests.test_logic_scan import scans, serve
+
+
+class TestFlow(unittest.TestCase):
+    def setUp(self) -> None:
+        self.service, self.clock = serve("flow.L5X")
+        self.clock.advance(0)
+        scans(self.clock, 2)
+        self.tags = self.service.tags
+        self.logic = self.service.controller.logic
+
+    def value(self, name: str) -> Any:
+        tag = self.tags[name]
+        if hasattr(tag, "get_string"):
+            return tag.get_string()
+        return tag.value
+
+    def test_nothing_unsupported(self) -> None:
+        self.assertEqual(self.logic.statistics.problems, [])
+        self.assertEqual(self.logic.mode, Mode.RUN)
+
+    def test_cpt_and_cmp(self) -> None:
+        """2.2: ``**`` before ``*`` before ``+`` (2+3*4**2 = 50); AND/XOR/MOD/NOT on integers; a REAL
+        expression stored as float32; a zero divisor leaves the destination (5) and sets S:V."""
+        self.assertEqual([self.value(n) for n in ("CptOut", "CptPrec", "CptAnd", "CptXor", "CptMod", "CptNot")],
+                         [17, 50, 3, 2, 1, -1])
+        import math
+        self.assertEqual(self.value("CptReal"), struct.unpack("<f", struct.pack("<f", math.sin(0.5) + 4))[0])
+        self.assertEqual(self.value("CptZero"), 5)
+        self.assertTrue(self.value("CmpOut"))  # 7*2 > 2+10
+
+    def test_strings(self) -> None:
+        """4.6: 1-based starts; FIND gives 7 for "World" in "Hello World"; a CONCAT too long for a
+        STRING8 is cut to 8 characters and sets S:V; STRING compares are by character codes."""
+        self.assertEqual([self.value(n) for n in ("S3", "Mid", "Del", "Ins", "MovStr", "Short")],
+                         ["Hello World", "World", "Hello", "Hello World", "Hello", "Hello Wo"])
+        self.assertEqual(self.value("FindPos"), 7)
+        self.assertEqual([self.value(n) for n in ("StrEq", "StrLes", "StrGrt", "StrOverflow")],
+                         [True, False, True, True])
+
+    def test_jsr_with_parameters(self) -> None:
+        """JSR(Square,1,A,SqOut): SBR(SqIn) takes A=7, RET(SqRes) gives 49 back into SqOut."""
+        self.assertEqual((self.value("SqIn"), self.value("SqOut")), (7, 49))
+
+    def test_jumps(self) -> None:
+        """Notes section 6 row 8: the backward JMP loop unlatches bits 0-31 and latches 32-63 in one scan
+        (63 jumps a scan); a forward JMP skips the rung between it and its LBL."""
+        self.assertEqual(self.value("Bits"), [0, 0xFFFFFFFF])
+        self.assertEqual((self.value("Loops"), self.value("Skipped")), (3 * 63, 0))
+
+    def test_mcr_zone_and_tnd(self) -> None:
+        """MCR with a false rung opens the zone: its rungs run false (the OTE clears, the ADD does not
+        run) up to the unconditional MCR; TND ends the subroutine before its last rung."""
+        self.assertEqual([self.value(n) for n in ("ZoneOut", "ZoneCount", "AfterZone")], [False, 0, True])
+        self.tags["ZoneOn"].value = True
+        scans(self.clock, 1)
+        self.assertEqual([self.value(n) for n in ("ZoneOut", "ZoneCount")], [True, 1])
+        self.assertEqual((self.value("EndA"), self.value("EndB")), (4, 0))
+
+    def test_fal_fsc_btd(self) -> None:
+        """FAL ALL fills FalDest[i] = i*10 in one scan (DN stops it the next, then it runs again); FSC finds
+        7 at POS 2 (FD, IN); BTD puts bits 4-7 of 16#F0 at bits 8-11: 16#0F00."""
+        self.assertEqual(self.value("FalDest"), [0, 10, 20, 30, 40])
+        self.assertEqual(self.value("FscFound"), 2)
+        ctl, length, pos = struct.unpack_from("<Iii", self.tags["FscCtl"].raw)
+        self.assertEqual((bool(ctl & 1 << 24), bool(ctl & 1 << 25), length, pos), (True, True, 6, 2))
+        self.assertEqual(self.value("BtdOut"), 0x0F00)
+
+    def test_gsv_ssv_wall_clock(self) -> None:
+        """GSV CurrentValue is the controller's clock (the fake clock: 30 ms after 1970 at the third scan);
+        SSV sets it, as clients then read it from the Wall Clock Time object."""
+        self.assertEqual(self.value("Now"), 20_000)
+        self.assertEqual(self.value("When"), [1970, 1, 1, 0, 0, 0, 20_000])
+        self.tags["SetTime"].value = 981_173_106_000_000  # 2001-02-03 04:05:06 UTC
+        self.tags["DoSet"].value = True
+        scans(self.clock, 2)
+        clock = self.service.controller.directory.lookup(0x8B, 1)
+        self.assertEqual(clock.utc(), 981_173_106_000_000 + 10_000)
+        self.assertEqual(self.value("When")[:6], [2001, 2, 3, 4, 5, 6])
+        self.assertGreaterEqual(self.value("LastScan"), 0)
+
+    def test_status_flags(self) -> None:
+        """S:N after 2 - 7, S:Z after 7 - 7."""
+        self.assertEqual([self.value(n) for n in ("Neg", "SawN", "Zero", "SawZ")], [-5, True, 0, True])
+
+
+class TestMajorFaults(unittest.TestCase):
+    def setUp(self) -> None:
+        self.service, self.clock = serve("faults.L5X")
+        self.clock.advance(0)
+        self.logic = self.service.controller.logic
+
+    def test_jsr_to_no_routine(self) -> None:
+        self.service.tags["CallMissing"].value = True
+        scans(self.clock, 1)
+        self.assertEqual(self.logic.mode, Mode.FAULTED)
+        self.assertEqual((self.service.controller.fault.major, self.service.controller.fault.minor), (4, 31))
+
+    def test_watchdog(self) -> None:
+        """A jump loop that never ends: major fault type 6 code 1 once the task's 20 ms watchdog passes."""
+        self.service.tags["SpinOn"].value = True
+        scans(self.clock, 1)
+        self.assertEqual(self.logic.mode, Mode.FAULTED)
+        self.assertEqual((self.service.controller.fault.major, self.service.controller.fault.minor), (6, 1))
+        self.assertGreater(self.service.tags["Spins"].value, 0)
+        self.service.tags["SpinOn"].value = False
+        self.logic.clear_fault()
+        scans(self.clock, 1)
+        self.assertEqual((self.logic.mode, self.service.controller.fault.major), (Mode.RUN, 0))

@@ -66,6 +66,19 @@ def _reset(raw: bytearray, at: int, fixed: int | None) -> None:
         _WORDS.pack_into(raw, at, ctl & ~_RESET, length if fixed is None else fixed, 0)
 
 
+def _file(raw: bytearray, offset: Callable[[], int], fixed: int | None,
+          body: Callable[[int, int, int, int], bool]) -> Step:
+    """FAL's or FSC's step: a false rung resets the CONTROL; a true one runs *body(at, ctl, LEN, POS)*."""
+    def run(rc: bool) -> bool:
+        at = offset()
+        if not rc:
+            _reset(raw, at, fixed)
+            return False
+        ctl, length, pos = _start(raw, at, fixed)
+        return body(at, ctl, length, pos)
+    return Step(run, lambda: _reset(raw, offset(), fixed))
+
+
 def fal(ctx: Context, ins: Instruction) -> Step:
     raw, offset, fixed = _control(ctx, ins, 6)
     if ins.operands[4] is None or ins.operands[5] is None:
@@ -73,12 +86,7 @@ def fal(ctx: Context, ins: Instruction) -> Step:
     store, compute = result(ctx, ins.operands[4]), ctx.binder.number(ins.operands[5])
     pack = _WORDS.pack_into
 
-    def run(rc: bool) -> bool:
-        at = offset()
-        if not rc:
-            _reset(raw, at, fixed)
-            return False
-        ctl, length, _ = _start(raw, at, fixed)
+    def every(at: int, ctl: int, length: int, _: int) -> bool:
         if ctl & EN:
             return True
         ctl |= EN
@@ -87,7 +95,7 @@ def fal(ctx: Context, ins: Instruction) -> Step:
             store(compute())
         pack(raw, at, ctl | DN, length, max(length - 1, 0))
         return True
-    return Step(run, lambda: _reset(raw, offset(), fixed))
+    return _file(raw, offset, fixed, every)
 
 
 def fsc(ctx: Context, ins: Instruction) -> Step:
@@ -97,12 +105,7 @@ def fsc(ctx: Context, ins: Instruction) -> Step:
     compute = ctx.binder.number(ins.operands[4])
     pack = _WORDS.pack_into
 
-    def run(rc: bool) -> bool:
-        at = offset()
-        if not rc:
-            _reset(raw, at, fixed)
-            return False
-        ctl, length, pos = _start(raw, at, fixed)
+    def search(at: int, ctl: int, length: int, pos: int) -> bool:
         if ctl & EN and ctl & (DN | IN):
             return True  # done, or found and waiting for the program to clear IN
         first = pos + 1 if ctl & EN else 0
@@ -114,7 +117,7 @@ def fsc(ctx: Context, ins: Instruction) -> Step:
                 return True
         pack(raw, at, ctl | DN, length, max(length - 1, 0))
         return True
-    return Step(run, lambda: _reset(raw, offset(), fixed))
+    return _file(raw, offset, fixed, search)
 
 
 def btd(ctx: Context, ins: Instruction) -> Step:

@@ -97,19 +97,22 @@ def _numbers(ctx: Context, ins: Instruction, *at: int) -> list[Callable[[], obje
     return [source(ctx, n) for n in nodes if n is not None]
 
 
-def mid(ctx: Context, ins: Instruction) -> Step:
-    if len(ins.operands) != 4:
-        raise Unsupported(f"{ins}: MID(Source,Qty,Start,Dest)")
-    src, put = text(ctx, ins.operands[0]), writer(ctx, ins.operands[3])
-    qty, start = _numbers(ctx, ins, 1, 2)
+def _cut(keep: bool) -> Builder:
+    """MID (*keep*: Qty characters from Start) or DELETE (the rest): (Source,Qty,Start,Dest)."""
+    def build(ctx: Context, ins: Instruction) -> Step:
+        if len(ins.operands) != 4:
+            raise Unsupported(f"{ins}: {ins.mnemonic}(Source,Qty,Start,Dest)")
+        src, put = text(ctx, ins.operands[0]), writer(ctx, ins.operands[3])
+        qty, start = _numbers(ctx, ins, 1, 2)
 
-    def run(rc: bool) -> bool:
-        if rc:
-            value, q, s = src(), int(qty()), int(start())  # type: ignore[call-overload]
-            _range(ins, s, q, len(value))
-            put(value[s - 1:s - 1 + q])
-        return rc
-    return Step(run)
+        def run(rc: bool) -> bool:
+            if rc:
+                value, q, s = src(), int(qty()), int(start())  # type: ignore[call-overload]
+                _range(ins, s, q, len(value))
+                put(value[s - 1:s - 1 + q] if keep else value[:s - 1] + value[s - 1 + q:])
+            return rc
+        return Step(run)
+    return build
 
 
 def find(ctx: Context, ins: Instruction) -> Step:
@@ -124,21 +127,6 @@ def find(ctx: Context, ins: Instruction) -> Step:
             value, s = src(), int(start())  # type: ignore[call-overload]
             _range(ins, s, 0, len(value))
             store(value.find(search(), s - 1) + 1)
-        return rc
-    return Step(run)
-
-
-def delete(ctx: Context, ins: Instruction) -> Step:
-    if len(ins.operands) != 4:
-        raise Unsupported(f"{ins}: DELETE(Source,Qty,Start,Dest)")
-    src, put = text(ctx, ins.operands[0]), writer(ctx, ins.operands[3])
-    qty, start = _numbers(ctx, ins, 1, 2)
-
-    def run(rc: bool) -> bool:
-        if rc:
-            value, q, s = src(), int(qty()), int(start())  # type: ignore[call-overload]
-            _range(ins, s, q, len(value))
-            put(value[:s - 1] + value[s - 1 + q:])
         return rc
     return Step(run)
 
@@ -176,4 +164,4 @@ def compare(ctx: Context, ins: Instruction, test: Callable[[bytes, bytes], bool]
 
 
 BUILDERS: Mapping[str, Builder] = MappingProxyType({
-    "CONCAT": concat, "MID": mid, "FIND": find, "DELETE": delete, "INSERT": insert})
+    "CONCAT": concat, "MID": _cut(True), "FIND": find, "DELETE": _cut(False), "INSERT": insert})

@@ -154,7 +154,7 @@ class Logic:
         if self.mode is not Mode.FAULTED:
             return
         self.fault = None
-        self.controller.clear_fault()
+        self.controller.fault.clear()
         self.mode = Mode.PROGRAM
         self.set_mode(Mode.RUN)
 

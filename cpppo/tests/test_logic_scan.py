@@ -305,6 +305,17 @@ class TestTasksAndModes(unittest.TestCase):
         scans(self.clock, 1)
         self.assertEqual((self.logic.mode, fault.major, self.tags["Arr"].value[1]), (Mode.RUN, 0, 1))
 
+    def test_the_fault_records_clear_clears_the_program_too(self) -> None:
+        """``server/fault/clear`` (the controller's clear_fault) also returns a faulted program to Run."""
+        self.clock.advance(0)
+        self.tags["Idx"].value = 12
+        scans(self.clock, 1)
+        self.tags["Idx"].value = 0
+        self.service.controller.clear_fault()
+        self.assertEqual((self.logic.mode, self.service.controller.fault.major), (Mode.RUN, 0))
+        scans(self.clock, 1)
+        self.assertEqual(self.logic.mode, Mode.RUN)
+
     def test_stop_leaves_no_call(self) -> None:
         self.logic.stop()
         self.assertEqual(self.clock.getDelayedCalls(), [])

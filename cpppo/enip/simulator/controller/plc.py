@@ -142,8 +142,11 @@ class Controller:
         self.fault.set(major, minor)
 
     def clear_fault(self) -> None:
-        """Clear the controller's fault: its fault record shows zeros again."""
+        """Clear the controller's fault: its fault record shows zeros again (and a program that
+        faulted runs again)."""
         self.fault.clear()
+        if self.logic is not None:
+            self.logic.clear_fault()
 
     # --- who it is ------------------------------------------------------------------
     def identity_item(self) -> encap.IdentityItem:

@@ -52,6 +52,9 @@ class Value:
     kind: cip_types.CIPType | Structure
     name: str
     region: Any = None  # a _Region, for the copy and fill instructions
+    #: A bit at a fixed place: (its word list or byte array, the index there, the mask), so the bit
+    #: instructions test and set it without a call (None: through get and set).
+    bit: tuple[Any, int, int] | None = None
 
 
 @dataclass
@@ -248,7 +251,7 @@ class Binder:
         """A tag reference bound for reading and writing, or a literal (read only)."""
         value = self._value(node)
         if self.watch is not None and value.set is not None:
-            value.set = self._watched(value)
+            value.set, value.bit = self._watched(value), None  # (every write through the watch)
         return value
 
     def _watched(self, value: Value) -> Setter:
@@ -371,6 +374,7 @@ class Binder:
 
             def put(v: Any) -> None:
                 words[word] = words[word] | mask if v else words[word] & ~mask
+            return Value(get, put, cip_types.BOOL, name, region, (words, word, mask))
         return Value(get, put, cip_types.BOOL, name, region)
 
     def _walk(self, tag: StructTag, path: tuple[Member | Index, ...], name: str) -> tuple[
@@ -448,6 +452,7 @@ class Binder:
 
                 def put(v: Any) -> None:
                     raw[at] = raw[at] | mask if v else raw[at] & ~mask
+                return Value(get, put, cip_types.BOOL, name, region, (raw, at, mask))
             return Value(get, put, cip_types.BOOL, name, region)
         if isinstance(kind, Structure):
             def whole() -> bytes:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from cpppo.enip.codec.types import CIPType
 from cpppo.logic.access import converter
 from cpppo.logic.evaluate import divide, modulo
 from cpppo.logic.instructions.base import Builder, Context, Step, is_integer, operands, source, target
@@ -30,6 +31,17 @@ def result(ctx: Context, node: Any) -> Callable[[Any], Any]:
     convert, put, status = converter(dest.kind), dest.set, ctx.status
     assert put is not None
     integer = is_integer(dest.kind) and getattr(dest.kind, "fmt", "") != "?"
+    low, high = (dest.kind.lo, dest.kind.hi) if integer and isinstance(dest.kind, CIPType) else (1, 0)
+    assert low is not None and high is not None
+
+    def fits(value: Any) -> Any:
+        """The usual case, an integer that fits: stored as it is."""
+        if type(value) is int and low <= value <= high:
+            put(value)
+            status.z = value == 0
+            status.n = value < 0
+            return value
+        return store(value)
 
     def store(value: Any) -> Any:
         stored = convert(value)
@@ -40,7 +52,7 @@ def result(ctx: Context, node: Any) -> Callable[[Any], Any]:
         status.z = stored == 0
         status.n = stored < 0
         return stored
-    return store
+    return fits if integer else store
 
 
 def _binary(op: Callable[[Any, Any], Any], carry: str = "") -> Builder:

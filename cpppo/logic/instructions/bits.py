@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, operands
 from cpppo.logic.neutral import Instruction
@@ -22,12 +23,26 @@ def _bit(ctx: Context, ins: Instruction) -> tuple:
     return value.get, value.set
 
 
+def _place(ctx: Context, ins: Instruction) -> tuple[Any, int, int] | None:
+    """Where a bit at a fixed place is (word list or bytes, index, mask): tested and set inline."""
+    (node,) = operands(ins, 1)
+    return ctx.binder.value(node).bit
+
+
 def xic(ctx: Context, ins: Instruction) -> Step:
+    place = _place(ctx, ins)
+    if place is not None:
+        words, at, mask = place
+        return Step(lambda rc: rc and words[at] & mask != 0)
     get, _ = _bit(ctx, ins)
     return Step(lambda rc: rc and bool(get()))
 
 
 def xio(ctx: Context, ins: Instruction) -> Step:
+    place = _place(ctx, ins)
+    if place is not None:
+        words, at, mask = place
+        return Step(lambda rc: rc and words[at] & mask == 0)
     get, _ = _bit(ctx, ins)
     return Step(lambda rc: rc and not get())
 
@@ -41,6 +56,17 @@ def _writable(ctx: Context, ins: Instruction) -> tuple:
 
 def ote(ctx: Context, ins: Instruction) -> Step:
     _, put = _writable(ctx, ins)
+    place = _place(ctx, ins)
+    if place is not None:
+        words, at, mask = place
+
+        def inline(rc: bool) -> bool:
+            if rc:
+                words[at] |= mask
+            else:
+                words[at] &= ~mask
+            return rc
+        return Step(inline, lambda: put(False))
 
     def run(rc: bool) -> bool:
         put(rc)

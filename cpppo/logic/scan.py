@@ -201,7 +201,9 @@ class Logic:
         except MajorFault as fault:
             self._faulted(fault)
         except RecursionError:
-            self._faulted(MajorFault(FaultType.PROGRAM, 84, "stack overflow (JSR recursion)"))
+            self._faulted(MajorFault(FaultType.PROGRAM, ProgramFault.STACK_OVERFLOW, "stack overflow (JSR recursion)"))
+        except Exception as error:  # an operand's value an instruction cannot take: faulted, never a dead server
+            self._faulted(MajorFault(FaultType.PROGRAM, ProgramFault.VALUE_RANGE, f"{type(error).__name__}: {error}"))
         took = time.perf_counter() - begun
         task.scans += 1
         task.last, task.longest = took, max(task.longest, took)

@@ -113,6 +113,19 @@ class TestMajorFaults(unittest.TestCase):
         self.assertEqual(self.logic.mode, Mode.FAULTED)
         self.assertEqual((self.service.controller.fault.major, self.service.controller.fault.minor), (4, 31))
 
+    def test_jsr_recursion_is_a_stack_overflow(self) -> None:
+        """A routine that calls itself for ever: major fault 4/84 (stack overflow), not a dead server."""
+        self.service.tags["Recurse"].value = True
+        scans(self.clock, 1)
+        self.assertEqual((self.service.controller.fault.major, self.service.controller.fault.minor), (4, 84))
+
+    def test_a_value_no_instruction_takes_faults(self) -> None:
+        """CPT of a STRING plus 1 compiles (a STRING is a tag) but cannot run: major fault 4/83, one log line."""
+        self.service.tags["BadMath"].value = True
+        scans(self.clock, 1)
+        self.assertEqual((self.logic.mode, self.service.controller.fault.minor), (Mode.FAULTED, 83))
+        self.assertIn("TypeError", str(self.logic.fault))
+
     def test_watchdog(self) -> None:
         """A jump loop that never ends: major fault type 6 code 1 once the task's 20 ms watchdog passes."""
         self.service.tags["SpinOn"].value = True

@@ -105,7 +105,7 @@ class Routine:
                 fault.where = fault.where or f"{self.program}/{self.name} rung {number}"
                 raise
             except Jump as jump:
-                if time.perf_counter() > status.deadline:
+                if time.thread_time() > status.deadline:
                     late = MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG, "jumps past the task's watchdog")
                     late.where = f"{self.program}/{self.name} rung {number}"
                     raise late from None
@@ -174,8 +174,9 @@ class _Compiler:
     """Compiles one program's routines: the :class:`~.instructions.base.Context` builders get."""
 
     def __init__(self, source: ProgramSource, tags: Any, status: Status, now: Now, watch: Watch | None,
-                 system: Any) -> None:
+                 system: Any, instructions: dict[str, bool]) -> None:
         self.status, self.now, self.watch, self.system = status, now, watch, system
+        self.instructions = instructions  # Add-On Instructions: whether each has logic
         self.binder = Binder(tags, status, source.name, lambda node: number(node, self._tag), watch)
         self.source = source
         self.routines = {fold(r.name): Routine(source.name, r.name, r.type, status=status)
@@ -212,11 +213,23 @@ class _Compiler:
             raise Unsupported(f"LBL({name}) twice in one routine")
         cell[0] = Jump(self.rung_index)
 
+    def _add_on(self, ctx: Any, ins: Any) -> Step:
+        """A call of an Add-On Instruction whose logic is empty (the Context copy a program export
+        carries): its instance must be a tag, and the call passes the rung condition."""
+        if self.instructions[ins.mnemonic]:
+            raise Unsupported(f"Add-On Instruction {ins.mnemonic} with logic is not supported")
+        if not ins.operands or ins.operands[0] is None:
+            raise Unsupported(f"{ins}: an Add-On Instruction's instance tag expected")
+        self.binder.structure(ins.operands[0])
+        return Step(lambda rc: rc)
+
     # --- compiling --------------------------------------------------------------------------
     def element(self, element: Element, prescans: list[Callable[[], None]]) -> Run:
         if isinstance(element, Branch):
             return _branch([self.series(leg, prescans) for leg in element.legs])
         builder = INSTRUCTIONS.get(element.mnemonic)
+        if builder is None and element.mnemonic in self.instructions:
+            builder = self._add_on
         if builder is None:
             raise Unsupported(f"instruction {element.mnemonic} is not supported")
         step: Step = builder(self, element)
@@ -259,10 +272,12 @@ class _Compiler:
 
 
 def compile_program(source: ProgramSource, tags: Any, status: Status, now: Now,
-                    watch: Watch | None = None, system: Any = None) -> Program:
+                    watch: Watch | None = None, system: Any = None,
+                    instructions: dict[str, bool] | None = None) -> Program:
     """Compile every routine of *source* against *tags*; problems make their routines idle.
-    *system* is what GSV and SSV reach (:class:`~.instructions.base.System`: the scan)."""
-    compiler = _Compiler(source, tags, status, now, watch, system)
+    *system* is what GSV and SSV reach (:class:`~.instructions.base.System`: the scan);
+    *instructions* the export's Add-On Instructions (upper-case name: whether it has logic)."""
+    compiler = _Compiler(source, tags, status, now, watch, system, instructions or {})
     for routine in source.routines:
         compiler.compile(routine)
     main = compiler.routines.get(fold(source.main)) if source.main else None

@@ -72,7 +72,7 @@ class Status:
     minors: list[MinorFault] = field(default_factory=list)
     where: str = ""  # the rung running now (program/routine/rung), for fault records
     mcr: bool = False  # an MCR zone is open and off: rungs start false (reset for each program)
-    deadline: float = float("inf")  # perf_counter time past which the running task is past its watchdog
+    deadline: float = float("inf")  # thread CPU time (time.thread_time) past which the task is past its watchdog
 
     #: How many minor faults are kept (a program overflowing every scan must not grow memory).
     KEPT = 32

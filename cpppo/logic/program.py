@@ -66,6 +66,9 @@ class ProjectSource:
 
     programs: dict[str, ProgramSource] = field(default_factory=dict)
     tasks: list[TaskSource] = field(default_factory=list)
+    #: Add-On Instructions by upper-case name: whether their logic has rungs (a Context copy in a
+    #: program export keeps an empty ``Logic`` routine: a call of it does nothing).
+    instructions: dict[str, bool] = field(default_factory=dict)
 
     @property
     def has_routines(self) -> bool:
@@ -125,6 +128,12 @@ def read_programs(trees: list[tuple[str, Any]]) -> ProjectSource:
     """Programs and tasks of each ``(path, <Controller> element)`` the L5X loader read."""
     project = ProjectSource()
     for path, controller in trees:
+        for aoi in (a for block in controller.findall("AddOnInstructionDefinitions")
+                    for a in block.findall("AddOnInstructionDefinition")):
+            rungs = [r for block in aoi.findall("Routines") for routine in block.findall("Routine")
+                     for content in routine.findall("RLLContent") for r in content.findall("Rung")]
+            name = (aoi.get("Name") or "").upper()
+            project.instructions[name] = project.instructions.get(name, False) or bool(rungs)
         programs = [_program(p, path) for block in controller.findall("Programs") for p in block.findall("Program")]
         for program in programs:
             if program.name not in project.programs or program.routines:

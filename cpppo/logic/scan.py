@@ -93,7 +93,8 @@ class Logic:
         self.statistics = Statistics()
         self.programs: dict[str, Program] = {}
         for name, source in project.programs.items():
-            self.programs[name] = compile_program(source, controller.tags, self.status, self.now, watch, self)
+            self.programs[name] = compile_program(source, controller.tags, self.status, self.now, watch, self,
+                                                  project.instructions)
         self.tasks: list[Task] = []
         for spec in project.tasks:
             if spec.inhibited or spec.type not in (CONTINUOUS, PERIODIC):
@@ -189,8 +190,8 @@ class Logic:
         """One scan of *task*: each program's main routine, in order (a major fault stops it)."""
         now, status = self.now, self.status
         now.ms = self.clock.seconds() * 1000.0
-        begun = time.perf_counter()
-        status.deadline = begun + task.watchdog
+        begun, cpu = time.perf_counter(), time.thread_time()
+        status.deadline = cpu + task.watchdog  # (CPU time: a machine too busy to run us is not our scan)
         self.running = task
         try:
             for program in task.programs:
@@ -210,7 +211,7 @@ class Logic:
         stats = self.statistics
         stats.scans += 1
         stats.last, stats.longest = took, max(stats.longest, took)
-        if took > task.watchdog and self.mode is Mode.RUN:
+        if time.thread_time() - cpu > task.watchdog and self.mode is Mode.RUN:
             self._faulted(MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG,
                                      f"task {task.name} scan of {took * 1000:.1f} ms past its watchdog"))
 

@@ -96,6 +96,18 @@ class TestFlow(unittest.TestCase):
         self.assertEqual(self.value("When")[:6], [2001, 2, 3, 4, 5, 6])
         self.assertGreaterEqual(self.value("LastScan"), 0)
 
+    def test_ret_keeps_no_traceback_from_scan_to_scan(self) -> None:
+        """RET, TND and JMP raise one exception instance each time: the traceback of the last raise must not
+        be kept and extended (it grew each scan and held every frame, until a scan took longer than the
+        watchdog: found running pycomm3's own export)."""
+        from cpppo.logic.instructions.control import _RETURN
+
+        scans(self.clock, 50)
+        depth, tb = 0, _RETURN.__traceback__
+        while tb is not None:
+            depth, tb = depth + 1, tb.tb_next
+        self.assertLess(depth, 10)
+
     def test_status_flags(self) -> None:
         """S:N after 2 - 7, S:Z after 7 - 7."""
         self.assertEqual([self.value(n) for n in ("Neg", "SawN", "Zero", "SawZ")], [-5, True, 0, True])

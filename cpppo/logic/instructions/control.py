@@ -128,7 +128,7 @@ def ret(ctx: Context, ins: Instruction) -> Step:
         if rc:
             if getters and frames:
                 frames[-1].returns = [get() for get in getters]
-            raise _RETURN
+            raise _RETURN.with_traceback(None)  # (a reused instance: no traceback kept from last time)
         return rc
     return Step(run)
 
@@ -136,7 +136,7 @@ def ret(ctx: Context, ins: Instruction) -> Step:
 def tnd(ctx: Context, ins: Instruction) -> Step:
     def run(rc: bool) -> bool:
         if rc:
-            raise _RETURN
+            raise _RETURN.with_traceback(None)  # (a reused instance: no traceback kept from last time)
         return rc
     return Step(run)
 
@@ -156,7 +156,7 @@ def jmp(ctx: Context, ins: Instruction) -> Step:
             jump = cell[0]
             if jump is None:
                 raise MajorFault(FaultType.PROGRAM, ProgramFault.JMP_TARGET, f"JMP({name}): no such label")
-            raise jump
+            raise jump.with_traceback(None)  # (reused: its old traceback would grow each jump)
         return rc
     return Step(run)
 

@@ -359,3 +359,23 @@ class TestOptions(unittest.TestCase):
         scans(clock, 10, 0.020)
         self.assertEqual(service.tags["Scans"].value, 11)
         service.controller.logic.stop()
+
+
+class TestPrint(unittest.TestCase):
+    def test_p_prints_each_tag_a_rung_changes(self) -> None:
+        """``-p``: a line for each tag a rung changes (not for a write of the value it already holds)."""
+        import io
+
+        out = io.StringIO()
+        clock = Clock()
+        ap = options.parser()
+        settings = options.configure(ap.parse_args(["--no-config", "-p", "--l5x", data_file("logic/conveyor.L5X")]),
+                                     ap)
+        service = run.build_service(settings, clock=clock, out=out)
+        clock.advance(0)
+        service.tags["Start"].value = True
+        scans(clock, 350)
+        service.controller.logic.stop()
+        lines = out.getvalue().splitlines()
+        self.assertEqual([line.split() for line in lines], [["Batch", "<-", "3", "(Line/Main", "rung", "2)"],
+                                                            ["Full", "<-", "True", "(Line/Main", "rung", "2)"]])

@@ -71,6 +71,12 @@ class Status:
     minor: bool = False
     minors: list[MinorFault] = field(default_factory=list)
     where: str = ""  # the rung running now (program/routine/rung), for fault records
+    #: The FaultLog object's attributes (GSV/SSV FaultLog): events counted, and a bit per fault type
+    #: (bit 4: program, bit 6: watchdog) kept until the program clears them.
+    major_events: int = 0
+    minor_events: int = 0
+    major_bits: int = 0
+    minor_bits: int = 0
     mcr: bool = False  # an MCR zone is open and off: rungs start false (reset for each program)
     deadline: float = float("inf")  # thread CPU time (time.thread_time) past which the task is past its watchdog
 
@@ -85,8 +91,14 @@ class Status:
 
     def minor_fault(self, kind: int, code: int) -> None:
         self.minor = True
+        self.minor_events = min(self.minor_events + 1, 0x7FFF)
+        self.minor_bits |= 1 << int(kind)
         self.minors.append(MinorFault(int(kind), int(code), self.where))
         del self.minors[:-self.KEPT]
+
+    def major_fault(self, kind: int) -> None:
+        self.major_events = min(self.major_events + 1, 0x7FFF)
+        self.major_bits |= 1 << int(kind)
 
     def flags(self, value: float) -> None:
         """S:Z and S:N from a stored result."""

@@ -218,6 +218,7 @@ class Logic:
     def _faulted(self, fault: MajorFault) -> None:
         log.warning("major fault type %d code %d at %s: %s", fault.kind, fault.code, fault.where, fault)
         self.fault = fault
+        self.status.major_fault(fault.kind)
         self._stop()
         self.mode = Mode.FAULTED
         self.controller.set_fault(fault.kind, fault.code)

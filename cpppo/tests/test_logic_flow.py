@@ -108,6 +108,16 @@ class TestFlow(unittest.TestCase):
             depth, tb = depth + 1, tb.tb_next
         self.assertLess(depth, 10)
 
+    def test_fault_log(self) -> None:
+        """GSV FaultLog: the minor faults' type bit (4, program) and their count (one a scan here: the
+        string cut to fit after OTU(S:V)); SSV of MinorFaultBits clears them (and S:MINOR)."""
+        self.assertEqual(self.value("MinorBits"), 1 << 4)
+        self.assertGreaterEqual(self.value("MinorCount"), 3)
+        self.tags["ClearMinor"].value = True
+        scans(self.clock, 1)
+        self.assertEqual(self.value("MinorBits"), 0)
+        self.assertFalse(self.logic.status.minor)
+
     def test_status_flags(self) -> None:
         """S:N after 2 - 7, S:Z after 7 - 7."""
         self.assertEqual([self.value(n) for n in ("Neg", "SawN", "Zero", "SawZ")], [-5, True, 0, True])

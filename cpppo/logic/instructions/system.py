@@ -5,7 +5,10 @@ WallClockTime is the same clock clients read and set (the Wall Clock Time object
 what pylogix's ``GetPLCTime`` and pycomm3's ``get_plc_time`` read): ``CurrentValue`` is UTC
 microseconds since 1970, a LINT (or a DINT[2], low word first), ``DateTime`` and
 ``LocalDateTime`` seven DINTs (year, month, day, hour, minute, second, microsecond).  The Task
-object's ``LastScanTime`` and ``MaxScanTime`` are microseconds of the task running the rung.  Any
+object's ``LastScanTime`` and ``MaxScanTime`` are microseconds of the task running the rung.
+The FaultLog object's ``MajorEvents``, ``MinorEvents`` (counts), ``MajorFaultBits`` and
+``MinorFaultBits`` (a bit per fault type: 4 program, 6 watchdog) are read and set (a program
+clears the minor bits after handling them).  Any
 other class or attribute is refused at load (its routine idle), as the core issue reports
 unsupported instructions.
 """
@@ -78,12 +81,22 @@ def gsv(ctx: Context, ins: Instruction) -> Step:
                 store(system.scan_times_us()[which])
             return rc
         return Step(scan_time)
+    if kind == "FAULTLOG" and attribute in _FAULT_LOG:
+        store, status, field = storer(target(ctx, node)), ctx.status, _FAULT_LOG[attribute]
+
+        def fault_log(rc: bool) -> bool:
+            if rc:
+                store(getattr(status, field))
+            return rc
+        return Step(fault_log)
     raise Unsupported(f"{ins}: GSV of {kind}.{attribute} is not supported")
 
 
 def ssv(ctx: Context, ins: Instruction) -> Step:
     kind, attribute = _what(ins)
     node = ins.operands[3]
+    if kind == "FAULTLOG" and attribute in _FAULT_LOG and node is not None:
+        return _set_fault_log(ctx, ctx.binder.value(node).get, _FAULT_LOG[attribute])
     if kind != "WALLCLOCKTIME" or attribute not in ("CURRENTVALUE", "DATETIME") or node is None:
         raise Unsupported(f"{ins}: SSV of {kind}.{attribute} is not supported")
     region, system = ctx.binder.value(node).region, ctx.system
@@ -96,6 +109,24 @@ def ssv(ctx: Context, ins: Instruction) -> Step:
                 system.set_wall_clock_us(int.from_bytes(region.read(8), "little", signed=True))
             else:
                 system.set_wall_clock_us(_microseconds(region.read(_SEVEN.size)))
+        return rc
+    return Step(run)
+
+
+#: The FaultLog object's attributes: the Status field each is.
+_FAULT_LOG = {"MAJOREVENTS": "major_events", "MINOREVENTS": "minor_events", "MAJORFAULTBITS": "major_bits",
+              "MINORFAULTBITS": "minor_bits"}
+
+
+def _set_fault_log(ctx: Context, get: Callable[[], Any], field: str) -> Step:
+    """SSV of a FaultLog attribute (a program clears MinorFaultBits so: S:MINOR goes with them)."""
+    status = ctx.status
+
+    def run(rc: bool) -> bool:
+        if rc:
+            setattr(status, field, int(get()))
+            if field == "minor_bits" and not status.minor_bits:
+                status.minor = False
         return rc
     return Step(run)
 

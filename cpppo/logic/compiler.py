@@ -254,8 +254,9 @@ class _Compiler:
             try:
                 elements = parse_rung(rung.text)
                 run = self.series(elements, prescans)
-            except (Unsupported, UnknownTag, ValueError) as error:
-                routine.problems.append(Problem(self.source.name, source.name, rung.number, str(error)))
+            except (Unsupported, UnknownTag, ValueError, RecursionError) as error:
+                reason = "branches nested too deep" if isinstance(error, RecursionError) else str(error)
+                routine.problems.append(Problem(self.source.name, source.name, rung.number, reason))
                 continue
             if self.watch is not None:
                 run = self._noted(run, f"{self.source.name}/{source.name} rung {rung.number}")

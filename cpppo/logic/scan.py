@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between the starts of two continuous scans, at least (the network's share).
 DEFAULT_PERIOD = 0.010
+#: The shortest periodic task rate, ms (Logix's): a Rate of 0 must not keep the reactor from the network.
+MIN_RATE = 0.1
 #: Identity status word (attribute 5): the low byte's bits 4-7 and the major recoverable fault bit;
 #: pycomm3 reads the key switch from the low byte (0x60 run, 0x70 program) and the high byte (0x31 remote).
 _RUN_BITS, _PROGRAM_BITS, _STATE_MASK, _MAJOR_FAULT = 0x60, 0x70, 0xF0, 0x0400
@@ -103,7 +105,7 @@ class Logic:
                 continue
             programs = [self.programs[p] for p in spec.programs if p in self.programs]
             programs = [p for p in programs if not p.disabled and p.main is not None]
-            rate = period if spec.type == CONTINUOUS else spec.rate / 1000.0
+            rate = period if spec.type == CONTINUOUS else max(spec.rate, MIN_RATE) / 1000.0
             self.tasks.append(Task(spec.name, spec.type, programs, rate, spec.watchdog / 1000.0))
         self.statistics.problems = [p for program in self.programs.values() for p in program.problems]
         for problem in self.statistics.problems:

@@ -49,6 +49,25 @@ class TestRungText(unittest.TestCase):
         self.assertEqual(parse_rung(";"), ())
         self.assertEqual([str(e) for e in parse_rung("AFI()NOP()RET();")], ["AFI()", "NOP()", "RET()"])
 
+    def test_branches_nested_too_deep_idle_the_routine(self) -> None:
+        """A rung nested past Python's recursion is one problem for its routine, not a crash at load."""
+        from twisted.internet.task import Clock
+
+        from cpppo.enip.simulator.controller.plc import Controller
+        from cpppo.logic.compiler import compile_program
+        from cpppo.logic.faults import Status
+        from cpppo.logic.instructions.base import Now
+        from cpppo.logic.program import ProgramSource, RoutineSource, RungSource
+
+        controller = Controller(Clock())
+        controller.add_tag("a", "BOOL")
+        deep = "[" * 5000 + "XIC(a)" + " ]" * 5000 + ";"
+        source = ProgramSource("P", "Main", (RoutineSource("Main", "RLL", (RungSource(0, deep),
+                                                                          RungSource(1, "XIC(a)OTE(a);"))),))
+        program = compile_program(source, controller.tags, Status(), Now())
+        self.assertEqual([str(p) for p in program.problems],
+                         ["program P routine Main rung 0: branches nested too deep"])
+
     def test_bad_text_is_one_error(self) -> None:
         for text in ("XIC(a)", "XIC(a", "[XIC(a) ;", "XIC(a);junk", "42(a);"):
             with self.assertRaises(ValueError, msg=text):

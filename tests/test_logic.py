@@ -288,3 +288,16 @@ def test_readme_example_counts_three_ticks() -> None:
             assert _read(comm, "Parts.ACC", "Batch", "Full") == [3, 3, True]
     finally:
         blocking.call(_stop, served, timeout=TIMEOUT)
+
+
+def test_readme_lists_every_instruction_that_runs() -> None:
+    """README's "What runs" names each instruction of the registry (and so stays true as it grows)."""
+    import re
+    from pathlib import Path
+
+    from cpppo.logic.instructions import supported
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("**What runs.**"):readme.index("**Faults, as a Logix raises them.**")]
+    named = set(re.findall(r"\b[A-Z]{2,6}\b", section))
+    assert [m for m in supported() if m not in named] == []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cpppo.enip.codec import types as cip_types
-from cpppo.logic.access import Binder, StructRef, Value, converter
+from cpppo.logic.access import Binder, Value, converter
 from cpppo.logic.expression import Keyword, Literal, Node, TagRef
 from cpppo.logic.faults import Status
 from cpppo.logic.neutral import Instruction
@@ -141,6 +141,3 @@ def word(node: Node) -> str:
 def passes(rc: bool) -> bool:
     return rc
 
-
-def structure(ctx: Context, node: Node, expected: Any) -> StructRef:
-    return ctx.binder.structure(node, expected)

@@ -46,9 +46,6 @@ class Frame:
     returns: list[Any] = field(default_factory=list)
 
 
-_RETURN = Return()
-
-
 def _parameters(ctx: Context, ins: Instruction) -> tuple[str, list[Any], list[Any]]:
     """JSR's routine name, input getters and return stores (``JSR(Sub,0)`` has neither)."""
     if not ins.operands or ins.operands[0] is None:
@@ -122,21 +119,23 @@ def ret(ctx: Context, ins: Instruction) -> Step:
     getters = [source(ctx, n) for n in ins.operands if n is not None]
     if len(getters) != len(ins.texts):
         raise Unsupported(f"{ins}: RET values not understood")
-    frames = ctx.frames
+    frames, done = ctx.frames, Return()  # (one instance per RET, raised each time: no allocation a scan)
 
     def run(rc: bool) -> bool:
         if rc:
             if getters and frames:
                 frames[-1].returns = [get() for get in getters]
-            raise _RETURN.with_traceback(None)  # (a reused instance: no traceback kept from last time)
+            raise done.with_traceback(None)  # (reused: the traceback of its last raise is not kept)
         return rc
     return Step(run)
 
 
 def tnd(ctx: Context, ins: Instruction) -> Step:
+    done = Return()
+
     def run(rc: bool) -> bool:
         if rc:
-            raise _RETURN.with_traceback(None)  # (a reused instance: no traceback kept from last time)
+            raise done.with_traceback(None)  # (reused: the traceback of its last raise is not kept)
         return rc
     return Step(run)
 

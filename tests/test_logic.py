@@ -301,3 +301,17 @@ def test_readme_lists_every_instruction_that_runs() -> None:
     section = readme[readme.index("**What runs.**"):readme.index("**Faults, as a Logix raises them.**")]
     named = set(re.findall(r"\b[A-Z]{2,6}\b", section))
     assert [m for m in supported() if m not in named] == []
+
+
+def test_a_read_never_sees_half_a_scan() -> None:
+    """Rung 10 sets Half to 1 and rung 11 back to 0 in every scan: scanning back to back on the real
+    clock (``twistd -n cpppo-enip --scan-period 0``), 500 pylogix reads never see the 1."""
+    from tests import enip_server_fixture as fx
+
+    extra = ["--l5x", data_file("logic/machine.L5X"), "--scan-period", "0"]
+    with fx.TwistdEnipServer.start((), extra_args=extra) as server:
+        with pylogix.PLC("127.0.0.1", port=server.port, timeout=5.0) as comm:
+            first = _read(comm, "Scans")[0]
+            seen = {value for _ in range(500) for value in _read(comm, "Half")}
+            assert _read(comm, "Scans")[0] > first  # (it was scanning all along)
+        assert seen == {0}

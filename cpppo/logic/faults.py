@@ -10,9 +10,11 @@ scan catches a :class:`MajorFault` and hands its type and code to the controller
 from __future__ import annotations
 
 import enum
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["FaultType", "ProgramFault", "MajorFault", "MinorFault", "Status"]
+__all__ = ["FaultType", "ProgramFault", "MajorFault", "MinorFault", "Status", "FAULT_RECORD", "fault_record"]
 
 
 class FaultType(enum.IntEnum):
@@ -47,11 +49,21 @@ class MajorFault(Exception):
 
 @dataclass(frozen=True)
 class MinorFault:
-    """A minor fault: logged, scanning goes on."""
+    """A minor fault: logged, scanning goes on (*at*: the controller's clock, UTC microseconds)."""
 
     kind: int
     code: int
     where: str
+    at: int = 0
+
+
+#: A Program object's MajorFaultRecord / MinorFaultRecord as GSV gives it (a DINT[11]): the time
+#: (LINT, UTC microseconds), the type and code (INTs), then eight DINTs of fault-specific data.
+FAULT_RECORD = struct.Struct("<qhh32x")
+
+
+def fault_record(kind: int, code: int, at: int) -> bytes:
+    return FAULT_RECORD.pack(at, kind, code) if kind or code else bytes(FAULT_RECORD.size)
 
 
 @dataclass
@@ -77,6 +89,10 @@ class Status:
     minor_events: int = 0
     major_bits: int = 0
     minor_bits: int = 0
+    #: The last major fault's record (GSV Program MajorFaultRecord), kept until a program clears it.
+    major_record: bytes = bytes(FAULT_RECORD.size)
+    minor_record: bytes = bytes(FAULT_RECORD.size)
+    clock: Callable[[], int] = lambda: 0  # UTC microseconds on the controller's clock (for the records)
     mcr: bool = False  # an MCR zone is open and off: rungs start false (reset for each program)
     deadline: float = float("inf")  # thread CPU time (time.thread_time) past which the task is past its watchdog
 
@@ -93,12 +109,15 @@ class Status:
         self.minor = True
         self.minor_events = min(self.minor_events + 1, 0x7FFF)
         self.minor_bits |= 1 << int(kind)
-        self.minors.append(MinorFault(int(kind), int(code), self.where))
+        at = self.clock()
+        self.minors.append(MinorFault(int(kind), int(code), self.where, at))
         del self.minors[:-self.KEPT]
+        self.minor_record = fault_record(int(kind), int(code), at)
 
-    def major_fault(self, kind: int) -> None:
+    def major_fault(self, kind: int, code: int) -> None:
         self.major_events = min(self.major_events + 1, 0x7FFF)
         self.major_bits |= 1 << int(kind)
+        self.major_record = fault_record(int(kind), int(code), self.clock())
 
     def flags(self, value: float) -> None:
         """S:Z and S:N from a stored result."""

@@ -88,6 +88,7 @@ class Logic:
         self.clock = clock if clock is not None else controller.clock
         self.period = period
         self.status = Status()
+        self.status.clock = self.wall_clock_us
         self.now = Now()
         self.mode = Mode.PROGRAM
         self.fault: MajorFault | None = None
@@ -220,7 +221,7 @@ class Logic:
     def _faulted(self, fault: MajorFault) -> None:
         log.warning("major fault type %d code %d at %s: %s", fault.kind, fault.code, fault.where, fault)
         self.fault = fault
-        self.status.major_fault(fault.kind)
+        self.status.major_fault(fault.kind, fault.code)
         self._stop()
         self.mode = Mode.FAULTED
         self.controller.set_fault(fault.kind, fault.code)

@@ -118,6 +118,10 @@ class TestFlow(unittest.TestCase):
         string cut to fit after OTU(S:V)); SSV of MinorFaultBits clears them (and S:MINOR)."""
         self.assertEqual(self.value("MinorBits"), 1 << 4)
         self.assertGreaterEqual(self.value("MinorCount"), 3)
+        # the Program's MinorFaultRecord: the time (a LINT of UTC microseconds on the controller's clock:
+        # the third scan's, 20 ms after 1970 on the fake clock), then type 4 and code 4 as INTs
+        record = struct.pack("<11i", *self.value("MinorRecord"))
+        self.assertEqual(struct.unpack_from("<qhh", record), (20_000, 4, 4))
         self.tags["ClearMinor"].value = True
         scans(self.clock, 1)
         self.assertEqual(self.value("MinorBits"), 0)
@@ -164,3 +168,6 @@ class TestMajorFaults(unittest.TestCase):
         self.logic.clear_fault()
         scans(self.clock, 1)
         self.assertEqual((self.logic.mode, self.service.controller.fault.major), (Mode.RUN, 0))
+        # the Program's MajorFaultRecord keeps the fault after it is cleared (at 10 ms on the fake clock)
+        record = struct.pack("<11i", *self.service.tags["MajorRecord"].value)
+        self.assertEqual(struct.unpack_from("<qhh", record), (10_000, 6, 1))

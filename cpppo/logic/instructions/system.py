@@ -8,7 +8,10 @@ microseconds since 1970, a LINT (or a DINT[2], low word first), ``DateTime`` and
 object's ``LastScanTime`` and ``MaxScanTime`` are microseconds of the task running the rung.
 The FaultLog object's ``MajorEvents``, ``MinorEvents`` (counts), ``MajorFaultBits`` and
 ``MinorFaultBits`` (a bit per fault type: 4 program, 6 watchdog) are read and set (a program
-clears the minor bits after handling them).  Any
+clears the minor bits after handling them).  The Program object's ``MajorFaultRecord`` and
+``MinorFaultRecord`` (DINT[11]: the time as a LINT of UTC microseconds, the type and code as
+INTs, then eight DINTs of data, zero here) hold the last fault of each kind; SSV of zeros clears
+one.  Any
 other class or attribute is refused at load (its routine idle), as the core issue reports
 unsupported instructions.
 """
@@ -21,6 +24,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from cpppo.logic.faults import FAULT_RECORD
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, storer, target
 from cpppo.logic.neutral import Instruction
 
@@ -81,6 +85,16 @@ def gsv(ctx: Context, ins: Instruction) -> Step:
                 store(system.scan_times_us()[which])
             return rc
         return Step(scan_time)
+    if kind == "PROGRAM" and attribute in _RECORDS:
+        region, status, field = value.region, ctx.status, _RECORDS[attribute]
+        if region is None:
+            raise Unsupported(f"{ins}: the destination is a DINT[11]")
+
+        def record(rc: bool) -> bool:
+            if rc:
+                region.write(getattr(status, field))
+            return rc
+        return Step(record)
     if kind == "FAULTLOG" and attribute in _FAULT_LOG:
         store, status, field = storer(target(ctx, node)), ctx.status, _FAULT_LOG[attribute]
 
@@ -97,6 +111,16 @@ def ssv(ctx: Context, ins: Instruction) -> Step:
     node = ins.operands[3]
     if kind == "FAULTLOG" and attribute in _FAULT_LOG and node is not None:
         return _set_fault_log(ctx, ctx.binder.value(node).get, _FAULT_LOG[attribute])
+    if kind == "PROGRAM" and attribute in _RECORDS and node is not None:
+        source_region, status, field = ctx.binder.value(node).region, ctx.status, _RECORDS[attribute]
+        if source_region is None:
+            raise Unsupported(f"{ins}: the source is a DINT[11]")
+
+        def set_record(rc: bool) -> bool:
+            if rc:
+                setattr(status, field, bytes(source_region.read(FAULT_RECORD.size)).ljust(FAULT_RECORD.size, b"\0"))
+            return rc
+        return Step(set_record)
     if kind != "WALLCLOCKTIME" or attribute not in ("CURRENTVALUE", "DATETIME") or node is None:
         raise Unsupported(f"{ins}: SSV of {kind}.{attribute} is not supported")
     region, system = ctx.binder.value(node).region, ctx.system
@@ -113,6 +137,8 @@ def ssv(ctx: Context, ins: Instruction) -> Step:
     return Step(run)
 
 
+#: The Program object's fault records (DINT[11]): the Status field each is.
+_RECORDS = {"MAJORFAULTRECORD": "major_record", "MINORFAULTRECORD": "minor_record"}
 #: The FaultLog object's attributes: the Status field each is.
 _FAULT_LOG = {"MAJOREVENTS": "major_events", "MINOREVENTS": "minor_events", "MAJORFAULTBITS": "major_bits",
               "MINORFAULTBITS": "minor_bits"}

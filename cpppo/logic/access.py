@@ -27,8 +27,8 @@ from cpppo.enip.codec import types as cip_types
 from cpppo.enip.codec.epath import Bit, Logical, Symbolic
 from cpppo.enip.simulator.controller.device import Attribute, Refusal
 from cpppo.enip.simulator.controller.structures import StructTag, Structure
-from cpppo.logic.expression import Index, Literal, Member, Node, TagRef
-from cpppo.logic.faults import FaultType, MajorFault, ProgramFault, Status
+from cpppo.logic.expression import Index, Literal, MemberName, Node, TagRef
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault, Status
 
 __all__ = ["Value", "StructRef", "Binder", "converter", "UnknownTag"]
 
@@ -189,7 +189,7 @@ class Binder:
         self.tags, self.status, self.program, self.number, self.watch = tags, status, program, number, watch
 
     # --- finding a tag ---------------------------------------------------------------
-    def _find(self, ref: TagRef) -> tuple[Attribute, tuple[Member | Index, ...]]:
+    def _find(self, ref: TagRef) -> tuple[Attribute, tuple[MemberName | Index, ...]]:
         names = [f"Program:{self.program}.{ref.name}", ref.name] if not ref.name.upper().startswith(
             "PROGRAM:") else [ref.name]
         for name in names:
@@ -201,14 +201,14 @@ class Binder:
         raise UnknownTag(f"no tag {ref.name!r}")
 
     @staticmethod
-    def _segments(within: list[Any]) -> list[Member | Index]:
+    def _segments(within: list[Any]) -> list[MemberName | Index]:
         """An alias's path within its base tag, as a rung's path."""
-        out: list[Member | Index] = []
+        out: list[MemberName | Index] = []
         for segment in within:
             if isinstance(segment, Symbolic):
-                out.append(Member(segment.name))
+                out.append(MemberName(segment.name))
             elif isinstance(segment, Bit):
-                out.append(Member(str(segment.bit)))
+                out.append(MemberName(str(segment.bit)))
             elif isinstance(segment, Logical) and segment.kind == "element":
                 out.append(Index((Literal(segment.value),)))
         return out
@@ -287,7 +287,7 @@ class Binder:
         return Value(lambda: getattr(status, field), lambda v: setattr(status, field, bool(v)),
                      cip_types.BOOL, name)
 
-    def _atomic(self, tag: Attribute, path: tuple[Member | Index, ...], name: str) -> Value:
+    def _atomic(self, tag: Attribute, path: tuple[MemberName | Index, ...], name: str) -> Value:
         kind = tag.cip
         dims = getattr(tag, "dims", None) or (() if tag.scalar else (len(tag),))
         element: Callable[[], int] | int = 0
@@ -306,7 +306,7 @@ class Binder:
         bit: int | None = None
         if rest:
             part = rest.pop(0)
-            if rest or not isinstance(part, Member) or part.bit is None or kind.fmt not in "bhiqBHIQ" \
+            if rest or not isinstance(part, MemberName) or part.bit is None or kind.fmt not in "bhiqBHIQ" \
                     or part.bit >= (kind.size or 0) * 8 or bit_array:
                 raise UnknownTag(f"{name}: cannot address {part} of a {kind.name}")
             bit = part.bit
@@ -377,7 +377,7 @@ class Binder:
             return Value(get, put, cip_types.BOOL, name, region, (words, word, mask))
         return Value(get, put, cip_types.BOOL, name, region)
 
-    def _walk(self, tag: StructTag, path: tuple[Member | Index, ...], name: str) -> tuple[
+    def _walk(self, tag: StructTag, path: tuple[MemberName | Index, ...], name: str) -> tuple[
             cip_types.CIPType | Structure, Callable[[], int], int | None, int]:
         """Where a path lands in a structure tag: its type, byte offset (a function), bit, host width."""
         kind: cip_types.CIPType | Structure = tag.structure
@@ -431,7 +431,7 @@ class Binder:
             return kind, (lambda: constant), bit, host
         return kind, (lambda: constant + sum(p() for p in moving)), bit, host
 
-    def _in_structure(self, tag: StructTag, path: tuple[Member | Index, ...], name: str) -> Value:
+    def _in_structure(self, tag: StructTag, path: tuple[MemberName | Index, ...], name: str) -> Value:
         kind, offset, bit, host = self._walk(tag, path, name)
         raw = tag.raw
         dynamic = len(path) and any(isinstance(p, Index) and not all(isinstance(s, Literal) for s in p.subscripts)

@@ -24,12 +24,12 @@ from typing import Any
 from cpppo.enip.simulator.controller.names import fold
 from cpppo.logic.access import Binder, UnknownTag
 from cpppo.logic.evaluate import number
-from cpppo.logic.faults import FaultType, MajorFault, ProgramFault, Status
 from cpppo.logic.instructions import INSTRUCTIONS
 from cpppo.logic.instructions.base import Now, Step, Unsupported
-from cpppo.logic.instructions.control import Frame, Jump, Return
+from cpppo.logic.instructions.control import CallFrame, Jump, Return
 from cpppo.logic.neutral import Branch, Element, parse_rung
 from cpppo.logic.program import ProgramSource, RoutineSource
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault, Status
 
 __all__ = ["Problem", "Routine", "Program", "compile_program", "Watch"]
 
@@ -181,7 +181,7 @@ class _Compiler:
         self.source = source
         self.routines = {fold(r.name): Routine(source.name, r.name, r.type, status=status)
                          for r in source.routines}
-        self.frames: list[Frame] = []  # the program's JSR call stack (parameters in, values back)
+        self.frames: list[CallFrame] = []  # the program's JSR call stack (parameters in, values back)
         self.labels: dict[str, list[Jump | None]] = {}  # this routine's LBLs: the JMPs' cells
         self.rung_index = 0  # where in this routine's rungs the rung being compiled goes
         self.flow = False  # a builder of this routine asked for the flow loop (JMP, LBL, MCR)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Member", "Index", "TagRef", "Literal", "Keyword", "Placeholder", "BinaryOp", "UnaryOp", "Call",
+__all__ = ["MemberName", "Index", "TagRef", "Literal", "Keyword", "Placeholder", "BinaryOp", "UnaryOp", "Call",
            "Node", "parse_operand", "parse_number", "FUNCTIONS", "BINARY_PRECEDENCE"]
 
 
 @dataclass(frozen=True)
-class Member:
+class MemberName:
     """``.Name`` of a structure, or ``.5`` (a bit of an integer) when *name* is digits."""
 
     name: str
@@ -43,12 +43,12 @@ class TagRef:
     """A tag, then its members, elements and bits in order (``Line[3].Motor.Speed``, ``S:FS``)."""
 
     name: str
-    path: tuple[Member | Index, ...] = ()
+    path: tuple[MemberName | Index, ...] = ()
 
     def __str__(self) -> str:
         text = self.name
         for part in self.path:
-            text += f".{part.name}" if isinstance(part, Member) else "[" + ",".join(map(str, part.subscripts)) + "]"
+            text += f".{part.name}" if isinstance(part, MemberName) else "[" + ",".join(map(str, part.subscripts)) + "]"
         return text
 
 
@@ -218,18 +218,18 @@ def _primary(tokens: _Tokens) -> Node:
 
 
 def _tag(tokens: _Tokens, name: str) -> TagRef:
-    path: list[Member | Index] = []
+    path: list[MemberName | Index] = []
     while True:
         kind, value, where = tokens.peek()
         if kind == "number" and value.startswith(".") and value[1:].isdigit():  # ``.5``: a bit
             tokens.take()
-            path.append(Member(value[1:]))
+            path.append(MemberName(value[1:]))
             continue
         if value == ".":
             tokens.take()
             kind, value, where = tokens.take()
             if kind == "name" or (kind == "number" and value.isdigit()):
-                path.append(Member(value))
+                path.append(MemberName(value))
                 continue
             raise ValueError(f"operand {tokens.text!r}: a member or bit expected at {where}")
         if value == "[":

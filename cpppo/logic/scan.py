@@ -11,7 +11,7 @@ and timers exactly.
 
 Modes: entering Run prescans every scheduled program (each instruction's
 prescan action: OTE clears, timers reset, ONS arms) and marks its first scan
-(``S:FS``); Program stops scanning; a major fault (:class:`~.faults.MajorFault`)
+(``S:FS``); Program stops scanning; a major fault (:class:`~.program_status.MajorFault`)
 stops it too, shows Faulted, and writes the type and code into the
 controller's fault record (class 0x73), until :meth:`Logic.clear_fault`.
 The Identity object's status word and the key switch pycomm3's
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cpppo.logic.compiler import Problem, Program, Watch, compile_program
-from cpppo.logic.faults import FaultType, MajorFault, ProgramFault, Status
 from cpppo.logic.instructions.base import Now
 from cpppo.logic.program import CONTINUOUS, PERIODIC, ProjectSource
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault, Status
 
 __all__ = ["Mode", "Logic", "Task", "DEFAULT_PERIOD", "attach"]
 
@@ -68,7 +68,7 @@ class Task:
 
 
 @dataclass
-class Statistics:
+class ScanStatistics:
     scans: int = 0
     last: float = 0.0
     longest: float = 0.0
@@ -93,7 +93,7 @@ class Logic:
         self.mode = Mode.PROGRAM
         self.fault: MajorFault | None = None
         self.running: Task | None = None  # the task scanning now (GSV's Task object)
-        self.statistics = Statistics()
+        self.statistics = ScanStatistics()
         self.programs: dict[str, Program] = {}
         for name, source in project.programs.items():
             self.programs[name] = compile_program(source, controller.tags, self.status, self.now, watch, self,

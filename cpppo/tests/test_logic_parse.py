@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
-from cpppo.logic.expression import BinaryOp, Index, Literal, Member, Placeholder, TagRef, parse_operand
+from cpppo.logic.expression import BinaryOp, Index, Literal, MemberName, Placeholder, TagRef, parse_operand
 from cpppo.logic.neutral import Branch, Instruction, parse_rung
 
 
@@ -55,9 +55,9 @@ class TestRungText(unittest.TestCase):
 
         from cpppo.enip.simulator.controller.plc import Controller
         from cpppo.logic.compiler import compile_program
-        from cpppo.logic.faults import Status
         from cpppo.logic.instructions.base import Now
         from cpppo.logic.program import ProgramSource, RoutineSource, RungSource
+        from cpppo.logic.program_status import Status
 
         controller = Controller(Clock())
         controller.add_tag("a", "BOOL")
@@ -82,19 +82,19 @@ class TestOperands(unittest.TestCase):
             self.assertEqual(parse_operand(text), Literal(value), text)
 
     def test_tag_paths(self) -> None:
-        self.assertEqual(parse_operand("T1.DN"), TagRef("T1", (Member("DN"),)))
-        self.assertEqual(parse_operand("dint.5"), TagRef("dint", (Member("5"),)))
+        self.assertEqual(parse_operand("T1.DN"), TagRef("T1", (MemberName("DN"),)))
+        self.assertEqual(parse_operand("dint.5"), TagRef("dint", (MemberName("5"),)))
         self.assertEqual(parse_operand("SimpleArray[4].0"),
-                         TagRef("SimpleArray", (Index((Literal(4),)), Member("0"))))
+                         TagRef("SimpleArray", (Index((Literal(4),)), MemberName("0"))))
         self.assertEqual(parse_operand("a[0,1,2].x"),
-                         TagRef("a", (Index((Literal(0), Literal(1), Literal(2))), Member("x"))))
+                         TagRef("a", (Index((Literal(0), Literal(1), Literal(2))), MemberName("x"))))
         self.assertEqual(parse_operand("S:FS"), TagRef("S:FS"))
-        self.assertEqual(parse_operand("Local:1:I.Data"), TagRef("Local:1:I", (Member("Data"),)))
+        self.assertEqual(parse_operand("Local:1:I.Data"), TagRef("Local:1:I", (MemberName("Data"),)))
         self.assertEqual(parse_operand("?"), Placeholder())
 
     def test_expressions_and_precedence(self) -> None:
         self.assertEqual(parse_operand("_ctl.POS*10"),
-                         BinaryOp("*", TagRef("_ctl", (Member("POS"),)), Literal(10)))
+                         BinaryOp("*", TagRef("_ctl", (MemberName("POS"),)), Literal(10)))
         self.assertEqual(parse_operand("1+2*3"), BinaryOp("+", Literal(1), BinaryOp("*", Literal(2), Literal(3))))
         self.assertEqual(parse_operand("a[i+1]"),
                          TagRef("a", (Index((BinaryOp("+", TagRef("i"), Literal(1)),)),)))

@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from cpppo.enip.web.api import Api, ApiError, Outcome
 from cpppo.enip.web.guard import Guard, channel_factory
-from cpppo.enip.web.logic import install as install_logic
+from cpppo.enip.web.ladder import install as install_logic
 from cpppo.enip.web.page import PAGE
 
 __all__ = ["make_app", "start_web", "parse_api_path", "negotiate"]

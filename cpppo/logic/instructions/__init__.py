@@ -13,11 +13,11 @@ from types import MappingProxyType
 
 from cpppo.logic.instructions import (
     arithmetic,
+    arrays,
     bits,
     compare,
     control,
     expressions,
-    files,
     move,
     strings,
     system,
@@ -29,7 +29,7 @@ __all__ = ["INSTRUCTIONS", "supported"]
 
 #: Every instruction this controller runs, by mnemonic.
 INSTRUCTIONS: Mapping[str, Builder] = MappingProxyType({
-    name: builder for family in (bits, timers, compare, arithmetic, move, control, expressions, strings, files,
+    name: builder for family in (bits, timers, compare, arithmetic, move, control, expressions, strings, arrays,
                                  system)
     for name, builder in family.BUILDERS.items()})
 

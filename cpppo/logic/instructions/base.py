@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from cpppo.enip.codec import types as cip_types
 from cpppo.logic.access import Binder, Value, converter
 from cpppo.logic.expression import Keyword, Literal, Node, TagRef
-from cpppo.logic.faults import Status
 from cpppo.logic.neutral import Instruction
+from cpppo.logic.program_status import Status
 
 __all__ = ["Step", "Context", "System", "Builder", "Unsupported", "Now", "operands", "source", "target", "storer",
            "is_integer", "word", "passes"]
@@ -65,7 +65,7 @@ class Context(Protocol):
     binder: Binder
     status: Status
     now: Now
-    frames: list[Any]  # the program's JSR call stack (control.Frame)
+    frames: list[Any]  # the program's JSR call stack (control.CallFrame)
     system: System
     flow: bool  # set by a builder whose routine needs the flow loop (JMP, LBL, MCR)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cpppo.logic.faults import FaultType, MajorFault, ProgramFault
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, passes, source, storer, target, word
 from cpppo.logic.neutral import Instruction
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault
 
-__all__ = ["BUILDERS", "Return", "Jump", "Frame"]
+__all__ = ["BUILDERS", "Return", "Jump", "CallFrame"]
 
 
 class Return(Exception):
@@ -39,7 +39,7 @@ class Jump(Exception):
 
 
 @dataclass
-class Frame:
+class CallFrame:
     """One JSR in progress: the input values it passes, the values its subroutine's RET gives back."""
 
     inputs: list[Any]
@@ -81,7 +81,7 @@ def jsr(ctx: Context, ins: Instruction) -> Step:
 
     def run(rc: bool) -> bool:
         if rc:
-            frame = Frame([get() for get in inputs])
+            frame = CallFrame([get() for get in inputs])
             frames.append(frame)
             try:
                 call()

@@ -17,9 +17,9 @@ from types import MappingProxyType
 from cpppo.enip.simulator.controller.structures import is_string
 from cpppo.logic.access import StructRef, UnknownTag
 from cpppo.logic.expression import Node, TagRef
-from cpppo.logic.faults import FaultType, MajorFault
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, source, storer, target
 from cpppo.logic.neutral import Instruction
+from cpppo.logic.program_status import FaultType, MajorFault
 
 __all__ = ["BUILDERS", "text", "is_text"]
 

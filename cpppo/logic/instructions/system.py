@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from cpppo.logic.faults import FAULT_RECORD
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, storer, target
 from cpppo.logic.neutral import Instruction
+from cpppo.logic.program_status import FAULT_RECORD
 
 __all__ = ["BUILDERS"]
 

@@ -23,10 +23,10 @@ from typing import Any
 from cpppo.enip.simulator.controller.structures import CONTROL
 from cpppo.logic.access import converter
 from cpppo.logic.expression import Literal, Placeholder
-from cpppo.logic.faults import FaultType, MajorFault, ProgramFault
 from cpppo.logic.instructions.arithmetic import result
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, source, target, word
 from cpppo.logic.neutral import Instruction
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault
 
 __all__ = ["BUILDERS"]
 

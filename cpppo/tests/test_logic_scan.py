@@ -379,3 +379,24 @@ class TestPrint(unittest.TestCase):
         lines = out.getvalue().splitlines()
         self.assertEqual([line.split() for line in lines], [["Batch", "<-", "3", "(Line/Main", "rung", "2)"],
                                                             ["Full", "<-", "True", "(Line/Main", "rung", "2)"]])
+
+
+class TestNoProgram(unittest.TestCase):
+    def test_an_export_without_routines_runs_nothing(self) -> None:
+        """Tags only: no program attached, nothing on the clock, no ``server/logic`` in the web API."""
+        from cpppo.enip.web.api import Api
+        from cpppo.enip.web.ladder import install
+
+        path = self.mktemp() + ".L5X"
+        with open(path, "w") as file:
+            file.write('<?xml version="1.0" encoding="UTF-8"?>\n<RSLogix5000Content TargetType="Controller">\n'
+                       '<Controller Use="Target" Name="C"><Tags>\n<Tag Name="X" TagType="Base" DataType="DINT"/>\n'
+                       '</Tags>\n</Controller>\n</RSLogix5000Content>\n')
+        clock = Clock()
+        ap = options.parser()
+        service = run.build_service(options.configure(ap.parse_args(["--no-config", "--l5x", path]), ap), clock=clock)
+        self.assertIsNone(service.controller.logic)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        api = Api(service, clock)
+        install(api)
+        self.assertNotIn("logic", api.group("server"))

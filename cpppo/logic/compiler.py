@@ -132,6 +132,7 @@ class Program:
     routines: dict[str, Routine]
     disabled: bool = False
     first_scan: bool = True
+    fault: Routine | None = None  # its fault routine: run on a major fault, which it may clear
 
     @property
     def problems(self) -> list[Problem]:
@@ -282,5 +283,6 @@ def compile_program(source: ProgramSource, tags: Any, status: Status, now: Now,
     for routine in source.routines:
         compiler.compile(routine)
     main = compiler.routines.get(fold(source.main)) if source.main else None
-    return Program(source.name, main, compiler.routines, source.disabled)
+    fault = compiler.routines.get(fold(source.fault)) if source.fault else None
+    return Program(source.name, main, compiler.routines, source.disabled, fault=fault)
 

@@ -3,7 +3,7 @@
 Why from the tree the tag loader already read: ``--l5x`` parses each file once
 (:func:`cpppo.enip.simulator.loaders.l5x.parse`, expat with DTDs and entities
 refused); :func:`read_programs` takes those trees.  What it keeps (logix-logic
-notes section 1): each ``<Program>``'s ``MainRoutineName`` and ``Disabled``, its
+notes section 1): each ``<Program>``'s ``MainRoutineName``, ``FaultRoutineName`` and ``Disabled``, its
 ``<Routine>``s (``Type="RLL"`` with each ``<Rung>``'s ``<Text>``; other types
 are kept by name so the load can report them), and each ``<Task>``'s type,
 ``Rate`` (ms), ``Priority``, ``Watchdog`` (ms), ``InhibitTask`` and
@@ -45,6 +45,7 @@ class ProgramSource:
     main: str | None
     routines: tuple[RoutineSource, ...]
     disabled: bool = False
+    fault: str | None = None  # FaultRoutineName: what runs on a major fault, and may clear it
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def _program(element: ET.Element, path: str) -> ProgramSource:
     if not name:
         raise ValueError(f"{where(path, element)}: a program without a Name")
     routines = tuple(_routine(r, path) for block in element.findall("Routines") for r in block.findall("Routine"))
-    return ProgramSource(name, element.get("MainRoutineName"), routines, _true(element.get("Disabled")))
+    return ProgramSource(name, element.get("MainRoutineName"), routines, _true(element.get("Disabled")),
+                         element.get("FaultRoutineName") or None)
 
 
 def _task(element: ET.Element, path: str) -> TaskSource:

@@ -12,7 +12,7 @@ and timers exactly.
 Modes: entering Run prescans every scheduled program (each instruction's
 prescan action: OTE clears, timers reset, ONS arms) and marks its first scan
 (``S:FS``); Program stops scanning; a major fault (:class:`~.program_status.MajorFault`)
-stops it too, shows Faulted, and writes the type and code into the
+that the program's fault routine does not clear stops it too, shows Faulted, and writes the type and code into the
 controller's fault record (class 0x73), until :meth:`Logic.clear_fault`.
 The Identity object's status word and the key switch pycomm3's
 ``get_plc_info`` reports follow the mode.
@@ -29,7 +29,7 @@ from typing import Any
 from cpppo.logic.compiler import Problem, Program, Watch, compile_program
 from cpppo.logic.instructions.base import Now
 from cpppo.logic.program import CONTINUOUS, PERIODIC, ProjectSource
-from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault, Status
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault, Status, fault_record
 
 __all__ = ["Mode", "Logic", "Task", "DEFAULT_PERIOD", "attach"]
 
@@ -199,7 +199,10 @@ class Logic:
         try:
             for program in task.programs:
                 status.fs, status.mcr = program.first_scan, False
-                program.main.run()  # type: ignore[union-attr]
+                try:
+                    program.main.run()  # type: ignore[union-attr]
+                except MajorFault as fault:
+                    self._handle(program, fault)  # (its fault routine cleared it: on to the next program)
                 program.first_scan = False
             status.fs = False
         except MajorFault as fault:
@@ -217,6 +220,23 @@ class Logic:
         if time.thread_time() - cpu > task.watchdog and self.mode is Mode.RUN:
             self._faulted(MajorFault(FaultType.WATCHDOG, ProgramFault.TASK_WATCHDOG,
                                      f"task {task.name} scan of {took * 1000:.1f} ms past its watchdog"))
+
+    def _handle(self, program: Program, fault: MajorFault) -> None:
+        """A major fault in *program*: its fault routine (if it has one) runs with the fault in the
+        Program's MajorFaultRecord; if it clears the record (SSV of zeros) the program's scan ends
+        there and the others go on, else (and for a watchdog fault, which no routine clears) the
+        controller faults."""
+        routine = program.fault
+        if routine is None or routine.idle or fault.kind == FaultType.WATCHDOG:
+            raise fault
+        status = self.status
+        status.major_record = fault_record(fault.kind, fault.code, self.wall_clock_us())
+        routine.run()
+        if any(status.major_record):
+            raise fault
+        status.major_events = min(status.major_events + 1, 0x7FFF)
+        log.info("major fault type %d code %d at %s cleared by %s's fault routine", fault.kind, fault.code,
+                 fault.where, program.name)
 
     def _faulted(self, fault: MajorFault) -> None:
         log.warning("major fault type %d code %d at %s: %s", fault.kind, fault.code, fault.where, fault)

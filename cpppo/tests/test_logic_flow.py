@@ -171,3 +171,32 @@ class TestMajorFaults(unittest.TestCase):
         # the Program's MajorFaultRecord keeps the fault after it is cleared (at 10 ms on the fake clock)
         record = struct.pack("<11i", *self.service.tags["MajorRecord"].value)
         self.assertEqual(struct.unpack_from("<qhh", record), (10_000, 6, 1))
+
+
+class TestFaultRoutine(unittest.TestCase):
+    """``handled.L5X``: program Line has ``FaultRoutineName="Recover"``; program Other follows it."""
+
+    def setUp(self) -> None:
+        self.service, self.clock = serve("handled.L5X")
+        self.clock.advance(0)
+        self.tags = self.service.tags
+        self.logic = self.service.controller.logic
+
+    def test_a_fault_routine_that_clears_the_fault(self) -> None:
+        """The fault routine runs with the fault in the MajorFaultRecord (type 4, code 20); it clears the
+        record, so the controller keeps running: the rest of Line's scan is skipped, Other still runs."""
+        self.tags["Clear"].value = self.tags["Bad"].value = True
+        scans(self.clock, 3)
+        self.assertEqual(self.logic.mode, Mode.RUN)
+        self.assertEqual([self.tags[n].value for n in ("Count", "After", "Handled", "OtherScans")], [4, 1, 3, 4])
+        record = struct.pack("<11i", *self.tags["Rec"].value)
+        self.assertEqual(struct.unpack_from("<qhh", record)[1:], (4, 20))
+        self.assertEqual(self.service.controller.fault.major, 0)
+
+    def test_a_fault_routine_that_does_not_clear_it(self) -> None:
+        """Left in the record, the fault faults the controller after the fault routine ran once."""
+        self.tags["Bad"].value = True
+        scans(self.clock, 2)
+        self.assertEqual(self.logic.mode, Mode.FAULTED)
+        self.assertEqual((self.tags["Handled"].value, self.tags["OtherScans"].value), (1, 1))
+        self.assertEqual((self.service.controller.fault.major, self.service.controller.fault.minor), (4, 20))

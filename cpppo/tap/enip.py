@@ -73,6 +73,9 @@ class Options(guard.OneLineUsage):
         ["revision", None, None, "Identity revision MAJOR.MINOR"],
         ["serial", None, None, "Identity serial number"],
         ["product-name", None, None, "Identity product name"],
+        ["logic", None, None, "the mode the --l5x program starts in: run or program (default: run, when it has "
+                              "ladder routines)"],
+        ["scan-period", None, "10", "the continuous task's minimum period in milliseconds (default 10)"],
         *([option, None, None, text] for option, text in opts.LIMIT_OPTIONS),
     ]
 
@@ -142,8 +145,14 @@ class Options(guard.OneLineUsage):
             revision=self["revision"], serial=number("serial", 0), product_name=self["product-name"],
             tags=self.get("tag_args", []), tcp=not self["no-tcp"], size=self["size"],
             config_basename=self["config-basename"], defined_tags=self["defined-tags"], profile=None,
+            logic=self._logic(), scan_period=self["scan-period"],
             **{option.replace("-", "_"): self[option] for option, _ in opts.LIMIT_OPTIONS})
 
+    def _logic(self) -> str | None:
+        mode = self["logic"]
+        if mode is not None and mode not in ("run", "program"):
+            raise usage.UsageError(f"--logic {mode!r}: run or program")
+        return mode
 
 
 def usage_error(message: str) -> None:

@@ -112,6 +112,10 @@ class Settings:
     #: The original ``main()``'s object classes (``identity_class``, ``message_router_class``,
     #: ``connection_manager_class``): the Controller's keywords of those names.
     object_classes: dict[str, Any] = field(default_factory=dict)
+    #: ``--logic run|program``: the mode the L5X's program starts in (None: Run, when it has routines),
+    #: and ``--scan-period``: the continuous task's minimum period, seconds (cpppo.logic).
+    logic: str | None = None
+    scan_period: float = 0.010
 
 
 def parse_tag(text: str, types: Any = ()) -> TagSpec:
@@ -208,6 +212,17 @@ def parse_delay(text: str) -> float | tuple[float, float]:
         raise ValueError(f"delay {text!r} is not seconds or LOW-HIGH") from None
 
 
+def parse_scan_period(text: str) -> float:
+    """``--scan-period MS``: milliseconds (0 to 10000) as seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--scan-period {text!r} is not milliseconds") from None
+    if not 0 <= value <= 10000:
+        raise ValueError(f"--scan-period {text!r}: 0 to 10000 milliseconds")
+    return value / 1000.0
+
+
 def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description="A simulated EtherNet/IP CIP (ControlLogix) controller.")
     ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging (repeatable)")
@@ -256,6 +271,11 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
                     help="a Studio 5000 / RSLogix 5000 L5X export: its types, tags and values (repeatable)")
     ap.add_argument("--csv", dest="csv_files", action="append", default=[], metavar="FILE",
                     help="a Studio 5000 tag export CSV; its types predefined or from --l5x (repeatable)")
+    ap.add_argument("--logic", choices=("run", "program"), default=None,
+                    help="the mode the --l5x program (its ladder routines) starts in (default: run, when it has any)")
+    ap.add_argument("--scan-period", default="10", metavar="MS",
+                    help="the continuous task's minimum period in milliseconds: it yields to the network "
+                         "between scans (default 10)")
     ap.add_argument("--no-config", action="store_true", help="do not load cpppo.cfg from the usual places")
     ap.add_argument("--vendor", type=int, help="Identity vendor id")
     ap.add_argument("--device-type", type=int, help="Identity device type")
@@ -367,6 +387,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise ValueError(f"--size {args.size!r}: a number of bytes, 0 or more")
     parse_limits(args, settings)
     settings.delay = parse_delay(args.delay)
+    settings.logic = getattr(args, "logic", None)
+    settings.scan_period = parse_scan_period(getattr(args, "scan_period", None) or "10")
     if args.route_path is not None:
         settings.route_path = parse_route_path(args.route_path)
     if args.simple:

@@ -77,6 +77,11 @@ def build_service(settings: opts.Settings, attribute_class: type = Attribute, cl
             addressed.attach(service, tag.name, *tag.address, attribute)
         log.info("tag %s%s %s[%d]", tag.name, addressed.format_cip_address(*tag.address) if tag.address else "",
                  tag.type, tag.length)
+    if settings.exported is not None and settings.exported.trees:  # the export's program, if it has one
+        from cpppo.logic import attach
+
+        attach(service.controller, settings.exported.trees, settings.logic, settings.scan_period,
+               _rung_printer(out) if settings.print_io else None)
     return service
 
 
@@ -96,6 +101,13 @@ def _limit_request_size(service: EnipService, size: int) -> None:
         service.controller.clock.callLater(0, link.close)  # (once the refusal is written)
         return encap.Frame(frame.command, encap.Raw(b""), frame.session, EncapStatus.INVALID_LENGTH, frame.context)
     service.dispatcher.handle = limited  # type: ignore[method-assign]  # (before any protocol is made)
+
+
+def _rung_printer(out: Any = None) -> Any:
+    """``-p`` for the program: a line for each tag a rung changes (``<-`` marks the program's writes)."""
+    def changed(where: str, name: str, value: Any) -> None:
+        print(f"{name:>20} <- {value!r:<12} ({where})", file=out or sys.stdout, flush=True)
+    return changed
 
 
 class Server:
@@ -158,7 +170,9 @@ class Server:
             print(f"Web API address = {(host.host, host.port)!r}", file=out or sys.stdout, flush=True)
 
     def stop(self) -> defer.Deferred:
-        """Stop listening and close every client connection."""
+        """Stop listening and close every client connection (and stop the program's scans)."""
+        if self.service.controller.logic is not None:
+            self.service.controller.logic.stop()
         self.service.connections.clear()
         web, self.web = self.web, None
         if self.idle is not None and self.idle.running:

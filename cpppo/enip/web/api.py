@@ -382,13 +382,16 @@ class Api:
         self.done = False
         self.started = time.time()
         self.pending: list[Callable[[], Any]] = []  # work for after the current reply
+        #: More ``server/<name>`` targets, made afresh for each request (``server/logic``: .logic.install).
+        self.server_targets: dict[str, Callable[[], Target]] = {}
 
     # --- the groups -------------------------------------------------------------------
     def group(self, name: str) -> dict[str, Target]:
         if name == "options":
             return {"delay": Delay(self.controller)}
         if name == "server":
-            return {"control": Control(self), "statistics": Statistics(self), "fault": Fault(self.controller)}
+            return {"control": Control(self), "statistics": Statistics(self), "fault": Fault(self.controller),
+                    **{name: make() for name, make in self.server_targets.items()}}
         if name == "tags":
             return {attribute.name: Tag(self, attribute) for attribute in self.controller.tags}
         return {link.key: Connection(self, link) for link in list(self.transport.links) if not link.eof}

@@ -34,6 +34,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from cpppo.enip.web.api import Api, ApiError, Outcome
 from cpppo.enip.web.guard import Guard, channel_factory
+from cpppo.enip.web.ladder import install as install_logic
 from cpppo.enip.web.page import PAGE
 
 __all__ = ["make_app", "start_web", "serve_site", "parse_api_path", "negotiate"]
@@ -230,6 +231,7 @@ def start_web(server_or_service: Any, address: tuple[str, int], reactor: Any = N
         from twisted.internet import reactor
     service = getattr(server_or_service, "service", server_or_service)
     api = Api(service, reactor, on_done=on_done)
+    install_logic(api)
     guard = Guard()
     return serve_site(make_app(api, guard).resource(), guard, address, reactor, "Web API listening")
 

@@ -4,7 +4,8 @@ It asks the JSON API (``fetch('api')``: relative, so that it also works where a 
 ``/<name>/``) twice a second and shows the controller:
 its tags (the selected tag's elements a page at a time, read with
 ``tags/<name>/attribute[a:b]``), the client connections and their request counts,
-the reply delay, and the request rate (from ``server/statistics``).  Its forms POST
+the reply delay, and the request rate (from ``server/statistics``); when the controller
+runs a program, its mode, scans and routines (``server/logic``), with buttons to switch mode.  Its forms POST
 to the same API: write an element, set the delay, force (or clear) a tag's
 error, close connections, disable the server.  Nothing is fetched from anywhere
 else (no CDN, no build step), and every value is put in the page as text, never
@@ -49,6 +50,17 @@ PAGE = """<!DOCTYPE html>
 <form id="delay-form">reply delay <input id="delay-value" name="value"> s
  <button id="delay-submit">Set</button> <span id="delay-now"></span></form>
 <form id="disable-form"><button id="disable-submit">Disable server</button></form>
+
+<div id="program-section" hidden>
+<h2>Program</h2>
+<div>mode <span id="logic-mode" class="off">-</span>, <span id="logic-scans">-</span> scans, last
+ <span id="logic-last">-</span> ms, longest <span id="logic-max">-</span> ms <span id="logic-fault"></span></div>
+<form id="mode-form"><button id="mode-run" type="button">Run</button>
+ <button id="mode-program" type="button">Program</button>
+ <button id="fault-clear" type="button">Clear fault</button></form>
+<table id="routines"><thead><tr><th class="name">program</th><th class="name">routine</th>
+ <th class="name">state</th><th>calls</th><th class="name">why idle</th></tr></thead><tbody></tbody></table>
+</div>
 
 <h2>Tags</h2>
 <table id="tags"><thead><tr><th class="name">tag</th><th class="name">type</th><th>error</th>
@@ -153,6 +165,25 @@ function showConnections(connections) {
   }
 }
 
+function showLogic(logic) {
+  $("program-section").hidden = !logic;
+  if (!logic) return;
+  text($("logic-mode"), logic.mode).className = logic.mode === "Run" ? "ok" : logic.mode === "Faulted" ? "bad" : "off";
+  text($("logic-scans"), logic.scans);
+  text($("logic-last"), logic.last_scan_ms); text($("logic-max"), logic.max_scan_ms);
+  const minor = logic.minor_faults.length ? logic.minor_faults[logic.minor_faults.length - 1] : null;
+  text($("logic-fault"), logic.fault ? "major fault type " + logic.fault.type + " code " + logic.fault.code +
+       " at " + logic.fault.where : minor ? "minor fault type " + minor.type + " code " + minor.code : "");
+  const body = $("routines").tBodies[0];
+  body.replaceChildren();
+  for (const r of logic.routines) {
+    const row = body.insertRow();
+    cell(row, r.program, "name"); cell(row, r.routine, "name");
+    cell(row, r.state, "name " + (r.state === "idle" ? "bad" : r.state === "running" ? "ok" : "off"));
+    cell(row, r.calls); cell(row, r.problems.join("; "), "name");
+  }
+}
+
 let busy = false;
 async function refresh() {
   if (busy) return;  // a slow answer: skip this turn rather than pile requests up
@@ -180,6 +211,7 @@ async function update() {
   text($("requests"), stats.requests); text($("clients"), stats.clients); text($("uptime"), stats.uptime.toFixed(0));
   const delay = data.options.delay;
   text($("delay-now"), "now " + delay.value.toFixed(3) + " s" + (delay.range ? " (range " + delay.range + ")" : ""));
+  showLogic(data.server.logic);
   showTags(data.tags || {});
   showConnections(data.connections || {});
   if (state.tag !== null && state.length) {
@@ -199,6 +231,9 @@ submit("delay-form", () => api(path("options", "delay", "value"), $("delay-value
 submit("error-form", () => api(path("tags", state.tag, "error"), $("error-value").value));
 submit("disable-form", () => api(path("server", "control", "disable"), state.disabled ? "false" : "true"));
 submit("eof-form", () => api(path("connections", "*", "eof"), "true"));
+$("mode-run").onclick = () => api(path("server", "logic", "mode"), "run").then(refresh);
+$("mode-program").onclick = () => api(path("server", "logic", "mode"), "program").then(refresh);
+$("fault-clear").onclick = () => api(path("server", "logic", "clear"), "true").then(refresh);
 $("error-clear").onclick = () => api(path("tags", state.tag, "error"), "0").then(refresh);
 $("tag-select").onchange = (event) => choose(event.target.value);
 $("page-prev").onclick = () => { state.start = Math.max(0, state.start - PAGE); refresh(); };

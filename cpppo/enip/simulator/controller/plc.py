@@ -75,6 +75,7 @@ class Controller:
         self.fault = self.directory.add(ControllerFault())  # its fault record (0x73): pylogix's Message()
         self.connections = ConnectionTable(clock, slot=slot, routing=route_path is not False)
         self.requests = 0  # encapsulation requests served (the web API's statistics)
+        self.logic: Any = None  # the program it runs (a cpppo.logic.scan.Logic), if its L5X has one
         self._random = random.Random()
 
     def __repr__(self) -> str:
@@ -147,8 +148,11 @@ class Controller:
         self.fault.set(major, minor)
 
     def clear_fault(self) -> None:
-        """Clear the controller's fault: its fault record shows zeros again."""
+        """Clear the controller's fault: its fault record shows zeros again (and a program that
+        faulted runs again)."""
         self.fault.clear()
+        if self.logic is not None:
+            self.logic.clear_fault()
 
     # --- who it is ------------------------------------------------------------------
     def identity_item(self) -> encap.IdentityItem:

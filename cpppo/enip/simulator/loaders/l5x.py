@@ -67,6 +67,9 @@ class L5XFile(TagFile):
     aliases: dict[str, str] = field(default_factory=dict)
     controller: str = ""
     processor: str = ""
+    #: Each file's path and ``<Controller>`` element, for what else reads the export (its program:
+    #: :func:`cpppo.logic.program.read_programs`), so no file is parsed twice.
+    trees: list[tuple[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
 
 class _Element(ET.Element):
@@ -383,6 +386,7 @@ def load_l5x(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> L5X
             for tag in (t for block in program.findall("Tags") for t in block.findall("Tag")):
                 _tag(tag, f"Program:{program_name}.", path, types, result, aliases, seen)
     resolve_aliases(result, aliases)
+    result.trees = trees
     return result
 
 
@@ -418,4 +422,5 @@ def merge(into: L5XFile, other: L5XFile) -> L5XFile:
     into.tags.extend(other.tags)
     into.programs.extend(p for p in other.programs if p not in into.programs)
     into.aliases.update(other.aliases)
+    into.trees.extend(other.trees)
     return into

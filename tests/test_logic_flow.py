@@ -1,0 +1,73 @@
+"""Issue 25 through real clients: strings, subroutine parameters, jumps, files and the wall clock
+of ``flow.L5X`` read with pycomm3 and pylogix, and the faults of ``faults.L5X`` in the fault record.
+
+The server runs in this process on the shared reactor thread with its controller on a fake clock
+(tests/test_logic.py's fixture), so scans are stepped exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cpppo import blocking
+from tests.test_logic import TIMEOUT, Served, _logix, _plc, _post, _read, _serve, _stop
+
+
+@pytest.fixture(scope="module")
+def flow() -> Iterator[Served]:
+    served = blocking.call(_serve, "flow.L5X", False, (), timeout=TIMEOUT)
+    blocking.call(served.clock.advance, 0, timeout=TIMEOUT)
+    served.scan(2)
+    yield served
+    blocking.call(_stop, served, timeout=TIMEOUT)
+
+
+def test_strings_through_pycomm3(flow: Served) -> None:
+    """CONCAT, MID, FIND (1-based), DELETE, INSERT, MOV of STRINGs; a too-long CONCAT cut to a STRING8."""
+    with _logix(flow) as driver:
+        got = {tag.tag: tag.value for tag in driver.read("S3", "Mid", "FindPos", "Del", "Ins", "MovStr", "Short")}
+    assert got == {"S3": "Hello World", "Mid": "World", "FindPos": 7, "Del": "Hello", "Ins": "Hello World",
+                   "MovStr": "Hello", "Short": "Hello Wo"}
+
+
+def test_expressions_subroutines_jumps_files_through_pylogix(flow: Served) -> None:
+    with _plc(flow) as comm:
+        assert _read(comm, "CptOut", "CptPrec", "CptMod", "CptNot", "CmpOut") == [17, 50, 1, -1, True]
+        assert _read(comm, "SqOut", "Skipped", "ZoneOut", "AfterZone", "EndB") == [49, 0, False, True, 0]
+        assert comm.Read("Bits[0]", 64).Value == [False] * 32 + [True] * 32
+        assert comm.Read("FalDest[0]", 5).Value == [0, 10, 20, 30, 40]
+        assert _read(comm, "FscFound", "FscCtl.FD", "BtdOut", "SawN", "SawZ") == [2, True, 0x0F00, True, True]
+
+
+def test_ssv_sets_the_clock_pylogix_reads(flow: Served) -> None:
+    """SSV(WallClockTime,,CurrentValue,SetTime): pylogix's GetPLCTime then reads that time."""
+    with _plc(flow) as comm:
+        assert comm.Write("SetTime", 981_173_106_000_000).Status == "Success"
+        assert comm.Write("DoSet", True).Status == "Success"
+        flow.scan(1)
+        when = comm.GetPLCTime(raw=True)
+        assert when.Status == "Success"
+        assert when.Value == 981_173_106_000_000
+        assert _read(comm, "DoSet") == [False]
+
+
+def test_watchdog_fault_in_the_record_and_cleared() -> None:
+    """A jump loop past the 20 ms watchdog: major fault 6/1 in the fault record (pylogix's Message()),
+    the web API's ``server/logic`` shows it, and ``clear`` returns to Run."""
+    served = blocking.call(_serve, "faults.L5X", True, (), timeout=TIMEOUT)
+    try:
+        blocking.call(served.clock.advance, 0, timeout=TIMEOUT)
+        with _plc(served) as comm:
+            assert comm.Write("SpinOn", True).Status == "Success"
+            served.scan(1)
+            record = bytes(comm.Message(0x01, 0x73, 1).Value[-24:])
+            assert (int.from_bytes(record[20:22], "little"), int.from_bytes(record[22:24], "little")) == (6, 1)
+            assert comm.Write("SpinOn", False).Status == "Success"
+        status, content = _post(served, "server/logic/clear", "true")
+        assert status == 200
+        logic = content["data"]["server"]["logic"]
+        assert (logic["mode"], logic["fault"]) == ("Run", None)
+    finally:
+        blocking.call(_stop, served, timeout=TIMEOUT)

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cpppo.enip.client import plan
-from cpppo.enip.client.errors import FragmentRequired
+from cpppo.enip.client import forms, plan
+from cpppo.enip.client.errors import EncapsulationError, FragmentRequired
 from cpppo.enip.client.records import Core, Delivered, Description, Finished, Planned, Result, Staged
+from cpppo.enip.client.shapes import TemplateFetch
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import Service
@@ -42,6 +43,7 @@ class _Landed:
     request: cip.Request
     reply: cip.Reply
     method: str
+    planned: Planned
 
 
 def _final(group: list[tuple[int, Planned]]) -> bool:
@@ -60,7 +62,7 @@ class Job:
     """
 
     __slots__ = ("run", "index", "group", "taken", "used", "early", "handler", "position", "planned",
-                 "packed", "chunks", "first", "fragments", "partials", "landed")
+                 "packed", "chunks", "first", "fragments", "partials", "landed", "fetch", "held", "tried", "saved")
 
     def __init__(self, run: Run, index: int, group: list[tuple[int, Planned]], early: bool) -> None:
         self.run = run
@@ -78,6 +80,10 @@ class Job:
         self.fragments: deque[cip.Request] = _NONE
         self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
         self.landed: list[_Landed] = _NONE
+        self.fetch: TemplateFetch | None = None   # learning a structure's template before landing its read
+        self.held: cip.Reply | None = None        # the reply that waits for it (or for a BOOL[] probe)
+        self.tried = False                        # the BOOL[] form was tried
+        self.saved: Planned | None = None         # the operation as planned before that was tried
 
     def start(self) -> None:
         planned = self.planned
@@ -90,8 +96,9 @@ class Job:
             return
         if planned.method == "read":
             self.handler = self._on_read
-        elif len(planned.requests) > 1:
-            self.fragments = deque(planned.requests[1:])
+        elif planned.method == "write":
+            if len(planned.requests) > 1:
+                self.fragments = deque(planned.requests[1:])
             self.handler = self._on_write
         self.run.transact(planned.request, planned.route, planned.send, self)
 
@@ -108,18 +115,53 @@ class Job:
             self.run.fail(exc)
 
     def failed(self, error: BaseException) -> None:
+        if isinstance(error, EncapsulationError) and self.planned.fallback and not self.run.finished:
+            # The original cpppo's simulator answers a Logix STRING it cannot parse so: a refusal
+            # of the Logix form, so the string goes again in the CIP form.
+            self.answered_reply(cip.Reply(self.planned.request.service | 0x80, 0x08))
+            return
         self.run.fail(error)
+
+    def answered_reply(self, reply: cip.Reply) -> None:
+        try:
+            self.handler(reply)
+        except Exception as exc:
+            self.run.fail(exc)
 
     # --- replies ---------------------------------------------------------------------------
     def _on_single(self, reply: cip.Reply) -> None:
         self._land(reply)
 
     def _on_write(self, reply: cip.Reply) -> None:
+        planned = self.planned
+        if planned.fallback:   # a string in the Logix form: if refused, in the CIP form
+            again = forms.string_fallback(planned, self.run.core.shapes, reply.status == 0)
+            if again is not None:
+                self.planned = again
+                self.run.transact(again.request, planned.route, planned.send, self)
+                return
+        if reply.status and not self.tried and forms.maybe_bool_element(planned, self.run.core.shapes):
+            self.tried, self.held, self.handler = True, reply, self._on_probe   # a BOOL[] element?
+            self.run.transact(forms.word_probe(planned), planned.route, planned.send, self)
+            return
         if reply.status or not self.fragments:
             self._land(reply)
         else:
-            planned = self.planned
             self.run.transact(self.fragments.popleft(), planned.route, planned.send, self)
+
+    def _on_probe(self, reply: cip.Reply) -> None:
+        """The word a failed BOOL[] element write would be in: a DWORD means a BOOL[], so the bit is
+        written with Read Modify Write; anything else lands the write's own failure."""
+        held, self.held = self.held, None
+        assert held is not None
+        planned = self.planned
+        if not forms.is_dword(reply):
+            self._land(held)
+            return
+        self.run.core.shapes.bool_arrays.add(forms.tag_key(planned.request.path))
+        self.planned = planned = planned.successor = forms.as_bool_array(planned)
+        self.handler = self._on_write
+        self.run.transact(planned.request, planned.route, planned.send, self)
 
     def _on_read(self, reply: cip.Reply) -> None:
         status = reply.status
@@ -127,13 +169,56 @@ class Job:
         if status == 0x06:
             self._read(reply)
         else:
-            self._land(reply)
+            self._complete(reply)
+
+    def _complete(self, reply: cip.Reply) -> None:
+        """A read's whole reply: first learn what decoding it needs (a BOOL[] it came from, a
+        structure's template), then land it."""
+        planned, run = self.planned, self.run
+        shapes = run.core.shapes
+        if self.held is not None:   # the reply to the BOOL[] form that was tried
+            held, self.held = self.held, None
+            saved = self.saved
+            assert saved is not None
+            if forms.is_dword(reply):
+                shapes.bool_arrays.add(forms.tag_key(planned.request.path))
+                saved.successor = planned
+            else:   # not a BOOL[] after all: the operation is what it was, and so is its reply
+                self.planned, reply = saved, held
+        elif not self.tried and forms.maybe_bool_read(planned, reply, shapes):
+            self.tried, self.held, self.saved = True, reply, planned
+            self.planned = tried = forms.as_bool_array(planned)
+            self.handler = self._on_read
+            run.transact(tried.request, tried.route, tried.send, self)
+            return
+        handle = forms.unknown_structure(reply, shapes) if run.structures else None
+        if handle is not None and self.fetch is None:
+            self.fetch, self.first = shapes.fetch(handle), reply
+            self._learn()
+            return
+        self._land(reply)
+
+    def _learn(self, reply: cip.Reply | None = None) -> None:
+        """The next step of learning a structure's template; its read lands when there is none."""
+        fetch = self.fetch
+        assert fetch is not None
+        if reply is not None:
+            fetch.feed(reply)
+        request = fetch.next_request()
+        if request is None:
+            held, self.first = self.first, None
+            assert held is not None
+            self._land(held)
+            return
+        self.handler = self._learn
+        planned = self.planned
+        self.run.transact(request, planned.route, planned.send, self)
 
     def _read(self, reply: cip.Reply) -> None:
         """A read's first reply: partial (0x06) means fetching the rest with Read Tag Fragmented."""
         body = reply.body
         if reply.status != 0x06 or not isinstance(body, logix.ReadTagReply):
-            self._land(reply)
+            self._complete(reply)
             return
         if self.run.no_fragment:
             op = self.planned.op
@@ -162,10 +247,10 @@ class Job:
         if reply.status == 0x06 and body.data:
             self._ask()
             return
-        first = self.first
+        first, self.first = self.first, None
         assert first is not None
-        self._land(cip.Reply(first.service, 0, (), body=logix.ReadTagReply(body.type, b"".join(self.chunks),
-                                                                           body.handle)))
+        self._complete(cip.Reply(first.service, 0, (), body=logix.ReadTagReply(body.type, b"".join(self.chunks),
+                                                                               body.handle)))
 
     def _on_packet(self, reply: cip.Reply) -> None:
         body = reply.body
@@ -179,10 +264,11 @@ class Job:
         for (position, planned), one in zip(group, replies):
             if planned.method == "read":
                 planned.fits = one.status == 0
-                if one.status == 0x06:
+                if one.status == 0x06 or forms.wanting(planned, one, self.run.core.shapes, self.run.structures):
                     self.partials.append((position, planned, one))
                     continue
-            self.landed.append(_Landed(position, self.index, planned.packed, planned.request, one, planned.method))
+            self.landed.append(_Landed(position, self.index, planned.packed, planned.request, one, planned.method,
+                                       planned))
         self._next_partial()
 
     def _next_partial(self) -> None:
@@ -191,12 +277,13 @@ class Job:
             self.run.landed(self)
             return
         self.position, self.planned, reply = self.partials.popleft()
-        self._read(reply)
+        self.tried, self.fetch = False, None
+        self._on_read(reply)
 
     def _land(self, reply: cip.Reply) -> None:
         planned = self.planned
         one = _Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
-                      planned.request, reply, planned.method)
+                      planned.request, reply, planned.method, planned)
         if self.partials:
             self.landed.append(one)
             self._next_partial()
@@ -220,8 +307,9 @@ class Run:
 
     def __init__(self, core: Core, operations: Iterable[Any], depth: int = 1, multiple: int = 0,
                  fragment: bool = False, timeout: float | None = None, index: int = 0,
-                 no_fragment: bool = False) -> None:
+                 no_fragment: bool = False, structures: bool = False) -> None:
         self.core = core
+        self.structures = structures   # decode structures from their templates (else their raw bytes)
         self.operations = iter(operations)
         self.depth = max(int(depth or 1), 1)
         self.multiple = int(multiple or 0)
@@ -337,8 +425,11 @@ class Run:
         entry = cache.get(key)
         if entry is not None and (by_value or (entry[0] is op and entry[1] == op)):
             planned = entry[2]
+            while planned.successor is not None:   # (a form learnt since: a BOOL[]'s, a string's)
+                planned = planned.successor
         else:
-            planned = plan.prepare(op, self.fragment, self.no_fragment, core.budget, core.route_path, core.send_path)
+            planned = forms.adapt(plan.prepare(op, self.fragment, self.no_fragment, core.budget, core.route_path,
+                                               core.send_path), core.shapes)
             remember(cache, key, (None, None, planned) if by_value else (op, plan.snapshot(op), planned),
                      plan.CACHE_SIZE)
         position, self.position = self.position, self.position + 1
@@ -400,6 +491,8 @@ class Run:
         self.emitted += 1
         try:
             status, value = plan.outcome(one.method, one.reply)
+            if value is not None and one.method == "read":
+                value = forms.values(one.planned, one.reply, value, self.core.shapes, self.structures)
         except Exception as exc:
             self.fail(exc)
             return

@@ -66,21 +66,28 @@ class connector:
     """A registered EtherNet/IP session for blocking code (a context manager).
 
     ``connector(host, port=44818, timeout=None, route_path=None, send_path=None,
-    connected=False)``; raises (``TimeoutError``, ``ConnectionRefusedError``...) if it cannot
-    connect and register within *timeout*.
+    connected=False, structures=False)``; raises (``TimeoutError``, ``ConnectionRefusedError``...)
+    if it cannot connect and register within *timeout*.
+
+    A structure (UDT) read gives its raw bytes, as the original's does, unless ``structures=True``
+    (here, or to one ``pipeline``/``operate``/``results`` call): then a dict of its members by name,
+    nested as they are, decoded from the Template object (read once per connection).  Logix
+    STRINGs always read as text.
     """
 
     route_path_default = [{"port": 1, "link": 0}]
     send_path_default = "@6/1"
 
     def __init__(self, host: str = "localhost", port: int | None = None, timeout: float | None = None,
-                 route_path: Any = None, send_path: Any = None, connected: bool = False, **kwds: Any) -> None:
+                 route_path: Any = None, send_path: Any = None, connected: bool = False, structures: bool = False,
+                 **kwds: Any) -> None:
         if port is None and isinstance(host, str) and host.count(":") == 1:
             host, _, text = host.partition(":")   # "host:port", as the CLI's --address takes it
             port = int(text) if text else None
         self.host = host = host or "localhost"
         self.port = port or 44818
         self.timeout = timeout
+        self.structures = structures
         self.addr = (host, self.port)
         self.core = ClientCore(time.monotonic, route_path, send_path, timeout)
         self._replies: deque[Answered] = deque()
@@ -221,6 +228,7 @@ class connector:
         """Run operations, yielding each result as it arrives, in operation order: the record, or
         what *view* makes of it."""
         results: deque[Result] = deque()
+        kwds.setdefault("structures", self.structures)
         run = self.core.start_run(operations, timeout=timeout, **kwds)
         run.tag = results
         drain, read, popleft = self._drain, self._read, results.popleft

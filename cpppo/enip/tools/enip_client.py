@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1 if failures else 0
         begun = time.perf_counter()
         with connector(host=host, port=port, timeout=args.timeout, route_path=route_path, send_path=send_path,
-                       connected=args.connected) as conn:
+                       connected=args.connected, structures=True) as conn:
             log.info("Client Register Rcvd %7.3f/%7.3fs", time.perf_counter() - begun, args.timeout)
             if not (args.udp or args.broadcast):
                 failures += _lists(args, host, port, conn)

@@ -140,6 +140,8 @@ class Job:
                 self.planned = again
                 self.run.transact(again.request, planned.route, planned.send, self)
                 return
+        if planned.doubtful and not reply.status:
+            planned.doubtful = False   # (a plain element: its writes may give their place back early)
         if reply.status and not self.tried and forms.maybe_bool_element(planned, self.run.core.shapes):
             self.tried, self.held, self.handler = True, reply, self._on_probe   # a BOOL[] element?
             self.run.transact(forms.word_probe(planned), planned.route, planned.send, self)

@@ -95,6 +95,7 @@ def adapt(planned: Planned, shapes: Shapes) -> Planned:
             logix_form = _logix_strings(planned)
             if logix_form is not None:
                 return _replace(planned, logix_form, fallback=planned.requests if form is None else ())
+    planned.doubtful = maybe_bool_element(planned, shapes)   # (its place is kept until its reply is read)
     return planned
 
 

@@ -55,19 +55,20 @@ class Planned:
     pick: tuple[Any, ...] | None = None       # a bit, or BOOL[] elements, of the values read (see .forms)
     fallback: tuple[cip.Request, ...] = ()    # a string write's CIP form, if the Logix form is refused
     successor: Planned | None = None          # the form later operations take, once one taught it (.forms)
+    doubtful: bool = False                    # a write whose refusal may call for another form (a BOOL[] bit)
 
     @property
     def packable(self) -> bool:
         """May share a Multiple Service Packet: one request, not a fragmented service (0x52 is also
         Unconnected Send, and some servers, ours included, refuse it inside a packet)."""
         return (len(self.requests) == 1 and self.request.service not in (0x52, 0x53) and not self.fallback
-                and self.pick is None)
+                and not self.doubtful)
 
     @property
     def final(self) -> bool:
         """The reply to its first request is known to be its last: one request, and for a read one
         whose reply was complete before."""
-        return self.fits if self.method == "read" else len(self.requests) == 1 and not self.fallback
+        return self.fits if self.method == "read" else len(self.requests) == 1 and not (self.fallback or self.doubtful)
 
 
 class Result(NamedTuple):

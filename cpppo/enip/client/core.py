@@ -38,8 +38,8 @@ from cpppo.enip.client import plan
 from cpppo.enip.client.batch import Run
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
-from cpppo.enip.client.shapes import Shapes
 from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
+from cpppo.enip.client.shapes import Shapes
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec.codes import Command, Service
 from cpppo.enip.codec.connection import NEED_DATA as _FRAMES_NEED_DATA

@@ -242,7 +242,9 @@ def format_path(path: Sequence[dict[str, Any]] | str, count: int | None = None) 
     indices as asked (``Grid[2,3]``, a range on the last: ``Grid[2,3-4]``), and a bit ``Flags.5``."""
     if isinstance(path, str):
         return path
-    text, numeric, elements = "", [], []
+    text = ""
+    numeric: list[str] = []
+    elements: list[Any] = []
     for seg in path:
         if "symbolic" in seg:
             text += _indices(elements) + ("." if text else "") + seg["symbolic"]

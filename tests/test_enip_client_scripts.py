@@ -65,7 +65,8 @@ def test_the_original_script_prints_the_same_with_either_package(ours, original_
     script.write_text(textwrap.dedent(SCRIPT))
     args = [str(script), str(ours.port), str(closed_port())]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    mine = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=tmp_path)
+    mine = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=TIMEOUT, env=env,
+                          cwd=tmp_path)
     theirs = subprocess.run([str(original.venv_python(original_venv)), "-I", *args], capture_output=True, text=True,
                             timeout=TIMEOUT, cwd=tmp_path)
     assert theirs.returncode == 0, theirs.stderr
@@ -76,9 +77,9 @@ def test_the_original_script_prints_the_same_with_either_package(ours, original_
 
 
 def test_timeouts_are_socket_timeouts_and_nothing_of_twisted():
-    with socket.create_server(("127.0.0.1", 0)) as silent:   # accepts (the kernel's backlog), never answers
-        with pytest.raises(socket.timeout) as caught:
-            connector("127.0.0.1", silent.getsockname()[1], timeout=0.3)
+    # (a listener that accepts, in the kernel's backlog, and never answers)
+    with socket.create_server(("127.0.0.1", 0)) as silent, pytest.raises(socket.timeout) as caught:
+        connector("127.0.0.1", silent.getsockname()[1], timeout=0.3)
     assert isinstance(caught.value, OSError)
     with pytest.raises(socket.error) as refused:
         connector("127.0.0.1", closed_port(), timeout=2)

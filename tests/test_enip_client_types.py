@@ -44,18 +44,22 @@ def cli(port, *tags):
     return run(["-m", "cpppo.server.enip.client", "-a", f"127.0.0.1:{port}", "-p", *tags])
 
 
+def printed(port, *tags):
+    """The ``-p`` lines of a command line that must succeed, stripped of their padding."""
+    done = cli(port, *tags)
+    assert done.returncode == 0, done.stderr
+    return [line.strip() for line in done.stdout.splitlines()]
+
+
 def plc(port):
     return pycomm3.LogixDriver(f"127.0.0.1:{port}/0")
 
 
 def test_cli_strings_bits_arrays_and_structures(ours):
-    done = cli(ours.port, "Text=(STRING)hello", "Text", "Names[2]=(STRING)pump", "Names[0-3]",
-               "Short=(SSTRING)short one", "Short", "Bits[35]=1", "Bits[35]", "Bits[32-36]", "Flags=(DINT)1",
-               "Flags.5=1", "Flags.5", "Flags", "Grid[2,3]=(DINT)23", "Grid[2,3]", "Motor1", "Lines[1].Motor.Speed=7.5",
-               "Lines[1].Motor")
-    assert done.returncode == 0, done.stderr
-    lines = [line.strip() for line in done.stdout.splitlines()]
-    assert lines == [
+    assert printed(ours.port, "Text=(STRING)hello", "Text", "Names[2]=(STRING)pump", "Names[0-3]",
+                   "Short=(SSTRING)short one", "Short", "Bits[35]=1", "Bits[35]", "Bits[32-36]", "Flags=(DINT)1",
+                   "Flags.5=1", "Flags.5", "Flags", "Grid[2,3]=(DINT)23", "Grid[2,3]", "Motor1",
+                   "Lines[1].Motor.Speed=7.5", "Lines[1].Motor") == [
         "Text              <= ['hello']: 'OK'",
         "Text              == ['hello']: 'OK'",
         "Names[2][  2-2  ]+  0 <= ['pump']: 'OK'",
@@ -91,9 +95,8 @@ def test_cli_clears_bits_without_touching_the_rest(ours):
     with plc(ours.port) as second:
         assert not second.write("Flags", 0b1111).error
         assert not second.write("Bits[0]{64}", [True] * 64).error
-    done = cli(ours.port, "Flags.2=0", "Bits[40]=(BOOL)0", "Flags.2", "Bits[40]")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[2].endswith("== [False]: 'OK'")
+    lines = printed(ours.port, "Flags.2=0", "Bits[40]=(BOOL)0", "Flags.2", "Bits[40]")
+    assert lines[2:] == ["Flags.2              == [False]: 'OK'", "Bits[40][ 40-40 ]+  0 == [False]: 'OK'"]
     with plc(ours.port) as second:
         assert second.read("Flags").value == 0b1011
         bits = second.read("Bits[0]{64}").value
@@ -174,23 +177,17 @@ ORIGINAL_TAGS = ("TEXT=STRING", "NAMES=STRING[4]", "SHORT=SSTRING", "FLAGS=DINT"
 
 @pytest.fixture(scope="module")
 def theirs(original_venv):
-    sim = original.start_original_simulator(ORIGINAL_TAGS)
-    try:
+    with original.start_original_simulator(ORIGINAL_TAGS) as sim:   # (stopped and its files removed after)
         yield sim
-    finally:
-        sim.stop()
-        sim.close_output()
 
 
 def test_same_commands_against_the_original_simulator(theirs):
     """Its STRING is a CIP STRING (0xD0): the Logix form is refused, the CIP form goes, and is
     remembered for the connection; its BOOL[] is of bytes, read as they are; it has no Read Modify
     Write, so a bit is only read."""
-    done = cli(theirs.port, "TEXT=(STRING)hello", "TEXT=(STRING)odd", "TEXT", "NAMES[2]=(STRING)pump", "NAMES[0-3]",
-               "SHORT=(SSTRING)hi", "SHORT", "FLAGS=(DINT)33", "FLAGS.5", "FLAGS.1", "BITS[2]=(BOOL)1", "BITS[2]")
-    assert done.returncode == 0, done.stderr
-    lines = [line.strip() for line in done.stdout.splitlines()]
-    assert lines == [
+    assert printed(theirs.port, "TEXT=(STRING)hello", "TEXT=(STRING)odd", "TEXT", "NAMES[2]=(STRING)pump",
+                   "NAMES[0-3]", "SHORT=(SSTRING)hi", "SHORT", "FLAGS=(DINT)33", "FLAGS.5", "FLAGS.1",
+                   "BITS[2]=(BOOL)1", "BITS[2]") == [
         "TEXT              <= ['hello']: 'OK'",
         "TEXT              <= ['odd']: 'OK'",
         "TEXT              == ['odd']: 'OK'",

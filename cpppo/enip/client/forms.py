@@ -28,6 +28,7 @@ __all__ = ["adapt", "as_bool_array", "values", "bit_of", "element_of", "string_f
 #: than the element, never larger).
 MASK_SIZES = (1, 2, 4, 8)
 _STRING_CASTS = (types.STRING.code, types.SSTRING.code)
+_DWORD = types.DWORD.code
 
 
 def bit_of(path: tuple[Any, ...]) -> int | None:
@@ -153,15 +154,18 @@ def _element_read(planned: Planned) -> bool:
             and planned.request.service == Service.READ_TAG)
 
 
-def maybe_bool_read(planned: Planned, reply: cip.Reply, shapes: Shapes) -> bool:
+def maybe_bool_read(planned: Planned, reply: cip.Reply) -> bool:
     """Whether an element read's reply says its tag may be a BOOL[] read the wrong way: DWORDs came
     (the word of that index, not the one holding the bit), or the index is beyond the end (of the
     words) while it could be a bit of them."""
-    if not _element_read(planned):
+    status = reply.status
+    if status == 0:   # (the usual reply, ruled out first: a poller's read comes here every time)
+        body = reply.body
+        if body.__class__ is not logix.ReadTagReply or body.type != _DWORD:
+            return False
+    elif status != 0xFF or reply.extended[:1] != (0x2105,):
         return False
-    if tag_key(planned.request.path) in shapes.bool_arrays or is_dword(reply):   # (known since it was planned)
-        return True
-    return reply.status == 0xFF and reply.extended[:1] == (0x2105,)
+    return _element_read(planned)
 
 
 def maybe_bool_element(planned: Planned, shapes: Shapes) -> bool:
@@ -191,7 +195,7 @@ def unknown_structure(reply: cip.Reply, shapes: Shapes) -> int | None:
 
 def wanting(planned: Planned, reply: cip.Reply, shapes: Shapes, structures: bool) -> bool:
     """Whether a read's reply (in a Multiple Service Packet) needs more before it lands."""
-    return maybe_bool_read(planned, reply, shapes) or (structures and unknown_structure(reply, shapes) is not None)
+    return maybe_bool_read(planned, reply) or (structures and unknown_structure(reply, shapes) is not None)
 
 
 def values(planned: Planned, reply: cip.Reply, raw: list[Any], shapes: Shapes, structures: bool) -> list[Any]:

@@ -197,7 +197,7 @@ class Job:
                 saved.successor = planned
             else:   # not a BOOL[] after all: the operation is what it was, and so is its reply
                 self.planned, reply = saved, held
-        elif not self.tried and forms.maybe_bool_read(planned, reply, shapes):
+        elif not self.tried and forms.maybe_bool_read(planned, reply):
             self.tried, self.held, self.saved = True, reply, planned
             self.planned = tried = forms.as_bool_array(planned)
             self.handler = self._on_read

@@ -20,12 +20,15 @@ from typing import Any
 from cpppo.enip.client import forms, plan
 from cpppo.enip.client.job import Job, Landed
 from cpppo.enip.client.records import Core, Delivered, Finished, Planned, Result, Staged
-from cpppo.enip.codec import cip
+from cpppo.enip.codec import cip, types
+from cpppo.enip.codec import tag_services as logix
 from cpppo.misc import remember
 
 __all__ = ["Run", "Job"]
 
 _END = object()
+_READ_REPLY = logix.ReadTagReply
+_STRUCTURE = types.STRUCTURE
 
 
 def _final(group: list[tuple[int, Planned]]) -> bool:
@@ -86,6 +89,10 @@ class Run:
         staged = self.core.stage(request, route, send)
         if job.taken:
             self.core.send_staged(staged, job, self.timeout)
+        elif not job.used and self.wire < self.depth and self.staged is None and not self.urgent:
+            self.wire += 1   # (an operation's first request, a place free: the usual case, as _send)
+            job.taken = job.used = True
+            self.core.send_staged(staged, job, self.timeout, job.early)
         elif job.used:
             # A reply expected to be its operation's last was not (a read that fit before came back
             # partial): its place went back early, so the follow-up waits for one, first in line.
@@ -94,8 +101,6 @@ class Run:
                 self._send(staged, job)
             else:
                 self.urgent.append((staged, job))
-        elif self.wire < self.depth and self.staged is None and not self.urgent:
-            self._send(staged, job)
         else:
             self.staged = (staged, job)
 
@@ -145,7 +150,8 @@ class Run:
             self.fail(exc)
         finally:
             self._pumping = False
-        self._settle()
+        if self.exhausted:
+            self._settle()
 
     def _settle(self) -> None:
         if self.exhausted and not self.pending and not self.finished:
@@ -230,7 +236,9 @@ class Run:
         self.emitted += 1
         try:
             status, value = plan.outcome(one.method, one.reply)
-            if value is not None and one.method == "read":
+            body = one.reply.body
+            if body.__class__ is _READ_REPLY and value is not None and (one.planned.pick is not None
+                                                                        or body.type == _STRUCTURE):
                 value = forms.values(one.planned, one.reply, value, self.core.shapes, self.structures)
         except Exception as exc:
             self.fail(exc)

@@ -18,7 +18,7 @@ from cpppo.enip.client import forms, plan
 from cpppo.enip.client.errors import EncapsulationError, FragmentRequired
 from cpppo.enip.client.records import Core, Description, Planned
 from cpppo.enip.client.shapes import TemplateFetch
-from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec import cip, encap, types
 from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import Service
 
@@ -46,6 +46,18 @@ class Run(Protocol):
         """Stop the run."""
 
 _NONE: Any = ()   # an empty container not made yet
+_READ_REPLY = logix.ReadTagReply
+_LEARNING = frozenset((types.DWORD.code, types.STRUCTURE))   # replies that may call for more (see .forms)
+
+
+@dataclass(slots=True, eq=False)
+class Learning:
+    """What a job learns before its operation's result lands (made only when it needs to)."""
+
+    fetch: TemplateFetch | None = None   # a structure's template, before its read lands
+    held: cip.Reply | None = None        # the reply that waits (for the template, or a BOOL[] probe)
+    tried: bool = False                  # the BOOL[] form was tried
+    saved: Planned | None = None         # the operation as planned before that was tried
 
 
 @dataclass(slots=True, eq=False)
@@ -72,7 +84,7 @@ class Job:
     """
 
     __slots__ = ("run", "index", "group", "taken", "used", "early", "handler", "position", "planned",
-                 "packed", "chunks", "first", "fragments", "partials", "landed", "fetch", "held", "tried", "saved")
+                 "packed", "chunks", "first", "fragments", "partials", "landed", "learning")
 
     def __init__(self, run: Run, index: int, group: list[tuple[int, Planned]], early: bool) -> None:
         self.run = run
@@ -90,10 +102,7 @@ class Job:
         self.fragments: deque[cip.Request] = _NONE
         self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
         self.landed: list[Landed] = _NONE
-        self.fetch: TemplateFetch | None = None   # learning a structure's template before landing its read
-        self.held: cip.Reply | None = None        # the reply that waits for it (or for a BOOL[] probe)
-        self.tried = False                        # the BOOL[] form was tried
-        self.saved: Planned | None = None         # the operation as planned before that was tried
+        self.learning: Learning | None = None     # what a Logix form needs learnt first (see .forms)
 
     def start(self) -> None:
         planned = self.planned
@@ -152,8 +161,8 @@ class Job:
                 return
         if planned.doubtful and not reply.status:
             planned.doubtful = False   # (a plain element: its writes may give their place back early)
-        if reply.status and not self.tried and forms.maybe_bool_element(planned, self.run.core.shapes):
-            self.tried, self.held, self.handler = True, reply, self._on_probe   # a BOOL[] element?
+        if reply.status and self.learning is None and forms.maybe_bool_element(planned, self.run.core.shapes):
+            self.learning, self.handler = Learning(held=reply, tried=True), self._on_probe   # a BOOL[] element?
             self.run.transact(forms.word_probe(planned), planned.route, planned.send, self)
             return
         if reply.status or not self.fragments:
@@ -164,8 +173,9 @@ class Job:
     def _on_probe(self, reply: cip.Reply) -> None:
         """The word a failed BOOL[] element write would be in: a DWORD means a BOOL[], so the bit is
         written with Read Modify Write; anything else lands the write's own failure."""
-        held, self.held = self.held, None
-        assert held is not None
+        learning = self.learning
+        assert learning is not None and learning.held is not None
+        held, learning.held = learning.held, None
         planned = self.planned
         if not forms.is_dword(reply):
             self._land(held)
@@ -180,6 +190,9 @@ class Job:
         self.planned.fits = status == 0
         if status == 0x06:
             self._read(reply)
+        elif status == 0 and reply.body.__class__ is _READ_REPLY and reply.body.type not in _LEARNING \
+                and self.learning is None:
+            self._land(reply)   # (a poller's usual reply: an atomic value, nothing to learn)
         else:
             self._complete(reply)
 
@@ -188,31 +201,34 @@ class Job:
         structure's template), then land it."""
         planned, run = self.planned, self.run
         shapes = run.core.shapes
-        if self.held is not None:   # the reply to the BOOL[] form that was tried
-            held, self.held = self.held, None
-            saved = self.saved
+        learning = self.learning
+        if learning is not None and learning.held is not None:   # the reply to the BOOL[] form that was tried
+            held, learning.held = learning.held, None
+            saved = learning.saved
             assert saved is not None
             if forms.is_dword(reply):
                 shapes.bool_arrays.add(forms.tag_key(planned.request.path))
                 saved.successor = planned
             else:   # not a BOOL[] after all: the operation is what it was, and so is its reply
                 self.planned, reply = saved, held
-        elif not self.tried and forms.maybe_bool_read(planned, reply):
-            self.tried, self.held, self.saved = True, reply, planned
+        elif (learning is None or not learning.tried) and forms.maybe_bool_read(planned, reply):
+            self.learning = learning = Learning(held=reply, tried=True, saved=planned)
             self.planned = tried = forms.as_bool_array(planned)
             self.handler = self._on_read
             run.transact(tried.request, tried.route, tried.send, self)
             return
         handle = forms.unknown_structure(reply, shapes) if run.structures else None
-        if handle is not None and self.fetch is None:
-            self.fetch, self.first = shapes.fetch(handle), reply
+        if handle is not None and (learning is None or learning.fetch is None):
+            if learning is None:
+                self.learning = learning = Learning()
+            learning.fetch, self.first = shapes.fetch(handle), reply
             self._learn()
             return
         self._land(reply)
 
     def _learn(self, reply: cip.Reply | None = None) -> None:
         """The next step of learning a structure's template; its read lands when there is none."""
-        fetch = self.fetch
+        fetch = self.learning.fetch if self.learning is not None else None
         assert fetch is not None
         if reply is not None:
             fetch.feed(reply)
@@ -289,7 +305,7 @@ class Job:
             self.run.landed(self)
             return
         self.position, self.planned, reply = self.partials.popleft()
-        self.tried, self.fetch = False, None
+        self.learning = None
         self._on_read(reply)
 
     def _land(self, reply: cip.Reply) -> None:

@@ -42,7 +42,8 @@ log = logging.getLogger("cpppo.server.enip.client")
 
 EPILOG = """\
 Tags: Tag, Tag[<first>-<last>], Tag[<first>-<last>]+<byte offset>, with =<value>,... to write
-(=(SINT|INT|DINT|LINT|REAL|LREAL|BOOL|SSTRING|STRING)<value>,... to cast), Motor.Speed, and numeric
+(=(SINT|INT|DINT|LINT|REAL|LREAL|BOOL|SSTRING|STRING)<value>,... to cast), Motor.Speed, Grid[2,3],
+Flags.5 (a bit), and numeric
 @<class>/<instance>/<attribute>/<element> with JSON terms, eg. @4/5/{"connection":100}.
 '-' reads tags from standard input.  The default send path is @6/1 and route path 1/0 (a Logix
 in slot 0); -S (or --send-path='' --route-path=false) sends plain requests to a simple device.

@@ -120,6 +120,16 @@ class Bits(unittest.TestCase):
                           (Service.READ_MODIFY_WRITE, Logical("element", 1))])
         self.assertEqual(pair.sent[1].body, logix.ReadTag(2))
 
+    def test_a_bool_array_element_written_inside_a_multiple_service_packet(self) -> None:
+        pair = Pair()
+        results = pair.run(["Flags=(DINT)3", "Bits[40]=1", "Bits[41]=(BOOL)true", "Flags"], multiple=500)
+        self.assertEqual([(r.sts, r.val) for r in results], [(0, True), (0, True), (0, True), (0, [3])])
+        self.assertEqual(pair.sent[0].service, Service.MULTIPLE_SERVICE_PACKET)   # all four in one packet,
+        self.assertEqual([r.service for r in pair.sent[1:]],                     # then each refused write's bit
+                         [Service.READ_TAG, Service.READ_MODIFY_WRITE, Service.READ_MODIFY_WRITE])   # (learnt once)
+        self.assertEqual(pair.controller.tags["Bits"][1], 0b11 << 8)
+        self.assertEqual([str(r.dsc) for r in results][1], "Multi. Write Tag  Bits[40-40]")
+
     def test_an_element_beyond_a_plain_array_is_still_its_failure(self) -> None:
         pair = Pair()
         (result,) = pair.run(["Lines[7]"])

@@ -96,7 +96,7 @@ def adapt(planned: Planned, shapes: Shapes) -> Planned:
             logix_form = _logix_strings(planned)
             if logix_form is not None:
                 return _replace(planned, logix_form, fallback=planned.requests if form is None else ())
-    planned.doubtful = maybe_bool_element(planned, shapes)   # (its place is kept until its reply is read)
+    planned.doubtful = maybe_bool_element(planned)   # (its place is kept until its reply is read)
     return planned
 
 
@@ -168,11 +168,11 @@ def maybe_bool_read(planned: Planned, reply: cip.Reply) -> bool:
     return _element_read(planned)
 
 
-def maybe_bool_element(planned: Planned, shapes: Shapes) -> bool:
+def maybe_bool_element(planned: Planned) -> bool:
     """Whether a refused write of one value to an element may be to a BOOL[] element."""
     data = planned.op.get("data") or []
     return (planned.method == "write" and planned.request.service == Service.WRITE_TAG and len(data) == 1
-            and element_of(planned.request.path) is not None and tag_key(planned.request.path) not in shapes.bool_arrays
+            and element_of(planned.request.path) is not None
             and str(data[0]).strip().lower() in ("0", "1", "true", "false"))
 
 

@@ -161,8 +161,13 @@ class Job:
                 return
         if planned.doubtful and not reply.status:
             planned.doubtful = False   # (a plain element: its writes may give their place back early)
-        if reply.status and self.learning is None and forms.maybe_bool_element(planned, self.run.core.shapes):
-            self.learning, self.handler = Learning(held=reply, tried=True), self._on_probe   # a BOOL[] element?
+        if reply.status and self.learning is None and forms.maybe_bool_element(planned):   # a BOOL[] element?
+            if forms.tag_key(planned.request.path) in self.run.core.shapes.bool_arrays:   # (learnt since planned)
+                self.learning = Learning(tried=True)
+                self.planned = planned = planned.successor = forms.as_bool_array(planned)
+                self.run.transact(planned.request, planned.route, planned.send, self)
+                return
+            self.learning, self.handler = Learning(held=reply, tried=True), self._on_probe
             self.run.transact(forms.word_probe(planned), planned.route, planned.send, self)
             return
         if reply.status or not self.fragments:
@@ -295,6 +300,11 @@ class Job:
                 if one.status == 0x06 or forms.wanting(planned, one, self.run.core.shapes, self.run.structures):
                     self.partials.append((position, planned, one))
                     continue
+            elif planned.doubtful:
+                if one.status:   # (a write refused: maybe to a BOOL[] element)
+                    self.partials.append((position, planned, one))
+                    continue
+                planned.doubtful = False
             self.landed.append(Landed(position, self.index, planned.packed, planned.request, one, planned.method,
                                        planned))
         self._next_partial()
@@ -306,7 +316,11 @@ class Job:
             return
         self.position, self.planned, reply = self.partials.popleft()
         self.learning = None
-        self._on_read(reply)
+        if self.planned.method == "write":
+            self.handler = self._on_write
+            self._on_write(reply)
+        else:
+            self._on_read(reply)
 
     def _land(self, reply: cip.Reply) -> None:
         planned = self.planned

@@ -61,8 +61,7 @@ class Planned:
     def packable(self) -> bool:
         """May share a Multiple Service Packet: one request, not a fragmented service (0x52 is also
         Unconnected Send, and some servers, ours included, refuse it inside a packet)."""
-        return (len(self.requests) == 1 and self.request.service not in (0x52, 0x53) and not self.fallback
-                and not self.doubtful)
+        return len(self.requests) == 1 and self.request.service not in (0x52, 0x53) and not self.fallback
 
     @property
     def final(self) -> bool:

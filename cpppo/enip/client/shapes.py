@@ -36,6 +36,8 @@ from cpppo.enip.codec.epath import Bit, Logical
 __all__ = ["Shapes", "TemplateFetch", "TemplateInfo", "tag_key", "is_string_template"]
 
 STRUCT_BIT = 0x8000
+#: The most requests one structure's learning may take (the Symbol list's pages and the templates).
+MAX_REQUESTS = 4096
 _PARTIAL = 0x06
 _SYMBOL_ATTRIBUTES = (1, 2)                 # name, type
 _TEMPLATE_ATTRIBUTES = (1, 2, 4, 5)         # handle, member count, definition words, structure size
@@ -158,10 +160,12 @@ class TemplateFetch:
         self.chunks: list[bytes] = []
         self.asked: cip.Request | None = None
         self.failed = False
+        self.requests = 0
         self._steps = self._plan()
 
     def next_request(self) -> cip.Request | None:
-        self.asked = next(self._steps, None)
+        self.requests += 1   # (a peer paging for ever, or a template that never ends, is cut short)
+        self.asked = next(self._steps, None) if self.requests <= MAX_REQUESTS else None
         if self.asked is None and not self.shapes.known(self.handle):
             self.shapes.unreadable.add(self.handle)   # (asked once per connection)
         return self.asked
@@ -203,8 +207,9 @@ class TemplateFetch:
                 info.template = browse.Template(f"#{info.instance}", (), info.handle)   # (unreadable: empty)
                 self.chunks = []
                 return
-            self.chunks.append(reply.payload())
-            if reply.status != _PARTIAL:
+            data = reply.payload()
+            self.chunks.append(data)
+            if reply.status != _PARTIAL or not data:
                 data = b"".join(self.chunks)
                 self.chunks = []
                 info.template = browse.decode_template(data, info.members)

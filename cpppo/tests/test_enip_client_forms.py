@@ -18,7 +18,8 @@ from twisted.trial import unittest
 from cpppo.enip.client import forms
 from cpppo.enip.client.core import ClientCore
 from cpppo.enip.client.records import NEED_DATA, Delivered, Finished, Send
-from cpppo.enip.codec import cip
+from cpppo.enip.client.shapes import MAX_REQUESTS, Shapes
+from cpppo.enip.codec import browse, cip
 from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import ClassCode, Service
 from cpppo.enip.codec.connection import Connection, Role
@@ -174,6 +175,15 @@ class Structures(unittest.TestCase):
         (raw,) = pair.run(["Motor1"])                          # not asked: the original's raw bytes
         self.assertEqual(raw.val[:4], [0, 0, 0xC0, 0x3F])
         self.assertEqual(len(pair.sent), 1)
+
+    def test_a_peer_paging_for_ever_is_cut_short(self) -> None:
+        fetch = Shapes().fetch(0x1234)
+        asked = 0
+        while fetch.next_request() is not None:
+            asked += 1
+            page = browse.encode_symbol_instances([browse.SymbolInstance(fetch.symbol_start, "T", 0xC4)], (1, 2))
+            fetch.feed(cip.Reply(0xD5, 0x06, data=page))   # "more to come", every time
+        self.assertEqual(asked, MAX_REQUESTS)
 
     def test_a_template_that_cannot_be_found_leaves_the_bytes(self) -> None:
         pair = Pair()

@@ -14,197 +14,26 @@ as soon as it and all before it have arrived.  It only talks to the core:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from cpppo.enip.client import plan
-from cpppo.enip.client.errors import FragmentRequired
-from cpppo.enip.client.records import Core, Delivered, Description, Finished, Planned, Result, Staged
-from cpppo.enip.codec import cip, encap
+from cpppo.enip.client import forms, plan
+from cpppo.enip.client.job import Job, Landed
+from cpppo.enip.client.records import Core, Delivered, Finished, Planned, Result, Staged
+from cpppo.enip.codec import cip, types
 from cpppo.enip.codec import tag_services as logix
-from cpppo.enip.codec.codes import Service
 from cpppo.misc import remember
 
 __all__ = ["Run", "Job"]
 
 _END = object()
-_NONE: Any = ()   # an empty container not made yet
-
-
-@dataclass(slots=True, eq=False)
-class _Landed:
-    """An operation's final reply, waiting for its turn to be delivered."""
-
-    position: int
-    index: int
-    description: Description
-    request: cip.Request
-    reply: cip.Reply
-    method: str
+_READ_REPLY = logix.ReadTagReply
+_STRUCTURE = types.STRUCTURE
 
 
 def _final(group: list[tuple[int, Planned]]) -> bool:
     """Whether every reply of a group is known to be its operation's last."""
     return all(planned.final for _, planned in group)
-
-
-class Job:
-    """One operation (or Multiple Service Packet of them) holding a place on the wire: every request
-    it needs (the rest of a partial read, the pieces of a write) goes on that place, in order, so
-    the requests of one operation are never overtaken by a later one's.
-
-    The place is given back once: when the reply to its request is framed, before it is decoded,
-    if that reply is known to be the operation's last (``early``); otherwise when the operation
-    has its result.  It is the core's :class:`~.core.Owner` of each of its requests.
-    """
-
-    __slots__ = ("run", "index", "group", "taken", "used", "early", "handler", "position", "planned",
-                 "packed", "chunks", "first", "fragments", "partials", "landed")
-
-    def __init__(self, run: Run, index: int, group: list[tuple[int, Planned]], early: bool) -> None:
-        self.run = run
-        self.index = index
-        self.group = group
-        self.taken = False
-        self.used = False        # its first request has gone out
-        self.early = early
-        self.handler: Callable[[cip.Reply], None] = self._on_single
-        self.position, self.planned = group[0]
-        self.packed = len(group) > 1
-        # (made when needed: most operations are one request and one reply)
-        self.chunks: list[bytes] = _NONE
-        self.first: cip.Reply | None = None
-        self.fragments: deque[cip.Request] = _NONE
-        self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
-        self.landed: list[_Landed] = _NONE
-
-    def start(self) -> None:
-        planned = self.planned
-        if self.packed:
-            group = self.group
-            packet = cip.Request(Service.MULTIPLE_SERVICE_PACKET, plan.ROUTER, body=cip.MultipleService(
-                tuple(p.request for _, p in group), tuple(p.encoded for _, p in group)))
-            self.handler = self._on_packet
-            self.run.transact(packet, planned.route, planned.send, self)
-            return
-        if planned.method == "read":
-            self.handler = self._on_read
-        elif len(planned.requests) > 1:
-            self.fragments = deque(planned.requests[1:])
-            self.handler = self._on_write
-        self.run.transact(planned.request, planned.route, planned.send, self)
-
-    # --- the core's Owner -------------------------------------------------------------
-    def framed(self) -> None:
-        self.run.free(self)
-
-    def answered(self, frame: encap.Frame) -> None:
-        if self.run.finished:
-            return
-        try:
-            self.handler(plan.cip_reply(frame))
-        except Exception as exc:   # a reply that makes no sense, a read that needs fragments...
-            self.run.fail(exc)
-
-    def failed(self, error: BaseException) -> None:
-        self.run.fail(error)
-
-    # --- replies ---------------------------------------------------------------------------
-    def _on_single(self, reply: cip.Reply) -> None:
-        self._land(reply)
-
-    def _on_write(self, reply: cip.Reply) -> None:
-        if reply.status or not self.fragments:
-            self._land(reply)
-        else:
-            planned = self.planned
-            self.run.transact(self.fragments.popleft(), planned.route, planned.send, self)
-
-    def _on_read(self, reply: cip.Reply) -> None:
-        status = reply.status
-        self.planned.fits = status == 0
-        if status == 0x06:
-            self._read(reply)
-        else:
-            self._land(reply)
-
-    def _read(self, reply: cip.Reply) -> None:
-        """A read's first reply: partial (0x06) means fetching the rest with Read Tag Fragmented."""
-        body = reply.body
-        if reply.status != 0x06 or not isinstance(body, logix.ReadTagReply):
-            self._land(reply)
-            return
-        if self.run.no_fragment:
-            op = self.planned.op
-            raise FragmentRequired(
-                f"{plan.format_path(op['path'], op.get('elements'))}: the reply does not fit one plain "
-                f"reply ({len(body.data)} bytes came), and fragmenting is off")
-        self.first = reply
-        self.chunks = [body.data]
-        self._ask()
-
-    def _ask(self) -> None:
-        planned = self.planned
-        request = planned.request
-        offset = getattr(request.body, "offset", 0) + sum(len(c) for c in self.chunks)
-        follow = cip.Request(Service.READ_TAG_FRAGMENTED, request.path,
-                             body=logix.ReadTagFragmented(request.body.elements, offset))
-        self.handler = self._on_more
-        self.run.transact(follow, planned.route, planned.send, self)
-
-    def _on_more(self, reply: cip.Reply) -> None:
-        body = reply.body
-        if reply.status not in (0x00, 0x06) or not isinstance(body, logix.ReadTagReply):
-            self._land(reply)
-            return
-        self.chunks.append(body.data)
-        if reply.status == 0x06 and body.data:
-            self._ask()
-            return
-        first = self.first
-        assert first is not None
-        self._land(cip.Reply(first.service, 0, (), body=logix.ReadTagReply(body.type, b"".join(self.chunks),
-                                                                           body.handle)))
-
-    def _on_packet(self, reply: cip.Reply) -> None:
-        body = reply.body
-        group = self.group
-        if not isinstance(body, cip.MultipleServiceReply) or len(body.replies) != len(group):
-            replies: Any = [reply] * len(group)   # the packet as a whole failed: each op shares its status
-        else:
-            replies = body.replies
-        self.partials = deque()
-        self.landed = []
-        for (position, planned), one in zip(group, replies):
-            if planned.method == "read":
-                planned.fits = one.status == 0
-                if one.status == 0x06:
-                    self.partials.append((position, planned, one))
-                    continue
-            self.landed.append(_Landed(position, self.index, planned.packed, planned.request, one, planned.method))
-        self._next_partial()
-
-    def _next_partial(self) -> None:
-        """The rest of each partial read of a packet, one after another on the packet's place."""
-        if not self.partials:   # (also _NONE: an empty tuple)
-            self.run.landed(self)
-            return
-        self.position, self.planned, reply = self.partials.popleft()
-        self._read(reply)
-
-    def _land(self, reply: cip.Reply) -> None:
-        planned = self.planned
-        one = _Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
-                      planned.request, reply, planned.method)
-        if self.partials:
-            self.landed.append(one)
-            self._next_partial()
-        elif self.landed:
-            self.landed.append(one)
-            self.run.landed(self)
-        else:
-            self.run.landed(self, one)   # (its only result: no list to make)
 
 
 class Run:
@@ -220,8 +49,9 @@ class Run:
 
     def __init__(self, core: Core, operations: Iterable[Any], depth: int = 1, multiple: int = 0,
                  fragment: bool = False, timeout: float | None = None, index: int = 0,
-                 no_fragment: bool = False) -> None:
+                 no_fragment: bool = False, structures: bool = False) -> None:
         self.core = core
+        self.structures = structures   # decode structures from their templates (else their raw bytes)
         self.operations = iter(operations)
         self.depth = max(int(depth or 1), 1)
         self.multiple = int(multiple or 0)
@@ -232,7 +62,7 @@ class Run:
         self.tag: Any = None
         self.position = 0          # the next operation's position
         self.emitted = 0           # positions delivered so far
-        self.ready: dict[int, _Landed] = {}
+        self.ready: dict[int, Landed] = {}
         self.wire = 0              # places on the wire taken
         self.pending = 0           # jobs issued and not yet landed
         self.staged: tuple[Staged, Job] | None = None   # the next request to go out
@@ -259,6 +89,10 @@ class Run:
         staged = self.core.stage(request, route, send)
         if job.taken:
             self.core.send_staged(staged, job, self.timeout)
+        elif not job.used and self.wire < self.depth and self.staged is None and not self.urgent:
+            self.wire += 1   # (an operation's first request, a place free: the usual case, as _send)
+            job.taken = job.used = True
+            self.core.send_staged(staged, job, self.timeout, job.early)
         elif job.used:
             # A reply expected to be its operation's last was not (a read that fit before came back
             # partial): its place went back early, so the follow-up waits for one, first in line.
@@ -267,8 +101,6 @@ class Run:
                 self._send(staged, job)
             else:
                 self.urgent.append((staged, job))
-        elif self.wire < self.depth and self.staged is None and not self.urgent:
-            self._send(staged, job)
         else:
             self.staged = (staged, job)
 
@@ -318,7 +150,8 @@ class Run:
             self.fail(exc)
         finally:
             self._pumping = False
-        self._settle()
+        if self.exhausted:
+            self._settle()
 
     def _settle(self) -> None:
         if self.exhausted and not self.pending and not self.finished:
@@ -337,8 +170,11 @@ class Run:
         entry = cache.get(key)
         if entry is not None and (by_value or (entry[0] is op and entry[1] == op)):
             planned = entry[2]
+            while planned.successor is not None:   # (a form learnt since: a BOOL[]'s, a string's)
+                planned = planned.successor
         else:
-            planned = plan.prepare(op, self.fragment, self.no_fragment, core.budget, core.route_path, core.send_path)
+            planned = forms.adapt(plan.prepare(op, self.fragment, self.no_fragment, core.budget, core.route_path,
+                                               core.send_path), core.shapes)
             remember(cache, key, (None, None, planned) if by_value else (op, plan.snapshot(op), planned),
                      plan.CACHE_SIZE)
         position, self.position = self.position, self.position + 1
@@ -374,7 +210,7 @@ class Run:
             rpy_total += rpy_size
         return group
 
-    def landed(self, job: Job, only: _Landed | None = None) -> None:
+    def landed(self, job: Job, only: Landed | None = None) -> None:
         """A job's replies are in (``job.landed``, or its *only* result): give its place back, and
         deliver every result now due, in order."""
         if job.taken:
@@ -395,11 +231,15 @@ class Run:
         if self.exhausted and not self.pending:
             self._settle()
 
-    def _deliver(self, one: _Landed) -> None:
+    def _deliver(self, one: Landed) -> None:
         """The next result, in operation order."""
         self.emitted += 1
         try:
             status, value = plan.outcome(one.method, one.reply)
+            body = one.reply.body
+            if body.__class__ is _READ_REPLY and value is not None and (one.planned.pick is not None
+                                                                        or body.type == _STRUCTURE):
+                value = forms.values(one.planned, one.reply, value, self.core.shapes, self.structures)
         except Exception as exc:
             self.fail(exc)
             return

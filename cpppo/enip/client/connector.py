@@ -41,6 +41,7 @@ from cpppo.enip.codec import cip, encap, types
 from cpppo.enip.codec import tag_services as logix
 from cpppo.enip.codec.codes import Command
 from cpppo.enip.codec.view import reply_view
+from cpppo.misc import remember
 
 __all__ = ["connector", "identity_view", "list_view"]
 
@@ -66,25 +67,33 @@ class connector:
     """A registered EtherNet/IP session for blocking code (a context manager).
 
     ``connector(host, port=44818, timeout=None, route_path=None, send_path=None,
-    connected=False)``; raises (``TimeoutError``, ``ConnectionRefusedError``...) if it cannot
-    connect and register within *timeout*.
+    connected=False, structures=False)``; raises (``TimeoutError``, ``ConnectionRefusedError``...)
+    if it cannot connect and register within *timeout*.
+
+    A structure (UDT) read gives its raw bytes, as the original's does, unless ``structures=True``
+    (here, or to one ``pipeline``/``operate``/``results`` call): then a dict of its members by name,
+    nested as they are, decoded from the Template object (read once per connection).  Logix
+    STRINGs always read as text.
     """
 
     route_path_default = [{"port": 1, "link": 0}]
     send_path_default = "@6/1"
 
     def __init__(self, host: str = "localhost", port: int | None = None, timeout: float | None = None,
-                 route_path: Any = None, send_path: Any = None, connected: bool = False, **kwds: Any) -> None:
+                 route_path: Any = None, send_path: Any = None, connected: bool = False, structures: bool = False,
+                 **kwds: Any) -> None:
         if port is None and isinstance(host, str) and host.count(":") == 1:
             host, _, text = host.partition(":")   # "host:port", as the CLI's --address takes it
             port = int(text) if text else None
         self.host = host = host or "localhost"
         self.port = port or 44818
         self.timeout = timeout
+        self.structures = structures
         self.addr = (host, self.port)
         self.core = ClientCore(time.monotonic, route_path, send_path, timeout)
         self._replies: deque[Answered] = deque()
         self._views: dict[int, Any] = {}   # each request's and reply's dotdict view, made once
+        self._unsent: dict[int, tuple[dotdict, cip.Request]] = {}   # requests made with send=False
         self._view = functools.partial(result_view, requests=self._views)
         self.socket: socket.socket | None = socket.create_connection(self.addr, timeout=timeout)
         try:
@@ -221,6 +230,7 @@ class connector:
         """Run operations, yielding each result as it arrives, in operation order: the record, or
         what *view* makes of it."""
         results: deque[Result] = deque()
+        kwds.setdefault("structures", self.structures)
         run = self.core.start_run(operations, timeout=timeout, **kwds)
         run.tag = results
         drain, read, popleft = self._drain, self._read, results.popleft
@@ -281,45 +291,75 @@ class connector:
         self._drain()
 
     def _send_request(self, request: cip.Request, route_path: Any = None, send_path: Any = None,
-                      timeout: float | None = None) -> dotdict:
+                      timeout: float | None = None, send: bool = True) -> dotdict:
+        """Issue *request* (its reply harvested by ``next(conn)``); the original's view of it.  With
+        *send* False it is only made, for a later :meth:`multiple`, as the original's ``issue`` does."""
+        view = plan.request_view(request)
+        if not send:
+            remember(self._unsent, id(view), (view, request), plan.CACHE_SIZE)
+            return view
         route = plan.route_path(route_path) if route_path is not None else None
-        send = plan.send_path(send_path) if send_path is not None else None
-        self._issue(self.core.transact(request, route, send, timeout))
-        return plan.request_view(request)
+        sent = plan.send_path(send_path) if send_path is not None else None
+        self._issue(self.core.transact(request, route, sent, timeout))
+        return view
 
     def read(self, path: Any, elements: int = 1, offset: int | None = 0, route_path: Any = None,
-             send_path: Any = None, timeout: float | None = None, **kwds: Any) -> dotdict:
-        """Issue Read Tag Fragmented (Read Tag if *offset* is None); returns the request."""
-        return self._send_request(plan.read_request(_segments(path), elements, offset), route_path, send_path,
-                                  timeout)
+             send_path: Any = None, timeout: float | None = None, send: bool = True, **kwds: Any) -> dotdict:
+        """Issue Read Tag Fragmented (Read Tag if *offset* is None); returns the request.  A range in
+        the path (``"Tag[0-1]"``) is the element count, as the original reads it."""
+        segments, count = _segments_and_count(path)
+        return self._send_request(plan.read_request(segments, count or elements, offset), route_path, send_path,
+                                  timeout, send)
 
     def write(self, path: Any, data: list, elements: int = 1, offset: int | None = 0, tag_type: int | None = None,
-              route_path: Any = None, send_path: Any = None, timeout: float | None = None, **kwds: Any) -> dotdict:
+              route_path: Any = None, send_path: Any = None, timeout: float | None = None, send: bool = True,
+              **kwds: Any) -> dotdict:
         """Issue Write Tag Fragmented (Write Tag if *offset* is None); returns the request."""
+        segments, count = _segments_and_count(path)
         kind = types.type_of(tag_type or types.INT.code)
         encoded = kind.encode(data)
-        elements = max(elements or 1, len(data)) if offset is None else elements
+        elements = count or (max(elements or 1, len(data)) if offset is None else elements)
         body = (logix.WriteTag(kind.code, elements, encoded) if offset is None
                 else logix.WriteTagFragmented(kind.code, elements, offset, encoded))
-        request = cip.Request(plan.WRITE_TAG if offset is None else plan.WRITE_FRAG, _segments(path), body=body)
-        return self._send_request(request, route_path, send_path, timeout)
+        request = cip.Request(plan.WRITE_TAG if offset is None else plan.WRITE_FRAG, segments, body=body)
+        return self._send_request(request, route_path, send_path, timeout, send)
 
     def get_attribute_single(self, path: Any, route_path: Any = None, send_path: Any = None,
-                             timeout: float | None = None, **kwds: Any) -> dotdict:
+                             timeout: float | None = None, send: bool = True, **kwds: Any) -> dotdict:
         return self._send_request(cip.Request(plan.GET_ATTRIBUTE_SINGLE, _segments(path)), route_path, send_path,
-                                  timeout)
+                                  timeout, send)
 
     def get_attributes_all(self, path: Any, route_path: Any = None, send_path: Any = None,
-                           timeout: float | None = None, **kwds: Any) -> dotdict:
+                           timeout: float | None = None, send: bool = True, **kwds: Any) -> dotdict:
         return self._send_request(cip.Request(plan.GET_ATTRIBUTES_ALL, _segments(path)), route_path, send_path,
-                                  timeout)
+                                  timeout, send)
 
     def set_attribute_single(self, path: Any, data: list, elements: int = 1, tag_type: int | None = None,
                              route_path: Any = None, send_path: Any = None, timeout: float | None = None,
-                             **kwds: Any) -> dotdict:
+                             send: bool = True, **kwds: Any) -> dotdict:
         kind = types.type_of(tag_type or types.USINT.code)
         request = cip.Request(plan.SET_ATTRIBUTE_SINGLE, _segments(path), data=kind.encode(data))
-        return self._send_request(request, route_path, send_path, timeout)
+        return self._send_request(request, route_path, send_path, timeout, send)
+
+    def multiple(self, request: list, path: Any = None, route_path: Any = None, send_path: Any = None,
+                 timeout: float | None = None, send: bool = True, **kwds: Any) -> dotdict:
+        """Issue a Multiple Service Packet of requests made with ``send=False``; returns it.  Its reply
+        (``next(conn)``) holds each request's reply in ``multiple.request``, in order.
+
+        Raises:
+            ValueError: a request this connector did not make with ``send=False``.
+        """
+        records = []
+        for view in request:
+            known = self._unsent.get(id(view))
+            if known is None or known[0] is not view:
+                raise ValueError(f"{view!r}: not a request made by this connector with send=False")
+            records.append(known[1])
+        packet = cip.Request(plan.MULTIPLE, _segments(path) if path else plan.ROUTER,
+                             body=cip.MultipleService(tuple(records), tuple(r.encode() for r in records)))
+        view = self._send_request(packet, route_path, send_path, timeout, send)
+        view["multiple"] = dotdict(request=list(request))
+        return view
 
     def list_identity(self, timeout: float | None = None, **kwds: Any) -> dotdict:
         self._issue(self.core.list_request(Command.LIST_IDENTITY, timeout))
@@ -371,7 +411,13 @@ class connector:
 
 
 def _segments(path: Any) -> tuple:
+    return _segments_and_count(path)[0]
+
+
+def _segments_and_count(path: Any) -> tuple[tuple, int | None]:
+    """A path's segments, and the element count of a range in it (``Tag[0-1]``: 2), if any."""
+    count = None
     if isinstance(path, str):
         (op,) = list(parse_operations([path]))
-        path = op["path"]
-    return plan.from_original(path)
+        path, count = op["path"], op.get("elements")
+    return plan.from_original(path), count

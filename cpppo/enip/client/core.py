@@ -39,6 +39,7 @@ from cpppo.enip.client.batch import Run
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
+from cpppo.enip.client.shapes import Shapes
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec.codes import Command, Service
 from cpppo.enip.codec.connection import NEED_DATA as _FRAMES_NEED_DATA
@@ -94,6 +95,8 @@ class ClientCore:
         # Pollers repeat the same operations: what an operation means on the wire (a Planned), and
         # the encoded command data of its unconnected frame, are kept, bounded, and reused.
         self.prepared: dict[Any, Any] = {}
+        #: What the client learnt of the target's tags (templates, BOOL arrays, string forms).
+        self.shapes = Shapes()
         self._bodies: dict[int, tuple[Any, ...]] = {}
         self._events: deque[Any] = deque()
         #: An event for the driver (the core's parts queue them; drivers only read events).
@@ -245,11 +248,13 @@ class ClientCore:
 
     # --- pipelines -----------------------------------------------------------------------
     def start_run(self, operations: Iterable[Any], depth: int = 1, multiple: int = 0, fragment: bool = False,
-                  timeout: float | None = None, index: int = 0, no_fragment: bool = False) -> Run:
+                  timeout: float | None = None, index: int = 0, no_fragment: bool = False,
+                  structures: bool = False) -> Run:
         """Start a pipeline of operations (see :class:`~.batch.Run`); its results come as Delivered
-        events in operation order, then a Finished."""
+        events in operation order, then a Finished.  *structures*: a structure read's value is a dict
+        of its members (its template learnt once per connection), not its bytes."""
         run = Run(self, operations, depth=depth, multiple=multiple, fragment=fragment,
-                  timeout=self.timeout_of(timeout), index=index, no_fragment=no_fragment)
+                  timeout=self.timeout_of(timeout), index=index, no_fragment=no_fragment, structures=structures)
         if self.closed is not None:
             run.fail(ConnectionClosed("the EtherNet/IP connection is closed"))
         else:

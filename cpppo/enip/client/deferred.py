@@ -172,16 +172,21 @@ class EnipClient:
 
     # --- many operations ---------------------------------------------------------------
     def pipeline(self, operations: Iterable[Any], depth: int = 1, multiple: int = 0, fragment: bool = False,
-                 timeout: float | None = None, index: int = 0, no_fragment: bool = False) -> defer.Deferred:
+                 timeout: float | None = None, index: int = 0, no_fragment: bool = False,
+                 structures: bool = True) -> defer.Deferred:
         """Fires with the list of ``(idx, dsc, req, rpy, sts, val)`` in operation order.
 
         Up to ``depth`` requests are in flight (0 and 1 both mean one at a time); ``multiple``
         > 0 packs operations into Multiple Service Packets of up to that many bytes.  A timeout
         or a lost connection fails the Deferred (:class:`RequestTimeout`, :class:`ConnectionClosed`).
+        A structure (UDT) read's value is a list of dicts of its members by name, nested as they are,
+        decoded from the Template object (read once per connection); ``structures=False`` gives
+        its raw bytes, as the original does.  Logix STRINGs are always text.
         """
         results: list = []
         return self.stream(operations, results.append, depth=depth, multiple=multiple, fragment=fragment,
-                           timeout=timeout, index=index, no_fragment=no_fragment).addCallback(lambda _: results)
+                           timeout=timeout, index=index, no_fragment=no_fragment,
+                           structures=structures).addCallback(lambda _: results)
 
     def synchronous(self, operations: Iterable[Any], **kwds: Any) -> defer.Deferred:
         """As :meth:`pipeline`, one request at a time."""
@@ -209,6 +214,7 @@ class EnipClient:
     def stream(self, operations: Iterable[Any], deliver: Callable[[tuple], None], **kwds: Any) -> defer.Deferred:
         """Run the operations, calling ``deliver(result)`` with each 6-tuple in operation order as
         soon as it (and all before it) arrived; fires with None when all are done."""
+        kwds.setdefault("structures", True)
         return self.protocol.run(operations, deliver, **kwds)
 
     def __aiter__(self) -> AsyncIterator[tuple]:  # pragma: no cover - documented in iterate()
@@ -272,7 +278,7 @@ def validate(result: tuple, printing: bool = False) -> tuple:
     _original_log.normal(line)  # type: ignore[attr-defined]
     if printing:
         print(line, flush=True)
-    if val is True and isinstance(req.body, (logix.WriteTag, logix.WriteTagFragmented)):
+    if val is True and isinstance(req.body, (logix.WriteTag, logix.WriteTagFragmented, logix.ReadModifyWrite)):
         val = shown
     return idx, dsc, req, rpy, sts, val
 

@@ -238,25 +238,39 @@ def attribute_operations(paths: Iterable[Any], int_type: str | None = None, **kw
 
 
 def format_path(path: Sequence[dict[str, Any]] | str, count: int | None = None) -> str:
-    """A path as the original prints it: ``SCADA[1]``, ``SCADA[1-10]``, ``@0x0001/1/7``."""
+    """A path as the original prints it: ``SCADA[1]``, ``SCADA[1-10]``, ``@0x0001/1/7``; several
+    indices as asked (``Grid[2,3]``, a range on the last: ``Grid[2,3-4]``), and a bit ``Flags.5``."""
     if isinstance(path, str):
         return path
-    symbolic, element = "", None
+    text = ""
     numeric: list[str] = []
+    elements: list[Any] = []
     for seg in path:
         if "symbolic" in seg:
-            symbolic += ("." if symbolic else "") + seg["symbolic"]
+            text += _indices(elements) + ("." if text else "") + seg["symbolic"]
+            elements = []
+        elif "bit" in seg:
+            text += _indices(elements) + f".{seg['bit']}"
+            elements = []
+        elif "element" in seg:
+            elements.append(seg["element"])
+        elif text:
+            numeric.append(json.dumps(seg, separators=(",", ":")))
         elif "class" in seg and not numeric:
             numeric.append(f"0x{seg['class']:04X}")
         elif "instance" in seg and len(numeric) == 1:
             numeric.append(str(seg["instance"]))
         elif "attribute" in seg and len(numeric) == 2:
             numeric.append(str(seg["attribute"]))
-        elif "element" in seg:
-            element = seg["element"]
         else:
             numeric.append(json.dumps(seg, separators=(",", ":")))
-    text = symbolic or "@" + "/".join(numeric)
-    if element is not None:
-        text += f"[{element}-{element + count - 1}]" if count is not None else f"[{element}]"
-    return text
+    if not text:
+        text = "@" + "/".join(numeric)
+    if elements and count is not None:
+        last = elements[-1]
+        return text + _indices(elements[:-1] + [f"{last}-{last + count - 1}"])
+    return text + _indices(elements)
+
+
+def _indices(elements: list[Any]) -> str:
+    return f"[{','.join(map(str, elements))}]" if elements else ""

@@ -197,7 +197,7 @@ def write_requests(op: dict[str, Any], path: tuple[Any, ...], fragment: bool, no
     """
     kind = _type(op, types.INT)
     try:
-        data = kind.encode(op["data"])
+        data = padded_strings(op["data"]) if kind is types.STRING else kind.encode(op["data"])
     except LocalProtocolError as exc:
         raise ValueError(f"operation {format_path(op['path'])}: {exc}") from None
     elements = op.get("elements") or len(op["data"])
@@ -293,11 +293,13 @@ def summary(op: dict[str, Any], request: cip.Request, reply: cip.Reply | None, v
         act, off = "==", body.offset
         cnt = len(value) if reply is not None and reply.status in (0, 6) and value else body.elements
     elif isinstance(body, logix.ReadTag):
-        act, cnt = "==", body.elements
+        act, cnt = "==", op.get("elements") or body.elements
     elif isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
         act, value = "<=", op.get("data")
         off = getattr(body, "offset", 0) if isinstance(body, logix.WriteTagFragmented) else 0
         cnt = body.elements - off if off else body.elements
+    elif isinstance(body, logix.ReadModifyWrite):   # a bit (of an integer, or of a BOOL[])
+        act, value, cnt = "<=", op.get("data"), 1
     if reply is None or not reply.status:   # (no reply at all: shown as OK, as before)
         result = "OK"
     else:
@@ -321,9 +323,11 @@ def request_view(request: cip.Request) -> dotdict:
     elif isinstance(body, logix.ReadTagFragmented):
         view["read_frag"] = plain(elements=body.elements, offset=body.offset)
     elif isinstance(body, logix.WriteTag):
-        view["write_tag"] = plain(type=body.type, elements=body.elements, data=body.values())
+        view["write_tag"] = plain(type=body.type, elements=body.elements, data=_written(body))
     elif isinstance(body, logix.WriteTagFragmented):
-        view["write_frag"] = plain(type=body.type, elements=body.elements, data=body.values(), offset=body.offset)
+        view["write_frag"] = plain(type=body.type, elements=body.elements, data=_written(body), offset=body.offset)
+    elif isinstance(body, logix.ReadModifyWrite):
+        view["read_modify_write"] = plain(or_mask=list(body.or_mask), and_mask=list(body.and_mask))
     elif request.service == GET_ATTRIBUTE_SINGLE:
         view["get_attribute_single"] = True
     elif request.service == GET_ATTRIBUTES_ALL:
@@ -331,3 +335,19 @@ def request_view(request: cip.Request) -> dotdict:
     elif request.service == SET_ATTRIBUTE_SINGLE:
         view["set_attribute_single"] = plain(data=list(request.data))
     return view
+
+
+def padded_strings(texts: list[Any]) -> bytes:
+    """CIP STRINGs as the original cpppo writes them: each of odd length followed by a pad byte (its
+    simulator refuses them otherwise; a Logix controller and ours take either)."""
+    parts = [types.encode_string(str(text), types.STRING) for text in texts]
+    return b"".join(part + b"\0" if len(part) % 2 else part for part in parts)
+
+
+def _written(body: logix.WriteTag | logix.WriteTagFragmented) -> list[Any]:
+    """The values a write carries: Logix STRINGs as text, another structure as its bytes."""
+    if body.type == types.STRUCTURE:
+        if body.handle == types.LOGIX_STRING_HANDLE and not len(body.data) % 88:
+            return types.LOGIX_STRING.decode(body.data)
+        return list(body.data)
+    return body.values()

@@ -14,9 +14,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from cpppo.enip.codec import cip, encap
+
+if TYPE_CHECKING:
+    from cpppo.enip.client.shapes import Shapes
 
 __all__ = ["Description", "Planned", "Result", "Send", "Delivered", "Finished", "Answered", "Broken",
            "Need", "NEED_DATA", "Owner", "Pending", "Staged", "Ticket", "Core", "Pipeline"]
@@ -49,18 +52,22 @@ class Planned:
     encoded: bytes                            # the first request's bytes (a Multiple Service Packet's part)
     sizes: tuple[int, int]                    # (request, reply) bytes inside a Multiple Service Packet
     fits: bool = False
+    pick: tuple[Any, ...] | None = None       # a bit, or BOOL[] elements, of the values read (see .forms)
+    fallback: tuple[cip.Request, ...] = ()    # a string write's CIP form, if the Logix form is refused
+    successor: Planned | None = None          # the form later operations take, once one taught it (.forms)
+    doubtful: bool = False                    # a write whose refusal may call for another form (a BOOL[] bit)
 
     @property
     def packable(self) -> bool:
         """May share a Multiple Service Packet: one request, not a fragmented service (0x52 is also
         Unconnected Send, and some servers, ours included, refuse it inside a packet)."""
-        return len(self.requests) == 1 and self.request.service not in (0x52, 0x53)
+        return len(self.requests) == 1 and self.request.service not in (0x52, 0x53) and not self.fallback
 
     @property
     def final(self) -> bool:
         """The reply to its first request is known to be its last: one request, and for a read one
         whose reply was complete before."""
-        return self.fits if self.method == "read" else len(self.requests) == 1
+        return self.fits if self.method == "read" else len(self.requests) == 1 and not (self.fallback or self.doubtful)
 
 
 class Result(NamedTuple):
@@ -186,6 +193,7 @@ class Core(Protocol):
     send_path: tuple[Any, ...]
     prepared: dict[Any, Any]
     queue: Callable[[Any], None]
+    shapes: Shapes
 
     def stage(self, request: cip.Request, route: tuple[Any, ...] | None = None,
               send: tuple[Any, ...] | None = None) -> Staged:

@@ -180,6 +180,8 @@ class CIPType:
         while (count is None and offset < end) or (count is not None and len(values) < count):
             text, offset = decode_string(data, self, offset)
             values.append(text)
+            if self is STRING and len(text) % 2 and offset < end and not data[offset] and (end - offset) % 2:
+                offset += 1   # the pad byte the original cpppo puts after a CIP STRING of odd length
         return values
 
     def __repr__(self) -> str:

@@ -85,7 +85,8 @@ def report_failure(prog: str, description: Any, status: Any) -> None:
     when no reply said why.
     """
     op = getattr(description, "op", None)
-    name = plan.format_path(op["path"], op.get("elements")) if op else str(description).split()[-1]
+    count = op.get("elements") if op else None
+    name = plan.format_path(op["path"], count if count and count > 1 else None) if op else str(description).split()[-1]
     if isinstance(status, tuple):
         why = explain(status[0], status[1])
     else:

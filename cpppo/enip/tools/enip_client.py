@@ -44,7 +44,8 @@ log = logging.getLogger("enip.cli")  # (the original's name: its log lines print
 
 EPILOG = """\
 Tags: Tag, Tag[<first>-<last>], Tag[<first>-<last>]+<byte offset>, with =<value>,... to write
-(=(SINT|INT|DINT|LINT|REAL|LREAL|BOOL|SSTRING|STRING)<value>,... to cast), Motor.Speed, and numeric
+(=(SINT|INT|DINT|LINT|REAL|LREAL|BOOL|SSTRING|STRING)<value>,... to cast), Motor.Speed, Grid[2,3],
+Flags.5 (a bit), and numeric
 @<class>/<instance>/<attribute>/<element> with JSON terms, eg. @4/5/{"connection":100}.
 '-' reads tags from standard input.  The default send path is @6/1 and route path 1/0 (a Logix
 in slot 0); -S (or --send-path='' --route-path=false) sends plain requests to a simple device.
@@ -184,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return 1 if failures else 0
             begun = time.perf_counter()
             with connector(host=host, port=port, timeout=args.timeout, route_path=route_path, send_path=send_path,
-                           connected=args.connected) as conn:
+                           connected=args.connected, structures=True) as conn:
                 elapsed = time.perf_counter() - begun
                 log.normal("Connect:  Success in %7.3f/%7.3fs", elapsed, args.timeout)  # type: ignore[attr-defined]
                 log.detail("Client Register Rcvd %7.3f/%7.3fs", elapsed, args.timeout)  # type: ignore[attr-defined]

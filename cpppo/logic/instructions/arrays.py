@@ -24,7 +24,7 @@ from cpppo.enip.simulator.controller.structures import CONTROL
 from cpppo.logic.access import converter
 from cpppo.logic.expression import Literal, Placeholder
 from cpppo.logic.instructions.arithmetic import result
-from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, source, target, word
+from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, source, target
 from cpppo.logic.neutral import Instruction
 from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault
 
@@ -40,9 +40,9 @@ def _control(ctx: Context, ins: Instruction, count: int) -> tuple[bytearray, Cal
     if len(ins.operands) != count or ins.operands[0] is None:
         raise Unsupported(f"{ins}: {count} operands expected")
     ref = ctx.binder.structure(ins.operands[0], CONTROL)
-    mode = ins.operands[3]
-    if mode is None or word(mode) != "ALL":
-        raise Unsupported(f"{ins}: mode {ins.texts[3]} (only ALL is supported)")
+    mode = ins.texts[3].strip().upper()  # ALL, INC, or a number of elements a scan
+    if mode != "ALL":
+        raise Unsupported(f"{ins}: mode {mode} (only ALL is supported)")
     length = ins.operands[1]
     if isinstance(length, Literal):
         return ref.raw, ref.offset, int(length.value)

@@ -71,3 +71,61 @@ def test_watchdog_fault_in_the_record_and_cleared() -> None:
         assert (logic["mode"], logic["fault"]) == ("Run", None)
     finally:
         blocking.call(_stop, served, timeout=TIMEOUT)
+
+
+def test_setplctime_is_what_gsv_reads(flow: Served) -> None:
+    """The other way round: pylogix's SetPLCTime sets the controller's clock to this host's time, and
+    the next scan's GSV(WallClockTime,,CurrentValue,Now) reads that clock (10 ms of fake clock later)."""
+    import time
+
+    with _plc(flow) as comm:
+        assert comm.SetPLCTime().Status == "Success"
+        set_at = time.time()
+        flow.scan(1)
+        now = _read(comm, "Now")[0]
+        when = comm.GetPLCTime(raw=True).Value
+    assert abs(now / 1e6 - set_at) < 5.0  # (the host's clock moved on while the request ran)
+    assert now <= when  # GetPLCTime reads the same clock, no earlier than the scan that read it
+
+
+@pytest.fixture
+def flags() -> Iterator[Served]:
+    served = blocking.call(_serve, "flags.L5X", True, (), timeout=TIMEOUT)
+    blocking.call(served.clock.advance, 0, timeout=TIMEOUT)
+    yield served
+    blocking.call(_stop, served, timeout=TIMEOUT)
+
+
+def test_status_flags_in_rungs_not_cip_tags(flags: Served) -> None:
+    """Rungs read S:C, S:V, S:Z, S:N (ADD -1+1: Z and C; 2147483647+1: V and N; MOV 123456 into an INT: V);
+    a client asking for ``S:V`` itself gets an error status (the flags are keywords, not tags)."""
+    with _plc(flags) as comm:
+        assert _read(comm, "AddZ", "AddC", "AddV", "WrapV", "WrapN", "WrapC", "MovV", "IntOut") == [
+            True, True, False, True, True, False, True, -7616]
+        for keyword in ("S:V", "S:FS", "S:MINOR"):
+            assert comm.Read(keyword).Status != "Success"
+    with _logix(flags) as driver:
+        assert driver.read("S:C").error
+
+
+@pytest.mark.parametrize("trigger, code", [("BadLen", 21), ("BadJump", 42), ("BadMid", 56)])
+def test_program_faults_in_the_record_and_cleared_by_the_fault_command(flags: Served, trigger: str,
+                                                                        code: int) -> None:
+    """A CONTROL's LEN below zero (4/21), a JMP to no label (4/42), a MID past the string's end (4/56):
+    pylogix reads type 4 and the code from the fault record; ``server/fault/clear`` returns to Run."""
+    with _plc(flags) as comm:
+        assert comm.Write(trigger, True).Status == "Success"
+        flags.scan(1)
+        record = bytes(comm.Message(0x01, 0x73, 1).Value[-24:])
+        assert (int.from_bytes(record[20:22], "little"), int.from_bytes(record[22:24], "little")) == (4, code)
+        assert comm.Write(trigger, False).Status == "Success"
+        status, content = _post(flags, "server/logic/mode", "run")
+        assert status == 400  # faulted: clear it first
+        status, content = _post(flags, "server/fault/clear", "true")
+        assert status == 200 and content["data"]["server"]["fault"] == {"major": 0, "minor": 0, "clear": True}
+        assert flags.logic.mode.value == "Run"
+        scans = _read(comm, "MinorCount")[0]
+        flags.scan(1)
+        assert _read(comm, "MinorCount")[0] == scans + 4  # (scanning again)
+        record = bytes(comm.Message(0x01, 0x73, 1).Value[-24:])
+        assert record[20:24] == bytes(4)

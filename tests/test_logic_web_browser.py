@@ -48,3 +48,33 @@ def test_program_section_shows_and_switches_the_mode(server, browser):  # noqa: 
     browser.find_element(By.ID, "mode-run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "logic-mode"), "Run"))
     assert _keyswitch(server.port) == "REMOTE RUN"
+
+
+@pytest.fixture
+def faulting():
+    extra = ["--l5x", data_file("logic/faults.L5X"), "--web", "127.0.0.1:0"]
+    with fx.TwistdEnipServer.start((), extra_args=extra) as srv:
+        srv.web = f"http://127.0.0.1:{web_port(srv.output)}"
+        yield srv
+
+
+def test_program_section_shows_a_major_fault_and_clears_it(faulting, browser):  # noqa: F811
+    """A JSR to a routine the program does not have: the page shows Faulted and the type and code (4/31);
+    its Clear fault button returns the controller to Run, which pycomm3 sees as the key switch."""
+    import pylogix
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(faulting.web + "/")
+    wait = WebDriverWait(browser, 10)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "logic-mode"), "Run"))
+    with pylogix.PLC("127.0.0.1", port=faulting.port, timeout=5.0) as comm:
+        assert comm.Write("CallMissing", True).Status == "Success"
+        wait.until(ec.text_to_be_present_in_element((By.ID, "logic-mode"), "Faulted"))
+        assert "major fault type 4 code 31" in browser.find_element(By.ID, "logic-fault").text
+        assert comm.Write("CallMissing", False).Status == "Success"
+    browser.find_element(By.ID, "fault-clear").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "logic-mode"), "Run"))
+    assert "major fault" not in browser.find_element(By.ID, "logic-fault").text
+    assert _keyswitch(faulting.port) == "REMOTE RUN"

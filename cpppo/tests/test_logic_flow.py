@@ -84,7 +84,7 @@ class TestFlow(unittest.TestCase):
         self.assertEqual(self.value("BtdOut"), 0x0F00)
 
     def test_gsv_ssv_wall_clock(self) -> None:
-        """GSV CurrentValue is the controller's clock (the fake clock: 30 ms after 1970 at the third scan);
+        """GSV CurrentValue is the controller's clock (the fake clock: 20 ms after 1970 at the third scan);
         SSV sets it, as clients then read it from the Wall Clock Time object."""
         self.assertEqual(self.value("Now"), 20_000)
         self.assertEqual(self.value("When"), [1970, 1, 1, 0, 0, 0, 20_000])

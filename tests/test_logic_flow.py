@@ -129,3 +129,11 @@ def test_program_faults_in_the_record_and_cleared_by_the_fault_command(flags: Se
         assert _read(comm, "MinorCount")[0] == scans + 4  # (scanning again)
         record = bytes(comm.Message(0x01, 0x73, 1).Value[-24:])
         assert record[20:24] == bytes(4)
+
+
+def test_string_cop_equ_neq_through_pycomm3(flags: Served) -> None:
+    """COP of a STRING copies LEN and DATA ('abc'); EQU of the copy is true, NEQ false; NEQ of 'abc' and
+    an empty STRING true."""
+    with _logix(flags) as driver:
+        got = {tag.tag: tag.value for tag in driver.read("CopStr", "StrEqu", "StrNeq", "StrDiffer")}
+    assert got == {"CopStr": "abc", "StrEqu": True, "StrNeq": False, "StrDiffer": True}

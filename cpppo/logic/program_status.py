@@ -32,6 +32,7 @@ class ProgramFault(enum.IntEnum):
     CONTROL_RANGE = 21      # major: a CONTROL's LEN or POS < 0
     JSR_PARAMETERS = 31     # major: JSR parameters do not match the SBR/RET (and a JSR to no routine)
     JMP_TARGET = 42         # major: JMP to a label that does not exist
+    STRING_RANGE = 56       # major: a string instruction's Start or Quantity out of range
     VALUE_RANGE = 83        # major: a value out of range (here also: any value an instruction cannot take)
     STACK_OVERFLOW = 84     # major: JSRs nested too deep
     TASK_WATCHDOG = 1       # (type 6) a task ran past its watchdog

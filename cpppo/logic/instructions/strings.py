@@ -19,11 +19,9 @@ from cpppo.logic.access import StructRef, UnknownTag
 from cpppo.logic.expression import Node, TagRef
 from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, source, storer, target
 from cpppo.logic.neutral import Instruction
-from cpppo.logic.program_status import FaultType, MajorFault
+from cpppo.logic.program_status import FaultType, MajorFault, ProgramFault
 
 __all__ = ["BUILDERS", "text", "is_text"]
-
-STRING_RANGE = 56  # major fault code (type 4): a string instruction's Start or Quantity out of range
 
 
 def is_text(ctx: Context, node: Node | None) -> bool:
@@ -75,7 +73,8 @@ def writer(ctx: Context, node: Node | None) -> Callable[[bytes], None]:
 
 def _range(ins: Instruction, start: int, quantity: int, size: int) -> None:
     if start < 1 or quantity < 0 or start - 1 + quantity > size:
-        raise MajorFault(FaultType.PROGRAM, STRING_RANGE, f"{ins}: start {start}, quantity {quantity} of {size}")
+        raise MajorFault(FaultType.PROGRAM, ProgramFault.STRING_RANGE,
+                         f"{ins}: start {start}, quantity {quantity} of {size}")
 
 
 def concat(ctx: Context, ins: Instruction) -> Step:

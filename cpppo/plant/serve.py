@@ -146,6 +146,8 @@ class PlantServer:
         for served in self.served.values():
             if isinstance(served.device, ControllerSpec):
                 served.service.connections.clear()  # (their idle timers)
+                if served.service.controller.logic is not None:  # (its L5X's program: no scan left on the reactor)
+                    served.service.controller.logic.stop()
             elif served.service.running:
                 stopping.append(defer.maybeDeferred(served.service.stopService))
         web, self.web = self.web, None

@@ -196,3 +196,28 @@ class Twistd(unittest.TestCase):
             self.assertIsNotNone(server.web)
         finally:
             yield server.stop()
+
+
+class Programs(unittest.TestCase):
+    """Where the plant meets the controller's program (cpppo.logic): a plant controller whose L5X has
+    routines runs them, each controller its own copy, and stopping the plant ends every scan."""
+
+    @defer.inlineCallbacks
+    def test_each_controller_runs_its_own_program_and_stop_ends_every_scan(self):
+        plant = parse({"controllers": [{"name": "line{i}", "count": 2, "address": f"{_net()}.1:0",
+                                        "l5x": [data_file("logic/machine.L5X")]}]}, "plant.toml")
+        server = PlantServer(plant, reactor)
+        server.build()
+        first, second = (server.served[name].service.controller for name in ("line0", "line1"))
+        self.assertIsNot(first.logic, second.logic)
+        self.assertEqual((first.logic.mode.value, second.logic.mode.value), ("Run", "Run"))
+        before = second.tags["Scans"].value
+        first.logic.scan(first.logic.tasks[0])
+        self.assertEqual((first.tags["Scans"].value, second.tags["Scans"].value), (before + 1, before))
+
+        def scanning() -> list[object]:
+            return [call for call in reactor.getDelayedCalls()
+                    if getattr(call.func, "__self__", None) in (first.logic, second.logic)]
+        self.assertTrue(scanning())
+        yield server.stop()
+        self.assertEqual(scanning(), [])

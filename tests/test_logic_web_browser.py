@@ -16,12 +16,17 @@ from tests.test_enip_web_browser import browser, eventually  # noqa: F401 (the b
 from tests.test_enip_web_e2e import web_port
 
 
-@pytest.fixture
-def server():
-    extra = ["--l5x", data_file("logic/conveyor.L5X"), "--web", "127.0.0.1:0"]
+def _serving(export: str):
+    """``twistd -n cpppo-enip --l5x data/logic/<export> --web``, its web address in ``.web``."""
+    extra = ["--l5x", data_file(f"logic/{export}"), "--web", "127.0.0.1:0"]
     with fx.TwistdEnipServer.start((), extra_args=extra) as srv:
         srv.web = f"http://127.0.0.1:{web_port(srv.output)}"
         yield srv
+
+
+@pytest.fixture
+def server():
+    yield from _serving("conveyor.L5X")
 
 
 def _keyswitch(port: int) -> str:
@@ -52,10 +57,7 @@ def test_program_section_shows_and_switches_the_mode(server, browser):  # noqa: 
 
 @pytest.fixture
 def faulting():
-    extra = ["--l5x", data_file("logic/faults.L5X"), "--web", "127.0.0.1:0"]
-    with fx.TwistdEnipServer.start((), extra_args=extra) as srv:
-        srv.web = f"http://127.0.0.1:{web_port(srv.output)}"
-        yield srv
+    yield from _serving("faults.L5X")
 
 
 def test_program_section_shows_a_major_fault_and_clears_it(faulting, browser):  # noqa: F811

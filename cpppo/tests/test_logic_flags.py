@@ -24,7 +24,9 @@ EN, DN, IN, FD = 1 << 31, 1 << 29, 1 << 25, 1 << 24
 CONTROL = struct.Struct("<Iii")  # status bits, LEN, POS
 
 
-class TestStatusFlags(unittest.TestCase):
+class FlagsCase(unittest.TestCase):
+    """``flags.L5X`` served on a fake clock, after its first scan."""
+
     def setUp(self) -> None:
         self.service, self.clock = serve("flags.L5X")
         self.clock.advance(0)  # the first scan
@@ -32,6 +34,8 @@ class TestStatusFlags(unittest.TestCase):
         self.logic = self.service.controller.logic
         self.addCleanup(self.logic.stop)
 
+
+class TestStatusFlags(FlagsCase):
     def flags(self, prefix: str, which: str = "ZCVN") -> dict[str, bool]:
         return {flag: self.tags[prefix + flag].value for flag in which}
 
@@ -76,14 +80,7 @@ class TestStatusFlags(unittest.TestCase):
         self.assertEqual(self.logic.mode, Mode.RUN)
 
 
-class TestFiles(unittest.TestCase):
-    def setUp(self) -> None:
-        self.service, self.clock = serve("flags.L5X")
-        self.clock.advance(0)
-        self.tags = self.service.tags
-        self.logic = self.service.controller.logic
-        self.addCleanup(self.logic.stop)
-
+class TestFiles(FlagsCase):
     def control(self, name: str) -> tuple[int, int, int]:
         return CONTROL.unpack_from(self.tags[name].raw)
 
@@ -130,18 +127,12 @@ class TestFiles(unittest.TestCase):
         self.assertEqual((status & (EN | DN | FD | IN), length), (EN | DN, 4))
 
 
-class TestMajorFaults(unittest.TestCase):
+class TestMajorFaults(FlagsCase):
     """The fault record (class 0x73) after each: a CONTROL's LEN below 0 is 4/21; a JMP to no label 4/42;
     MID of 5 characters from the 3rd of a 3-character string 4/56."""
 
-    def setUp(self) -> None:
-        self.service, self.clock = serve("flags.L5X")
-        self.clock.advance(0)
-        self.logic = self.service.controller.logic
-        self.addCleanup(self.logic.stop)
-
     def fault(self, trigger: str) -> Any:
-        self.service.tags[trigger].value = True
+        self.tags[trigger].value = True
         scans(self.clock, 1)
         self.assertEqual(self.logic.mode, Mode.FAULTED)
         record = self.service.controller.fault

@@ -129,7 +129,8 @@ class TestFiles(FlagsCase):
 
 class TestMajorFaults(FlagsCase):
     """The fault record (class 0x73) after each: a CONTROL's LEN below 0 is 4/21; a JMP to no label 4/42;
-    MID of 5 characters from the 3rd of a 3-character string 4/56."""
+    MID of 5 characters from the 3rd of a 3-character string 4/56; JSR parameters that do not match the
+    subroutine's SBR or RET 4/31."""
 
     def fault(self, trigger: str) -> Any:
         self.tags[trigger].value = True
@@ -146,3 +147,15 @@ class TestMajorFaults(FlagsCase):
 
     def test_string_start_past_the_end(self) -> None:
         self.assertEqual(self.fault("BadMid"), (4, 56))
+
+    def test_jsr_inputs_the_sbr_does_not_take(self) -> None:
+        self.assertEqual(self.fault("BadCall"), (4, 31))
+
+    def test_jsr_returns_the_ret_does_not_give(self) -> None:
+        self.assertEqual(self.fault("BadReturn"), (4, 31))
+
+    def test_a_matching_call_runs(self) -> None:
+        """JSR(Pair,1,41,PairOut): SBR(PairIn) takes 41, ADD makes it 42, RET(PairIn) gives it back."""
+        self.tags["GoodCall"].value = True
+        scans(self.clock, 1)
+        self.assertEqual((self.logic.mode, self.tags["PairOut"].value), (Mode.RUN, 42))

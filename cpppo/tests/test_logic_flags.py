@@ -80,6 +80,17 @@ class TestStatusFlags(FlagsCase):
         self.assertEqual(self.logic.mode, Mode.RUN)
 
 
+class TestTaskScanTimes(FlagsCase):
+    def test_gsv_task_last_and_max_scan_time(self) -> None:
+        """GSV(Task,THIS,LastScanTime/MaxScanTime): microseconds of the task's scans before this one: more
+        than none, the longest no shorter than the last, and no longer than the longest the task measured."""
+        scans(self.clock, 3)
+        last, longest = self.tags["LastScan"].value, self.tags["MaxScan"].value
+        self.assertGreater(last, 0)
+        self.assertGreaterEqual(longest, last)
+        self.assertLessEqual(longest, int(self.logic.tasks[0].longest * 1e6))
+
+
 class TestFiles(FlagsCase):
     def control(self, name: str) -> tuple[int, int, int]:
         return CONTROL.unpack_from(self.tags[name].raw)

@@ -253,6 +253,36 @@ def test_timers_through_pycomm3(instructions: Served) -> None:
         assert driver.read("TonT.ACC").value == 0
 
 
+def test_tof_rto_ctd_osr_through_pycomm3(instructions: Served) -> None:
+    """Notes 4.1 to 4.3, each step's values worked out from the instruction tables: TOF (PRE 300) is done
+    while its rung is true and times once it goes false; RTO (PRE 400) keeps ACC over a false rung and
+    only RES clears it; CTD counts each false-to-true edge down; OSR's output is on for one scan."""
+    with _logix(instructions) as driver:
+        def timer(name: str) -> tuple[Any, ...]:
+            value = driver.read(name).value
+            return value["EN"], value["TT"], value["DN"], value["ACC"]
+
+        driver.write(("TofIn", True), ("RtoIn", True), ("CountDown", True), ("Pulse", True))
+        instructions.scan(1)
+        assert (timer("TofT"), driver.read("OsrOut").value) == ((True, False, True, 0), True)
+        assert driver.read("Cnt.ACC").value == -1
+        driver.write(("TofIn", False), ("CountDown", False))
+        instructions.scan(20)  # the first false scan starts the TOF, 19 more: 190 ms; the RTO at 200 ms
+        assert (timer("TofT"), timer("RtoT")) == ((False, True, True, 190), (True, True, False, 200))
+        assert (driver.read("OsrOut").value, driver.read("OsrCount").value) == (False, 1)
+        driver.write(("RtoIn", False), ("CountDown", True))
+        instructions.scan(11)
+        assert (timer("TofT"), timer("RtoT")) == ((False, False, False, 300), (False, False, False, 200))
+        assert driver.read("Cnt.ACC").value == -2
+        driver.write(("RtoIn", True))
+        instructions.scan(21)  # the first true scan restarts timing from 200, 20 more: 400 and done
+        assert timer("RtoT") == (True, False, True, 400)
+        driver.write(("RtoIn", False), ("RtoReset", True))
+        instructions.scan(1)
+        assert timer("RtoT") == (False, False, False, 0)
+        driver.write(("RtoReset", False), ("Pulse", False), ("CountDown", False))
+
+
 def test_unsupported_routine_idle_the_rest_runs() -> None:
     served = blocking.call(_serve, "unsupported.L5X", False, (), timeout=TIMEOUT)
     try:

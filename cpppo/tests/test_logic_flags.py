@@ -153,6 +153,17 @@ class TestMajorFaults(FlagsCase):
     def test_control_length_below_zero(self) -> None:
         self.assertEqual(self.fault("BadLen"), (4, 21))
 
+    def test_identity_status_shows_the_major_fault_until_cleared(self) -> None:
+        """The Identity object's status word (attribute 5): bit 10 (major recoverable fault) while faulted,
+        clear again once the fault is cleared and the controller runs (mode bits 16#60)."""
+        status = self.service.controller.identity.attributes[5]
+        self.assertEqual(status.value & 0x04F0, 0x0060)
+        self.fault("BadJump")
+        self.assertEqual(status.value & 0x0400, 0x0400)
+        self.tags["BadJump"].value = False
+        self.logic.clear_fault()
+        self.assertEqual(status.value & 0x04F0, 0x0060)
+
     def test_jump_to_no_label(self) -> None:
         self.assertEqual(self.fault("BadJump"), (4, 42))
 

@@ -337,6 +337,24 @@ class TestUnsupported(unittest.TestCase):
         service.controller.logic.stop()
 
 
+    def test_add_on_instructions_and_event_tasks(self) -> None:
+        """``addons.L5X``: a call of an Add-On Instruction with empty logic (as a program export's Context
+        copy has) passes its rung condition; one with logic idles its routine, one line naming it; an
+        EVENT task is reported and its program not scheduled."""
+        with self.assertLogs("cpppo.logic.scan", "WARNING") as logged:
+            service, clock = serve("addons.L5X")
+        self.assertEqual(sorted(line.split(":", 2)[2] for line in logged.output), [
+            "program Logic routine Main rung 0: Add-On Instruction DOUBLER with logic is not supported: routine idle",
+            "task Triggered: EVENT tasks are not supported (not run)"])
+        clock.advance(0)
+        service.tags["In"].value = True
+        scans(clock, 3)
+        self.assertEqual([service.tags[n].value for n in ("Passed", "Doubled", "EventScans")], [True, 0, 0])
+        states = {r["program"]: r["state"] for r in service.controller.logic.report()["routines"]}
+        self.assertEqual(states, {"Calls": "running", "Logic": "idle", "OnEvent": "not scheduled"})
+        service.controller.logic.stop()
+
+
 class TestOptions(unittest.TestCase):
     def test_logic_and_scan_period_options(self) -> None:
         """``--logic`` and ``--scan-period`` on both command lines; a bad value is a usage error."""

@@ -38,6 +38,7 @@ class _Close:
 
 #: :meth:`Dispatcher.handle`'s answer to UnRegisterSession: close the connection, send nothing.
 CLOSE = _Close()
+_NULL_ADDRESS = encap.NullAddress()  # (a record without fields: one serves every reply)
 
 
 class Sessions:
@@ -167,13 +168,15 @@ class Dispatcher:
         # _refused checked the body (SendData) and its two items' classes:
         data = cast(encap.UnconnectedData, cast(encap.SendData, frame.body).items[1])
         reply = self.router.unconnected(data.message, link)
-        if reply.__class__ is defer.Deferred:
+        if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
             return self._delayed(reply.addCallback(self._unconnected_frame, frame))
-        return self._delayed(self._unconnected_frame(reply, frame))
+        reply = encap.Frame(frame.command, encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0),
+                            frame.session, 0, frame.context)
+        return self._delayed(reply) if self.controller.delay else reply
 
     @staticmethod
     def _unconnected_frame(reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
-        data = encap.SendData((encap.NullAddress(), encap.UnconnectedData(reply)), 0, 0)
+        data = encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0)
         return encap.Frame(frame.command, data, frame.session, 0, frame.context)
 
     def _send_unit_data(self, frame: encap.Frame, link: Link) -> Any:
@@ -194,6 +197,6 @@ class Dispatcher:
         def wrap(reply: cip.Reply) -> encap.Frame:
             data = encap.SendData((encap.ConnectedAddress(t_o), encap.ConnectedData(sequence, reply)), 0, 0)
             return encap.Frame(frame.command, data, frame.session, 0, frame.context)
-        if isinstance(reply, defer.Deferred):
+        if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
             return self._delayed(reply.addCallback(wrap))
-        return self._delayed(wrap(reply))
+        return self._delayed(wrap(reply)) if self.controller.delay else wrap(reply)

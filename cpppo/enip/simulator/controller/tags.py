@@ -168,7 +168,9 @@ class Tags:
         reply_service = request.service | 0x80
         known = self._reads.get(id(request))
         if known is not None and known[0] is request:   # a read served before: only the checks remain
-            tag = _unforced(known[1])
+            tag = known[1]
+            if tag.error:
+                _unforced(tag)
             if getattr(tag, "external_access", 0) != NO_ACCESS:
                 return self._read(tag, known[2], reply_service, body.elements, 0, budget)
         tag, rest = self.locate(request.path)
@@ -240,7 +242,8 @@ class Tags:
 
     def _read(self, attribute: Attribute, start: int, reply_service: int, elements: int, offset: int,
               budget: int) -> Any:
-        self._check_range(attribute, start, elements)
+        if elements < 1 or start + elements > len(attribute):
+            self._check_range(attribute, start, elements)  # (refuses it)
         size = attribute.cip.size
         if not size:
             return self._read_strings(attribute, reply_service, start, elements, offset, budget)
@@ -252,15 +255,18 @@ class Tags:
         count = min(elements - offset // size, room // size)
         status = PARTIAL if offset + count * size < total else 0
         values = attribute[first:first + count]
+        # (Deferred is an abstract class: isinstance costs a call of Python, so a list is known first)
+        if values.__class__ is not list and isinstance(values, defer.Deferred):
+            return values.addCallback(self._read_reply, attribute, first, count, reply_service, status)
+        return self._read_reply(values, attribute, first, count, reply_service, status)
 
-        def reply(values: list) -> cip.Reply:
-            if self.on_access is not None:
-                self.on_access("read", attribute, first, first + count, values)
-            return cip.Reply(reply_service, status, (),
-                             body=logix.ReadTagReply(attribute.cip.code, attribute.cip.encode(values)))
-        if isinstance(values, defer.Deferred):
-            return values.addCallback(reply)
-        return reply(values)
+    def _read_reply(self, values: list, attribute: Attribute, first: int, count: int, reply_service: int,
+                    status: int) -> cip.Reply:
+        """The reply to a read of *values* (read now, or late: an Attribute whose reads are slow)."""
+        if self.on_access is not None:
+            self.on_access("read", attribute, first, first + count, values)
+        return cip.Reply(reply_service, status, (),
+                         body=logix.ReadTagReply(attribute.cip.code, attribute.cip.encode(values)))
 
     def _read_strings(self, attribute: Attribute, reply_service: int, start: int, elements: int, offset: int,
                       budget: int) -> cip.Reply:

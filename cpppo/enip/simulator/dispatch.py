@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from twisted.internet import defer, task
 
@@ -151,27 +151,30 @@ class Dispatcher:
             return task.deferLater(self.controller.clock, seconds, lambda: reply)
         return reply
 
-    def _refused(self, frame: encap.Frame, link: Link, address: type, data: type) -> Any:
-        """The reply refusing a SendRRData / SendUnitData *frame*, or None if it carries its two items."""
-        if not self.sessions.valid(frame.session, link):
-            return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
+    def _items(self, frame: encap.Frame, link: Link, address: type, data: type) -> tuple[Any, Any] | None:
+        """The two items of a SendRRData / SendUnitData *frame*, if it came on *link*'s session and
+        carries an *address* item and a *data* item; None if not (:meth:`_refused` answers it)."""
         body = frame.body
-        items = body.items if isinstance(body, encap.SendData) else ()
-        if len(items) != 2 or items[0].__class__ is not address or items[1].__class__ is not data:
-            return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
+        items = body.items if body.__class__ is encap.SendData else ()  # type: ignore[union-attr]
+        if len(items) == 2 and items[0].__class__ is address and items[1].__class__ is data \
+                and self.sessions.valid(frame.session, link):
+            return items  # type: ignore[return-value]  # (two items: just counted)
         return None
 
+    def _refused(self, frame: encap.Frame, link: Link) -> Any:
+        """The reply refusing a SendRRData / SendUnitData *frame* that :meth:`_items` did not take."""
+        if not self.sessions.valid(frame.session, link):
+            return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
+        return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
+
     def _send_rr_data(self, frame: encap.Frame, link: Link) -> Any:
-        refused = self._refused(frame, link, encap.NullAddress, encap.UnconnectedData)
-        if refused is not None:
-            return refused
-        # _refused checked the body (SendData) and its two items' classes:
-        data = cast(encap.UnconnectedData, cast(encap.SendData, frame.body).items[1])
-        reply = self.router.unconnected(data.message, link)
+        items = self._items(frame, link, encap.NullAddress, encap.UnconnectedData)
+        if items is None:
+            return self._refused(frame, link)
+        reply = self.router.unconnected(items[1].message, link)
         if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
             return self._delayed(reply.addCallback(self._unconnected_frame, frame))
-        reply = encap.Frame(frame.command, encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0),
-                            frame.session, 0, frame.context)
+        reply = self._unconnected_frame(reply, frame)
         return self._delayed(reply) if self.controller.delay else reply
 
     @staticmethod
@@ -180,12 +183,10 @@ class Dispatcher:
         return encap.Frame(frame.command, data, frame.session, 0, frame.context)
 
     def _send_unit_data(self, frame: encap.Frame, link: Link) -> Any:
-        refused = self._refused(frame, link, encap.ConnectedAddress, encap.ConnectedData)
-        if refused is not None:
-            return refused
-        # _refused checked the body (SendData) and its two items' classes:
-        items = cast(encap.SendData, frame.body).items
-        address, data = cast(encap.ConnectedAddress, items[0]), cast(encap.ConnectedData, items[1])
+        items = self._items(frame, link, encap.ConnectedAddress, encap.ConnectedData)
+        if items is None:
+            return self._refused(frame, link)
+        address, data = items
         sequence = data.sequence
         connection = self.controller.connections.get(address.connection)
         if connection is None:

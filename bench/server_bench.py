@@ -12,7 +12,7 @@ which frames by length and answers with a canned reply).
 The load is our own raw-socket client: N connections (one process each), each
 registering a session and sending Read Tag ``SCADA[1]`` inside SendRRData and
 Unconnected Send (as pylogix and the original client send it), one request at
-a time, for a bounded number of seconds.  The request is built once per
+a time, each with a sender context of its own, for a bounded number of seconds.  The request is built once per
 connection with the :mod:`cpppo.enip.codec` codec records; the first reply is
 decoded and checked, and every later one is matched by its length (and its
 encapsulation and CIP status bytes), so the client stays cheap.
@@ -143,13 +143,15 @@ def _worker(port: int, load: Load, seconds: float, ready: Any, start: Any, resul
     if problem:
         return
     size, done, bad = len(first), 0, 0
+    before, after = request[:12], request[20:]
     start.wait()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        sock.sendall(request)
+        context = done.to_bytes(8, "little")  # a new sender context each time, as pycomm3 and pylogix send
+        sock.sendall(before + context + after)
         head = recv_exact(sock, 24)
         body = recv_exact(sock, int.from_bytes(head[2:4], "little"))
-        if 24 + len(body) != size or head[8:12] != b"\0\0\0\0" or body[CIP_STATUS_AT]:
+        if 24 + len(body) != size or head[8:20] != b"\0\0\0\0" + context or body[CIP_STATUS_AT]:
             bad += 1
         done += 1
     sock.close()

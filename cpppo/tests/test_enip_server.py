@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Any
 
 from twisted.internet import defer, task
@@ -296,6 +297,19 @@ class TestRepeatedRequests(ServiceTestCase):
         self.assertEqual(changed.body.values(), [9])
         self.assertIsNot(changed, first)
         self.assertEqual(first.body.values(), [0])  # (the old reply is untouched)
+
+    def test_an_unchanged_reply_is_sent_in_the_same_command_data(self) -> None:
+        """The dispatcher wraps the same reply to the same request in the same SendRRData record (each
+        frame with its own sender context); a changed reply gets its own."""
+        frame, link = self.peer.request(read("SCADA", 1)), self.peer.protocol.link
+        first, again = (self.service.handle(replace(frame, context=context), link) for context in (b"1" * 8, b"2" * 8))
+        self.assertIs(again.body, first.body)
+        self.assertEqual((first.context, again.context), (b"1" * 8, b"2" * 8))
+        self.service.tags["SCADA"][1] = 9
+        changed = self.service.handle(frame, link)
+        self.assertIsNot(changed.body, first.body)
+        self.assertEqual(changed.body.items[1].message.body.values(), [9])
+        self.assertEqual(first.body.items[1].message.body.values(), [0])
 
 
 class TestConnected(ServiceTestCase):

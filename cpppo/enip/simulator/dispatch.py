@@ -16,13 +16,16 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import defer, task
 
 from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.budget import Cache
 from cpppo.enip.codec.codes import Command, EncapStatus
 from cpppo.enip.simulator.controller.plc import Controller
+from cpppo.enip.simulator.controller.tags import UNCONNECTED_REPLY_SIZE
 from cpppo.enip.simulator.router import Router
 from cpppo.enip.simulator.transport import Link
 
@@ -39,6 +42,16 @@ class _Close:
 #: :meth:`Dispatcher.handle`'s answer to UnRegisterSession: close the connection, send nothing.
 CLOSE = _Close()
 _NULL_ADDRESS = encap.NullAddress()  # (a record without fields: one serves every reply)
+_ANSWERED = 4096  # SendRRData requests whose last reply's command data is kept
+_ANSWERED_COST = 256 + UNCONNECTED_REPLY_SIZE  # bytes each holds at most, roughly: records and a reply
+
+
+@dataclass(slots=True, eq=False)
+class _Answered:
+    """The last CIP reply to a SendRRData request, and the reply's command data that carries it."""
+
+    reply: Any = None
+    data: encap.SendData | None = None
 
 
 class Sessions:
@@ -87,6 +100,8 @@ class Dispatcher:
         self.controller = controller
         self.router = router or Router(controller)
         self.sessions = Sessions()
+        # Peers choose the requests: what this holds is charged to the process's byte budget.
+        self._answered: Cache = Cache(_ANSWERED)
         self._commands: dict[int, Callable[[encap.Frame, Link], Any]] = {
             Command.SEND_RR_DATA: self._send_rr_data,
             Command.SEND_UNIT_DATA: self._send_unit_data,
@@ -177,10 +192,20 @@ class Dispatcher:
         reply = self._unconnected_frame(reply, frame)
         return self._delayed(reply) if self.controller.delay else reply
 
-    @staticmethod
-    def _unconnected_frame(reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
-        data = encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0)
-        return encap.Frame(frame.command, data, frame.session, 0, frame.context)
+    def _unconnected_frame(self, reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
+        """The SendRRData reply carrying *reply* to *frame*.
+
+        A poller's request comes again as the same record (a connection keeps them by their bytes),
+        and the tags answer a value that did not change with the same reply record: the command data
+        made for the last reply to a request serves again when the reply is that one.  (Kept by the
+        request's id, not the request: only the reply decides what the command data holds.)"""
+        key = id(frame.body)
+        answered = self._answered.get(key)
+        if answered is None:
+            answered = self._answered.remember(key, _Answered(), _ANSWERED_COST)
+        if answered.reply is not reply:
+            answered.reply, answered.data = reply, encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0)
+        return encap.Frame(frame.command, answered.data, frame.session, 0, frame.context)
 
     def _send_unit_data(self, frame: encap.Frame, link: Link) -> Any:
         items = self._items(frame, link, encap.ConnectedAddress, encap.ConnectedData)

@@ -11,9 +11,10 @@ A server's connection frames with the DFA (:class:`~cpppo.enip.codec.encap.Frame
 client's by the header's length (:class:`~cpppo.enip.codec.encap.HeaderFramer`: a client frames
 every reply it gets, and the header is fixed).  Both remember what they decoded, since peers
 repeat themselves (a poller reads the same tags again and again, and a value that did not change
-comes back in the same bytes) and the records are immutable: a server the requests, by the CIP
-message's bytes; a client the command data of replies, by their bytes (all but the header, whose
-sender context differs every time).
+comes back in the same bytes) and the records are immutable: a server the command data of
+SendRRData requests by their bytes (all but the header, whose sender context differs every time),
+and the CIP messages of the rest by theirs (a SendUnitData's sequence count differs every time);
+a client the command data of replies, by their bytes.
 
 A frame that cannot even be framed (an impossible length, a stream that ends
 mid-frame) raises :class:`RemoteProtocolError` with the encapsulation status to

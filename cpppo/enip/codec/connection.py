@@ -120,10 +120,11 @@ class Connection:
                 body = encap.decode_body(command, payload, True, self._message)
                 remember(bodies, payload, (command, body), _CACHE_SIZE)
         elif unconnected is not None and command == _SEND_RR_DATA:
-            body = unconnected.get(payload)
-            if body is None:  # (its message decoded without the message cache: one entry per request)
-                body = encap.decode_body(command, payload, False, self._decode_message)
-                unconnected.remember(payload, body, cost_of(payload))
+            found: encap.Body | None = unconnected.get(payload)
+            if found is None:  # (its message decoded without the message cache: one entry per request)
+                found = encap.decode_body(command, payload, False, self._decode_message)
+                unconnected.remember(payload, found, cost_of(payload))
+            body = found
         else:
             body = encap.decode_body(command, payload, self.role is Role.CLIENT, self._message)
         frame = encap.Frame(command, body, header["session"], header["status"], header["context"],

@@ -185,7 +185,7 @@ def encode_frame(frame: Frame) -> bytes:
     """
     body = frame.body
     if body.__class__ is SendData and len(frame.context) == 8:
-        packed = _encode_send_data(frame, body)  # type: ignore[arg-type]  # (just checked: a SendData)
+        packed = _encode_send_data(frame, body)
         if packed is not None:
             return packed
     try:
@@ -211,7 +211,7 @@ def _encode_send_data(frame: Frame, body: SendData) -> bytes | None:
     address, data = items
     try:
         if address.__class__ is NullAddress and data.__class__ is UnconnectedData:
-            message = message_bytes(data.message)  # type: ignore[union-attr]
+            message = message_bytes(data.message)
             size = len(message)
             if size > MAX_LENGTH - 16:
                 return None  # (refused by the general way, with its message)
@@ -219,14 +219,14 @@ def _encode_send_data(frame: Frame, body: SendData) -> bytes | None:
                                      frame.options, body.interface, body.timeout, 2, 0, 0, _UNCONNECTED_DATA,
                                      size) + message
         if address.__class__ is ConnectedAddress and data.__class__ is ConnectedData:
-            message = message_bytes(data.message)  # type: ignore[union-attr]
+            message = message_bytes(data.message)
             size = len(message)
             if size > MAX_LENGTH - 22:
                 return None
             return _CONNECTED.pack(frame.command, 22 + size, frame.session, frame.status, frame.context,
                                    frame.options, body.interface, body.timeout, 2, _CONNECTED_ADDRESS, 4,
-                                   address.connection, _CONNECTED_DATA, size + 2,  # type: ignore[union-attr]
-                                   data.sequence & 0xFFFF) + message  # type: ignore[union-attr]
+                                   address.connection, _CONNECTED_DATA, size + 2,
+                                   data.sequence & 0xFFFF) + message
     except struct.error:
         return None  # a field out of range: the general way says which
     return None

@@ -170,10 +170,10 @@ class Dispatcher:
         """The two items of a SendRRData / SendUnitData *frame*, if it came on *link*'s session and
         carries an *address* item and a *data* item; None if not (:meth:`_refused` answers it)."""
         body = frame.body
-        items = body.items if body.__class__ is encap.SendData else ()  # type: ignore[union-attr]
+        items = body.items if body.__class__ is encap.SendData else ()
         if len(items) == 2 and items[0].__class__ is address and items[1].__class__ is data \
                 and self.sessions.valid(frame.session, link):
-            return items  # type: ignore[return-value]  # (two items: just counted)
+            return items
         return None
 
     def _refused(self, frame: encap.Frame, link: Link) -> Any:

@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[row].append(run_load(server.port, server.pid, row.load, row.conns, args.seconds))
                 except Exception as error:
                     failed[row] = str(error)
-        print(f"{'server':<9} {'request':<13} {'conns':>5} {'requests/s':>11} {'CPU us/req':>11} {'(spread)':>13} "
+        print(f"{'server':<9} {'request':<13} {'conns':>5} {'requests/s':>11} {'CPU us/req':>11} {'(spread)':>17} "
               f"{'RSS MiB':>8} {'errors':>6}")
         for row in rows:
             if row in failed:
@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             status |= bool(errors)
             rate, cpu = statistics.median(r.rate for r in got), statistics.median(r.cpu_us for r in got)
             print(f"{row.server:<9} {row.load.label:<13} {row.conns:>5} {rate:>11.0f} "
-                  f"{cpu:>11.1f} {_spread([r.cpu_us for r in got]):>13} "
+                  f"{cpu:>11.1f} {_spread([r.cpu_us for r in got]):>17} "
                   f"{rss_mib(servers[row.server].pid):>8.1f} {errors:>6}", flush=True)
         for conns in args.conns:
             single = {name: results.get(Row(name, SINGLE, conns), []) for name in servers}

@@ -205,7 +205,7 @@ class EnipProtocol(protocol.Protocol):
                 break
             link.requests += 1
             reply = self.handle(frame, link)
-            if reply.__class__ is encap.Frame and not self._pending:  # (most replies: in line, sent as they come)
+            if reply.__class__ is encap.Frame and not (self._pending or link.eof):  # (most: sent as they come)
                 self._out.append(connection.send(reply))
             else:
                 self._queue(reply)

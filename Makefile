@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(VPY) bench/dfa_bench.py
 	$(VPY) bench/codec_bench.py
 	$(VPY) bench/server_bench.py
+	$(VPY) bench/server_profile.py
 	$(VPY) bench/client_bench.py
 	$(VPY) bench/l5x_bench.py
 	$(VPY) bench/modbus_bench.py

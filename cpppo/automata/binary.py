@@ -119,13 +119,17 @@ class state_fields(state):
 
             return consume_one
         node = self._node if where else None
+        flat = bool(where) and "." not in where and "[" not in where
 
         def consume(data: Any) -> bool:
             raw = take(size)
             if raw is None:
                 return False
             if data is not None:
-                dict.update(data if node is None else node(path, data), zip(fields, unpack(raw)))
+                if flat and data.__class__ is dict and where not in data:  # (what _node would make: a dict)
+                    data[where] = dict(zip(fields, unpack(raw)))
+                else:
+                    dict.update(data if node is None else node(path, data), zip(fields, unpack(raw)))
             return True
 
         return consume

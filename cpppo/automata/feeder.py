@@ -157,7 +157,8 @@ class Feeder:
                     index += 1
                 frame.current = chain[-1]
                 machine.last_run = frame
-                self._accepted(start)
+                if source._sent == start:
+                    self._accepted(start)  # (raises: the sentence consumed nothing)
                 self.sentences += 1
                 index = -1
                 if out is None:

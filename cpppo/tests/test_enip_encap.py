@@ -111,6 +111,14 @@ class TestFraming(unittest.TestCase):
             encap.encode_frame(encap.Frame(encap.NOP, context=b"short"))
         with self.assertRaises(LocalProtocolError):
             encap.encode_frame(encap.Frame(0x10000))
+        usual = encap.SendData((encap.NullAddress(), encap.UnconnectedData(b"\x00")))
+        for frame in (encap.Frame(encap.SEND_RR_DATA, usual, context=b"short"),  # (each also packed at once)
+                      encap.Frame(encap.SEND_RR_DATA, usual, session=-1),
+                      encap.Frame(encap.SEND_RR_DATA, encap.SendData(usual.items, timeout=0x10000)),
+                      encap.Frame(encap.SEND_RR_DATA, encap.SendData((encap.NullAddress(),
+                                                                      encap.UnconnectedData(bytes(65496)))))):
+            with self.subTest(frame=str(frame)[:80]), self.assertRaises(LocalProtocolError):
+                encap.encode_frame(frame)
 
 
 addresses = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
@@ -146,6 +154,24 @@ class TestRoundTrip(unittest.TestCase):
         self.assertEqual(encap.decode_frame(wire), frame)
         parser = encap.FrameParser()
         self.assertEqual(list(parser.frames(wire[:7])) + list(parser.frames(wire[7:])), [frame])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.one_of(st.tuples(st.builds(encap.NullAddress), st.builds(encap.UnconnectedData, messages)),
+                     st.tuples(st.builds(encap.ConnectedAddress, st.integers(0, 2**32 - 1)),
+                               st.builds(encap.ConnectedData, st.integers(0, 0xFFFF), messages))),
+           st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF), st.integers(0, 2**32 - 1),
+           st.binary(min_size=8, max_size=8), st.integers(0, 2**32 - 1))
+    def test_the_usual_send_data_packed_at_once_is_item_by_item(self, pair: tuple, interface: int, timeout: int,
+                                                                 session: int, context: bytes, options: int) -> None:
+        """encode_frame packs a SendData of an address and a data item in one struct: the same bytes as
+        the header followed by the command data encoded item by item."""
+        body = encap.SendData(pair, interface, timeout)
+        for command in (encap.SEND_RR_DATA, encap.SEND_UNIT_DATA):
+            frame = encap.Frame(command, body, session, 0, context, options)
+            data = encap.encode_body(body)
+            self.assertEqual(encap.encode_frame(frame),
+                             encap.HEADER.pack(command, len(data), session, 0, context, options) + data)
+            self.assertEqual(encap.decode_frame(encap.encode_frame(frame)), frame)
 
     @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=80))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Any
 
 from twisted.internet import defer, task
@@ -248,6 +249,67 @@ class TestTags(ServiceTestCase):
         self.assertEqual(self.peer.ask(read("SCADA", 0)).status, 0)
         self.assertEqual(self.service.eof(), 1)
         self.assertTrue(self.peer.transport.disconnecting)
+
+
+class TestRepeatedRequests(ServiceTestCase):
+    """A poller sends the same request again and again: what the server keeps of it must never show a
+    stale value."""
+
+    def read_again(self) -> tuple[int, Any]:
+        """SCADA[1] read once more (the same bytes but the sender context): its status and values."""
+        frame = self.peer.request(read("SCADA", 1))
+        self.peer.send(frame)
+        (reply,) = self.peer.replies()
+        self.assertEqual(reply.context, frame.context)  # each reply carries its own request's context
+        message = reply.body.items[1].message
+        return message.status, message.body.values() if message.status == 0 else None
+
+    def test_a_repeated_read_follows_every_change(self) -> None:
+        """Served from what was kept (the request decoded once, the reply while the value is unchanged),
+        and every way the value or the tag changes shows in the next read."""
+        self.assertEqual(self.read_again(), (0, [0]))
+        self.assertEqual(self.read_again(), (0, [0]))
+        self.assertEqual(len(self.peer.protocol.connection._unconnected), 1)  # decoded once
+        self.assertEqual(self.peer.ask(write("SCADA", 1, 0xC3, struct.pack("<h", 123))).status, 0)
+        self.assertEqual(self.read_again(), (0, [123]))
+        self.service.tags["SCADA"][1] = -5  # written by the controller's own code (logic, the web API)
+        self.assertEqual(self.read_again(), (0, [-5]))
+        rmw = cip.Request(0x4E, tag("SCADA", 1), body=logix.ReadModifyWrite(b"\x00\x00", b"\xff\x00"))
+        self.assertEqual(self.peer.ask(rmw).status, 0)
+        self.assertEqual(self.read_again(), (0, [0xFB]))  # (-5 & 0x00FF)
+        self.service.set_error("SCADA", 0x1F)
+        self.assertEqual(self.read_again(), (0x1F, None))
+        self.service.set_error("SCADA", 0)
+        self.assertEqual(self.read_again(), (0, [0xFB]))
+        self.service.add_tag("SCADA", "DINT", 2)  # the tag itself replaced
+        self.service.tags["SCADA"][1] = 70000
+        self.assertEqual(self.read_again(), (0, [70000]))
+
+    def test_an_unchanged_value_is_answered_with_the_same_reply(self) -> None:
+        """The tags answer a read they served before, whose value bytes are unchanged, with the same
+        (immutable) reply record, encoded once; a changed value gets a new one."""
+        tags, request = self.service.tags, read("SCADA", 1)
+        first = tags.serve(request)
+        self.assertIs(tags.serve(request), first)
+        self.assertIs(first.encode(), first.encode())
+        tags["SCADA"][1] = 9
+        changed = tags.serve(request)
+        self.assertEqual(changed.body.values(), [9])
+        self.assertIsNot(changed, first)
+        self.assertEqual(first.body.values(), [0])  # (the old reply is untouched)
+
+    def test_an_unchanged_reply_is_sent_in_the_same_command_data(self) -> None:
+        """The dispatcher wraps the same reply to the same request in the same SendRRData record (each
+        frame with its own sender context); a changed reply gets its own."""
+        frame, link = self.peer.request(read("SCADA", 1)), self.peer.protocol.link
+        first, again = (self.service.handle(replace(frame, context=context), link) for context in (b"1" * 8, b"2" * 8))
+        self.assertIs(again.body, first.body)
+        self.assertEqual((first.context, again.context), (b"1" * 8, b"2" * 8))
+        self.service.tags["SCADA"][1] = 9
+        changed = self.service.handle(frame, link)
+        self.assertIsNot(changed.body, first.body)
+        self.assertEqual(changed.body.items[1].message.body.values(), [9])
+        self.assertEqual(first.body.items[1].message.body.values(), [0])
 
 
 class TestConnected(ServiceTestCase):

@@ -11,9 +11,10 @@ A server's connection frames with the DFA (:class:`~cpppo.enip.codec.encap.Frame
 client's by the header's length (:class:`~cpppo.enip.codec.encap.HeaderFramer`: a client frames
 every reply it gets, and the header is fixed).  Both remember what they decoded, since peers
 repeat themselves (a poller reads the same tags again and again, and a value that did not change
-comes back in the same bytes) and the records are immutable: a server the requests, by the CIP
-message's bytes; a client the command data of replies, by their bytes (all but the header, whose
-sender context differs every time).
+comes back in the same bytes) and the records are immutable: a server the command data of
+SendRRData requests by their bytes (all but the header, whose sender context differs every time),
+and the CIP messages of the rest by theirs (a SendUnitData's sequence count differs every time);
+a client the command data of replies, by their bytes.
 
 A frame that cannot even be framed (an impossible length, a stream that ends
 mid-frame) raises :class:`RemoteProtocolError` with the encapsulation status to
@@ -53,6 +54,7 @@ class _Sentinel:
 NEED_DATA = _Sentinel("NEED_DATA")
 _CACHE_SIZE = 256  # decoded requests (a server's connection) or replies (a client's) remembered
 CLOSED = _Sentinel("CLOSED")
+_SEND_RR_DATA = int(encap.SEND_RR_DATA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,10 @@ class Connection:
             else encap.FrameParser(reply=False, message=self._message))
         self._ended = False
         # A server's decoded requests are charged to the process's budget (see .budget): peers fill it.
+        # The command data of SendRRData requests by their bytes (the whole request but its header),
+        # and the CIP messages of the rest (SendUnitData's, whose sequence count differs every time).
         self._cache: Cache | None = Cache(_CACHE_SIZE) if not client and cache else None
+        self._unconnected: Cache | None = Cache(_CACHE_SIZE) if not client and cache else None
         self._bodies: dict[bytes, tuple[int, encap.Body]] | None = {} if client and cache else None
         self.session = 0
         self.frames_received = 0
@@ -104,20 +109,26 @@ class Connection:
 
     def decode(self, framed: encap.Framed) -> encap.Frame:
         """The frame of what :meth:`next_framed` returned (raises RemoteProtocolError, as next_event)."""
-        bodies = self._bodies
-        if bodies is None:
-            frame = self._frames.decode(framed)
-        else:
-            header = framed["header"]
-            command, payload = header["command"], framed["payload"]
+        header = framed["header"]
+        command, payload = header["command"], framed["payload"]
+        bodies, unconnected = self._bodies, self._unconnected
+        if bodies is not None:
             known = bodies.get(payload)
             if known is not None and known[0] == command:
                 body = known[1]
             else:
                 body = encap.decode_body(command, payload, True, self._message)
                 remember(bodies, payload, (command, body), _CACHE_SIZE)
-            frame = encap.Frame(command, body, header["session"], header["status"], header["context"],
-                                header["options"])
+        elif unconnected is not None and command == _SEND_RR_DATA:
+            found: encap.Body | None = unconnected.get(payload)
+            if found is None:  # (its message decoded without the message cache: one entry per request)
+                found = encap.decode_body(command, payload, False, self._decode_message)
+                unconnected.remember(payload, found, cost_of(payload))
+            body = found
+        else:
+            body = encap.decode_body(command, payload, self.role is Role.CLIENT, self._message)
+        frame = encap.Frame(command, body, header["session"], header["status"], header["context"],
+                            header["options"])
         self.frames_received += 1
         if self.role is Role.CLIENT and frame.command == encap.REGISTER_SESSION and not frame.status:
             self.session = frame.session
@@ -140,18 +151,24 @@ class Connection:
             found = cache.get(data)
             if found is not None:
                 return found
-        try:
-            message: Any = self._decode(data)
-        except RemoteProtocolError as error:
-            message = Malformed(bytes(data), error)
+        message = self._decode_message(data)
         if cache is not None:
             cache.remember(bytes(data), message, cost_of(data))
         return message
+
+    def _decode_message(self, data: bytes) -> Any:
+        """A CIP message decoded, or Malformed (never raising)."""
+        try:
+            return self._decode(data)
+        except RemoteProtocolError as error:
+            return Malformed(bytes(data), error)
 
     def release(self) -> None:
         """The TCP connection closed: give back what its caches hold."""
         if self._cache is not None:
             self._cache.release()
+        if self._unconnected is not None:
+            self._unconnected.release()
         if self._bodies is not None:
             self._bodies.clear()
 

@@ -26,6 +26,7 @@ from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, nee
 __all__ = [
     "NullAddress", "ConnectedAddress", "UnconnectedData", "ConnectedData", "SockaddrInfo",
     "IdentityItem", "ServicesItem", "RawItem", "Item", "MessageDecoder", "decode_items", "encode_items",
+    "message_bytes",
 ]
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +193,14 @@ def _decode_identity(body: bytes, base: int) -> IdentityItem:
 
 def _encode_item(item: Item) -> bytes:
     if isinstance(item, UnconnectedData):
-        body = _message_bytes(item.message)
+        body = message_bytes(item.message)
         return _ITEM.pack(_ITEM_UNCONNECTED_DATA, len(body)) + body
     if isinstance(item, NullAddress):
         return b"\0\0\0\0"
     if isinstance(item, ConnectedAddress):
         return _ITEM.pack(_ITEM_CONNECTED_ADDRESS, 4) + _UDINT.pack(item.connection)
     if isinstance(item, ConnectedData):
-        body = _message_bytes(item.message)
+        body = message_bytes(item.message)
         return _ITEM.pack(_ITEM_CONNECTED_DATA, len(body) + 2) + _UINT.pack(item.sequence & 0xFFFF) + body
     if isinstance(item, SockaddrInfo):
         body = _SOCKADDR.pack(item.family, item.port, socket.inet_aton(item.address), bytes(8))
@@ -226,7 +227,8 @@ def _encode_item(item: Item) -> bytes:
     raise LocalProtocolError(f"not a CPF item: {item!r}")
 
 
-def _message_bytes(message: Any) -> bytes:
+def message_bytes(message: Any) -> bytes:
+    """The bytes of a data item's CIP message (bytes, or a record with ``encode()``)."""
     if isinstance(message, (bytes, bytearray, memoryview)):
         return bytes(message)
     encode = getattr(message, "encode", None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cpppo import automata
-from cpppo.enip.codec.codes import Command, EncapStatus
+from cpppo.enip.codec.codes import Command, EncapStatus, ItemType
 from cpppo.enip.codec.cpf import (
     ConnectedAddress,
     ConnectedData,
@@ -38,6 +38,7 @@ from cpppo.enip.codec.cpf import (
     UnconnectedData,
     decode_items,
     encode_items,
+    message_bytes,
 )
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError, need
 
@@ -165,9 +166,32 @@ def encode_body(body: Body) -> bytes:
     raise LocalProtocolError(f"not encapsulation command data: {body!r}")
 
 
+# A SendRRData / SendUnitData frame as most are, its header, command data and CPF item headers in one
+# struct (the CIP message follows): unconnected, a null address item and an unconnected data item;
+# connected, a connected address item and a connected data item with its sequence count.
+_UNCONNECTED = struct.Struct("<HHII8sIIHHHHHH")
+_CONNECTED = struct.Struct("<HHII8sIIHHHHIHHH")
+_UNCONNECTED_DATA = int(ItemType.UNCONNECTED_DATA)
+_CONNECTED_ADDRESS, _CONNECTED_DATA = int(ItemType.CONNECTED_ADDRESS), int(ItemType.CONNECTED_DATA)
+
+
 def encode_frame(frame: Frame) -> bytes:
-    """The bytes of *frame*: header, then its command data."""
-    data = encode_body(frame.body)
+    """The bytes of *frame*: header, then its command data.
+
+    Why two ways: a server answers almost every request with one of the two usual SendData shapes
+    (a reply in an unconnected or a connected data item), and packing its header, command data
+    and item headers with one precompiled struct costs a fraction of encoding each record in turn;
+    the bytes are the same (the golden vectors test both).
+    """
+    body = frame.body
+    if body.__class__ is SendData and len(frame.context) == 8:
+        packed = _encode_send_data(frame, body)
+        if packed is not None:
+            return packed
+    try:
+        data = encode_body(body)
+    except struct.error as exc:  # (a field of the command data out of range)
+        raise LocalProtocolError(f"encapsulation command data field out of range: {exc}") from None
     if len(data) > MAX_LENGTH:
         raise LocalProtocolError(f"{len(data)} bytes of command data (at most {MAX_LENGTH})")
     if len(frame.context) != 8:
@@ -177,6 +201,35 @@ def encode_frame(frame: Frame) -> bytes:
     except struct.error as exc:
         raise LocalProtocolError(f"encapsulation header field out of range: {exc}") from None
     return head + data
+
+
+def _encode_send_data(frame: Frame, body: SendData) -> bytes | None:
+    """*frame* in one pack, if its items are one of the two usual pairs (None: encode it item by item)."""
+    items = body.items
+    if len(items) != 2:
+        return None
+    address, data = items
+    try:
+        if address.__class__ is NullAddress and data.__class__ is UnconnectedData:
+            message = message_bytes(data.message)
+            size = len(message)
+            if size > MAX_LENGTH - 16:
+                return None  # (refused by the general way, with its message)
+            return _UNCONNECTED.pack(frame.command, 16 + size, frame.session, frame.status, frame.context,
+                                     frame.options, body.interface, body.timeout, 2, 0, 0, _UNCONNECTED_DATA,
+                                     size) + message
+        if address.__class__ is ConnectedAddress and data.__class__ is ConnectedData:
+            message = message_bytes(data.message)
+            size = len(message)
+            if size > MAX_LENGTH - 22:
+                return None
+            return _CONNECTED.pack(frame.command, 22 + size, frame.session, frame.status, frame.context,
+                                   frame.options, body.interface, body.timeout, 2, _CONNECTED_ADDRESS, 4,
+                                   address.connection, _CONNECTED_DATA, size + 2,
+                                   data.sequence & 0xFFFF) + message
+    except struct.error:
+        return None  # a field out of range: the general way says which
+    return None
 
 
 # --- framing ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ importable from :mod:`~cpppo.enip.codec.cip`, where they have always been.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cpppo.enip.codec.epath import encode_path
@@ -57,6 +57,8 @@ class Reply:
     data: bytes = b""
     body: Any = None
     reserved: int = 0
+    #: The bytes, once encoded (a server sends one reply again while the value in it is unchanged).
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -67,10 +69,15 @@ class Reply:
         return self.body.encode() if self.body is not None else self.data
 
     def encode(self) -> bytes:
+        encoded = self._encoded
+        if encoded is not None:
+            return encoded
         if len(self.extended) > 255:
             raise LocalProtocolError("more than 255 extended status words")
         data = self.payload()
         head = bytes((self.service, self.reserved, self.status, len(self.extended)))
         if self.extended:
             head += struct.pack(f"<{len(self.extended)}H", *self.extended)
-        return head + data
+        encoded = head + data
+        object.__setattr__(self, "_encoded", encoded)  # (not a field of the record: a memo of its bytes)
+        return encoded

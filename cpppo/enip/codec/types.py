@@ -113,6 +113,8 @@ class CIPType:
         if fmt == "?":
             return bytes([0xFF if v else 0x00 for v in values])
         try:
+            if len(values) == 1 and fmt != "f":  # (one element, the most read: its precompiled struct)
+                return self.struct.pack(values[0])  # type: ignore[union-attr]  # (set: a fmt)
             data = struct.pack(f"<{len(values)}{fmt}", *values)
         except (struct.error, OverflowError, TypeError) as exc:
             raise self._culprit(values, exc) from exc

@@ -16,13 +16,16 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 from twisted.internet import defer, task
 
 from cpppo.enip.codec import cip, encap
+from cpppo.enip.codec.budget import Cache
 from cpppo.enip.codec.codes import Command, EncapStatus
 from cpppo.enip.simulator.controller.plc import Controller
+from cpppo.enip.simulator.controller.tags import UNCONNECTED_REPLY_SIZE
 from cpppo.enip.simulator.router import Router
 from cpppo.enip.simulator.transport import Link
 
@@ -38,6 +41,17 @@ class _Close:
 
 #: :meth:`Dispatcher.handle`'s answer to UnRegisterSession: close the connection, send nothing.
 CLOSE = _Close()
+_NULL_ADDRESS = encap.NullAddress()  # (a record without fields: one serves every reply)
+_ANSWERED = 4096  # SendRRData requests whose last reply's command data is kept
+_ANSWERED_COST = 256 + UNCONNECTED_REPLY_SIZE  # bytes each holds at most, roughly: records and a reply
+
+
+@dataclass(slots=True, eq=False)
+class _Answered:
+    """The last CIP reply to a SendRRData request, and the reply's command data that carries it."""
+
+    reply: Any = None
+    data: encap.SendData | None = None
 
 
 class Sessions:
@@ -86,6 +100,8 @@ class Dispatcher:
         self.controller = controller
         self.router = router or Router(controller)
         self.sessions = Sessions()
+        # Peers choose the requests: what this holds is charged to the process's byte budget.
+        self._answered: Cache = Cache(_ANSWERED)
         self._commands: dict[int, Callable[[encap.Frame, Link], Any]] = {
             Command.SEND_RR_DATA: self._send_rr_data,
             Command.SEND_UNIT_DATA: self._send_unit_data,
@@ -150,39 +166,52 @@ class Dispatcher:
             return task.deferLater(self.controller.clock, seconds, lambda: reply)
         return reply
 
-    def _refused(self, frame: encap.Frame, link: Link, address: type, data: type) -> Any:
-        """The reply refusing a SendRRData / SendUnitData *frame*, or None if it carries its two items."""
-        if not self.sessions.valid(frame.session, link):
-            return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
+    def _items(self, frame: encap.Frame, link: Link, address: type, data: type) -> tuple[Any, Any] | None:
+        """The two items of a SendRRData / SendUnitData *frame*, if it came on *link*'s session and
+        carries an *address* item and a *data* item; None if not (:meth:`_refused` answers it)."""
         body = frame.body
-        items = body.items if isinstance(body, encap.SendData) else ()
-        if len(items) != 2 or items[0].__class__ is not address or items[1].__class__ is not data:
-            return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
+        items = body.items if body.__class__ is encap.SendData else ()
+        if len(items) == 2 and items[0].__class__ is address and items[1].__class__ is data \
+                and self.sessions.valid(frame.session, link):
+            return items
         return None
 
-    def _send_rr_data(self, frame: encap.Frame, link: Link) -> Any:
-        refused = self._refused(frame, link, encap.NullAddress, encap.UnconnectedData)
-        if refused is not None:
-            return refused
-        # _refused checked the body (SendData) and its two items' classes:
-        data = cast(encap.UnconnectedData, cast(encap.SendData, frame.body).items[1])
-        reply = self.router.unconnected(data.message, link)
-        if reply.__class__ is defer.Deferred:
-            return self._delayed(reply.addCallback(self._unconnected_frame, frame))
-        return self._delayed(self._unconnected_frame(reply, frame))
+    def _refused(self, frame: encap.Frame, link: Link) -> Any:
+        """The reply refusing a SendRRData / SendUnitData *frame* that :meth:`_items` did not take."""
+        if not self.sessions.valid(frame.session, link):
+            return self._status(frame, EncapStatus.INVALID_SESSION_HANDLE)
+        return self._delayed(self._status(frame, EncapStatus.INCORRECT_DATA))
 
-    @staticmethod
-    def _unconnected_frame(reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
-        data = encap.SendData((encap.NullAddress(), encap.UnconnectedData(reply)), 0, 0)
-        return encap.Frame(frame.command, data, frame.session, 0, frame.context)
+    def _send_rr_data(self, frame: encap.Frame, link: Link) -> Any:
+        items = self._items(frame, link, encap.NullAddress, encap.UnconnectedData)
+        if items is None:
+            return self._refused(frame, link)
+        reply = self.router.unconnected(items[1].message, link)
+        if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
+            return self._delayed(reply.addCallback(self._unconnected_frame, frame))
+        reply = self._unconnected_frame(reply, frame)
+        return self._delayed(reply) if self.controller.delay else reply
+
+    def _unconnected_frame(self, reply: cip.Reply, frame: encap.Frame) -> encap.Frame:
+        """The SendRRData reply carrying *reply* to *frame*.
+
+        A poller's request comes again as the same record (a connection keeps them by their bytes),
+        and the tags answer a value that did not change with the same reply record: the command data
+        made for the last reply to a request serves again when the reply is that one.  (Kept by the
+        request's id, not the request: only the reply decides what the command data holds.)"""
+        key = id(frame.body)
+        answered = self._answered.get(key)
+        if answered is None:
+            answered = self._answered.remember(key, _Answered(), _ANSWERED_COST)
+        if answered.reply is not reply:
+            answered.reply, answered.data = reply, encap.SendData((_NULL_ADDRESS, encap.UnconnectedData(reply)), 0, 0)
+        return encap.Frame(frame.command, answered.data, frame.session, 0, frame.context)
 
     def _send_unit_data(self, frame: encap.Frame, link: Link) -> Any:
-        refused = self._refused(frame, link, encap.ConnectedAddress, encap.ConnectedData)
-        if refused is not None:
-            return refused
-        # _refused checked the body (SendData) and its two items' classes:
-        items = cast(encap.SendData, frame.body).items
-        address, data = cast(encap.ConnectedAddress, items[0]), cast(encap.ConnectedData, items[1])
+        items = self._items(frame, link, encap.ConnectedAddress, encap.ConnectedData)
+        if items is None:
+            return self._refused(frame, link)
+        address, data = items
         sequence = data.sequence
         connection = self.controller.connections.get(address.connection)
         if connection is None:
@@ -194,6 +223,6 @@ class Dispatcher:
         def wrap(reply: cip.Reply) -> encap.Frame:
             data = encap.SendData((encap.ConnectedAddress(t_o), encap.ConnectedData(sequence, reply)), 0, 0)
             return encap.Frame(frame.command, data, frame.session, 0, frame.context)
-        if isinstance(reply, defer.Deferred):
+        if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
             return self._delayed(reply.addCallback(wrap))
-        return self._delayed(wrap(reply))
+        return self._delayed(wrap(reply)) if self.controller.delay else wrap(reply)

@@ -45,6 +45,7 @@ TAG = "tag"
 #: Unconnected Send's extended status for a route this controller does not accept (a bad port segment).
 ROUTE_NOT_ACCEPTED = 0x0311
 _CONNECTION_NOT_FOUND = 0x0107
+_UNCONNECTED_SEND = int(Service.UNCONNECTED_SEND)  # (an int: compared for every request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,8 @@ class Router:
     # --- the ways in ----------------------------------------------------------------
     def unconnected(self, request: Any, origin: Any = None) -> Any:
         """The reply to a request sent unconnected (SendRRData): Unconnected Send is unwrapped here."""
-        if isinstance(request, cip.Request) and request.service == Service.UNCONNECTED_SEND \
-                and isinstance(request.body, cip.UnconnectedSend):
+        if request.__class__ is cip.Request and request.service == _UNCONNECTED_SEND \
+                and request.body.__class__ is cip.UnconnectedSend:
             ucs = request.body
             if not self.route_accepted(ucs.route):
                 return cip.Reply(ucs.request.service | 0x80, GeneralStatus.CONNECTION_FAILURE, (ROUTE_NOT_ACCEPTED,))
@@ -138,7 +139,8 @@ class Router:
         except Exception as error:  # an Attribute subclass failed: answer, keep serving
             log.warning("request %r failed: %r", request, error)
             return self.error_reply(request, Refusal(GeneralStatus.GENERAL_ERROR))
-        if isinstance(reply, defer.Deferred):
+        # (Deferred is an abstract class: isinstance costs a call of Python, so a Reply is known first)
+        if reply.__class__ is not cip.Reply and isinstance(reply, defer.Deferred):
             def failed(failure: Any) -> cip.Reply:
                 error = failure.value
                 if not isinstance(error, Refusal):

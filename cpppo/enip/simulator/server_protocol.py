@@ -204,7 +204,11 @@ class EnipProtocol(protocol.Protocol):
             if frame is NEED_DATA:
                 break
             link.requests += 1
-            self._queue(self.handle(frame, link))
+            reply = self.handle(frame, link)
+            if reply.__class__ is encap.Frame and not (self._pending or link.eof):  # (most: sent as they come)
+                self._out.append(connection.send(reply))
+            else:
+                self._queue(reply)
             if len(self._out) >= _BATCH:
                 self._write_out()
         if self._out:
@@ -243,7 +247,7 @@ class EnipProtocol(protocol.Protocol):
 
     def _queue(self, reply: Any) -> None:
         """Send replies in request order; a Deferred one holds back those after it."""
-        waits = isinstance(reply, defer.Deferred)
+        waits = reply.__class__ is not encap.Frame and isinstance(reply, defer.Deferred)
         if not waits and not self._pending:
             self._send(reply)
             return

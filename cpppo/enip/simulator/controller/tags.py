@@ -17,6 +17,7 @@ offset the client sends.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import defer
@@ -43,6 +44,20 @@ PARTIAL, NOT_ENOUGH, TOO_MUCH, GENERAL = 0x06, 0x13, 0x15, 0xFF
 PRIVILEGE = 0x0F  # a write to a Read Only tag, any access to an ExternalAccess None tag
 READ_ONLY, NO_ACCESS = 2, 3  # external access, as the Symbol object's attribute 10 reports it
 OUT_OF_RANGE, TYPE_MISMATCH = 0x2105, 0x2107
+
+
+@dataclass(slots=True, eq=False)
+class _KnownRead:
+    """A Read Tag request of an atomic tag served before (the same object again: a connection keeps
+    the requests it decoded by their bytes): its tag and first element, and its last reply with the
+    value bytes in it.  That reply serves again while the bytes read are the same (a poller reading a
+    value that did not change): it is immutable, and a write changes the bytes."""
+
+    request: cip.Request
+    tag: Attribute
+    start: int
+    data: bytes | None = None
+    reply: cip.Reply | None = None
 
 
 def _unforced(attribute: Attribute, name: str | None = None) -> Attribute:
@@ -167,10 +182,12 @@ class Tags:
         body = request.body
         reply_service = request.service | 0x80
         known = self._reads.get(id(request))
-        if known is not None and known[0] is request:   # a read served before: only the checks remain
-            tag = _unforced(known[1])
+        if known is not None and known.request is request:   # a read served before: only the checks remain
+            tag = known.tag
+            if tag.error:
+                _unforced(tag)
             if getattr(tag, "external_access", 0) != NO_ACCESS:
-                return self._read(tag, known[2], reply_service, body.elements, 0, budget)
+                return self._read(tag, known.start, reply_service, body.elements, 0, budget, known)
         tag, rest = self.locate(request.path)
         access = getattr(tag, "external_access", 0)
         if access == NO_ACCESS or ((access == READ_ONLY or getattr(tag, "constant", False)) and isinstance(
@@ -183,8 +200,9 @@ class Tags:
             return self._serve_bit(tag, rest[:-1], rest[-1].bit, request)
         if isinstance(body, logix.ReadTag):
             start = self._element(tag, rest)
-            self._reads.remember(id(request), (request, tag, start), _ENTRY_COST)
-            return self._read(tag, start, reply_service, body.elements, 0, budget)
+            known = _KnownRead(request, tag, start)
+            self._reads.remember(id(request), known, _ENTRY_COST + budget)  # (its reply's bytes: within budget)
+            return self._read(tag, start, reply_service, body.elements, 0, budget, known)
         if isinstance(body, logix.ReadTagFragmented):
             return self._read(tag, self._element(tag, rest), reply_service, body.elements, body.offset, budget)
         if isinstance(body, (logix.WriteTag, logix.WriteTagFragmented)):
@@ -239,8 +257,9 @@ class Tags:
         raise Refusal(0x08, message=f"service 0x{request.service:02X} not supported on a bit")
 
     def _read(self, attribute: Attribute, start: int, reply_service: int, elements: int, offset: int,
-              budget: int) -> Any:
-        self._check_range(attribute, start, elements)
+              budget: int, known: _KnownRead | None = None) -> Any:
+        if elements < 1 or start + elements > len(attribute):
+            self._check_range(attribute, start, elements)  # (refuses it)
         size = attribute.cip.size
         if not size:
             return self._read_strings(attribute, reply_service, start, elements, offset, budget)
@@ -252,15 +271,26 @@ class Tags:
         count = min(elements - offset // size, room // size)
         status = PARTIAL if offset + count * size < total else 0
         values = attribute[first:first + count]
+        # (Deferred is an abstract class: isinstance costs a call of Python, so a list is known first)
+        if values.__class__ is not list and isinstance(values, defer.Deferred):
+            return values.addCallback(self._read_reply, attribute, first, count, reply_service, status, known)
+        return self._read_reply(values, attribute, first, count, reply_service, status, known)
 
-        def reply(values: list) -> cip.Reply:
-            if self.on_access is not None:
-                self.on_access("read", attribute, first, first + count, values)
-            return cip.Reply(reply_service, status, (),
-                             body=logix.ReadTagReply(attribute.cip.code, attribute.cip.encode(values)))
-        if isinstance(values, defer.Deferred):
-            return values.addCallback(reply)
-        return reply(values)
+    def _read_reply(self, values: list, attribute: Attribute, first: int, count: int, reply_service: int,
+                    status: int, known: _KnownRead | None = None) -> cip.Reply:
+        """The reply to a read of *values* (read now, or late: an Attribute whose reads are slow); for a
+        *known* read whose value bytes are those of its last reply, that reply."""
+        if self.on_access is not None:
+            self.on_access("read", attribute, first, first + count, values)
+        data = attribute.cip.encode(values)
+        if known is None:
+            return cip.Reply(reply_service, status, (), body=logix.ReadTagReply(attribute.cip.code, data))
+        reply = known.reply
+        if reply is None or known.data != data or reply.status != status:
+            reply = known.reply = cip.Reply(reply_service, status, (),
+                                            body=logix.ReadTagReply(attribute.cip.code, data))
+            known.data = data
+        return reply
 
     def _read_strings(self, attribute: Attribute, reply_service: int, start: int, elements: int, offset: int,
                       budget: int) -> cip.Reply:

@@ -12,8 +12,11 @@ peers fill are bounded per process.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ from cpppo.plant.build import Builder
 from cpppo.plant.chassis import Chassis
 from cpppo.plant.model import ControllerSpec, DeviceSpec, ModbusSpec, Plant, PlantError
 
-__all__ = ["PlantServer", "Served", "start"]
+__all__ = ["PlantServer", "Served", "start", "long_lived"]
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,8 @@ class PlantServer:
                  len(self.plant.controllers), len(self._transports), len(self.plant.modbus))
 
     def start(self) -> PlantServer:
-        self.build()
+        with long_lived():
+            self.build()
         self.listen()
         return self
 
@@ -152,6 +156,27 @@ class PlantServer:
         if web is not None:
             stopping.append(defer.maybeDeferred(web.stopListening))
         return defer.gatherResults(stopping)
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build what lives as long as the process with the cyclic collector paused, then freeze it.
+
+    Why: a plant of 1,000 controllers is some 200,000 objects that are never garbage.  Built
+    with the collector running, each full collection rescans all built so far (a third of a
+    1,000-controller start-up); left in the collected generations, every later full collection,
+    which the clients' connections and requests trigger now and then, rescans them all again
+    (0.16 s a time at 1,000 controllers, beside the 2 s of CPU that 10,000 reads cost).  Frozen
+    (:func:`gc.freeze`), they are never scanned; their memory is still freed when they are released.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
 
 
 def start(plant: Plant, reactor: Any = None, **kwds: Any) -> PlantServer:

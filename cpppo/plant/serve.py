@@ -80,11 +80,11 @@ class PlantServer:
     """A plant served in *reactor*; ``served`` maps each name to its :class:`Served`, in plant order."""
 
     def __init__(self, plant: Plant, reactor: Any, limits: Limits | None = None, udp: bool = True,
-                 cache_bytes: int = 16 << 20) -> None:
+                 cache_bytes: int = 16 << 20, logic: str | None = None, scan_period: float = 0.010) -> None:
         self.plant = plant
         self.reactor = reactor
         self.udp = udp
-        self.builder = Builder(plant.file, reactor, limits, cache_bytes)
+        self.builder = Builder(plant.file, reactor, limits, cache_bytes, logic=logic, scan_period=scan_period)
         self.served: dict[str, Served] = {}
         self.web: Any = None  # the plant web server's port, if any
         self._transports: list[tuple[ControllerSpec, Transport]] = []  # (the first controller there, its listener)
@@ -145,11 +145,13 @@ class PlantServer:
         return self
 
     def stop(self) -> defer.Deferred:
-        """Close every client connection and every port (the web server's too)."""
+        """Close every client connection and every port (the web server's too); stop every program."""
         stopping = [transport.stop() for _, transport in self._transports]
         for served in self.served.values():
             if isinstance(served.device, ControllerSpec):
                 served.service.connections.clear()  # (their idle timers)
+                if served.service.controller.logic is not None:  # its L5X's program: no more scans
+                    served.service.controller.logic.stop()
             elif served.service.running:
                 stopping.append(defer.maybeDeferred(served.service.stopService))
         web, self.web = self.web, None

@@ -10,6 +10,7 @@ its identity, a chassis' second slot by its route path; pymodbus a device's own 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -28,30 +29,24 @@ from tests.peers.process import ServerProcess
 LINE = re.compile(r"^(\S+) (enip|modbus) (\S+):(\d+)(?: slot (\d+))?$", re.M)
 
 
+def _toml(value: object) -> str:
+    """*value* (a string, a number, a list of strings or a table of them) as TOML: JSON's form, but a table's."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+    return json.dumps(value)
+
+
 def _plant_file(folder: Path, net: int) -> Path:
+    """Seven lone controllers, a chassis of three, four Modbus devices (each with its number in its registers)."""
+    entries = [("controllers", {"name": "line{i}", "count": 7, "address": f"127.{net}.1.1", "tags": ["Count=DINT[4]"],
+                                "identity": {"product_name": "Line {i}"}}),
+               ("controllers", {"name": "rack{i}", "count": 3, "slot": 1, "address": f"127.{net}.8.1",
+                                "tags": ["Count=DINT[4]"], "identity": {"product_name": "Rack {i}"}}),
+               ("modbus", {"name": "meter{i}", "count": 4, "address": f"127.{net}.9.1:0",
+                           "registers": ["40001-40004={i}"]})]
     path = folder / "plant.toml"
-    path.write_text(f"""\
-[[controllers]]
-name = "line{{i}}"
-count = 7
-address = "127.{net}.1.1"
-tags = ["Count=DINT[4]"]
-identity = {{ product_name = "Line {{i}}" }}
-
-[[controllers]]
-name = "rack{{i}}"
-count = 3
-slot = 1
-address = "127.{net}.8.1"
-tags = ["Count=DINT[4]"]
-identity = {{ product_name = "Rack {{i}}" }}
-
-[[modbus]]
-name = "meter{{i}}"
-count = 4
-address = "127.{net}.9.1:0"
-registers = ["40001-40004={{i}}"]
-""")
+    path.write_text("".join(f"[[{table}]]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in keys.items())
+                            for table, keys in entries))
     return path
 
 

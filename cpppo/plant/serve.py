@@ -165,11 +165,11 @@ def long_lived() -> Iterator[None]:
     """Build what lives as long as the process with the cyclic collector paused, then freeze it.
 
     Why: a plant of 1,000 controllers is some 200,000 objects that are never garbage.  Built
-    with the collector running, each full collection rescans all built so far (a third of a
-    1,000-controller start-up); left in the collected generations, every later full collection,
-    which the clients' connections and requests trigger now and then, rescans them all again
-    (0.16 s a time at 1,000 controllers, beside the 2 s of CPU that 10,000 reads cost).  Frozen
-    (:func:`gc.freeze`), they are never scanned; their memory is still freed when they are released.
+    with the collector running, each full collection rescans all built so far (about a third of
+    a 1,000-controller build); left in the collected generations, every later full collection
+    (1,000 clients connecting trigger one) rescans them all again: 0.16 to 0.5 s at 1,000
+    controllers, a pause every client of the plant sees.  Frozen (:func:`gc.freeze`), they are
+    never scanned; their memory is still freed when they are released.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -2,9 +2,10 @@
 
 Why: the limits (README, "Limits") bound what a peer can make a controller hold; in a plant a
 peer that fills one controller's session or connection table must not refuse clients of another.
-``twistd -n cpppo-plant --max-sessions 2 --max-forward-opens 1`` serves two lone controllers and
-a chassis of two; raw RegisterSession requests and pycomm3's Forward Open (its connected
-messaging) find each controller's bound, and the chassis' sessions are its address's (one table).
+``twistd -n cpppo-plant --max-sessions 2 --max-forward-opens 1 --max-connections 4`` serves two
+lone controllers and a chassis of two; raw connections and RegisterSession requests, and
+pycomm3's Forward Open (its connected messaging), find each controller's bound; the chassis'
+sessions are its address's (one table).
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def plant() -> Iterator[dict[str, str]]:
     outdir = tempfile.TemporaryDirectory(prefix="plant-limits-")
     net = random.randrange(100, 250)
     path = Path(outdir.name) / "plant.toml"
-    path.write_text(f'[[controllers]]\nname = "c{{i}}"\ncount = 2\naddress = "127.{net}.1.1"\ntags = ["X=DINT[2]"]\n'
+    path.write_text(f'[[controllers]]\nname = "c{{i}}"\ncount = 4\naddress = "127.{net}.1.1"\ntags = ["X=DINT[2]"]\n'
                     f'[[controllers]]\nname = "r{{i}}"\ncount = 2\nslot = 1\naddress = "127.{net}.2.1"\n'
                     f'tags = ["X=DINT[2]"]\n')
     twistd = shutil.which("twistd", path=str(Path(sys.executable).parent)) or "twistd"
     with open(Path(outdir.name) / "output", "wb") as out:
         proc = subprocess.Popen([twistd, "-n", "--pidfile=", "cpppo-plant", "-A", "--max-sessions", "2",
-                                 "--max-forward-opens", "1", str(path)], cwd=outdir.name, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                 "--max-forward-opens", "1", "--max-connections", "4", str(path)],
+                                cwd=outdir.name, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
     with ServerProcess(proc, proc.args, outdir) as process:
         deadline = time.monotonic() + 60
         while "started in" not in process.output() and time.monotonic() < deadline and process.alive():
@@ -84,10 +86,33 @@ def test_forward_opens_are_bounded_per_controller(plant: dict[str, str]) -> None
     first.open()
     try:
         assert first._target_is_connected
-        with pytest.raises((CommError, ResponseError)):  # c0's one Forward Open is taken
-            LogixDriver(plant["c0"], init_tags=False, init_program_tags=False).open()
+        second = LogixDriver(plant["c0"], init_tags=False, init_program_tags=False)
+        try:
+            with pytest.raises((CommError, ResponseError)):  # c0's one Forward Open is taken
+                second.open()
+        finally:
+            second.close()
         for where in (plant["c1"], f"{plant['r0']}/1", f"{plant['r1']}/2"):  # every other controller has its own
             with LogixDriver(where, init_tags=False, init_program_tags=False) as other:
                 assert other._target_is_connected
     finally:
         first.close()
+
+
+def _answers(sock: socket.socket) -> bool:
+    """Whether *sock*'s server answers a List Identity on it (False: it closed the connection)."""
+    sock.sendall(encap.encode_frame(encap.Frame(encap.LIST_IDENTITY)))
+    try:
+        return bool(sock.recv(4096))
+    except ConnectionResetError:
+        return False
+
+
+def test_connections_are_bounded_per_controller(plant: dict[str, str]) -> None:
+    # (c2 and c3: controllers no other test here connects to, so no closing connection of theirs is still counted)
+    held = [socket.create_connection((plant[name], 44818), timeout=5.0) for name in ["c2"] * 5 + ["c3"] * 4]
+    try:
+        assert [_answers(sock) for sock in held] == [True] * 4 + [False] + [True] * 4  # c2's 5th is closed
+    finally:
+        for sock in held:
+            sock.close()

@@ -235,6 +235,12 @@ def test_the_web_index_lists_every_device_and_serves_each_controllers_api(plant:
         assert b"<html" in reply.read()
 
 
+def test_a_controllers_program_is_in_its_own_web_api(plant: RunningPlant) -> None:
+    logic = _get(plant, "/tank/api/server/logic")["data"]["server"]["logic"]  # its L5X's program, scanning
+    assert logic["mode"] == "Run" and logic["routines"][0]["routine"] == "MainRoutine"
+    assert _get(plant, "/filler3/api/server/logic")["data"] == {}  # no program there
+
+
 def test_the_index_and_a_controllers_live_page_in_a_browser(plant: RunningPlant, browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

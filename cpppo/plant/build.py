@@ -36,14 +36,18 @@ def _identity(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
 class Builder:
     """Builds a plant's devices, sharing what is immutable between them.
 
-    *limits* are each controller's (a copy each); *cache_bytes* the process's.
+    *limits* are each controller's (a copy each); *cache_bytes* the process's; *logic* and
+    *scan_period* (``--logic``, ``--scan-period``) each controller's program's, if its L5X has one.
     """
 
-    def __init__(self, file: str, clock: Any, limits: Limits | None = None, cache_bytes: int = 16 << 20) -> None:
+    def __init__(self, file: str, clock: Any, limits: Limits | None = None, cache_bytes: int = 16 << 20,
+                 logic: str | None = None, scan_period: float = 0.010) -> None:
         self.file = file
         self.clock = clock
         self.limits = limits or Limits()
         self.cache_bytes = cache_bytes
+        self.logic = logic
+        self.scan_period = scan_period
         self._settings: dict[tuple[Any, ...], opts.Settings] = {}  # (tags, files) -> loaded settings
         self._ranges: dict[tuple[str, ...], list[Range]] = {}
 
@@ -53,7 +57,8 @@ class Builder:
         if settings is None:
             settings = opts.Settings(tag_args=list(controller.tags), tag_files=list(controller.tags_file),
                                      l5x_files=list(controller.l5x), csv_files=list(controller.csv),
-                                     limits=self.limits, cache_bytes=self.cache_bytes)
+                                     limits=self.limits, cache_bytes=self.cache_bytes, logic=self.logic,
+                                     scan_period=self.scan_period)
             try:
                 opts.load(settings)
             except (ValueError, OSError) as error:

@@ -35,6 +35,10 @@ OPTIONS: tuple[tuple[str, str | None, str, str], ...] = (
     ("host", None, "ADDRESS", "serve the shard's devices at this address (each keeps its port and slot) instead of the "
                    "file's: a pod's or container's own IP address"),
     ("log", "l", "FILE", "log to FILE (rotating, 10 MB, 5 copies)"),
+    ("logic", None, "run|program", "the mode each controller's L5X program starts in (default: run, when it has "
+                    "routines)"),
+    ("scan-period", None, "MS", "each controller's continuous task's minimum period in milliseconds (default 10): "
+                         "a plant of many programs scans each less often"),
     *((option, None, "SECONDS" if option == "idle-timeout" else "N", text) for option, text in opts.LIMIT_OPTIONS),
 )
 #: (long name, short name, help): flags.
@@ -56,6 +60,8 @@ class Config:
     log_file: str | None = None
     limits: Limits = field(default_factory=Limits)
     cache_bytes: int = 16 << 20
+    logic: str | None = None  # each controller's program's mode at start (None: run, when it has routines)
+    scan_period: float = 0.010  # seconds: each program's continuous task's minimum period
 
 
 def parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -75,6 +81,9 @@ def configure(args: argparse.Namespace) -> Config:
     """The :class:`Config` parsed options describe: the plant file read (ValueError: one line)."""
     settings = opts.Settings()
     opts.parse_limits(args, settings)  # (per controller; and the process's cache bytes)
+    if args.logic not in (None, "run", "program"):
+        raise ValueError(f"--logic {args.logic!r} is not run or program")
+    scan_period = opts.parse_scan_period(args.scan_period or "10")
     plant = read(args.plant)
     if args.shard:
         plant = shard(plant, *parse_shard(args.shard))
@@ -85,7 +94,8 @@ def configure(args: argparse.Namespace) -> Config:
         check(plant)  # (now at one address: a shared address needs distinct slots)
     web = opts.parse_address(args.web, default_port=80, default_host="127.0.0.1") if args.web else None
     return Config(plant, web=web, udp=not args.no_udp, address_output=args.address_output, verbose=args.verbose,
-                  log_file=args.log, limits=settings.limits, cache_bytes=settings.cache_bytes)
+                  log_file=args.log, limits=settings.limits, cache_bytes=settings.cache_bytes, logic=args.logic,
+                  scan_period=scan_period)
 
 
 def serve(config: Config, reactor: Any = None, out: Any = None) -> Any:
@@ -99,7 +109,7 @@ def serve(config: Config, reactor: Any = None, out: Any = None) -> Any:
     began = time.monotonic()
     raise_limit(config.plant, config.udp)
     server = PlantServer(config.plant, reactor, limits=config.limits, udp=config.udp,
-                         cache_bytes=config.cache_bytes).start()
+                         cache_bytes=config.cache_bytes, logic=config.logic, scan_period=config.scan_period).start()
     if config.web is not None:
         from cpppo.plant.web import start_plant_web
 

@@ -137,9 +137,17 @@ def parse_shard(text: str) -> tuple[frozenset[int], int]:
 
 
 def shard(plant: Plant, ks: frozenset[int] | int, n: int) -> Plant:
-    """The part of *plant* shard(s) K of N serve: device j of the expanded list when j mod N is a K."""
+    """The part of *plant* shard(s) K of N serve: device j of the expanded list when j mod N is a K.
+
+    A chassis (controllers sharing an address, by slot) stays whole: each of its controllers goes
+    with the shard of its first.  Split, two processes on one host would each bind the chassis'
+    address (the second could not start), and a pod would serve a slot alone at its own address.
+    """
     mine_k = frozenset((ks,)) if isinstance(ks, int) else ks
-    mine = [d for j, d in enumerate(plant.devices) if j % n in mine_k]
+    first: dict[tuple[str, int], int] = {}  # each address: the place of its first device
+    places = [first.setdefault(d.address, j) if isinstance(d, ControllerSpec) else j
+              for j, d in enumerate(plant.devices)]
+    mine = [d for j, d in zip(places, plant.devices) if j % n in mine_k]
     return replace(plant, controllers=tuple(d for d in mine if isinstance(d, ControllerSpec)),
                    modbus=tuple(d for d in mine if isinstance(d, ModbusSpec)))
 

@@ -12,8 +12,11 @@ peers fill are bounded per process.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ from cpppo.plant.build import Builder
 from cpppo.plant.chassis import Chassis
 from cpppo.plant.model import ControllerSpec, DeviceSpec, ModbusSpec, Plant, PlantError
 
-__all__ = ["PlantServer", "Served", "start"]
+__all__ = ["PlantServer", "Served", "start", "long_lived"]
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +80,11 @@ class PlantServer:
     """A plant served in *reactor*; ``served`` maps each name to its :class:`Served`, in plant order."""
 
     def __init__(self, plant: Plant, reactor: Any, limits: Limits | None = None, udp: bool = True,
-                 cache_bytes: int = 16 << 20) -> None:
+                 cache_bytes: int = 16 << 20, logic: str | None = None, scan_period: float = 0.010) -> None:
         self.plant = plant
         self.reactor = reactor
         self.udp = udp
-        self.builder = Builder(plant.file, reactor, limits, cache_bytes)
+        self.builder = Builder(plant.file, reactor, limits, cache_bytes, logic=logic, scan_period=scan_period)
         self.served: dict[str, Served] = {}
         self.web: Any = None  # the plant web server's port, if any
         self._transports: list[tuple[ControllerSpec, Transport]] = []  # (the first controller there, its listener)
@@ -136,17 +139,18 @@ class PlantServer:
                  len(self.plant.controllers), len(self._transports), len(self.plant.modbus))
 
     def start(self) -> PlantServer:
-        self.build()
+        with long_lived():
+            self.build()
         self.listen()
         return self
 
     def stop(self) -> defer.Deferred:
-        """Close every client connection and every port (the web server's too)."""
+        """Close every client connection and every port (the web server's too); stop every program."""
         stopping = [transport.stop() for _, transport in self._transports]
         for served in self.served.values():
             if isinstance(served.device, ControllerSpec):
                 served.service.connections.clear()  # (their idle timers)
-                if served.service.controller.logic is not None:  # (its L5X's program: no scan left on the reactor)
+                if served.service.controller.logic is not None:  # its L5X's program: no more scans
                     served.service.controller.logic.stop()
             elif served.service.running:
                 stopping.append(defer.maybeDeferred(served.service.stopService))
@@ -154,6 +158,27 @@ class PlantServer:
         if web is not None:
             stopping.append(defer.maybeDeferred(web.stopListening))
         return defer.gatherResults(stopping)
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build what lives as long as the process with the cyclic collector paused, then freeze it.
+
+    Why: a plant of 1,000 controllers is some 200,000 objects that are never garbage.  Built
+    with the collector running, each full collection rescans all built so far (about a third of
+    a 1,000-controller build); left in the collected generations, every later full collection
+    (1,000 clients connecting trigger one) rescans them all again: 0.16 to 0.5 s at 1,000
+    controllers, a pause every client of the plant sees.  Frozen (:func:`gc.freeze`), they are
+    never scanned; their memory is still freed when they are released.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
 
 
 def start(plant: Plant, reactor: Any = None, **kwds: Any) -> PlantServer:

@@ -21,8 +21,7 @@ from typing import Any
 
 from twisted.web import resource, util
 
-from cpppo.enip.web.api import Api
-from cpppo.enip.web.app import make_app, serve_site
+from cpppo.enip.web.app import controller_api, make_app, serve_site
 from cpppo.enip.web.guard import Guard
 from cpppo.plant.model import ControllerSpec
 
@@ -90,7 +89,8 @@ class PlantIndex(resource.Resource):
         app = self._apps.get(name)
         if app is None:
             view = _View(served.service.controller, served.transport)
-            app = self._apps[name] = make_app(Api(view, self.reactor), self.guard, prefix=f"/{name}").resource()
+            app = self._apps[name] = make_app(controller_api(view, self.reactor), self.guard,
+                                              prefix=f"/{name}").resource()
         return app
 
     def render_GET(self, request: Any) -> bytes:

@@ -82,6 +82,13 @@ class Sharding(unittest.TestCase):
         self.assertEqual(len(names), len(set(names)))
         self.assertEqual([d.name for d in parts[1].devices[:2]], ["filler0", "filler3"])  # j mod 3 = 1
 
+    def test_a_chassis_stays_whole_in_its_first_slots_shard(self) -> None:
+        plant = parse(EXAMPLE, "plant.toml")  # rack0 is device 201 (201 mod 3 = 0), rack1 device 202
+        parts = [[d.name for d in shard(plant, k, 3).devices] for k in range(3)]
+        self.assertEqual([[n for n in part if n.startswith("rack")] for part in parts], [["rack0", "rack1"], [], []])
+        self.assertIn("meter0", parts[2])  # device 203: the others keep j mod N = K
+        self.assertEqual(sum(map(len, parts)), len(plant.devices))
+
     def test_several_shards_in_one_process(self) -> None:
         plant = parse(EXAMPLE, "plant.toml")
         self.assertEqual([d.name for d in shard(plant, *parse_shard("201,202/213")).devices], ["rack0", "rack1"])

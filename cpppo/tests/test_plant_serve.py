@@ -16,10 +16,11 @@ from contextlib import redirect_stderr
 from dataclasses import replace
 
 from twisted.internet import defer, reactor
+from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from cpppo.enip.web.guard import Guard
-from cpppo.plant.cli import configure, serve
+from cpppo.plant.cli import configure, parser, serve
 from cpppo.plant.fdlimit import HEADROOM, needed, raise_limit
 from cpppo.plant.model import ControllerSpec, EntryRef, Plant, PlantError
 from cpppo.plant.reader import parse
@@ -125,6 +126,50 @@ class WebIndex(unittest.TestCase):
         clock[0] += 1.5
         devices = index.listing()["devices"]
         self.assertEqual([(d["requests"], d["requests_per_s"]) for d in devices], [(0, 0.0), (30, 15.0), (5, 2.5)])
+
+
+class Programs(unittest.TestCase):
+    """Controllers built from one L5X with a program: each runs its own, on its own tags, at the plant's
+    ``--scan-period``; ``--logic program`` starts them all stopped; a stopped plant scans no more."""
+
+    def plant(self, *options: str) -> tuple[PlantServer, Clock]:
+        folder = os.path.dirname(data_file("logic/conveyor.L5X"))
+        with open(os.path.join(tempfile.mkdtemp(), "plant.toml"), "w") as file:
+            file.write(f'[[controllers]]\nname = "line{{i}}"\ncount = 2\naddress = "{_net()}.1:0"\n'
+                       f'l5x = ["{folder}/conveyor.L5X"]\n')
+        self.addCleanup(os.remove, file.name)
+        clock = Clock()
+        config = configure(parser().parse_args([*options, file.name]))
+        server = PlantServer(config.plant, clock, logic=config.logic, scan_period=config.scan_period)
+        server.build()
+        clock.advance(0)
+        return server, clock
+
+    def test_each_controller_scans_its_own_program_at_the_plants_period(self):
+        server, clock = self.plant("--scan-period", "50")
+        one, two = (server.served[name].service for name in ("line0", "line1"))
+        one.tags["Start"].value = True  # line0's conveyor only: 3 parts of 1 s each fill its batch
+        for _ in range(70):  # 3.5 s at 50 ms a scan
+            clock.advance(0.05)
+        self.assertEqual((one.tags["Batch"].value, one.tags["Full"].value), (3, True))
+        self.assertEqual((two.tags["Batch"].value, two.tags["Full"].value), (0, False))
+        server.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])  # its programs stopped with it
+
+    def test_logic_program_starts_every_program_stopped(self):
+        server, clock = self.plant("--logic", "program")
+        one = server.served["line0"].service
+        one.tags["Start"].value = True
+        clock.advance(5.0)
+        self.assertEqual(one.tags["Batch"].value, 0)
+        server.stop()
+
+    def test_a_bad_logic_or_scan_period_is_one_line(self):
+        for options, message in [(["--scan-period", "fast"], "--scan-period 'fast' is not milliseconds"),
+                                 (["--logic", "walk"], "--logic 'walk' is not run or program")]:
+            with self.assertRaises(ValueError) as caught:
+                configure(parser().parse_args([*options, data_file("tagfile.toml")]))
+            self.assertEqual(str(caught.exception), message)
 
 
 class OpenFiles(unittest.TestCase):

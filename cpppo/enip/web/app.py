@@ -37,7 +37,7 @@ from cpppo.enip.web.guard import Guard, channel_factory
 from cpppo.enip.web.ladder import install as install_logic
 from cpppo.enip.web.page import PAGE
 
-__all__ = ["make_app", "start_web", "serve_site", "parse_api_path", "negotiate"]
+__all__ = ["make_app", "start_web", "controller_api", "serve_site", "parse_api_path", "negotiate"]
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +229,17 @@ def start_web(server_or_service: Any, address: tuple[str, int], reactor: Any = N
     """
     if reactor is None:
         from twisted.internet import reactor
-    service = getattr(server_or_service, "service", server_or_service)
-    api = Api(service, reactor, on_done=on_done)
-    install_logic(api)
+    api = controller_api(getattr(server_or_service, "service", server_or_service), reactor, on_done)
     guard = Guard()
     return serve_site(make_app(api, guard).resource(), guard, address, reactor, "Web API listening")
+
+
+def controller_api(service: Any, reactor: Any, on_done: Callable[[], Any] | None = None) -> Api:
+    """The web API of one controller (*service*: what has its ``controller`` and ``transport``), with
+    ``server/logic`` when it runs a program: one simulator's at ``/``, each of a plant's at ``/<name>/``."""
+    api = Api(service, reactor, on_done=on_done)
+    install_logic(api)
+    return api
 
 
 def serve_site(root: Any, guard: Guard, address: tuple[str, int], reactor: Any, what: str) -> Any:

@@ -300,6 +300,8 @@ class Job:
                 if one.status == 0x06 or forms.wanting(planned, one, self.run.core.shapes, self.run.structures):
                     self.partials.append((position, planned, one))
                     continue
+                if planned.pick is not None:
+                    one = forms.misfit(planned, one)
             elif planned.doubtful:
                 if one.status:   # (a write refused: maybe to a BOOL[] element)
                     self.partials.append((position, planned, one))
@@ -324,6 +326,8 @@ class Job:
 
     def _land(self, reply: cip.Reply) -> None:
         planned = self.planned
+        if planned.pick is not None:   # (a bit of a value that is no integer, or beyond its size: fails)
+            reply = forms.misfit(planned, reply)
         one = Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
                       planned.request, reply, planned.method, planned)
         if self.partials:

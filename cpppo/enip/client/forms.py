@@ -22,7 +22,7 @@ from cpppo.enip.codec.epath import Bit, Logical
 
 __all__ = ["adapt", "as_bool_array", "values", "bit_of", "element_of", "string_fallback", "MASK_SIZES",
            "maybe_bool_read", "maybe_bool_element", "word_probe", "is_dword", "unknown_structure", "wanting",
-           "tag_key", "misfit"]
+           "tag_key", "misfit", "as_bool_write", "is_bools"]
 
 #: Read Modify Write mask sizes: the smallest that holds the bit is used (a mask may be smaller
 #: than the element, never larger).
@@ -150,6 +150,22 @@ def as_bool_array(planned: Planned) -> Planned:
     if len(data) != 1:
         raise ValueError(f"{_named(planned)}: one BOOL[] element at a time, not {len(data)}")
     return _replace(planned, (_rmw(base + (word,), first % 32, data[0], _named(planned)),))
+
+
+def as_bool_write(planned: Planned) -> Planned:
+    """A refused write of 0 or 1 to an element of a BOOL[] of bytes (the original cpppo
+    simulator's, type 0xC1 per element), again as a write of one BOOL: the value, not its cast,
+    says what was meant (``Bits[2]=1``, INT by default, is a bit)."""
+    value = _truth((planned.op.get("data") or [None])[0], _named(planned))
+    request = cip.Request(Service.WRITE_TAG, planned.request.path,
+                          body=logix.WriteTag(types.BOOL.code, 1, types.BOOL.encode([value])))
+    return _replace(planned, (request,))
+
+
+def is_bools(reply: cip.Reply) -> bool:
+    """A read reply of BOOLs (0xC1): an array of them stored a byte each (not a Logix BOOL[])."""
+    body = reply.body
+    return reply.status == 0 and isinstance(body, logix.ReadTagReply) and body.type == types.BOOL.code
 
 
 def is_dword(reply: cip.Reply) -> bool:

@@ -26,9 +26,10 @@ from tests import enip_server_fixture as fx
 from tests.peers import original
 
 ROOT = Path(__file__).resolve().parent.parent
-TAGFILE = ROOT / "cpppo" / "tests" / "data" / "tagfile.toml"   # Motor and Line (a Line holds a Motor) UDTs
-TAGS = ("--tags", str(TAGFILE), "Text=STRING", "Names=STRING[4]", "Short=SSTRING", "Bits=BOOL[64]", "Flags=DINT",
-        "Grid=DINT[5,5]", "Counts=INT[4]")
+DATA = ROOT / "cpppo" / "tests" / "data"
+# Motor and Line (a Line holds a Motor) UDTs, and Text=STRING Names=STRING[4] Short=SSTRING Bits=BOOL[64]
+# Flags=DINT Grid=DINT[5,5] Counts=INT[4]
+TAGS = ("--tags", str(DATA / "tagfile.toml"), "--tags", str(DATA / "logix_types.toml"))
 TIMEOUT = 60
 
 

@@ -45,6 +45,7 @@ class TestLayout(unittest.TestCase):
         bad = {"unknown type": {"tags": [{"name": "X", "type": "Nope"}]},
                "no name": {"types": {"T": {"members": [{"type": "INT"}]}}},
                "bad dims": {"tags": [{"name": "X", "type": "INT", "dims": [0]}]},
+               "SSTRING member": {"types": {"T": {"members": [{"name": "S", "type": "SSTRING"}]}}},
                "redefined": {"types": {"STRING": {"members": []}}}}
         for what, content in bad.items():
             path = self.mktemp() + ".json"
@@ -52,6 +53,15 @@ class TestLayout(unittest.TestCase):
                 json.dump(content, file)
             with self.subTest(what), self.assertRaises(ValueError):
                 tagfile.load([path])
+
+    def test_every_logix_type_the_client_speaks(self) -> None:
+        """logix_types.toml: STRINGs, a STRING array, an SSTRING tag (a CIP SSTRING: a tag, never
+        a member, having no fixed size), a BOOL[], a DINT, a 2-D array."""
+        loaded = tagfile.load([PLANT, data_file("logix_types.toml")])
+        kinds = {t.name: (t.type if isinstance(t.type, str) else t.type.name, t.dims) for t in loaded.tags}
+        self.assertEqual({name: kinds[name] for name in ("Text", "Names", "Short", "Bits", "Grid")}, {
+            "Text": ("STRING", ()), "Names": ("STRING", (4,)), "Short": ("SSTRING", ()), "Bits": ("BOOL", (64,)),
+            "Grid": ("DINT", (5, 5))})
 
     def test_usage_error_for_a_bad_file(self) -> None:
         ap = options.parser()

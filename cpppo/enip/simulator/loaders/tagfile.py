@@ -137,7 +137,7 @@ def _tag(spec: dict[str, Any], types: dict[str, Structure], prefix: str, where: 
         raise ValueError(f"{where}: a tag needs a name and a type")
     dims = _dims(spec.get("dims"), f"{where} tag {name!r}")
     known = {k.upper(): v for k, v in types.items()}
-    if kind in _ATOMIC:
+    if kind in _ATOMIC or kind == "SSTRING":   # (a CIP SSTRING tag; no member: it has no fixed size)
         resolved: str | Structure = kind
     elif kind in PREDEFINED:
         resolved = PREDEFINED[kind]

@@ -245,7 +245,8 @@ def misfit(planned: Planned, reply: cip.Reply) -> cip.Reply:
         return reply
     kind = types.TYPES_BY_CODE.get(body.type)
     if kind is None or kind.hi is None or not kind.size:   # (only the integer types have a range)
-        return cip.Reply(reply.service, int(GeneralStatus.GENERAL_ERROR), (int(LogixExtendedStatus.DATA_TYPE_MISMATCH),))
+        return cip.Reply(reply.service, int(GeneralStatus.GENERAL_ERROR),
+                         (int(LogixExtendedStatus.DATA_TYPE_MISMATCH),))
     if how[1] >= 8 * kind.size:
         return cip.Reply(reply.service, int(GeneralStatus.INVALID_PARAMETER_VALUE))
     return reply

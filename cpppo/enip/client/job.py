@@ -334,7 +334,7 @@ class Job:
         self.position, self.planned, reply = self.partials.popleft()
         self.learning = None
         planned = self.planned
-        if planned.method == "write":
+        if reply is not None and planned.method == "write":
             self.handler = self._on_write
             self._on_write(reply)
         elif reply is None:   # a read of a tag the packet's refused write was then written to

@@ -63,7 +63,8 @@ def test_cli_strings_bits_arrays_and_structures(ours):
     assert printed(ours.port, "Text=(STRING)hello", "Text", "Names[2]=(STRING)pump", "Names[0-3]",
                    "Short=(SSTRING)short one", "Short", "Bits[35]=1", "Bits[35]", "Bits[32-36]", "Flags=(DINT)1",
                    "Flags.5=1", "Flags.5", "Flags", "Grid[2,3]=(DINT)23", "Grid[2,3]", "Motor1",
-                   "Lines[1].Motor.Speed=7.5", "Lines[1].Motor") == [
+                   "Lines[1].Motor.Speed=7.5", "Lines[1].Motor", "Lines[1].Count.40=1", "Motor1.Faults[1].1",
+                   "Motor1.Faults[0].3=1", "Motor1.Faults[0]") == [
         "Text              <= ['hello']: 'OK'",
         "Text              == ['hello']: 'OK'",
         "Names[2][  2-2  ]+  0 <= ['pump']: 'OK'",
@@ -84,6 +85,10 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         "Lines[1].Motor.Speed              <= [7.5]: 'OK'",
         "Lines[1].Motor              == [{'Speed': 7.5, 'Running': False, 'Faulted': False, 'Faults': [0, 0, 0, 0], "
         "'Label': ''}]: 'OK'",
+        "Lines[1].Count.40              <= [1]: 'OK'",
+        "Motor1.Faults[1].1              == [True]: 'OK'",
+        "Motor1.Faults[0].3              <= [1]: 'OK'",
+        "Motor1.Faults[0][  0-0  ]+  0 == [9]: 'OK'",
     ]
     with plc(ours.port) as second:   # pycomm3's opinion of what we wrote
         assert second.read("Text").value == "hello"
@@ -93,6 +98,9 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         assert second.read("Flags").value == 33          # bit 5 set, bit 0 kept: nothing else touched
         assert second.read("Grid[2,3]").value == 23 and second.read("Grid[3,2]").value == 0
         assert second.read("Lines[1].Motor.Speed").value == 7.5
+        assert second.read("Lines[1].Count").value == 1 << 40          # a bit of a LINT member
+        assert second.read("Motor1.Faults{4}").value == [9, 2, 0, 0]   # bit 3 of a member's element, alone
+        assert not second.write("Motor1.Faults[0]", 1).error            # (as the other tests expect it)
 
 
 def test_cli_clears_bits_without_touching_the_rest(ours):

@@ -28,7 +28,7 @@ from tests.peers import original
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "cpppo" / "tests" / "data"
 # Motor and Line (a Line holds a Motor) UDTs, and Text=STRING Names=STRING[4] Short=SSTRING Bits=BOOL[64]
-# Flags=DINT Grid=DINT[5,5] Counts=INT[4]
+# Flags=DINT Grid=DINT[5,5] Counts=INT[4], Panel1 (a UDT with a BOOL[40] member)
 TAGS = ("--tags", str(DATA / "tagfile.toml"), "--tags", str(DATA / "logix_types.toml"))
 TIMEOUT = 60
 
@@ -64,7 +64,7 @@ def test_cli_strings_bits_arrays_and_structures(ours):
                    "Short=(SSTRING)short one", "Short", "Bits[35]=1", "Bits[35]", "Bits[32-36]", "Flags=(DINT)1",
                    "Flags.5=1", "Flags.5", "Flags", "Grid[2,3]=(DINT)23", "Grid[2,3]", "Motor1",
                    "Lines[1].Motor.Speed=7.5", "Lines[1].Motor", "Lines[1].Count.40=1", "Motor1.Faults[1].1",
-                   "Motor1.Faults[0].3=1", "Motor1.Faults[0]") == [
+                   "Motor1.Faults[0].3=1", "Motor1.Faults[0]", "Panel1.Lamps[33]=1", "Panel1.Code") == [
         "Text              <= ['hello']: 'OK'",
         "Text              == ['hello']: 'OK'",
         "Names[2][  2-2  ]+  0 <= ['pump']: 'OK'",
@@ -89,6 +89,8 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         "Motor1.Faults[1].1              == [True]: 'OK'",
         "Motor1.Faults[0].3              <= [1]: 'OK'",
         "Motor1.Faults[0][  0-0  ]+  0 == [9]: 'OK'",
+        "Panel1.Lamps[33][ 33-33 ]+  0 <= [1]: 'OK'",
+        "Panel1.Code              == [7]: 'OK'",
     ]
     with plc(ours.port) as second:   # pycomm3's opinion of what we wrote
         assert second.read("Text").value == "hello"
@@ -101,6 +103,8 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         assert second.read("Lines[1].Count").value == 1 << 40          # a bit of a LINT member
         assert second.read("Motor1.Faults{4}").value == [9, 2, 0, 0]   # bit 3 of a member's element, alone
         assert not second.write("Motor1.Faults[0]", 1).error            # (as the other tests expect it)
+        lamps = second.read("Panel1").value["Lamps"]                    # a structure's BOOL[] member
+        assert [i for i, lamp in enumerate(lamps) if lamp] == [33]
 
 
 def test_cli_clears_bits_without_touching_the_rest(ours):
@@ -154,7 +158,7 @@ DEFERRED = """
         out = {}
         out["write"] = await client.write("Names[3]=(STRING)four")
         out["write_bit"] = await client.write("Bits[9]=1")
-        for tag in ("Motor1", "Lines[0-1]", "Names[2-3]", "Bits[9]", "Flags.0", "Grid[2,3]", "Text"):
+        for tag in ("Motor1", "Lines[0-1]", "Names[2-3]", "Bits[9]", "Flags.0", "Grid[2,3]", "Text", "Panel1"):
             out[tag] = await client.read(tag)
         results = await client.pipeline(["Grid[2,3]", "Flags.5", "Lines[1].Motor"], depth=3, multiple=500)
         out["described"] = [r[1] for r in results]
@@ -176,6 +180,7 @@ def test_deferred_api_decodes_every_type(ours):
     assert out["Motor1"][0] == {"Speed": 1.5, "Running": True, "Faulted": False, "Faults": [1, 2, 0, 0],
                                 "Label": "conveyor"}
     assert [set(line) for line in out["Lines[0-1]"]] == [{"Motor", "Count"}] * 2
+    assert [i for i, lamp in enumerate(out["Panel1"][0]["Lamps"]) if lamp] == [33]   # (as pycomm3 decodes it)
     assert out["Names[2-3]"][1] == "four" and out["Bits[9]"] == [True] and out["Flags.0"] == [True]
     assert out["Grid[2,3]"] == [23] and out["Text"] == ["hello"]
     assert out["described"] == ["Multi. Read  Tag  Grid[2,3]", "Multi. Read  Tag  Flags.5",

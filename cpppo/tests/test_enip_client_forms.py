@@ -201,15 +201,10 @@ class Structures(unittest.TestCase):
     def test_a_bool_array_member_is_its_bits(self) -> None:
         """A BOOL[] member is a DWORD array in its template (as Logix lays it out): decoded to its
         bits, as pycomm3 decodes it, not to the words."""
-        path = self.mktemp() + ".toml"
-        with open(path, "w") as file:
-            file.write('[types.Panel]\nmembers = [{ name = "Lamps", type = "BOOL", dims = 40 },'
-                       ' { name = "Code", type = "SINT" }]\n[[tags]]\nname = "P"\ntype = "Panel"\n'
-                       'value = { Code = 7 }\n')
         pair = Pair()
-        pair.controller.load_tags(tagfile.load([path]))
-        pair.run(["P.Lamps[3]=1", "P.Lamps[33]=1"])
-        (panel,) = pair.run(["P"], structures=True)
+        pair.controller.load_tags(tagfile.load([data_file("logix_types.toml")]))   # (Panel1: a Panel)
+        pair.run(["Panel1.Lamps[3]=1", "Panel1.Lamps[33]=1"])
+        (panel,) = pair.run(["Panel1"], structures=True)
         lamps = panel.val[0]["Lamps"]
         self.assertEqual((len(lamps), [i for i, lamp in enumerate(lamps) if lamp], panel.val[0]["Code"]),
                          (64, [3, 33], 7))   # (two DWORDs: 64 bits, of which the type declares 40)

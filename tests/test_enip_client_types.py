@@ -17,15 +17,19 @@ from pathlib import Path
 
 import pycomm3
 import pytest
+from pycomm3.packets import GenericUnconnectedRequestPacket
+from pycomm3.packets.cip import SendRRDataRequestPacket
+from pycomm3.packets.util import wrap_unconnected_send
 
 from cpppo.enip.client.connector import connector
 from tests import enip_server_fixture as fx
 from tests.peers import original
 
 ROOT = Path(__file__).resolve().parent.parent
-TAGFILE = ROOT / "cpppo" / "tests" / "data" / "tagfile.toml"   # Motor and Line (a Line holds a Motor) UDTs
-TAGS = ("--tags", str(TAGFILE), "Text=STRING", "Names=STRING[4]", "Short=SSTRING", "Bits=BOOL[64]", "Flags=DINT",
-        "Grid=DINT[5,5]", "Counts=INT[4]")
+DATA = ROOT / "cpppo" / "tests" / "data"
+# Motor and Line (a Line holds a Motor) UDTs, and Text=STRING Names=STRING[4] Short=SSTRING Bits=BOOL[64]
+# Flags=DINT Grid=DINT[5,5] Counts=INT[4], Panel1 (a UDT with a BOOL[40] member)
+TAGS = ("--tags", str(DATA / "tagfile.toml"), "--tags", str(DATA / "logix_types.toml"))
 TIMEOUT = 60
 
 
@@ -59,7 +63,8 @@ def test_cli_strings_bits_arrays_and_structures(ours):
     assert printed(ours.port, "Text=(STRING)hello", "Text", "Names[2]=(STRING)pump", "Names[0-3]",
                    "Short=(SSTRING)short one", "Short", "Bits[35]=1", "Bits[35]", "Bits[32-36]", "Flags=(DINT)1",
                    "Flags.5=1", "Flags.5", "Flags", "Grid[2,3]=(DINT)23", "Grid[2,3]", "Motor1",
-                   "Lines[1].Motor.Speed=7.5", "Lines[1].Motor") == [
+                   "Lines[1].Motor.Speed=7.5", "Lines[1].Motor", "Lines[1].Count.40=1", "Motor1.Faults[1].1",
+                   "Motor1.Faults[0].3=1", "Motor1.Faults[0]", "Panel1.Lamps[33]=1", "Panel1.Code") == [
         "Text              <= ['hello']: 'OK'",
         "Text              == ['hello']: 'OK'",
         "Names[2][  2-2  ]+  0 <= ['pump']: 'OK'",
@@ -80,6 +85,12 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         "Lines[1].Motor.Speed              <= [7.5]: 'OK'",
         "Lines[1].Motor              == [{'Speed': 7.5, 'Running': False, 'Faulted': False, 'Faults': [0, 0, 0, 0], "
         "'Label': ''}]: 'OK'",
+        "Lines[1].Count.40              <= [1]: 'OK'",
+        "Motor1.Faults[1].1              == [True]: 'OK'",
+        "Motor1.Faults[0].3              <= [1]: 'OK'",
+        "Motor1.Faults[0][  0-0  ]+  0 == [9]: 'OK'",
+        "Panel1.Lamps[33][ 33-33 ]+  0 <= [1]: 'OK'",
+        "Panel1.Code              == [7]: 'OK'",
     ]
     with plc(ours.port) as second:   # pycomm3's opinion of what we wrote
         assert second.read("Text").value == "hello"
@@ -89,6 +100,11 @@ def test_cli_strings_bits_arrays_and_structures(ours):
         assert second.read("Flags").value == 33          # bit 5 set, bit 0 kept: nothing else touched
         assert second.read("Grid[2,3]").value == 23 and second.read("Grid[3,2]").value == 0
         assert second.read("Lines[1].Motor.Speed").value == 7.5
+        assert second.read("Lines[1].Count").value == 1 << 40          # a bit of a LINT member
+        assert second.read("Motor1.Faults{4}").value == [9, 2, 0, 0]   # bit 3 of a member's element, alone
+        assert not second.write("Motor1.Faults[0]", 1).error            # (as the other tests expect it)
+        lamps = second.read("Panel1").value["Lamps"]                    # a structure's BOOL[] member
+        assert [i for i, lamp in enumerate(lamps) if lamp] == [33]
 
 
 def test_cli_clears_bits_without_touching_the_rest(ours):
@@ -142,7 +158,7 @@ DEFERRED = """
         out = {}
         out["write"] = await client.write("Names[3]=(STRING)four")
         out["write_bit"] = await client.write("Bits[9]=1")
-        for tag in ("Motor1", "Lines[0-1]", "Names[2-3]", "Bits[9]", "Flags.0", "Grid[2,3]", "Text"):
+        for tag in ("Motor1", "Lines[0-1]", "Names[2-3]", "Bits[9]", "Flags.0", "Grid[2,3]", "Text", "Panel1"):
             out[tag] = await client.read(tag)
         results = await client.pipeline(["Grid[2,3]", "Flags.5", "Lines[1].Motor"], depth=3, multiple=500)
         out["described"] = [r[1] for r in results]
@@ -164,6 +180,7 @@ def test_deferred_api_decodes_every_type(ours):
     assert out["Motor1"][0] == {"Speed": 1.5, "Running": True, "Faulted": False, "Faults": [1, 2, 0, 0],
                                 "Label": "conveyor"}
     assert [set(line) for line in out["Lines[0-1]"]] == [{"Motor", "Count"}] * 2
+    assert [i for i, lamp in enumerate(out["Panel1"][0]["Lamps"]) if lamp] == [33]   # (as pycomm3 decodes it)
     assert out["Names[2-3]"][1] == "four" and out["Bits[9]"] == [True] and out["Flags.0"] == [True]
     assert out["Grid[2,3]"] == [23] and out["Text"] == ["hello"]
     assert out["described"] == ["Multi. Read  Tag  Grid[2,3]", "Multi. Read  Tag  Flags.5",
@@ -181,13 +198,44 @@ def theirs(original_venv):
         yield sim
 
 
+class Pycomm3TagRead(GenericUnconnectedRequestPacket):
+    """pycomm3's own Read Tag (0x4C) of a symbolic path, inside its Unconnected Send: its
+    ``generic_message`` takes only class and instance ids, and its ``LogixDriver`` needs the Symbol
+    object the original simulator does not serve.  The reply is decoded with pycomm3's types."""
+
+    def __init__(self, name: str, element: int | None, count: int, route_path: bytes) -> None:
+        super().__init__(service=0x4C, class_code=0, instance=0, request_data=pycomm3.UINT.encode(count),
+                         route_path=route_path, unconnected_send=True)
+        segments = [pycomm3.DataSegment(name)] + ([pycomm3.LogicalSegment(element, "member_id")]
+                                                  if element is not None else [])
+        self.tag_path = pycomm3.PADDED_EPATH.encode(segments, length=True)
+
+    def _setup_message(self) -> None:
+        SendRRDataRequestPacket._setup_message(self)
+        self._msg += [wrap_unconnected_send(b"".join((self.service, self.tag_path, self.request_data)),
+                                            self.route_path)]
+
+
+def pycomm3_reads(port, reads):
+    """pycomm3's opinion of tags of the original simulator: ``{name: value}`` for each
+    ``(name, element, count, pycomm3 type)``."""
+    values = {}
+    with pycomm3.CIPDriver(f"127.0.0.1:{port}") as driver:
+        route = pycomm3.PADDED_EPATH.encode(driver._cfg["cip_path"], length=True, pad_length=True)
+        for name, element, count, kind in reads:
+            reply = driver.send(Pycomm3TagRead(name, element, count, route))
+            assert not reply.error, (name, reply.error)
+            values[name] = kind.decode(reply.data[2:])   # (after the type code)
+    return values
+
+
 def test_same_commands_against_the_original_simulator(theirs):
     """Its STRING is a CIP STRING (0xD0): the Logix form is refused, the CIP form goes, and is
-    remembered for the connection; its BOOL[] is of bytes, read as they are; it has no Read Modify
-    Write, so a bit is only read."""
+    remembered for the connection; its BOOL[] is of bytes, read as they are and written as a BOOL
+    (with or without the cast); it has no Read Modify Write, so a bit is only read."""
     assert printed(theirs.port, "TEXT=(STRING)hello", "TEXT=(STRING)odd", "TEXT", "NAMES[2]=(STRING)pump",
                    "NAMES[0-3]", "SHORT=(SSTRING)hi", "SHORT", "FLAGS=(DINT)33", "FLAGS.5", "FLAGS.1",
-                   "BITS[2]=(BOOL)1", "BITS[2]") == [
+                   "BITS[2]=(BOOL)1", "BITS[2]", "BITS[3]=1", "BITS[0-3]") == [
         "TEXT              <= ['hello']: 'OK'",
         "TEXT              <= ['odd']: 'OK'",
         "TEXT              == ['odd']: 'OK'",
@@ -200,9 +248,76 @@ def test_same_commands_against_the_original_simulator(theirs):
         "FLAGS.1              == [False]: 'OK'",
         "BITS[2][  2-2  ]+  0 <= [True]: 'OK'",
         "BITS[2][  2-2  ]+  0 == [True]: 'OK'",
+        "BITS[3][  3-3  ]+  0 <= [1]: 'OK'",
+        "BITS[0][  0-3  ]+  0 == [False, False, True, True]: 'OK'",
     ]
     second = original.run_original_client(["-p", "TEXT", "NAMES[0-3]", "SHORT", "FLAGS", "BITS[2]"], theirs.port)
     assert second.returncode == 0, second.stderr
     assert "TEXT              == ['odd']" in second.stdout and "['', '', 'pump', '']" in second.stdout
     assert "SHORT              == ['hi']" in second.stdout and "FLAGS              == [33]" in second.stdout
     assert "BITS[2][  2-2  ]+  0 == [True]" in second.stdout
+    assert pycomm3_reads(theirs.port, [("TEXT", None, 1, pycomm3.STRING), ("NAMES", 0, 4, pycomm3.STRING[4]),
+                                       ("SHORT", None, 1, pycomm3.SHORT_STRING), ("FLAGS", None, 1, pycomm3.DINT),
+                                       ("BITS", 0, 4, pycomm3.BOOL[4])]) == {
+        "TEXT": "odd", "NAMES": ["", "", "pump", ""], "SHORT": "hi", "FLAGS": 33, "BITS": [False, False, True, True]}
+
+
+def test_failures_against_the_original_simulator(theirs):
+    """What the original refuses as a whole request (an unknown tag, a Read Modify Write: status
+    0x08, and it ends the session) is named with the operation; a bit of a STRING or beyond a DINT
+    fails as on our simulator; a packet's read of a BOOL[] a refused write of it was then written
+    to is read after that write."""
+    for tags, named in ((["NOPE"], "NOPE"), (["FLAGS.5=1"], "FLAGS.5")):
+        done = cli(theirs.port, *tags)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.startswith(f"enip_client: {named}: EtherNet/IP status 0x08 to command 0x006F from "), \
+            done.stderr
+    done = cli(theirs.port, "TEXT.3", "FLAGS.40", "FLAGS")
+    assert done.stderr.splitlines() == ["enip_client: TEXT.3: 0xFF/0x2107 data type mismatch (not the tag's type)",
+                                        "enip_client: FLAGS.40: 0x03 invalid parameter value"]
+    assert printed(theirs.port, "-m", "BITS[0]=1", "BITS[1]=(BOOL)0", "BITS[0-1]", "SCADA[0]") == [
+        "BITS[0][  0-0  ]+  0 <= [1]: 'OK'",
+        "BITS[1][  1-1  ]+  0 <= [False]: 'OK'",
+        "BITS[0][  0-1  ]+  0 == [True, False]: 'OK'",
+        "SCADA[0][  0-0  ]+  0 == [0]: 'OK'",
+    ]
+    assert pycomm3_reads(theirs.port, [("BITS", 0, 2, pycomm3.BOOL[2])]) == {"BITS": [True, False]}
+
+
+ORIGINAL_DEFERRED = """
+    import json, sys
+    from twisted.internet import defer, task
+    from cpppo.server.enip.client import connect
+
+    async def main(reactor, port):
+        client = await connect("127.0.0.1", int(port), timeout=10)
+        out = {"writes": [await client.write(tag) for tag in ("NAMES[1]=(STRING)on", "SHORT=(SSTRING)s", "BITS[1]=1")]}
+        for tag in ("NAMES[0-3]", "SHORT", "BITS[0-3]", "FLAGS.0", "FLAGS.5"):
+            out[tag] = await client.read(tag)
+        await client.close()
+        print(json.dumps(out))
+
+    task.react(lambda reactor: defer.ensureDeferred(main(reactor, sys.argv[1])))
+"""
+
+
+def test_both_apis_against_the_original_simulator(theirs):
+    """The Deferred API (in a subprocess) and the blocking connector speak the original's STRING,
+    SSTRING, BOOL[] and DINT bits as the command line does.  (The strings of an array are of even
+    length here: the original pads odd ones to a word, which pycomm3's STRING[n] does not skip.)"""
+    with connector("127.0.0.1", theirs.port, timeout=10) as conn:
+        results = list(conn.pipeline(["FLAGS=(DINT)3", "TEXT=(STRING)blocking", "NAMES[0-3]=(STRING)zero,aa,bb,cc",
+                                      "BITS[0]=0", "BITS[1]=0", "BITS[2]=(BOOL)1", "BITS[3]=(BOOL)0", "TEXT",
+                                      "NAMES[0-1]", "BITS[0-3]", "FLAGS.1", "FLAGS.2"]))
+    assert [r[5] for r in results] == [True] * 7 + [["blocking"], ["zero", "aa"], [False, False, True, False],
+                                                    [True], [False]]
+    done = run(["-c", textwrap.dedent(ORIGINAL_DEFERRED), str(theirs.port)])
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out == {"writes": [True, True, True], "NAMES[0-3]": ["zero", "on", "bb", "cc"], "SHORT": ["s"],
+                   "BITS[0-3]": [False, True, True, False], "FLAGS.0": [True], "FLAGS.5": [False]}
+    assert pycomm3_reads(theirs.port, [("TEXT", None, 1, pycomm3.STRING), ("NAMES", 0, 4, pycomm3.STRING[4]),
+                                       ("SHORT", None, 1, pycomm3.SHORT_STRING), ("BITS", 0, 4, pycomm3.BOOL[4]),
+                                       ("FLAGS", None, 1, pycomm3.DINT)]) == {
+        "TEXT": "blocking", "NAMES": ["zero", "on", "bb", "cc"], "SHORT": "s", "BITS": [False, True, True, False],
+        "FLAGS": 3}

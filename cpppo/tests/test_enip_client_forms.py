@@ -104,6 +104,28 @@ class Bits(unittest.TestCase):
         self.assertIsInstance(finished.error, ValueError)
         self.assertEqual(pair.sent, [])
 
+    def test_a_bit_of_a_member_takes_the_mask_its_integer_needs(self) -> None:
+        pair = Pair()
+        (result,) = pair.run(["Lines[1].Count.40=1"])   # a LINT member: an 8-byte mask
+        self.assertEqual((result.sts, pair.sent[0].service), (0, Service.READ_MODIFY_WRITE))
+        self.assertEqual(pair.sent[0].body, logix.ReadModifyWrite((1 << 40).to_bytes(8, "little"), b"\xff" * 8))
+        reads = pair.run(["Lines[1].Count", "Lines[1].Count.40", "Motor1.Faults[1].1"], multiple=500)
+        self.assertEqual([r.val for r in reads], [[1 << 40], [True], [True]])   # (Faults[1] is 2)
+
+    def test_a_bit_of_what_is_no_integer_or_beyond_it_fails_as_its_write_would(self) -> None:
+        """A bit of a REAL, a STRING or a structure is refused as the target refuses its write
+        (0xFF/0x2107); a bit beyond the integer's size as invalid (0x03): never the whole value,
+        never a wrong False, and the run goes on."""
+        pair = Pair()
+        for multiple in (0, 500):
+            results = pair.run(["Motor1.Speed.3", "Names[0].2", "Motor1.5", "Flags.40", "Flags.31"],
+                               structures=True, multiple=multiple)
+            self.assertEqual([(r.sts, r.val) for r in results], [
+                ((0xFF, [0x2107]), None), ((0xFF, [0x2107]), None), ((0xFF, [0x2107]), None), (0x03, None),
+                (0, [False])], multiple)
+        (written,) = pair.run(["Motor1.Speed.3=1"])   # the write's own refusal, from the target
+        self.assertEqual(written.sts, (0xFF, [0x2107]))
+
     def test_a_bool_array_is_learnt_once_and_its_elements_are_bits_of_words(self) -> None:
         pair = Pair()
         (written,) = pair.run(["Bits[35]=1"])
@@ -175,6 +197,17 @@ class Structures(unittest.TestCase):
         (raw,) = pair.run(["Motor1"])                          # not asked: the original's raw bytes
         self.assertEqual(raw.val[:4], [0, 0, 0xC0, 0x3F])
         self.assertEqual(len(pair.sent), 1)
+
+    def test_a_bool_array_member_is_its_bits(self) -> None:
+        """A BOOL[] member is a DWORD array in its template (as Logix lays it out): decoded to its
+        bits, as pycomm3 decodes it, not to the words."""
+        pair = Pair()
+        pair.controller.load_tags(tagfile.load([data_file("logix_types.toml")]))   # (Panel1: a Panel)
+        pair.run(["Panel1.Lamps[3]=1", "Panel1.Lamps[33]=1"])
+        (panel,) = pair.run(["Panel1"], structures=True)
+        lamps = panel.val[0]["Lamps"]
+        self.assertEqual((len(lamps), [i for i, lamp in enumerate(lamps) if lamp], panel.val[0]["Code"]),
+                         (64, [3, 33], 7))   # (two DWORDs: 64 bits, of which the type declares 40)
 
     def test_a_peer_paging_for_ever_is_cut_short(self) -> None:
         fetch = Shapes().fetch(0x1234)

@@ -58,9 +58,16 @@ class ParseOperations(unittest.TestCase):
     def test_errors_name_string_and_part(self):
         cases = {"T=(INT)99999": "99999", "T=(FOO)1": "FOO", "Tag[3-1]": "[3-1]", "T[1-2]=1": "1 values",
                  "1bad": "1bad", "T=(SINT)x": "'x'", "@1/zz": "zz", "T+x": "'x'", "T=": "no values",
-                 "T[0-3]+3=(DINT)1": "byte offset 3", "T=(SINT)200": "SINT range"}
+                 "T[0-3]+3=(DINT)1": "byte offset 3", "T=(SINT)200": "SINT range",
+                 "T.5=2": "0 or 1", "T.5=1,0": "one value", "T.5=(REAL)0.5": "0 or 1", "T.64": "0..63"}
         for text, part in cases.items():
             with self.assertRaises(ValueError, msg=text) as caught:
                 list(parse_operations([text]))
             self.assertIn(repr(text), str(caught.exception))
             self.assertIn(part, str(caught.exception))
+
+    def test_a_bit_is_written_with_one_0_or_1(self):
+        """Checked here, not on the wire: a bad bit value would otherwise stop the whole run."""
+        for text in ("T.5=1", "T.5=0", "T.5=(BOOL)true", "T.5=(DINT)0", "M.Count.63=0x1"):
+            self.assertEqual(len(one(text)["data"]), 1, text)
+        self.assertEqual(one("T.5"), {"path": [{"symbolic": "T"}, {"bit": 5}]})

@@ -45,6 +45,9 @@ class TestLayout(unittest.TestCase):
         bad = {"unknown type": {"tags": [{"name": "X", "type": "Nope"}]},
                "no name": {"types": {"T": {"members": [{"type": "INT"}]}}},
                "bad dims": {"tags": [{"name": "X", "type": "INT", "dims": [0]}]},
+               "SSTRING member": {"types": {"T": {"members": [{"name": "S", "type": "SSTRING"}]}}},
+               "BOOL[2,2]": {"tags": [{"name": "B", "type": "BOOL", "dims": [2, 2]}]},
+               "BOOL[] value": {"tags": [{"name": "B", "type": "BOOL", "dims": [2], "value": [1, 0, 1]}]},
                "redefined": {"types": {"STRING": {"members": []}}}}
         for what, content in bad.items():
             path = self.mktemp() + ".json"
@@ -52,6 +55,21 @@ class TestLayout(unittest.TestCase):
                 json.dump(content, file)
             with self.subTest(what), self.assertRaises(ValueError):
                 tagfile.load([path])
+
+    def test_every_logix_type_the_client_speaks(self) -> None:
+        """logix_types.toml: STRINGs, a STRING array, an SSTRING tag (a CIP SSTRING: a tag, never
+        a member, having no fixed size), a BOOL[], a DINT, a 2-D array."""
+        loaded = tagfile.load([PLANT, data_file("logix_types.toml")])
+        kinds = {t.name: (t.type if isinstance(t.type, str) else t.type.name, t.dims) for t in loaded.tags}
+        self.assertEqual({name: kinds[name] for name in ("Text", "Names", "Short", "Bits", "Grid")}, {
+            "Text": ("STRING", ()), "Names": ("STRING", (4,)), "Short": ("SSTRING", ()), "Bits": ("DWORD", (2,)),
+            "Grid": ("DINT", (5, 5))})   # (a BOOL[64] held in 2 DWORDs, as Logix, --l5x, --csv and NAME=BOOL[64])
+        path = self.mktemp() + ".json"
+        with open(path, "w") as file:
+            json.dump({"tags": [{"name": "B", "type": "BOOL", "dims": [40], "value": [True, False, True] + [False] * 29
+                                 + [True]}]}, file)
+        (bits,) = tagfile.load([path]).tags
+        self.assertEqual((bits.type, bits.dims, bits.value), ("DWORD", (2,), [5, 1]))
 
     def test_usage_error_for_a_bad_file(self) -> None:
         ap = options.parser()

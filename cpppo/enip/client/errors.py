@@ -23,13 +23,19 @@ class ConnectionClosed(ConnectionError):
 
 
 class EncapsulationError(RuntimeError):
-    """The peer answered with a non-zero encapsulation status."""
+    """The peer answered with a non-zero encapsulation status.
 
-    def __init__(self, status: int, command: int, frame: Any = None) -> None:
+    ``operation`` names the operation(s) whose request it refused so, when one did (the original
+    cpppo simulator answers a tag or a service it does not know with status 0x08 and ends the
+    session, where a Logix controller gives a CIP status): the command line names it.
+    """
+
+    def __init__(self, status: int, command: int, frame: Any = None, operation: str | None = None) -> None:
         super().__init__(f"EtherNet/IP status 0x{status:02X} to command 0x{command:04X}")
         self.status = status
         self.command = command
         self.frame = frame  # the reply (an encap.Frame), for those who show it (enip_client -L)
+        self.operation = operation
 
 
 class CIPError(RuntimeError):

@@ -17,12 +17,12 @@ from cpppo.enip.client.records import Planned
 from cpppo.enip.client.shapes import Shapes, tag_key
 from cpppo.enip.codec import cip, types
 from cpppo.enip.codec import tag_services as logix
-from cpppo.enip.codec.codes import Service
+from cpppo.enip.codec.codes import GeneralStatus, LogixExtendedStatus, Service
 from cpppo.enip.codec.epath import Bit, Logical
 
 __all__ = ["adapt", "as_bool_array", "values", "bit_of", "element_of", "string_fallback", "MASK_SIZES",
            "maybe_bool_read", "maybe_bool_element", "word_probe", "is_dword", "unknown_structure", "wanting",
-           "tag_key"]
+           "tag_key", "misfit", "as_bool_write", "is_bools"]
 
 #: Read Modify Write mask sizes: the smallest that holds the bit is used (a mask may be smaller
 #: than the element, never larger).
@@ -42,25 +42,29 @@ def element_of(path: tuple[Any, ...]) -> int | None:
     return last.value if isinstance(last, Logical) and last.kind == "element" else None
 
 
-def _rmw(path: tuple[Any, ...], bit: int, value: Any) -> cip.Request:
+def _rmw(path: tuple[Any, ...], bit: int, value: Any, name: str = "") -> cip.Request:
     """Read Modify Write setting or clearing *bit* of the element at *path*, touching nothing else."""
-    size = next(s for s in MASK_SIZES if bit < 8 * s)
+    size = next((s for s in MASK_SIZES if bit < 8 * s), bit // 8 + 1)   # (beyond 64: the target refuses it)
     full = (1 << 8 * size) - 1
-    on = _truth(value)
+    on = _truth(value, name)
     or_mask = (1 << bit) if on else 0
     and_mask = full if on else full & ~(1 << bit)
     return cip.Request(Service.READ_MODIFY_WRITE, path,
                        body=logix.ReadModifyWrite(or_mask.to_bytes(size, "little"), and_mask.to_bytes(size, "little")))
 
 
-def _truth(value: Any) -> bool:
+def _truth(value: Any, name: str = "") -> bool:
+    """A bit's value: 0 or 1, true or false (*name*, the operation's tag, for the error)."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word in ("true", "false"):
             return word == "true"
-        value = int(word, 0)
+        try:
+            value = int(word, 0)
+        except ValueError:
+            pass
     if value not in (0, 1, True, False):
-        raise ValueError(f"a bit takes 0 or 1 (or true/false), not {value!r}")
+        raise ValueError(f"{name + ': ' if name else ''}a bit takes 0 or 1 (or true/false), not {value!r}")
     return bool(value)
 
 
@@ -85,8 +89,8 @@ def adapt(planned: Planned, shapes: Shapes) -> Planned:
             return planned
         data = op.get("data") or []
         if len(data) != 1:
-            raise ValueError(f"{planned.alone.split()[-1]}: a bit takes one value, not {len(data)}")
-        return _replace(planned, (_rmw(path[:-1], bit, data[0]),), pick=("bit", bit))
+            raise ValueError(f"{_named(planned)}: a bit takes one value, not {len(data)}")
+        return _replace(planned, (_rmw(path[:-1], bit, data[0], _named(planned)),), pick=("bit", bit))
     key = tag_key(path)
     if key in shapes.bool_arrays and element_of(path) is not None:
         return as_bool_array(planned)
@@ -98,6 +102,11 @@ def adapt(planned: Planned, shapes: Shapes) -> Planned:
                 return _replace(planned, logix_form, fallback=planned.requests if form is None else ())
     planned.doubtful = maybe_bool_element(planned)   # (its place is kept until its reply is read)
     return planned
+
+
+def _named(planned: Planned) -> str:
+    """The operation's tag as its description names it (``Flags.5``, ``Grid[2,3]``)."""
+    return str(planned.alone).split()[-1]
 
 
 def _logix_strings(planned: Planned) -> tuple[cip.Request, ...] | None:
@@ -139,8 +148,24 @@ def as_bool_array(planned: Planned) -> Planned:
                         4 + 2 + 2 + 4 * words, pick=("bits", first % 32, count), fits=False)
     data = planned.op.get("data") or []
     if len(data) != 1:
-        raise ValueError(f"{planned.alone.split()[-1]}: one BOOL[] element at a time, not {len(data)}")
-    return _replace(planned, (_rmw(base + (word,), first % 32, data[0]),))
+        raise ValueError(f"{_named(planned)}: one BOOL[] element at a time, not {len(data)}")
+    return _replace(planned, (_rmw(base + (word,), first % 32, data[0], _named(planned)),))
+
+
+def as_bool_write(planned: Planned) -> Planned:
+    """A refused write of 0 or 1 to an element of a BOOL[] of bytes (the original cpppo
+    simulator's, type 0xC1 per element), again as a write of one BOOL: the value, not its cast,
+    says what was meant (``Bits[2]=1``, INT by default, is a bit)."""
+    value = _truth((planned.op.get("data") or [None])[0], _named(planned))
+    request = cip.Request(Service.WRITE_TAG, planned.request.path,
+                          body=logix.WriteTag(types.BOOL.code, 1, types.BOOL.encode([value])))
+    return _replace(planned, (request,))
+
+
+def is_bools(reply: cip.Reply) -> bool:
+    """A read reply of BOOLs (0xC1): an array of them stored a byte each (not a Logix BOOL[])."""
+    body = reply.body
+    return reply.status == 0 and isinstance(body, logix.ReadTagReply) and body.type == types.BOOL.code
 
 
 def is_dword(reply: cip.Reply) -> bool:
@@ -207,6 +232,24 @@ def values(planned: Planned, reply: cip.Reply, raw: list[Any], shapes: Shapes, s
             return shapes.decode(body.handle, body.data)
         return raw
     return pick(planned, raw)
+
+
+def misfit(planned: Planned, reply: cip.Reply) -> cip.Reply:
+    """The reply a bit's read lands with: a good reply of an integer holding the bit is as it came;
+    of anything else it is the failure the target gives the write of that bit (the simulator's,
+    and a Logix controller's, Read Modify Write refusals): 0xFF/0x2107 for a value that is not an
+    integer (a REAL, a STRING, a structure), 0x03 for a bit beyond the integer's size."""
+    how = planned.pick
+    body = reply.body
+    if how is None or how[0] != "bit" or reply.status or not isinstance(body, logix.ReadTagReply):
+        return reply
+    kind = types.TYPES_BY_CODE.get(body.type)
+    if kind is None or kind.hi is None or not kind.size:   # (only the integer types have a range)
+        return cip.Reply(reply.service, int(GeneralStatus.GENERAL_ERROR),
+                         (int(LogixExtendedStatus.DATA_TYPE_MISMATCH),))
+    if how[1] >= 8 * kind.size:
+        return cip.Reply(reply.service, int(GeneralStatus.INVALID_PARAMETER_VALUE))
+    return reply
 
 
 def pick(planned: Planned, values: list[Any]) -> list[Any]:

@@ -100,7 +100,7 @@ class Job:
         self.chunks: list[bytes] = _NONE
         self.first: cip.Reply | None = None
         self.fragments: deque[cip.Request] = _NONE
-        self.partials: deque[tuple[int, Planned, cip.Reply]] = _NONE
+        self.partials: deque[tuple[int, Planned, cip.Reply | None]] = _NONE
         self.landed: list[Landed] = _NONE
         self.learning: Learning | None = None     # what a Logix form needs learnt first (see .forms)
 
@@ -139,6 +139,9 @@ class Job:
             # of the Logix form, so the string goes again in the CIP form.
             self.answered_reply(cip.Reply(self.planned.request.service | 0x80, 0x08))
             return
+        if isinstance(error, EncapsulationError) and error.operation is None:   # (named for the failure's line)
+            error.operation = ", ".join(str(p.alone).split()[-1] for _, p in self.group) if self.packed \
+                else str(self.planned.alone).split()[-1]
         self.run.fail(error)
 
     def answered_reply(self, reply: cip.Reply) -> None:
@@ -177,16 +180,21 @@ class Job:
 
     def _on_probe(self, reply: cip.Reply) -> None:
         """The word a failed BOOL[] element write would be in: a DWORD means a BOOL[], so the bit is
-        written with Read Modify Write; anything else lands the write's own failure."""
+        written with Read Modify Write; a BOOL (a BOOL[] of bytes, the original simulator's) that
+        the write was not cast to, so it goes again as one; anything else lands the write's own
+        failure."""
         learning = self.learning
         assert learning is not None and learning.held is not None
         held, learning.held = learning.held, None
         planned = self.planned
-        if not forms.is_dword(reply):
+        if forms.is_bools(reply) and planned.op.get("tag_type") != types.BOOL.code:   # a BOOL[] of bytes
+            self.planned = planned = forms.as_bool_write(planned)
+        elif not forms.is_dword(reply):
             self._land(held)
             return
-        self.run.core.shapes.bool_arrays.add(forms.tag_key(planned.request.path))
-        self.planned = planned = planned.successor = forms.as_bool_array(planned)
+        else:
+            self.run.core.shapes.bool_arrays.add(forms.tag_key(planned.request.path))
+            self.planned = planned = planned.successor = forms.as_bool_array(planned)
         self.handler = self._on_write
         self.run.transact(planned.request, planned.route, planned.send, self)
 
@@ -294,15 +302,24 @@ class Job:
             replies = body.replies
         self.partials = deque()
         self.landed = []
+        refused: set[tuple[Any, ...]] = _NONE   # tags of refused writes followed up after the packet
         for (position, planned), one in zip(group, replies):
             if planned.method == "read":
+                if refused and forms.tag_key(planned.request.path) in refused:
+                    self.partials.append((position, planned, None))   # (read again after the write is done)
+                    continue
                 planned.fits = one.status == 0
                 if one.status == 0x06 or forms.wanting(planned, one, self.run.core.shapes, self.run.structures):
                     self.partials.append((position, planned, one))
                     continue
+                if planned.pick is not None:
+                    one = forms.misfit(planned, one)
             elif planned.doubtful:
                 if one.status:   # (a write refused: maybe to a BOOL[] element)
                     self.partials.append((position, planned, one))
+                    if not refused:
+                        refused = set()
+                    refused.add(forms.tag_key(planned.request.path))
                     continue
                 planned.doubtful = False
             self.landed.append(Landed(position, self.index, planned.packed, planned.request, one, planned.method,
@@ -316,14 +333,20 @@ class Job:
             return
         self.position, self.planned, reply = self.partials.popleft()
         self.learning = None
-        if self.planned.method == "write":
+        planned = self.planned
+        if reply is not None and planned.method == "write":
             self.handler = self._on_write
             self._on_write(reply)
+        elif reply is None:   # a read of a tag the packet's refused write was then written to
+            self.handler = self._on_read
+            self.run.transact(planned.request, planned.route, planned.send, self)
         else:
             self._on_read(reply)
 
     def _land(self, reply: cip.Reply) -> None:
         planned = self.planned
+        if planned.pick is not None:   # (a bit of a value that is no integer, or beyond its size: fails)
+            reply = forms.misfit(planned, reply)
         one = Landed(self.position, self.index, planned.packed if self.packed else planned.alone,
                       planned.request, reply, planned.method, planned)
         if self.partials:

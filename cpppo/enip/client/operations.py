@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from cpppo.enip.codec import types
-from cpppo.enip.codec.epath import parse_tag, to_original
+from cpppo.enip.codec.epath import Bit, parse_tag, to_original
 from cpppo.enip.codec.errors import LocalProtocolError
 
 __all__ = ["parse_operations", "parse_operation", "attribute_operations", "CASTS", "cast_values", "format_path"]
@@ -164,7 +164,27 @@ def _parse_one(tag: str, int_type: str, fragment: bool) -> tuple[dict[str, Any],
         opr["elements"] = count
     if value is not None:
         _write(opr, value, whole, int_type, fragment)
+    if segments and isinstance(segments[-1], Bit):
+        _bit(opr, value, whole)
     return opr, segments
+
+
+def _bit(opr: dict[str, Any], value: str | None, whole: str) -> None:
+    """A ``Tag.5`` write of anything but one 0 or 1 (true or false) is refused here, before the
+    run (whose other operations it would otherwise stop).  (The codec refuses bits beyond 63.)"""
+    if value is None:
+        return
+    data = opr["data"]
+    if len(data) != 1 or opr.get("offset") is not None:
+        raise ValueError(f"{whole!r}: a bit takes one value, not {len(data)}")
+    text = _CAST.match(value)
+    word = (text.group(2) if text else value).strip().lower()
+    try:
+        good = word in ("true", "false") or int(word, 0) in (0, 1)
+    except ValueError:
+        good = False
+    if not good:
+        raise ValueError(f"{whole!r}: a bit takes 0 or 1 (or true/false), not {word!r}")
 
 
 def parse_operation(tag: str) -> tuple[dict[str, Any], tuple[Any, ...]]:

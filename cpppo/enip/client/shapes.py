@@ -13,7 +13,8 @@ the connection's life (a target's tags do not change shape under a client):
   needs is fetched (:class:`TemplateFetch`); the templates are kept by instance and by handle.
 - A Logix BOOL[] is stored in DWORDs: a read of one of its elements answers with a DWORD (type
   0xD3, which Logix has for nothing else), or with "beyond the end" past the 32nd; the tag is then
-  remembered as a BOOL array and its elements read and written as bits of their word.
+  remembered as a BOOL array and its elements read and written as bits of their word.  A BOOL[]
+  member of a structure is a DWORD array in its template, and is decoded to its bits.
 - A ``(STRING)`` write goes in the Logix form (the STRING structure) and, if the target refuses it,
   in the CIP form (0xD0, the original cpppo simulator's); the form that worked is remembered.
 
@@ -141,6 +142,8 @@ class Shapes:
                 value[member.name] = None
                 continue
             items = kind.decode(data, max(member.info, 1), at)
+            if code == types.DWORD.code and member.info:   # a BOOL[] member: its DWORDs' bits, as pycomm3 gives
+                items = types.bits_from_dwords(items)
             value[member.name] = items if member.info else items[0]
         return value
 

@@ -69,6 +69,9 @@ def failure(prog: str, host: str, port: int, timeout: float, exc: BaseException)
     """Report a failed session (timeout, refused, closed, bad reply) as one line on stderr; the exit status."""
     if isinstance(exc, (TimeoutError, RequestTimeout, error.TimeoutError)):
         print(f"{prog}: {host}:{port}: timed out after {timeout:g}s ({exc})", file=sys.stderr)
+    elif isinstance(exc, EncapsulationError) and exc.operation:
+        print(f"{prog}: {exc.operation}: {exc} from {host}:{port}, a refusal of the whole request (the original "
+              f"cpppo simulator's answer to a tag or service it does not know)", file=sys.stderr)
     elif isinstance(exc, (ConnectionError, ConnectionClosed, EncapsulationError, OSError)):
         print(f"{prog}: {host}:{port}: {exc}", file=sys.stderr)
     elif isinstance(exc, plan.FragmentRequired):

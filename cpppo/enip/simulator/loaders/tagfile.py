@@ -41,6 +41,7 @@ from typing import Any
 
 from cpppo.enip.codec import types as cip_types
 from cpppo.enip.simulator.controller.structures import FIRST_USER_TEMPLATE, PREDEFINED, Member, Structure
+from cpppo.enip.simulator.loaders.l5x_data import pack_bools
 
 __all__ = ["TagDefinition", "TagFile", "load", "layout"]
 
@@ -137,7 +138,16 @@ def _tag(spec: dict[str, Any], types: dict[str, Structure], prefix: str, where: 
         raise ValueError(f"{where}: a tag needs a name and a type")
     dims = _dims(spec.get("dims"), f"{where} tag {name!r}")
     known = {k.upper(): v for k, v in types.items()}
-    if kind in _ATOMIC:
+    value = spec.get("value")
+    if kind == "BOOL" and dims:   # a BOOL array is held in DWORDs, as Logix (and every other loader) holds it
+        if len(dims) != 1:
+            raise ValueError(f"{where} tag {name!r}: a BOOL array has one dimension")
+        bits = value if isinstance(value, list) else None
+        if value is not None and (bits is None or len(bits) > dims[0]):
+            raise ValueError(f"{where} tag {name!r}: a BOOL[{dims[0]}] takes a list of at most {dims[0]} values")
+        return TagDefinition(prefix + name, "DWORD", ((dims[0] + 31) // 32,),
+                             pack_bools([bool(b) for b in bits]) if bits is not None else None)
+    if kind in _ATOMIC or kind == "SSTRING":   # (a CIP SSTRING tag; no member: it has no fixed size)
         resolved: str | Structure = kind
     elif kind in PREDEFINED:
         resolved = PREDEFINED[kind]
@@ -145,7 +155,7 @@ def _tag(spec: dict[str, Any], types: dict[str, Structure], prefix: str, where: 
         resolved = known[kind]
     else:
         raise ValueError(f"{where} tag {name!r}: unknown type {spec.get('type')!r}")
-    return TagDefinition(prefix + name, resolved, dims, spec.get("value"))
+    return TagDefinition(prefix + name, resolved, dims, value)
 
 
 def load(paths: list[str], first_instance: int = FIRST_USER_TEMPLATE) -> TagFile:

@@ -102,13 +102,37 @@ for cls, text, kw in cases:
 """
 
 
+#: The names a script reaches for one step beyond the examples: the list tests, the drives' base
+#: class in ``ab``, the tag-name rule and type classes in ``device``, and the client's exceptions.
+EXTRAS = """
+import cpppo
+from cpppo.server.enip import ab, client, device, get_attribute, parser
+things = ([1], (1,), "s", b"b", {"a": 1}, cpppo.dotdict(), list, iter([1]), (x for x in "a"), 5)
+print([cpppo.is_listlike(t) for t in things])
+print(issubclass(ab.powerflex, ab.proxy_simple), ab.proxy_simple is get_attribute.proxy_simple)
+print(device.canonicalize_tag("Motor.Speed_1"), device.STRING.tag_type, device.SSTRING.tag_type)
+print([(t.__name__, t.tag_type, t.struct_calcsize) for t in (device.UDINT, device.DINT, device.DWORD, device.INT,
+       device.UINT, device.WORD, device.USINT, parser.REAL, parser.LREAL, parser.SINT, parser.BOOL)])
+try:
+    device.canonicalize_tag("Ta\u0142")
+except UnicodeEncodeError as exc:
+    print("refused", exc.reason)
+for cls in (client.ENIPStatusError, client.SENDStatusError, client.MSVCStatusError):
+    err = cls(status=0x65)
+    print(cls.__name__, str(err), err.status, issubclass(cls, client.ENIPStatusError), isinstance(err, Exception))
+print(str(client.ENIPStatusError(status=1, message="custom 0x%02x")))
+print(issubclass(cpppo.dfa_input, cpppo.dfa_base), issubclass(cpppo.dfa_drop, cpppo.state_drop))
+"""
+
+
 def run(python: str, script: str) -> str:
     done = subprocess.run([python, "-I", "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES], ids=["helpers", "paths", "udt", "machines"])
+@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS],
+                         ids=["helpers", "paths", "udt", "machines", "extras"])
 def test_same_answers_as_the_original(original_venv: object, probe: str) -> None:
     theirs = run(str(venv_python(original_venv)), probe)  # type: ignore[arg-type]
     ours = run(sys.executable, probe)

@@ -19,14 +19,24 @@ import sys
 from cpppo.enip.client.classic import CIP_TYPES, await_response, client, implicit
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.deferred import EnipClient, connect, validate
-from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, FragmentRequired, RequestTimeout
+from cpppo.enip.client.errors import (
+    CIPError,
+    ConnectionClosed,
+    EncapsulationError,
+    ENIPStatusError,
+    FragmentRequired,
+    MSVCStatusError,
+    RequestTimeout,
+    SENDStatusError,
+)
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.plan import format_path
 from cpppo.enip.tools.enip_client import main, recycle
 
 __all__ = ["parse_operations", "connector", "client", "implicit", "await_response", "CIP_TYPES",
            "connect", "EnipClient", "main", "recycle", "format_path",
-           "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]
+           "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout",
+           "ENIPStatusError", "SENDStatusError", "MSVCStatusError"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,6 +20,7 @@ from cpppo.enip.codec.original_paths import (
     parse_route_path,
     port_link,
 )
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.simulator.controller.device import (
     TCPIP,
     Attribute,
@@ -42,6 +43,17 @@ from cpppo.enip.simulator.main_controller import (
     resolve_tag,
     symbol_keys,
 )
+
+from cpppo.enip.simulator.controller.type_classes import DINT, DWORD, INT, SSTRING, STRING, UDINT, UINT, USINT, WORD
+
+
+def canonicalize_tag(tag: str) -> str:
+    """The form a tag name is looked up by: lower case (Logix names match ignoring case), and only of
+    ISO-8859-1 characters (the original's rule; a ``UnicodeEncodeError`` otherwise)."""
+    canonical = tag.lower()
+    canonical.encode("iso-8859-1")
+    return canonical
+
 
 #: The original's names of the Message Router (class 2) and Connection Manager (class 6).
 Message_Router = MessageRouter
@@ -75,4 +87,8 @@ __all__ = [
     "port_link",
     "parse_route_path",
     "parse_connection_path",
+    "canonicalize_tag",
+    "enip_format",
+    # The type classes the original's device imported from its parser (scripts write device.DINT).
+    "UDINT", "DINT", "DWORD", "INT", "UINT", "WORD", "USINT", "SSTRING", "STRING",
 ]

@@ -137,3 +137,31 @@ def test_same_answers_as_the_original(original_venv: object, probe: str) -> None
     theirs = run(str(venv_python(original_venv)), probe)  # type: ignore[arg-type]
     ours = run(sys.executable, probe)
     assert ours == theirs
+
+
+#: A proxy's read_details, as a script unpacks it: the values, statuses and the types (their names:
+#: the original's classes, for a value decoded or a Tag's own type; as given, for a failure).
+DETAILS = """
+import sys
+from cpppo.server.enip.get_attribute import proxy_simple
+def name(t):
+    return [name(x) for x in t] if isinstance(t, list) else getattr(t, "__name__", t)
+via = proxy_simple("127.0.0.1", port=int(sys.argv[1]))
+with via:
+    for req in ([("@1/1/1", "INT")], [("@1/1", ["INT", "INT", "INT", "INT", "INT", "DINT", "SSTRING", "USINT"], "Id")],
+                ["Tag[0-1]"], [("@1/1/7", "SSTRING")], ["Nope"], [("@99/1/1", "INT")], ["Tag[1]=(DINT)0"]):
+        print([(v, (s, (a, name(t), u))) for v, (s, (a, t, u)) in via.read_details(req)])
+"""
+
+
+def test_proxy_read_details_as_the_original(original_venv: object) -> None:
+    from tests.enip_server_fixture import serving
+
+    with serving(["Tag=DINT[10]"]) as server:
+        theirs = subprocess.run([str(venv_python(original_venv)), "-I", "-c", DETAILS, str(server.port)],  # type: ignore[arg-type]
+                                capture_output=True, text=True, timeout=120)
+        ours = subprocess.run([sys.executable, "-I", "-c", DETAILS, str(server.port)], capture_output=True, text=True,
+                              timeout=120)
+    assert theirs.returncode == ours.returncode == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout
+    assert "[([0, 0], (0, ('Tag[0-1]', 'DINT', None)))]" in theirs.stdout.splitlines()

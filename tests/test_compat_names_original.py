@@ -102,6 +102,37 @@ for cls, text, kw in cases:
 """
 
 
+#: A dotdict and an apidict as scripts use them: dotted keys, attributes, depth, printing, errors.
+DOTDICT = """
+import cpppo
+from cpppo.dotdict import dotdict, apidict
+d = dotdict()
+d["a.b.c"] = 1
+d.x = [1, 2]
+d["y"] = {"z": 3}
+d["l"] = [dotdict({"q": 1})]
+print(repr(d)); print(str(d)); print(sorted(d.keys())); print(sorted(d.items()) if False else len(list(d.items())))
+print(d.get("a.b.c"), d.get("a.b.nope", "dflt"), "a.b" in d, "a.b.c" in d, "a.z" in d)
+print(d.setdefault("a.b.e", 5), d.a.b.e, d.pop("a.b.e"), "a.b.e" in d)
+print(list(d.iteritems(depth=1)) if hasattr(d, "iteritems") else None)
+print(sorted(d.listitems(depth=2)))
+e = dotdict(d); print(e == d, e is d)
+try:
+    d.nope
+except AttributeError as exc:
+    print("AttributeError", exc)
+try:
+    d["a.nope"]
+except KeyError as exc:
+    print("KeyError", exc)
+a = apidict(0.5, {"x": 1})
+a.x = 2
+print(a.x, sorted(a.keys()), repr(a))
+print(cpppo.dotdict({"l.m": 1}))
+del d["a.b.c"]; print(repr(d))
+print(dotdict({"a": {"b": {"c": [1, {"d": 2}]}}}).a.b.c)
+"""
+
 #: The names a script reaches for one step beyond the examples: the list tests, the drives' base
 #: class in ``ab``, the tag-name rule and type classes in ``device``, and the client's exceptions.
 EXTRAS = """
@@ -131,8 +162,8 @@ def run(python: str, script: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS],
-                         ids=["helpers", "paths", "udt", "machines", "extras"])
+@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS, DOTDICT],
+                         ids=["helpers", "paths", "udt", "machines", "extras", "dotdict"])
 def test_same_answers_as_the_original(original_venv: object, probe: str) -> None:
     theirs = run(str(venv_python(original_venv)), probe)  # type: ignore[arg-type]
     ours = run(sys.executable, probe)

@@ -102,6 +102,30 @@ for cls, text, kw in cases:
 """
 
 
+#: The client's operations as parse_operations and attribute_operations make them (the request a
+#: pipeline sends): reads, writes of each type, attributes, with and without a route; the original
+#: refuses a bad one with an AssertionError, ours with a ValueError (README, differences).
+OPERATIONS = """
+import json
+from cpppo.server.enip import client
+from cpppo.server.enip.get_attribute import attribute_operations
+def norm(op):
+    return {k: (v.hex() if isinstance(v, (bytes, bytearray)) else v) for k, v in dict(op).items()}
+for tags in (["Tag"], ["Tag[0-3]"], ["Tag[1]=(DINT)9"], ["Tag=(REAL)1.5,2"], ["Tag[2]=(INT)1,2,3"], ["A.B[1].C"],
+             ["Tag[0-3]+2"], ["@1/1/7"], ["@0x6b/8/1=(SINT)1"], ["Str=(STRING)hello"], ["Tag[0-9]"], ["Tag=(BOOL)1"],
+             ["Tag=(SSTRING)ab"], ["@1/1/7=(DINT)3"]):
+    for kw in ({}, {"route_path": "1/0", "send_path": "@6/1"}, {"fragment": True}):
+        try:
+            print(tags, kw, json.dumps([norm(o) for o in client.parse_operations(tags, **kw)], sort_keys=True, default=str))
+        except Exception as exc:
+            print(tags, kw, "refused")
+for a in (["@1/1/7"], ["@1/1"], ["@0x93/3/10=(REAL)1.5"], ["@1/1/1=(INT)5"], ["Tag"]):
+    try:
+        print(a, json.dumps([norm(o) for o in attribute_operations(a)], sort_keys=True, default=str))
+    except Exception as exc:
+        print(a, "refused")
+"""
+
 #: A dotdict and an apidict as scripts use them: dotted keys, attributes, depth, printing, errors.
 DOTDICT = """
 import cpppo
@@ -162,8 +186,8 @@ def run(python: str, script: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS, DOTDICT],
-                         ids=["helpers", "paths", "udt", "machines", "extras", "dotdict"])
+@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS, DOTDICT, OPERATIONS],
+                         ids=["helpers", "paths", "udt", "machines", "extras", "dotdict", "operations"])
 def test_same_answers_as_the_original(original_venv: object, probe: str) -> None:
     theirs = run(str(venv_python(original_venv)), probe)  # type: ignore[arg-type]
     ours = run(sys.executable, probe)

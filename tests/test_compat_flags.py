@@ -117,12 +117,17 @@ def test_defined_tags_is_accepted_and_not_read(tmp_path):
 
 
 def test_no_print_undoes_print():
+    """-p prints every write (with the original's trailing space) and, at -v, every read too."""
     with Simulator(["--no-config", "-p", "SCADA=INT[10]"]) as sim:
+        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]", "SCADA[3]=(INT)4")
+        assert "              SCADA[    3-3    ] <= [4] \n" in sim.output(), sim.output()
+        assert "==" not in sim.output()
+    with Simulator(["--no-config", "-v", "-p", "SCADA=INT[10]"]) as sim:
         client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]")
         assert re.search(r"SCADA\[    2-2    \] == \[0\]", sim.output()), sim.output()
     with Simulator(["--no-config", "-p", "--no-print", "SCADA=INT[10]"]) as sim:
-        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]")
-        assert "==" not in sim.output()
+        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]", "SCADA[3]=(INT)4")
+        assert "==" not in sim.output() and "<=" not in sim.output()
 
 
 def test_help_names_every_flag():

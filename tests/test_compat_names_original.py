@@ -209,14 +209,60 @@ with via:
 """
 
 
-def test_proxy_read_details_as_the_original(original_venv: object) -> None:
+#: The original README's low-level way: ``conn.read(...)`` etc. send a request, ``conn.readable``
+#: and ``next(conn)`` give its reply, the original's dotdict (Multiple Service Packets included).
+REPLIES = """
+import sys
+from cpppo.server.enip import client
+port = int(sys.argv[1])
+def show(rpy):
+    req = rpy.enip.CIP.send_data.CPF.item[1].unconnected_send.request
+    return sorted(k for k in req.keys() if k != "input"), req.get("read_frag.data") or req.get("read_tag.data") or req.get("get_attribute_single.data")
+with client.connector(host="127.0.0.1", port=port) as conn:
+    conn.write("Tag[0-1]", data=[3, 4], tag_type=0xc4)
+    assert conn.readable(timeout=5.0)
+    print(show(next(conn)))
+    req = conn.read("Tag[0-1]")
+    assert conn.readable(timeout=5.0), "Failed to receive reply"
+    rpy = next(conn)
+    print(rpy.enip.status, rpy.enip.command, rpy.enip.length, show(rpy))
+    conn.read("Tag[0-1]")
+    assert conn.readable(timeout=5.0)
+    print(show(next(conn)))
+    conn.get_attribute_single("@1/1/7")
+    assert conn.readable(timeout=5.0)
+    print(show(next(conn)))
+    r1 = conn.read("Tag[0]", send=False); r2 = conn.read("Tag[1]", send=False)
+    conn.multiple(request=[r1, r2])
+    assert conn.readable(timeout=5.0)
+    rpy = next(conn)
+    m = rpy.enip.CIP.send_data.CPF.item[1].unconnected_send.request
+    print(sorted(k for k in m.keys() if k != "input" and not k.startswith("multiple.request")), m.multiple.offsets, [r.get("read_frag.data") or r.get("read_tag.data") for r in m.multiple.request])
+    conn.list_identity()
+    assert conn.readable(timeout=5.0)
+    print(next(conn).enip.CIP.list_identity.CPF.item[0].identity_object.product_name)
+"""
+
+
+def _side_by_side(original_venv: object, script: str) -> tuple[str, str]:
     from tests.enip_server_fixture import serving
 
     with serving(["Tag=DINT[10]"]) as server:
-        theirs = subprocess.run([str(venv_python(original_venv)), "-I", "-c", DETAILS, str(server.port)],  # type: ignore[arg-type]
+        theirs = subprocess.run([str(venv_python(original_venv)), "-I", "-c", script, str(server.port)],  # type: ignore[arg-type]
                                 capture_output=True, text=True, timeout=120)
-        ours = subprocess.run([sys.executable, "-I", "-c", DETAILS, str(server.port)], capture_output=True, text=True,
+        ours = subprocess.run([sys.executable, "-I", "-c", script, str(server.port)], capture_output=True, text=True,
                               timeout=120)
     assert theirs.returncode == ours.returncode == 0, ours.stderr + theirs.stderr
-    assert ours.stdout == theirs.stdout
-    assert "[([0, 0], (0, ('Tag[0-1]', 'DINT', None)))]" in theirs.stdout.splitlines()
+    return ours.stdout, theirs.stdout
+
+
+def test_connector_replies_as_the_original(original_venv: object) -> None:
+    ours, theirs = _side_by_side(original_venv, REPLIES)
+    assert ours == theirs
+    assert "[6, 16] [[3], [4]]" in theirs
+
+
+def test_proxy_read_details_as_the_original(original_venv: object) -> None:
+    ours, theirs = _side_by_side(original_venv, DETAILS)
+    assert ours == theirs
+    assert "[([0, 0], (0, ('Tag[0-1]', 'DINT', None)))]" in theirs.splitlines()

@@ -116,7 +116,8 @@ for tags in (["Tag"], ["Tag[0-3]"], ["Tag[1]=(DINT)9"], ["Tag=(REAL)1.5,2"], ["T
              ["Tag=(SSTRING)ab"], ["@1/1/7=(DINT)3"]):
     for kw in ({}, {"route_path": "1/0", "send_path": "@6/1"}, {"fragment": True}):
         try:
-            print(tags, kw, json.dumps([norm(o) for o in client.parse_operations(tags, **kw)], sort_keys=True, default=str))
+            ops = [norm(o) for o in client.parse_operations(tags, **kw)]
+            print(tags, kw, json.dumps(ops, sort_keys=True, default=str))
         except Exception as exc:
             print(tags, kw, "refused")
 for a in (["@1/1/7"], ["@1/1"], ["@0x93/3/10=(REAL)1.5"], ["@1/1/1=(INT)5"], ["Tag"]):
@@ -217,7 +218,8 @@ from cpppo.server.enip import client
 port = int(sys.argv[1])
 def show(rpy):
     req = rpy.enip.CIP.send_data.CPF.item[1].unconnected_send.request
-    return sorted(k for k in req.keys() if k != "input"), req.get("read_frag.data") or req.get("read_tag.data") or req.get("get_attribute_single.data")
+    data = req.get("read_frag.data") or req.get("read_tag.data") or req.get("get_attribute_single.data")
+    return sorted(k for k in req.keys() if k != "input"), data
 with client.connector(host="127.0.0.1", port=port) as conn:
     conn.write("Tag[0-1]", data=[3, 4], tag_type=0xc4)
     assert conn.readable(timeout=5.0)
@@ -237,7 +239,8 @@ with client.connector(host="127.0.0.1", port=port) as conn:
     assert conn.readable(timeout=5.0)
     rpy = next(conn)
     m = rpy.enip.CIP.send_data.CPF.item[1].unconnected_send.request
-    print(sorted(k for k in m.keys() if k != "input" and not k.startswith("multiple.request")), m.multiple.offsets, [r.get("read_frag.data") or r.get("read_tag.data") for r in m.multiple.request])
+    keys = sorted(k for k in m.keys() if k != "input" and not k.startswith("multiple.request"))
+    print(keys, m.multiple.offsets, [r.get("read_frag.data") or r.get("read_tag.data") for r in m.multiple.request])
     conn.list_identity()
     assert conn.readable(timeout=5.0)
     print(next(conn).enip.CIP.list_identity.CPF.item[0].identity_object.product_name)

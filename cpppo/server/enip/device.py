@@ -11,6 +11,7 @@ import path and names, so scripts written for the original keep working.
 
 from __future__ import annotations
 
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.codec.original_paths import (
     parse_connection_path,
     parse_int,
@@ -20,7 +21,6 @@ from cpppo.enip.codec.original_paths import (
     parse_route_path,
     port_link,
 )
-from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.simulator.controller.device import (
     TCPIP,
     Attribute,
@@ -33,6 +33,7 @@ from cpppo.enip.simulator.controller.device import (
     Object,
     resolve_type,
 )
+from cpppo.enip.simulator.controller.type_classes import DINT, DWORD, INT, SSTRING, STRING, UDINT, UINT, USINT, WORD
 from cpppo.enip.simulator.main_controller import (
     directory,
     lookup,
@@ -43,8 +44,6 @@ from cpppo.enip.simulator.main_controller import (
     resolve_tag,
     symbol_keys,
 )
-
-from cpppo.enip.simulator.controller.type_classes import DINT, DWORD, INT, SSTRING, STRING, UDINT, UINT, USINT, WORD
 
 
 def canonicalize_tag(tag: str) -> str:

@@ -127,6 +127,24 @@ for a in (["@1/1/7"], ["@1/1"], ["@0x93/3/10=(REAL)1.5"], ["@1/1/1=(INT)5"], ["T
         print(a, "refused")
 """
 
+#: The client module's helpers: sender contexts, the value checks behind CIP_TYPES, the path parsers.
+CLIENT_HELPERS = """
+from cpppo.server.enip import client
+print(client.format_context(b"abc"), client.format_context(b"0123456789"))
+print(client.parse_context(bytearray(b"ab" + bytes(6))))
+print(client.int_validate("12", 0, 20), client.bool_validate("True"), client.bool_validate(0),
+      client.bool_validate("false"))
+for bad in (lambda: client.int_validate(30, 0, 20), lambda: client.bool_validate("maybe")):
+    try:
+        bad()
+    except (ValueError, AssertionError) as exc:
+        print("refused", exc)
+print(client.parse_path("Tag[1]"), client.parse_int("0x10"), list(client.parse_path_elements("A.B[2]")),
+      client.parse_path_component("@1/1/7"))
+print(sorted(client.CIP_TYPES), [client.CIP_TYPES[t][:2] for t in ("BOOL", "DINT", "REAL", "STRING")],
+      client.CIP_TYPES["INT"][2]("65535"))
+"""
+
 #: A dotdict and an apidict as scripts use them: dotted keys, attributes, depth, printing, errors.
 DOTDICT = """
 import cpppo
@@ -187,8 +205,8 @@ def run(python: str, script: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS, DOTDICT, OPERATIONS],
-                         ids=["helpers", "paths", "udt", "machines", "extras", "dotdict", "operations"])
+@pytest.mark.parametrize("probe", [HELPERS, PATHS, UDT, MACHINES, EXTRAS, DOTDICT, OPERATIONS, CLIENT_HELPERS],
+                         ids=["helpers", "paths", "udt", "machines", "extras", "dotdict", "operations", "client"])
 def test_same_answers_as_the_original(original_venv: object, probe: str) -> None:
     theirs = run(str(venv_python(original_venv)), probe)  # type: ignore[arg-type]
     ours = run(sys.executable, probe)

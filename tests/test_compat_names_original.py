@@ -9,6 +9,7 @@ its bugs: those are listed, with ours, in the cases the unit tests pin).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -287,3 +288,23 @@ def test_proxy_read_details_as_the_original(original_venv: object) -> None:
     ours, theirs = _side_by_side(original_venv, DETAILS)
     assert ours == theirs
     assert "[([0, 0], (0, ('Tag[0-1]', 'DINT', None)))]" in theirs.splitlines()
+
+
+def test_class_level_attributes_as_the_original_serves_them(original_venv: object) -> None:
+    """Instance 0 of a class (Revision, Max Instance, Num Instances, Optional Attributes): the
+    original's get_attribute against its simulator, and ours against ours, print the same."""
+    from tests.enip_server_fixture import serving
+    from tests.peers.original import start_original_simulator
+
+    reads = ["@1/0/1", "@1/0/2", "@1/0/3", "@1/0/4", "@2/0/2", "@2/0/3", "@1/0"]
+    stamp = re.compile(r"^.*? \d{4}: ", re.M)
+    with start_original_simulator(["Tag=DINT[10]"]) as theirs_sim:
+        theirs = subprocess.run([str(venv_python(original_venv)), "-I", "-m",  # type: ignore[arg-type]
+                                 "cpppo.server.enip.get_attribute", "-a", f"127.0.0.1:{theirs_sim.port}", *reads],
+                                capture_output=True, text=True, timeout=120)
+    with serving(["Tag=DINT[10]"]) as server:
+        ours = subprocess.run([sys.executable, "-m", "cpppo.server.enip.get_attribute", "-a",
+                               f"127.0.0.1:{server.port}", *reads], capture_output=True, text=True, timeout=120)
+    assert theirs.returncode == ours.returncode == 0, theirs.stderr + ours.stderr
+    assert stamp.sub("", ours.stdout) == stamp.sub("", theirs.stdout)
+    assert "  2: Single G_A_S      @0x0001/0/3 == [1, 0]" in stamp.sub("", ours.stdout).splitlines()

@@ -278,6 +278,35 @@ def _side_by_side(original_venv: object, script: str) -> tuple[str, str]:
     return ours.stdout, theirs.stdout
 
 
+#: The connector's higher-level calls as the original README shows them: process, results, operate
+#: (with its printing and the request/reply dotdicts of each result), pipelines packed and fragmented.
+PROCESS = """
+import sys
+from cpppo.server.enip import client
+port = int(sys.argv[1])
+with client.connector(host="127.0.0.1", port=port) as conn:
+    ops = list(client.parse_operations(["Tag[0-9]=(DINT)1,2,3,4,0,0,0,0,0,0", "Tag[0-3]", "Nope", "Tag[2]",
+                                        "@1/1/7", "Tag[9]=(DINT)0"]))
+    print(conn.process(operations=ops, depth=2, multiple=0, fragment=False, printing=False, timeout=5))
+    print(list(conn.results(operations=client.parse_operations(["Tag[1-2]", "Nope"]))))
+    ops = client.parse_operations(["Tag[0-1]", "Tag[1]=(DINT)2"])
+    for r in conn.operate(ops, depth=1, printing=True, validating=True):
+        print(r)
+    ops = client.parse_operations(["Tag[0-9]", "Tag[0-1]", "Tag[5]=(DINT)7"])
+    for i, dsc, op, rpy, sts, val in conn.pipeline(ops, multiple=200, depth=3):
+        print(i, dsc, sts, val)
+    ops = client.parse_operations(["Tag[0-9]", "Tag[1-3]=(DINT)2,3,4"], fragment=True)
+    for i, dsc, op, rpy, sts, val in conn.pipeline(ops):
+        print(i, dsc, sts, val)
+"""
+
+
+def test_connector_process_results_operate_as_the_original(original_venv: object) -> None:
+    ours, theirs = _side_by_side(original_venv, PROCESS)
+    assert ours == theirs
+    assert theirs.splitlines()[0] == "(2, [True, [1, 2, 3, 4], None, [3], None, True])"
+
+
 def test_connector_replies_as_the_original(original_venv: object) -> None:
     ours, theirs = _side_by_side(original_venv, REPLIES)
     assert ours == theirs

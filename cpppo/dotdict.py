@@ -190,7 +190,7 @@ class dotdict(dict):
         try:
             return _dict_get(self, name)
         except KeyError:
-            raise AttributeError(name) from None
+            raise AttributeError(repr(name)) from None  # the original's message: its KeyError's, quoted
 
     def __setattr__(self, name: str, value: Any) -> None:
         _dict_set(self, name, dotdict(value) if type(value) is dict else value)

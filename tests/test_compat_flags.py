@@ -117,12 +117,17 @@ def test_defined_tags_is_accepted_and_not_read(tmp_path):
 
 
 def test_no_print_undoes_print():
+    """-p prints every write (with the original's trailing space) and, at -v, every read too."""
     with Simulator(["--no-config", "-p", "SCADA=INT[10]"]) as sim:
+        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]", "SCADA[3]=(INT)4")
+        assert "              SCADA[    3-3    ] <= [4] \n" in sim.output(), sim.output()
+        assert "==" not in sim.output()
+    with Simulator(["--no-config", "-v", "-p", "SCADA=INT[10]"]) as sim:
         client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]")
         assert re.search(r"SCADA\[    2-2    \] == \[0\]", sim.output()), sim.output()
     with Simulator(["--no-config", "-p", "--no-print", "SCADA=INT[10]"]) as sim:
-        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]")
-        assert "==" not in sim.output()
+        client("-a", f"{LOOPBACK}:{sim.port}", "SCADA[2]", "SCADA[3]=(INT)4")
+        assert "==" not in sim.output() and "<=" not in sim.output()
 
 
 def test_help_names_every_flag():
@@ -284,3 +289,39 @@ def test_client_logs_as_the_original_at_v(sim, original_venv):
     assert [(logger, level) for logger, level, _ in _log_messages(ours.stderr)] == [
         ("enip.cli", "NORMAL"), ("enip.cli", "WARNING"), ("enip.cli", "NORMAL"), ("enip.cli", "NORMAL"),
         ("enip.cli", "NORMAL")]
+
+
+# --- python -m cpppo.server.enip.poll ----------------------------------------------------------
+
+def _poll_lines(python: str, port: int, lines: int, *args: str) -> tuple[list[str], int]:
+    """Run the poll tool (unbuffered: its output is a pipe) until it printed *lines* lines, then
+    Control-C it (its only way to stop)."""
+    cmd = [python, "-I", "-u", "-m", "cpppo.server.enip.poll", "-a", f"{LOOPBACK}:{port}", "-c", "0.2", *args]
+    with tempfile.TemporaryDirectory(prefix="cpppo-poll-") as cwd:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            seen = [proc.stdout.readline() for _ in range(lines)]
+            proc.send_signal(2)
+            proc.communicate(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return seen, proc.returncode
+
+
+def test_poll_prints_as_the_original(original_venv):
+    """The original's poll tool: a PowerFlex's default parameters, then Tags with --pass-thru."""
+    with Simulator(["-S", "Output_Current@0x93/7/10=REAL", "Motor_Velocity@0x93/3/10=REAL",
+                    "SCADA=INT[10]"]) as sim:
+        theirs_python = str(original.venv_python(original_venv))
+        for args in ([], ["--pass-thru", "SCADA[0-2]", "Output Current"]):
+            ours, code = _poll_lines(sys.executable, sim.port, 4, "-S", *args)
+            theirs, _ = _poll_lines(theirs_python, sim.port, 4, "-S", *args)
+            assert ours == theirs, args
+            assert code == 0
+        assert ours == ["     SCADA[0-2]: [0, 0, 0]\n", " Output Current: [0.0]\n"] * 2
+    done = client("-g", "nope.proxy", module="cpppo.server.enip.poll")
+    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith(
+        "python -m cpppo.server.enip.poll: error: --gateway 'nope.proxy': no such proxy class")

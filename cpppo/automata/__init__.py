@@ -18,17 +18,17 @@ the state classes at the original's module path.
 from .binary import state_bytes, state_fields, state_struct
 from .feeder import NEED_DATA, Feeder, parse
 from .inputs import state_drop, state_input
-from .machines import dfa, dfa_base, regex, regex_bytes
+from .machines import dfa, dfa_base, dfa_drop, dfa_input, regex, regex_bytes
 from .markers import DONE, PAUSE, NonTerminal, path_ext_input
 from .nodes import decide, state
 from .scalars import dfa_post, integer, integer_base, integer_bytes, string, string_base, string_bytes
-from .sources import chainable, chaining, peekable, peeking, rememberable, remembering
+from .sources import chainable, chaining, is_iterator, is_listlike, peekable, peeking, rememberable, remembering
 
 __all__ = [
     "peekable", "peeking", "chainable", "chaining", "rememberable", "remembering",
     "NonTerminal", "decide", "state", "state_input", "state_drop", "state_struct", "state_fields",
     "state_bytes", "path_ext_input", "PAUSE", "DONE",
-    "dfa_base", "dfa", "regex", "regex_bytes",
+    "dfa_base", "dfa", "dfa_input", "dfa_drop", "regex", "regex_bytes", "is_iterator", "is_listlike",
     "Feeder", "NEED_DATA", "parse",
     "string_base", "string", "string_bytes", "integer_base", "integer", "integer_bytes", "dfa_post",
 ]

@@ -26,10 +26,10 @@ from __future__ import annotations
 from typing import Any
 
 from .engine import Frame
-from .inputs import state_input
+from .inputs import state_drop, state_input
 from .nodes import state
 
-__all__ = ["dfa_base", "dfa", "regex", "regex_bytes"]
+__all__ = ["dfa_base", "dfa", "dfa_input", "dfa_drop", "regex", "regex_bytes"]
 
 
 class dfa_base(state):
@@ -91,6 +91,14 @@ class dfa_base(state):
 
 class dfa(dfa_base, state):
     """A deterministic finite automaton: a state that runs a graph of states."""
+
+
+class dfa_input(dfa_base, state_input):
+    """A machine whose entry collects the symbol that led to it, as a ``state_input`` does (the original's name)."""
+
+
+class dfa_drop(dfa_base, state_drop):
+    """A machine whose entry consumes and drops the symbol that led to it, as a ``state_drop`` does."""
 
 
 class regex(dfa):

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["peeking", "chaining", "remembering", "peekable", "chainable", "rememberable"]
+__all__ = ["peeking", "chaining", "remembering", "peekable", "chainable", "rememberable", "is_iterator", "is_listlike"]
 
 _SEQUENCES = (bytes, str, list, tuple)
 _FROZEN = (bytearray, memoryview)
@@ -365,3 +365,15 @@ class rememberable:
         if isinstance(iterable, remembering):
             return iterable
         return remembering(iterable)
+
+
+def is_iterator(thing: Any) -> bool:
+    """Whether ``thing`` is already an iterator (a generator, a ``peekable``...): the original's test,
+    which its scripts use to decide whether to wrap a source before feeding it to a machine."""
+    return hasattr(thing, "__next__")
+
+
+def is_listlike(thing: Any) -> bool:
+    """Something indexable like a list or tuple, but not a str or a class: the original's test, where
+    bytes and a dict (a ``state``, a ``dotdict``) count as list-like too."""
+    return not isinstance(thing, (str, type)) and hasattr(thing, "__getitem__")

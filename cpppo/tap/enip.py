@@ -52,7 +52,7 @@ class Options(guard.OneLineUsage):
         ["udp", "u", "answer UDP List Identity (the default)"],
         ["tcp", "t", "serve EtherNet/IP on TCP (the default)"],
         ["no-tcp", "T", "serve no TCP: answer only UDP List Identity, on the same address"],
-        ["print", "p", "print a line for every tag read and write"],
+        ["print", "p", "print a line for every tag write and, with -v, every read"],
         ["no-print", None, "(do not print a line for every tag read and write)"],
         ["simple", "S", "a simple (non-routing) device: refuse routed requests (as --route-path false)"],
         ["no-config", None, "do not load cpppo.cfg from the usual places"],

@@ -307,7 +307,9 @@ class TestOriginalView(unittest.TestCase):
         write = plan.write_requests(op, plan.segments(op), True, False, 504)[0]
         self.assertEqual(shape(plan.request_view(write)), {
             "service": 0x53, "path": {"segment": [{"symbolic": "SCADA"}, {"element": 1}]},
-            "write_frag": {"type": 0xC4, "elements": 3, "data": [1, 2, 3], "offset": 0}})
+            "write_frag": {"type": 0xC4, "elements": 3, "data": [1, 2, 3], "offset": 0},
+            "input": bytearray(write.encode())})
+        self.assertIs(type(plan.request_view(write).service), int)   # (printed as the original: 83)
         inner = cip.Reply(0xCC, 0, (), body=logix.ReadTagReply(0xC3, b"\x07\x00"))
         packet = cip.Reply(0x8A, 0x1E, (), body=cip.MultipleServiceReply((inner, cip.Reply(0xCC, 0x05))))
         got = shape(view.cip_reply_view(packet))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from cpppo.enip.simulator import run as main
 from cpppo.enip.simulator.controller import device
 from cpppo.enip.simulator.server_protocol import EnipDatagram, EnipFactory
 from cpppo.enip.simulator.service import EnipService
+from cpppo.misc import NORMAL
 
 CM = (Logical("class", 6), Logical("instance", 1))
 ROUTER = (Logical("class", 2), Logical("instance", 1))
@@ -486,6 +488,9 @@ class TestStart(unittest.TestCase):
 
         lines: list[str] = []
         out = type("Out", (), {"write": lambda self, s: lines.append(s), "flush": lambda self: None})()
+        printer = logging.getLogger("cpppo.enip.simulator.run")   # -p prints reads when it shows NORMAL (-v)
+        self.addCleanup(printer.setLevel, printer.level)
+        printer.setLevel(NORMAL)
         server = main.start(["--no-config", "-a", "127.0.0.1:0", "-A", "-p", "SCADA=INT[10]"], reactor, out=out)
         self.addCleanup(server.stop)
         self.assertIn(f"Network TCP Server address = {server.address!r}", "".join(lines))

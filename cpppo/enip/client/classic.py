@@ -24,7 +24,17 @@ from cpppo.enip.client.views import list_view
 from cpppo.enip.codec import types
 from cpppo.enip.codec.codes import Command
 
-__all__ = ["client", "udp_client", "await_response", "implicit", "CIP_TYPES"]
+__all__ = ["client", "udp_client", "await_response", "implicit", "CIP_TYPES", "int_validate", "bool_validate",
+           "format_context", "parse_context"]
+
+
+def int_validate(value: Any, low: int, high: int) -> int:
+    """``int(value)``, refused (ValueError) outside ``low..high``: the original's check of a value
+    for an integer type."""
+    number = int(value)
+    if not low <= number <= high:
+        raise ValueError(f"Invalid {number}; not in range ({low},{high})")
+    return number
 
 
 def _ranged(name: str) -> Callable[[Any], int]:
@@ -36,14 +46,21 @@ def _ranged(name: str) -> Callable[[Any], int]:
         high = 2 * high + 1
 
     def cast(value: Any) -> int:
-        number = int(value)
-        if not low <= number <= high:
-            raise ValueError(f"Invalid {number}; not in range ({low},{high})")
-        return number
+        return int_validate(value, low, high)
     return cast
 
 
-def _boolean(value: Any) -> bool:
+def format_context(sender_context: bytes | bytearray) -> bytearray:
+    """A sender context of exactly 8 bytes, NUL-padded on the right (the original's helper)."""
+    return bytearray(bytes(sender_context)[:8]).ljust(8, b"\0")
+
+
+def parse_context(sender_context: bytes | bytearray) -> bytes:
+    """The bytes of a sender context, without its NUL padding on the right (the original's helper)."""
+    return bytes(sender_context).rstrip(b"\0")
+
+
+def bool_validate(value: Any) -> bool:
     try:
         return int(value) != 0
     except ValueError:
@@ -57,7 +74,7 @@ def _cip_types() -> dict[str, tuple[int, int, Callable[[Any], Any]]]:
     table: dict[str, tuple[int, int, Callable[[Any], Any]]] = {}
     for name in ("STRING", "SSTRING"):
         table[name] = (types.type_of(name).code, 0, str)
-    table["BOOL"] = (types.type_of("BOOL").code, types.type_of("BOOL").size or 1, _boolean)
+    table["BOOL"] = (types.type_of("BOOL").code, types.type_of("BOOL").size or 1, bool_validate)
     for name in ("REAL", "LREAL"):
         table[name] = (types.type_of(name).code, types.type_of(name).size or 0, float)
     for name in ("LINT", "ULINT", "DINT", "UDINT", "INT", "UINT", "SINT", "USINT"):

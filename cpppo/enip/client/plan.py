@@ -316,16 +316,16 @@ def summary(op: dict[str, Any], request: cip.Request, reply: cip.Reply | None, v
 def request_view(request: cip.Request) -> dotdict:
     """A request as the original's dotdict (``service``, ``path.segment``, ``read_frag.offset``...),
     for scripts that inspect what the low-level blocking calls issued."""
-    view = plain(service=request.service, path=plain(segment=[plain(**seg) for seg in to_original(request.path)]))
+    view = plain(path=plain(segment=[plain(**seg) for seg in to_original(request.path)]))
     body = request.body
     if isinstance(body, logix.ReadTag):
         view["read_tag"] = plain(elements=body.elements)
     elif isinstance(body, logix.ReadTagFragmented):
         view["read_frag"] = plain(elements=body.elements, offset=body.offset)
     elif isinstance(body, logix.WriteTag):
-        view["write_tag"] = plain(type=body.type, elements=body.elements, data=_written(body))
+        view["write_tag"] = plain(elements=body.elements, data=_written(body), type=body.type)
     elif isinstance(body, logix.WriteTagFragmented):
-        view["write_frag"] = plain(type=body.type, elements=body.elements, data=_written(body), offset=body.offset)
+        view["write_frag"] = plain(elements=body.elements, offset=body.offset, data=_written(body), type=body.type)
     elif isinstance(body, logix.ReadModifyWrite):
         view["read_modify_write"] = plain(or_mask=list(body.or_mask), and_mask=list(body.and_mask))
     elif request.service == GET_ATTRIBUTE_SINGLE:
@@ -334,6 +334,8 @@ def request_view(request: cip.Request) -> dotdict:
         view["get_attributes_all"] = True
     elif request.service == SET_ATTRIBUTE_SINGLE:
         view["set_attribute_single"] = plain(data=list(request.data))
+    view["service"] = int(request.service)   # (after the body, a plain int and the bytes: as the original shows it)
+    view["input"] = bytearray(request.encode())
     return view
 
 

@@ -46,7 +46,13 @@ def cip_reply_view(reply: cip.Reply) -> dotdict:
         else:
             view[key] = plain(type=body.type, data=body.values())
     elif isinstance(body, cip.MultipleServiceReply):
-        view["multiple"] = plain(number=len(body.replies), request=[cip_reply_view(r) for r in body.replies])
+        parts = body.encoded if body.encoded is not None else [r.encode() for r in body.replies]
+        offsets, at = [], 2 + 2 * len(parts)   # each reply's offset from the count, as the original's
+        for part in parts:
+            offsets.append(at)
+            at += len(part)
+        view["multiple"] = plain(number=len(body.replies), offsets=offsets,
+                                 request=[cip_reply_view(r) for r in body.replies])
     elif key in ("write_tag", "write_frag", "set_attribute_single", "read_modify_write") and reply.ok:
         view[key] = True
     elif key is not None and reply.ok:

@@ -255,7 +255,7 @@ def parser(prog: str = "enip_server") -> argparse.ArgumentParser:
                          "did (which needs root): eg. --web 127.0.0.1:8080.  The address bound is printed at start")
     ap.add_argument("-l", "--log", default=None, help="log to FILE (rotating, 10 MB, 5 copies)")
     ap.add_argument("-p", "--print", dest="print_io", action="store_true",
-                    help="print a line for every tag read and write")
+                    help="print a line for every tag write and, with -v, every read")
     ap.add_argument("--no-print", dest="print_io", action="store_false",
                     help="print nothing for tag reads and writes (the default)")
     ap.add_argument("--route-path", default=None,

@@ -32,6 +32,7 @@ from cpppo.enip.simulator.controller import addressed
 from cpppo.enip.simulator.controller.device import Attribute
 from cpppo.enip.simulator.listeners import Listener, description, listen
 from cpppo.enip.simulator.service import EnipService
+from cpppo.misc import NORMAL
 
 __all__ = ["main", "start", "start_thread", "Server", "build_service", "IDLE_LATENCY"]
 
@@ -42,11 +43,15 @@ IDLE_LATENCY = 0.1
 
 
 def _printer(out: Any = None) -> Any:
-    """The original's ``-p/--print`` summary lines: reads ``==``, writes ``<=``."""
+    """The original's ``-p/--print`` summary lines, as it printed them: every write (``<=``, with its
+    trailing space), and reads (``==``) only when logging shows NORMAL (``-v``), lest polling flood it."""
     def on_access(kind: str, attribute: Attribute, start: int, stop: int, values: list) -> None:
         stream = out or sys.stdout
-        arrow = "==" if kind == "read" else "<="
-        print(f"{attribute.name:>20}[{start:>5}-{stop - 1:<5}] {arrow} {values}", file=stream, flush=True)
+        if kind == "read":
+            if log.isEnabledFor(NORMAL):
+                print(f"{attribute.name:>20}[{start:>5}-{stop - 1:<5}] == {values}", file=stream, flush=True)
+        else:
+            print(f"{attribute.name:>20}[{start:>5}-{stop - 1:<5}] <= {values} ", file=stream, flush=True)
     return on_access
 
 

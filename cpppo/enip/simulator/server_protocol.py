@@ -73,11 +73,14 @@ class PendingReply:
     ready: bool
 
 
-@implementer(interfaces.IPushProducer)
+@implementer(interfaces.IPushProducer, interfaces.IHalfCloseableProtocol)
 class EnipProtocol(protocol.Protocol):
     """One client's TCP connection: bytes to frames to the dispatcher, replies back to bytes.
 
-    It is its transport's streaming producer (of replies): paused, it stops reading requests."""
+    It is its transport's streaming producer (of replies): paused, it stops reading requests.
+    A client may send its requests and then shut its side down (the original's ``list_services``
+    does, reading replies until the server closes): the replies still go out, then the connection
+    closes, rather than being dropped with the connection at the end of the client's input."""
 
     def __init__(self, transport_layer: Transport, bad_input: _RateLimited) -> None:
         self.owner = transport_layer
@@ -92,6 +95,7 @@ class EnipProtocol(protocol.Protocol):
         self._idle: Any = None  # the idle check's DelayedCall
         self._seen = -1  # link.received at the last idle check
         self._quiet = 0.0  # since when nothing was received
+        self._read_closed = False  # the client shut its sending side: close once all is answered
 
     def __repr__(self) -> str:
         link = self.link
@@ -155,6 +159,7 @@ class EnipProtocol(protocol.Protocol):
         if not self._held:
             self._reading(True)
             self._serve()
+            self._finish_if_answered()
 
     def stopProducing(self) -> None:
         self._paused = True
@@ -168,6 +173,23 @@ class EnipProtocol(protocol.Protocol):
                 transport.resumeProducing()
         elif hasattr(transport, "pauseProducing"):
             transport.pauseProducing()
+
+    # --- IHalfCloseableProtocol: the client's end of input --------------------------------------
+    def readConnectionLost(self) -> None:
+        self._read_closed = True
+        self._finish_if_answered()
+
+    def writeConnectionLost(self) -> None:
+        if self.transport is not None and self.link is not None and not self.link.eof:
+            self._abort()  # nothing more can reach the client: stop serving it
+
+    def _finish_if_answered(self) -> None:
+        """After the client's end of input: close (gently, after the replies written) once every
+        request received is served and answered."""
+        if not self._read_closed or self._pending or self._paused or self._held:
+            return
+        if self.link is not None and not self.link.eof:
+            self._close()
 
     def connectionLost(self, reason: Any = None) -> None:
         link = self.link
@@ -279,6 +301,7 @@ class EnipProtocol(protocol.Protocol):
             if not self._paused:
                 self._reading(True)
                 self._serve()
+        self._finish_if_answered()
 
     def _send(self, reply: Any) -> None:
         assert self.link is not None  # connected: replies come only then

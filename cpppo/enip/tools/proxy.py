@@ -27,6 +27,7 @@ from cpppo.enip.client.connector import connector
 from cpppo.enip.client.operations import attribute_operations, parse_operations
 from cpppo.enip.codec import types
 from cpppo.enip.codec.errors import LocalProtocolError, RemoteProtocolError
+from cpppo.enip.simulator.controller.type_classes import TYPE_CLASSES
 
 __all__ = ["proxy", "proxy_simple", "parameter", "decode_types"]
 
@@ -42,6 +43,17 @@ def _type(name: Any) -> types.CIPType:
         return types.type_of(name.strip() if isinstance(name, str) else name)
     except LocalProtocolError as exc:
         raise ValueError(str(exc)) from None
+
+
+def type_classes(kinds: Any) -> Any:
+    """The original's type classes (``parser.REAL``, ...) for the type(s) a value was decoded by, as
+    its ``read_details`` reports them; a type without a class stays as given."""
+    if isinstance(kinds, (list, tuple)):
+        return [type_classes(kind) for kind in kinds]
+    try:
+        return TYPE_CLASSES.get(_type(kinds).name, kinds)
+    except (ValueError, KeyError, AttributeError):
+        return kinds
 
 
 def decode_types(data: bytes, kinds: Any) -> list:
@@ -194,16 +206,21 @@ class proxy:
 
     def read_details(self, attributes: Any) -> Iterator[tuple]:
         """Yield ``(value, (status, (address, types, units)))`` per attribute: the value a list
-        (decoded by the types given, or the tag's own type), True for a write, None on failure."""
+        (decoded by the types given, or the tag's own type), True for a write, None on failure;
+        the types are the original's classes (``parser.INT``) for a value read."""
         if isinstance(attributes, str):
             attributes = [attributes]
         operations, details = self._operations(attributes)
         with self.transaction_lock:
             gateway = self.open_gateway()
             results = gateway.pipeline(operations, depth=self.depth, multiple=self.multiple, timeout=self.timeout)
-            for (_idx, _dsc, _req, _rpy, sts, val), (address, kinds, units) in zip(results, details):
+            for (_idx, _dsc, _req, rpy, sts, val), (address, kinds, units) in zip(results, details):
                 if kinds is not None and isinstance(val, list) and sts in (0, 6):
                     val = decode_types(bytes(v & 0xFF for v in val), kinds)
+                    kinds = type_classes(kinds)
+                elif kinds is None and isinstance(rpy, Mapping):  # a Read Tag's own type, as the original
+                    code = rpy.get("read_tag.type") or rpy.get("read_frag.type")
+                    kinds = type_classes(code) if code else None
                 yield val, (sts, (address, kinds, units))
 
     def read(self, attributes: Any, printing: bool = False, checking: bool = False) -> Iterator[Any]:

@@ -8,5 +8,7 @@ names, so scripts written for the original keep working.
 from __future__ import annotations
 
 from cpppo.enip.proxies import powerflex, powerflex_750_series
+from cpppo.enip.tools.proxy import proxy_simple
 
-__all__ = ["powerflex", "powerflex_750_series"]
+#: ``proxy_simple`` is here too, as the original's ``ab`` imported it (the drives' base class).
+__all__ = ["powerflex", "powerflex_750_series", "proxy_simple"]

@@ -16,17 +16,40 @@ from __future__ import annotations
 
 import sys
 
-from cpppo.enip.client.classic import CIP_TYPES, await_response, client, implicit
+from cpppo.enip.client.classic import (
+    CIP_TYPES,
+    await_response,
+    bool_validate,
+    client,
+    format_context,
+    implicit,
+    int_validate,
+    parse_context,
+)
 from cpppo.enip.client.connector import connector
 from cpppo.enip.client.deferred import EnipClient, connect, validate
-from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, FragmentRequired, RequestTimeout
+from cpppo.enip.client.errors import (
+    CIPError,
+    ConnectionClosed,
+    EncapsulationError,
+    ENIPStatusError,
+    FragmentRequired,
+    MSVCStatusError,
+    RequestTimeout,
+    SENDStatusError,
+)
 from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.plan import format_path
+from cpppo.enip.codec.original_paths import parse_int, parse_path, parse_path_component, parse_path_elements
 from cpppo.enip.tools.enip_client import main, recycle
 
 __all__ = ["parse_operations", "connector", "client", "implicit", "await_response", "CIP_TYPES",
            "connect", "EnipClient", "main", "recycle", "format_path",
-           "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout"]
+           "validate", "CIPError", "FragmentRequired", "ConnectionClosed", "EncapsulationError", "RequestTimeout",
+           "ENIPStatusError", "SENDStatusError", "MSVCStatusError",
+           # the original's helpers, as its client module had them
+           "int_validate", "bool_validate", "format_context", "parse_context",
+           "parse_int", "parse_path", "parse_path_elements", "parse_path_component"]
 
 if __name__ == "__main__":
     sys.exit(main())

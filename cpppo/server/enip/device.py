@@ -11,6 +11,7 @@ import path and names, so scripts written for the original keep working.
 
 from __future__ import annotations
 
+from cpppo.enip.codec.formatting import enip_format
 from cpppo.enip.codec.original_paths import (
     parse_connection_path,
     parse_int,
@@ -32,6 +33,7 @@ from cpppo.enip.simulator.controller.device import (
     Object,
     resolve_type,
 )
+from cpppo.enip.simulator.controller.type_classes import DINT, DWORD, INT, SSTRING, STRING, UDINT, UINT, USINT, WORD
 from cpppo.enip.simulator.main_controller import (
     directory,
     lookup,
@@ -42,6 +44,15 @@ from cpppo.enip.simulator.main_controller import (
     resolve_tag,
     symbol_keys,
 )
+
+
+def canonicalize_tag(tag: str) -> str:
+    """The form a tag name is looked up by: lower case (Logix names match ignoring case), and only of
+    ISO-8859-1 characters (the original's rule; a ``UnicodeEncodeError`` otherwise)."""
+    canonical = tag.lower()
+    canonical.encode("iso-8859-1")
+    return canonical
+
 
 #: The original's names of the Message Router (class 2) and Connection Manager (class 6).
 Message_Router = MessageRouter
@@ -75,4 +86,8 @@ __all__ = [
     "port_link",
     "parse_route_path",
     "parse_connection_path",
+    "canonicalize_tag",
+    "enip_format",
+    # The type classes the original's device imported from its parser (scripts write device.DINT).
+    "UDINT", "DINT", "DWORD", "INT", "UINT", "WORD", "USINT", "SSTRING", "STRING",
 ]

@@ -217,8 +217,12 @@ class Directory:
         return obj
 
     def lookup(self, class_id: int, instance_id: int) -> Object:
+        """The object at ``@class/instance``; instance 0 of a class that has instances is the class
+        itself (its Revision, Max Instance and Num Instances, as the original and a Logix serve)."""
         instances = self._objects.get(class_id)
         if instances is None or instance_id not in instances:
+            if instance_id == 0 and instances:
+                return ClassInstance(class_id, instances)
             raise Refusal(0x05, message=f"no object @{class_id}/{instance_id}")
         return instances[instance_id]
 
@@ -228,6 +232,19 @@ class Directory:
     def __iter__(self) -> Iterator[Object]:
         for instances in self._objects.values():
             yield from instances.values()
+
+
+class ClassInstance(Object):
+    """Instance 0 of a class: the class-level attributes, counted from its instances when asked."""
+
+    def __init__(self, class_id: int, instances: dict[int, Object]) -> None:
+        super().__init__(0, {
+            1: Attribute("Revision", cip_types.INT, getattr(instances[min(instances)], "class_revision", 0)),
+            2: Attribute("Max Instance", cip_types.INT, max(instances)),
+            3: Attribute("Num Instances", cip_types.INT, len(instances)),
+            4: Attribute("Optional Attributes", cip_types.INT, 0),
+        })
+        self.class_id = class_id
 
 
 def _sstring(text: str) -> Attribute:

@@ -23,14 +23,9 @@ class TYPE:
     """A CIP data type: the base of the per-type classes below."""
 
     cip: cip_types.CIPType = cip_types.INT
-
-    @property
-    def tag_type(self) -> int:
-        return self.cip.code
-
-    @property
-    def struct_calcsize(self) -> int:
-        return self.cip.size or 0
+    #: Class attributes, as the original's (scripts read ``parser.REAL.tag_type`` without an instance).
+    tag_type: int = cip_types.INT.code
+    struct_calcsize: int = cip_types.INT.size or 0
 
     def produce(self, value: Any) -> bytes:
         """One value as bytes."""
@@ -47,7 +42,8 @@ class TYPE:
 
 
 def _make(t: cip_types.CIPType) -> type:
-    return type(t.name, (TYPE,), {"cip": t, "__doc__": f"The CIP {t.name} type (code 0x{t.code:02X})."})
+    return type(t.name, (TYPE,), {"cip": t, "tag_type": t.code, "struct_calcsize": t.size or 0,
+                                  "__doc__": f"The CIP {t.name} type (code 0x{t.code:02X})."})
 
 
 BOOL = _make(cip_types.BOOL)

@@ -243,7 +243,7 @@ class Twistd(unittest.TestCase):
             yield server.stop()
 
 
-class Programs(unittest.TestCase):
+class ProgramsOnTheReactor(unittest.TestCase):
     """Where the plant meets the controller's program (cpppo.logic): a plant controller whose L5X has
     routines runs them, each controller its own copy, and stopping the plant ends every scan."""
 

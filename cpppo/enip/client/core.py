@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cpppo.enip.client import plan
-from cpppo.enip.client.batch import Run
+from cpppo.enip.client.batch import Repeat, Run
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
@@ -302,7 +302,15 @@ class ClientCore:
             if header["command"] != _SEND_UNIT_DATA:   # matched by the header's context
                 pending = outstanding.pop(header["context"], None)
                 if pending is not None and pending.early and not header["status"]:
-                    pending.owner.framed()   # (a failure status fails the request: nothing more goes)
+                    owner = pending.owner
+                    owner.framed()   # (a failure status fails the request: nothing more goes)
+                    if owner.__class__ is Repeat:   # the steady path: a reply in the last good one's bytes
+                        echo = owner.planned.echo
+                        if echo is not None and echo.payload == framed["payload"] \
+                                and header["command"] == _SEND_RR_DATA:
+                            connection.frames_received += 1
+                            owner.run.repeated(owner, echo)
+                            continue
             self._undecoded = (framed, pending)
 
     def decoding_next(self) -> bool:
@@ -324,10 +332,13 @@ class ClientCore:
                 return   # a reply to no outstanding request (late, after its timeout): dropped
             if pending.early and not frame.status:
                 pending.owner.framed()
+        owner = pending.owner
         if frame.status:
-            pending.owner.failed(EncapsulationError(frame.status, frame.command, frame))
+            owner.failed(EncapsulationError(frame.status, frame.command, frame))
+        elif owner.__class__ is Repeat:   # (its reply is learnt by its bytes: see .batch.Repeat)
+            owner.decoded(frame, framed["payload"])
         else:
-            pending.owner.answered(frame)
+            owner.answered(frame)
 
     def _break(self, exc: RemoteProtocolError) -> None:
         """The reply stream cannot be framed: everything outstanding fails, the driver closes."""

@@ -278,7 +278,7 @@ class Run:
             rpy_total += rpy_size
         return group
 
-    def landed(self, job: Job | Repeat, only: Landed | None = None) -> None:
+    def landed(self, job: Job, only: Landed | None = None) -> None:
         """A job's replies are in (``job.landed``, or its *only* result): give its place back, and
         deliver every result now due, in order."""
         if job.taken:
@@ -293,11 +293,16 @@ class Run:
         else:
             for one in (only,) if only is not None else job.landed:
                 ready[one.position] = one
-            while emitted in ready and not self.finished:
-                self._deliver(ready.pop(emitted))
-                emitted += 1
+            self._flush()
         if self.exhausted and not self.pending:
             self._settle()
+
+    def _flush(self) -> None:
+        """Deliver every result now due, in order."""
+        ready, emitted = self.ready, self.emitted
+        while emitted in ready and not self.finished:
+            self._deliver(ready.pop(emitted))
+            emitted += 1
 
     def repeated(self, repeat: Repeat, echo: Echo) -> None:
         """A :class:`Repeat`'s reply is *echo*'s (its place already given back): its result."""
@@ -309,12 +314,12 @@ class Run:
             self.emitted += 1
             self.core.queue(Delivered(self, Result(repeat.index, planned.alone, planned.request, echo.reply, 0,
                                                    list(echo.values))))
-            if self.exhausted and not self.pending:
-                self._settle()
-        else:
-            self.pending += 1   # (landed counts it)
-            self.landed(repeat, Landed(repeat.position, repeat.index, planned.alone, planned.request, echo.reply,
-                                       "read", planned))
+        else:   # (a reply ahead of one before it: waits its turn)
+            self.ready[repeat.position] = Landed(repeat.position, repeat.index, planned.alone, planned.request,
+                                                 echo.reply, "read", planned)
+            self._flush()
+        if self.exhausted and not self.pending:
+            self._settle()
 
     def _deliver(self, one: Landed) -> None:
         """The next result, in operation order."""

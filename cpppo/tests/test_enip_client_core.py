@@ -335,6 +335,41 @@ class Steady(unittest.TestCase):
                          [(0, [1]), (1, [7]), (2, [3])])
         self.assertEqual(events[-1], Finished(run, None))
 
+    def test_on_a_connection_all_but_the_sequence_count_is_compared(self) -> None:
+        core, _ = registered()
+        core.connection_id = 0x1234   # (as a Forward Open leaves it: requests go as SendUnitData)
+        decodes = [0]
+        decode = core.connection.decode
+
+        def counting(framed: Any) -> Any:
+            decodes[0] += 1
+            return decode(framed)
+        core.connection.decode = counting   # type: ignore[method-assign]
+
+        def read(data: bytes = b"\x07\x00", status: int = 0, echoed: int = 0) -> list[Any]:
+            """One SCADA[1]; the reply carries the request's sequence count (plus *echoed*)."""
+            run = core.start_run(["SCADA[1]"])
+            (sent,) = sends(drain(core))
+            sequence = encap.decode_frame(sent).body.items[1].sequence
+            rpy = cip.Reply(0xCC, status, (), body=logix.ReadTagReply(0xC3, data))
+            body = encap.SendData((encap.ConnectedAddress(0x5678), encap.ConnectedData(sequence + echoed, rpy)))
+            core.receive_data(encap.encode_frame(encap.Frame(Command.SEND_UNIT_DATA, body, 1)))
+            events = drain(core)
+            return [(e.result.sts, e.result.val) for e in events if isinstance(e, Delivered)] + \
+                [type(e.error).__name__ for e in events if isinstance(e, Finished) and e.error] + \
+                ([] if run.finished else ["waiting"])
+        for _ in range(3):
+            self.assertEqual(read(), [(0, [7])])
+        decodes[0] = 0
+        self.assertEqual(read(), [(0, [7])])
+        self.assertEqual(decodes, [0])                            # (the steady path)
+        self.assertEqual(read(b"\x08\x00"), [(0, [8])])
+        self.assertEqual(read(b"", status=0x05), [(5, None)])
+        self.assertEqual(decodes, [2])
+        for _ in range(3):
+            self.assertEqual(read(), [(0, [7])])
+        self.assertEqual(read(echoed=1), ["waiting"])              # another sequence count: not its reply
+
     def test_a_late_reply_is_dropped(self) -> None:
         clock = Clock()
         core, _ = registered(clock, timeout=1.0)

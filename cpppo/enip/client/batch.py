@@ -13,10 +13,11 @@ as soon as it and all before it have arrived.  It only talks to the core:
 The steady path: a poller asks the same plain reads again and again, and while a value does not
 change its reply comes back in the same bytes.  A read that came back whole before (an atomic
 value, no bit to pick) goes as a :class:`Repeat` instead of a :class:`~.job.Job`: the core compares
-its reply's command data with the last good one's (:class:`~.records.Echo`) and, if equal, the
-result is delivered at once from what was decoded then.  Anything else (another value, an error
-status, a partial reply, a structure) is decoded, and an unusual reply handed to a Job, which
-carries on as if it had sent the request: one protocol, with a short cut for its commonest case.
+its reply's command data with the last good one's (:class:`~.records.Echo`; on a connection, all but
+the sequence count) and, if equal, the result is delivered at once from what was decoded then.
+Anything else (another value, an error status, a partial reply, a structure) is decoded, and an
+unusual reply handed to a Job, which carries on as if it had sent the request: one protocol, with
+a short cut for its commonest case.
 """
 
 from __future__ import annotations
@@ -208,8 +209,8 @@ class Run:
                 self.pending += 1
                 index, self.index = self.index, self.index + 1
                 position, planned = group[0]
-                if (planned.fits and planned.pick is None and len(group) == 1 and planned.method == "read"
-                        and self.core.connection_id is None):   # (the steady path: see Repeat)
+                if planned.fits and planned.pick is None and len(group) == 1 and planned.method == "read":
+                    # (the steady path: see Repeat)
                     self.transact(planned.request, planned.route, planned.send,
                                   Repeat(self, index, position, planned))
                     continue

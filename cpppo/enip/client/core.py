@@ -57,6 +57,11 @@ _HEADER = encap.HEADER
 _SEND_RR_DATA = int(Command.SEND_RR_DATA)
 _SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)
 _ANY = object()
+# A connected reply's sequence count: after the interface handle, timeout, item count, the address
+# item (type, length, connection id) and the data item's type and length.
+_SEQUENCE = struct.Struct("<H")
+_SEQUENCE_AT = 4 + 2 + 2 + 8 + 4
+_SEQUENCE_END = _SEQUENCE_AT + 2
 
 
 def frame_key(frame: encap.Frame) -> Any:
@@ -299,7 +304,10 @@ class ClientCore:
                 continue
             header = framed["header"]
             pending = None
-            if header["command"] != _SEND_UNIT_DATA:   # matched by the header's context
+            if header["command"] == _SEND_UNIT_DATA:
+                if self._connected_echo(framed):
+                    continue
+            else:   # matched by the header's context
                 pending = outstanding.pop(header["context"], None)
                 if pending is not None and pending.early and not header["status"]:
                     owner = pending.owner
@@ -312,6 +320,26 @@ class ClientCore:
                             owner.run.repeated(owner, echo)
                             continue
             self._undecoded = (framed, pending)
+
+    def _connected_echo(self, framed: dict[str, Any]) -> bool:
+        """The steady path on a connection (see :class:`.batch.Repeat`): a SendUnitData reply in
+        its last good reply's bytes but for the sequence count, delivered; False: decode it."""
+        payload = framed["payload"]
+        if framed["header"]["status"] or len(payload) < _SEQUENCE_END:
+            return False
+        pending = self.outstanding.get(_SEQUENCE.unpack_from(payload, _SEQUENCE_AT)[0])
+        if pending is None or pending.owner.__class__ is not Repeat:
+            return False
+        owner: Repeat = pending.owner
+        echo = owner.planned.echo
+        if (echo is None or len(echo.payload) != len(payload) or payload[:_SEQUENCE_AT] != echo.payload[:_SEQUENCE_AT]
+                or payload[_SEQUENCE_END:] != echo.payload[_SEQUENCE_END:]):
+            return False
+        del self.outstanding[_SEQUENCE.unpack_from(payload, _SEQUENCE_AT)[0]]
+        self.connection.frames_received += 1
+        owner.framed()
+        owner.run.repeated(owner, echo)
+        return True
 
     def decoding_next(self) -> bool:
         """Whether the next event is worked out by decoding the last reply received (nothing else is

@@ -205,7 +205,6 @@ class Core(Protocol):
     """What a pipeline (:class:`.batch.Run`) and a :class:`Ticket` use of :class:`.core.ClientCore`."""
 
     budget: int
-    connection_id: int | None
     route_path: tuple[Any, ...]
     send_path: tuple[Any, ...]
     prepared: dict[Any, Any]

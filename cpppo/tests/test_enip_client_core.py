@@ -15,6 +15,7 @@ from typing import Any
 from cpppo.enip.client import plan
 from cpppo.enip.client.core import ClientCore
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec import tag_services as logix
@@ -360,6 +361,13 @@ class Steady(unittest.TestCase):
                 ([] if run.finished else ["waiting"])
         for _ in range(3):
             self.assertEqual(read(), [(0, [7])])
+        # a connected request staged from its kept bytes is the frame message() lays out
+        (op,) = parse_operations(["SCADA[1]"])
+        staged = core.stage(plan.read_request(plan.segments(op), 1, None))
+        frame = encap.decode_frame(staged.data)
+        self.assertEqual(staged.data, encap.encode_frame(encap.Frame(Command.SEND_UNIT_DATA, encap.SendData((
+            encap.ConnectedAddress(0x1234), encap.ConnectedData(staged.key, frame.body.items[1].message))),
+            core.session, context=frame.context)))
         decodes[0] = 0
         self.assertEqual(read(), [(0, [7])])
         self.assertEqual(decodes, [0])                            # (the steady path)

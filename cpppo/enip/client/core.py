@@ -60,6 +60,8 @@ _ANY = object()
 # A connected reply's sequence count: after the interface handle, timeout, item count, the address
 # item (type, length, connection id) and the data item's type and length.
 _SEQUENCE = struct.Struct("<H")
+_CONNECTED = struct.Struct("<IHHHHIHHH")   # interface, timeout, items, address item, data item, sequence
+_CONNECTED_ADDRESS, _CONNECTED_DATA = 0xA1, 0xB1
 _SEQUENCE_AT = 4 + 2 + 2 + 8 + 4
 _SEQUENCE_END = _SEQUENCE_AT + 2
 
@@ -103,6 +105,7 @@ class ClientCore:
         #: What the client learnt of the target's tags (templates, BOOL arrays, string forms).
         self.shapes = Shapes()
         self._bodies: dict[int, tuple[Any, ...]] = {}
+        self._messages: dict[int, tuple[cip.Request, bytes]] = {}   # connected requests' bytes, by record
         self._events: deque[Any] = deque()
         #: An event for the driver (the core's parts queue them; drivers only read events).
         self.queue: Callable[[Any], None] = self._events.append
@@ -171,8 +174,18 @@ class ClientCore:
             context = _CONTEXT.pack(self._counter)
             return Staged(_HEADER.pack(_SEND_RR_DATA, len(body), self.connection.session, 0, context, 0) + body,
                           context)
-        frame, key = self.message(request, route, send)
-        return Staged(self.connection.send(frame), key)
+        # On a connection: the request's bytes (kept, as a poller's requests are the same records)
+        # after a CPF of its connection id and the next sequence count, as message() lays it out.
+        known = self._messages.get(id(request))
+        if known is None or known[0] is not request:
+            known = remember(self._messages, id(request), (request, request.encode()), CACHE_SIZE)
+        encoded = known[1]
+        self._sequence = sequence = (self._sequence + 1) & 0xFFFF
+        self._counter += 1
+        data = _CONNECTED.pack(0, 0, 2, _CONNECTED_ADDRESS, 4, self.connection_id, _CONNECTED_DATA,
+                               len(encoded) + 2, sequence) + encoded
+        return Staged(_HEADER.pack(_SEND_UNIT_DATA, len(data), self.connection.session, 0,
+                                   _CONTEXT.pack(self._counter), 0) + data, sequence)
 
     # --- sending -------------------------------------------------------------------------
     def send_staged(self, staged: Staged, owner: Owner, timeout: float | None, early: bool = False) -> None:

@@ -12,7 +12,8 @@ around the read loop, so start-up and connecting are not counted.
 Rows: the floor (a bare Twisted protocol resending one prebuilt request, parsing
 nothing: what any client on this reactor pays per round trip); our Deferred client at depth 1,
 5 and 20, each with and without Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
-(the same sans-IO core, driven from a plain socket in the caller's thread); pylogix; pycomm3 (if it can open the
+(the same sans-IO core, driven from a plain socket in the caller's thread), also over a Forward Open
+connection (``connected=True``, as pylogix reads); pylogix; pycomm3 (if it can open the
 server); the original cpppo 5.2.5 client (its own venv, from
 ``tests/peers/original.py``) at depth 1 and at depth 20 with Multiple Service
 Packets.
@@ -93,6 +94,7 @@ with client.connector(host="127.0.0.1", port=port, timeout=10) as conn:
 print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
 """
 
+CONNECTED = BLOCKING.replace("timeout=10)", "timeout=10, connected=True)")   # over a Forward Open connection
 ORIGINAL = BLOCKING.replace("BATCH", "50")   # the same script runs unchanged on the original's API
 
 # A third-party client reading one tag at a time: IMPORT, OPEN (bound to ``plc``), WARM (a first read's
@@ -202,6 +204,7 @@ def rows() -> list[tuple[str, str, str, list[str]]]:
             label = f"ours, Deferred, depth {depth:2d}" + (", multiple 500" if multiple else "")
             out.append(("ours", label, DEFERRED, [str(depth), str(multiple)]))
     out.append(("ours", "ours, blocking connector, depth  1", BLOCKING, ["1", "0"]))
+    out.append(("ours", "ours, blocking connector, depth  1, connected", CONNECTED, ["1", "0"]))
     out.append(("ours", "ours, blocking connector, depth 20, multiple 500", BLOCKING, ["20", "500"]))
     out.append(("pylogix", "pylogix 1.x, Read one tag at a time", PYLOGIX, []))
     out.append(("pycomm3", "pycomm3 1.x, read one tag at a time", PYCOMM3, []))

@@ -230,6 +230,18 @@ class Pipeline(unittest.TestCase):
         self.assertIs(finished.run, run)
 
 
+def counting_decodes(core: ClientCore) -> list[int]:
+    """A count (its one item) of the replies *core*'s connection decodes from now on."""
+    decodes = [0]
+    decode = core.connection.decode
+
+    def counting(framed: Any) -> Any:
+        decodes[0] += 1
+        return decode(framed)
+    core.connection.decode = counting   # type: ignore[method-assign]
+    return decodes
+
+
 class Steady(unittest.TestCase):
     """The steady path (batch.Repeat, records.Echo): a plain read's reply in the last good reply's
     bytes is delivered from what was decoded then; every other reply must be decoded, and an unusual
@@ -244,13 +256,7 @@ class Steady(unittest.TestCase):
     def steady(self) -> tuple[ClientCore, list[int]]:
         """A core that read SCADA[1] (7) three times, so its Echo is learnt; and a count of decodes."""
         core, _ = registered()
-        decodes = [0]
-        decode = core.connection.decode
-
-        def counting(framed: Any) -> Any:
-            decodes[0] += 1
-            return decode(framed)
-        core.connection.decode = counting   # type: ignore[method-assign]
+        decodes = counting_decodes(core)
         for _ in range(3):
             self.assertEqual(self.read(core), [(0, [7])])
         decodes[0] = 0
@@ -339,13 +345,7 @@ class Steady(unittest.TestCase):
     def test_on_a_connection_all_but_the_sequence_count_is_compared(self) -> None:
         core, _ = registered()
         core.connection_id = 0x1234   # (as a Forward Open leaves it: requests go as SendUnitData)
-        decodes = [0]
-        decode = core.connection.decode
-
-        def counting(framed: Any) -> Any:
-            decodes[0] += 1
-            return decode(framed)
-        core.connection.decode = counting   # type: ignore[method-assign]
+        decodes = counting_decodes(core)
 
         def read(data: bytes = b"\x07\x00", status: int = 0, echoed: int = 0) -> list[Any]:
             """One SCADA[1]; the reply carries the request's sequence count (plus *echoed*)."""

@@ -12,7 +12,8 @@ around the read loop, so start-up and connecting are not counted.
 Rows: the floor (a bare Twisted protocol resending one prebuilt request, parsing
 nothing: what any client on this reactor pays per round trip); our Deferred client at depth 1,
 5 and 20, each with and without Multiple Service Packets (``multiple=500``); our blocking ``client.connector``
-(the same sans-IO core, driven from a plain socket in the caller's thread); pylogix; pycomm3 (if it can open the
+(the same sans-IO core, driven from a plain socket in the caller's thread), also over a Forward Open
+connection (``connected=True``, as pylogix reads); pylogix; pycomm3 (if it can open the
 server); the original cpppo 5.2.5 client (its own venv, from
 ``tests/peers/original.py``) at depth 1 and at depth 20 with Multiple Service
 Packets.
@@ -21,10 +22,15 @@ Rows run in rounds (every row once per round, alternating), and each row's media
 a burst of load from elsewhere on the machine lands on every row alike.
 
     python bench/client_bench.py [--seconds 2] [--runs 3] [--only ours,pylogix,...] [--compare DIR]
+                                 [--alternate ROUNDS]
 
 ``--compare DIR`` runs each of our rows a second time from another checkout (``git worktree
 add DIR <commit>``, or an unpacked ``git archive``), in the same rounds against the same server:
 a change's before and after, measured alike.
+
+``--alternate ROUNDS`` adds, once per run, our blocking connector and pylogix in one process taking
+turns of 50 reads: the finest alternation there is, for the goal that the connector spends no more
+CPU per read than pylogix (whole-process rows see a different share of the machine's load).
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ with client.connector(host="127.0.0.1", port=port, timeout=10) as conn:
 print(json.dumps({"reads": reads, "cpu": cpu, "wall": wall}))
 """
 
+CONNECTED = BLOCKING.replace("timeout=10)", "timeout=10, connected=True)")   # over a Forward Open connection
 ORIGINAL = BLOCKING.replace("BATCH", "50")   # the same script runs unchanged on the original's API
 
 # A third-party client reading one tag at a time: IMPORT, OPEN (bound to ``plc``), WARM (a first read's
@@ -160,6 +167,34 @@ reactor.run()
 print(json.dumps(result))
 """
 
+# Our blocking connector and pylogix in ONE process, taking turns: 50 reads each per round, the CPU
+# of each turn by time.process_time (the server is another process).  Alternating this finely puts
+# both under the same load from elsewhere on the machine, which whole-process rows cannot.
+ALTERNATE = """
+import json, statistics, sys, time
+from pylogix import PLC
+from cpppo.server.enip import client
+port, rounds = int(sys.argv[1]), int(sys.argv[3])
+ops = list(client.parse_operations(["SCADA[1]"] * 50))
+cpu, wall = {"ours": [], "pylogix": []}, {"ours": [], "pylogix": []}
+with client.connector(host="127.0.0.1", port=port, timeout=10) as conn, PLC("127.0.0.1", port=port, timeout=10) as plc:
+    assert plc.Read("SCADA[1]").Status == "Success"
+    list(conn.pipeline(ops))
+    for _ in range(rounds):
+        start, clock = time.process_time(), time.perf_counter()
+        for *_, val in conn.pipeline(ops, depth=1):
+            assert val == [0], val
+        cpu["ours"].append((time.process_time() - start) / 50)
+        wall["ours"].append((time.perf_counter() - clock) / 50)
+        start, clock = time.process_time(), time.perf_counter()
+        for _ in range(50):
+            assert plc.Read("SCADA[1]").Value == 0
+        cpu["pylogix"].append((time.process_time() - start) / 50)
+        wall["pylogix"].append((time.perf_counter() - clock) / 50)
+print(json.dumps({**{name: statistics.median(values) for name, values in cpu.items()},
+                  **{name + " wall": statistics.median(values) for name, values in wall.items()}}))
+"""
+
 
 def rows() -> list[tuple[str, str, str, list[str]]]:
     """(group, label, script, extra args) for every row, in table order."""
@@ -169,6 +204,7 @@ def rows() -> list[tuple[str, str, str, list[str]]]:
             label = f"ours, Deferred, depth {depth:2d}" + (", multiple 500" if multiple else "")
             out.append(("ours", label, DEFERRED, [str(depth), str(multiple)]))
     out.append(("ours", "ours, blocking connector, depth  1", BLOCKING, ["1", "0"]))
+    out.append(("ours", "ours, blocking connector, depth  1, connected", CONNECTED, ["1", "0"]))
     out.append(("ours", "ours, blocking connector, depth 20, multiple 500", BLOCKING, ["20", "500"]))
     out.append(("pylogix", "pylogix 1.x, Read one tag at a time", PYLOGIX, []))
     out.append(("pycomm3", "pycomm3 1.x, read one tag at a time", PYCOMM3, []))
@@ -240,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds over every row, alternating, the median kept (default 3: this kind of VM is noisy)")
     ap.add_argument("--compare", metavar="DIR", type=Path,
                     help="also run our rows from the checkout in DIR (labelled 'before'), in the same rounds")
+    ap.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
+                    help="also read with our blocking connector and pylogix in one process, taking turns of 50 "
+                         "reads for ROUNDS rounds, once per run: each one's median CPU per read and their ratio")
     args = ap.parse_args(argv)
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
     chosen = [(*row, ROOT) for row in rows() if not groups or row[0] in groups]
@@ -252,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     # alike; each row's median run is kept.
     runs: dict[str, list[dict]] = {label: [] for _, label, _, _, _ in chosen}
     failed: dict[str, str] = {}
+    alternated: list[dict | str] = []
     try:
         for _ in range(max(args.runs, 1)):
             for group, label, script, extra, tree in chosen:
@@ -265,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                     failed[label] = one
                 else:
                     runs[label].append(one)
+            if args.alternate:
+                alternated.append(run_row("ours", ALTERNATE, port, args.seconds, [str(args.alternate)], ROOT))
     finally:
         stop(proc)
         outdir.cleanup()
@@ -279,7 +321,28 @@ def main(argv: list[str] | None = None) -> int:
         rate = statistics.median(r["reads"] / r["wall"] for r in runs[label])
         cpu = statistics.median(r["cpu"] / r["reads"] * 1e6 for r in runs[label])
         print(f"| {label:<56} | {rate:10.0f} | {cpu:12.1f} |", flush=True)
+    if alternated:
+        print_alternated(alternated, args.alternate)
     return 0
+
+
+def print_alternated(runs: list[dict | str], rounds: int) -> None:
+    """The in-process alternation's table: each run's medians, and the median of their ratios."""
+    print(f"\nOur blocking connector and pylogix in one process, taking turns of 50 reads, {rounds} rounds per run "
+          "(each turn's median):")
+    print(f"| {'run':>3} | {'ours reads/s':>12} | {'pylogix reads/s':>15} | {'ours CPU us/read':>16} "
+          f"| {'pylogix CPU us/read':>19} | {'CPU ours / pylogix':>18} |")
+    print(f"|{'-' * 4}:|{'-' * 13}:|{'-' * 16}:|{'-' * 17}:|{'-' * 20}:|{'-' * 19}:|")
+    ratios = []
+    for number, one in enumerate(runs, 1):
+        if isinstance(one, str):
+            print(f"| {number:3d} | {one} |")
+            continue
+        ratios.append(one["ours"] / one["pylogix"])
+        print(f"| {number:3d} | {1 / one['ours wall']:12.0f} | {1 / one['pylogix wall']:15.0f} "
+              f"| {one['ours'] * 1e6:16.1f} | {one['pylogix'] * 1e6:19.1f} | {ratios[-1]:18.3f} |")
+    if ratios:
+        print(f"median CPU ratio {statistics.median(ratios):.3f} (below 1: ours spends less CPU per read)")
 
 if __name__ == "__main__":
     sys.exit(main())

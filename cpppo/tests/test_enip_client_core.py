@@ -15,6 +15,7 @@ from typing import Any
 from cpppo.enip.client import plan
 from cpppo.enip.client.core import ClientCore
 from cpppo.enip.client.errors import ConnectionClosed, EncapsulationError, RequestTimeout
+from cpppo.enip.client.operations import parse_operations
 from cpppo.enip.client.records import NEED_DATA, Answered, Broken, Delivered, Finished, Send
 from cpppo.enip.codec import cip, encap
 from cpppo.enip.codec import tag_services as logix
@@ -161,20 +162,31 @@ class Pipeline(unittest.TestCase):
             return decode(framed)
         core.connection.decode = noting   # type: ignore[method-assign]
 
-        def step() -> None:   # (each Send noted as it comes out, as a driver writes it)
+        def step() -> list[Any]:   # (each Send noted as it comes out, as a driver writes it)
+            values = []
             while (event := core.next_event()) is not NEED_DATA:
                 if isinstance(event, Send):
                     sent.append(event.data)
-        for _ in range(2):
+                elif isinstance(event, Delivered):
+                    values.append(event.result.val)
+            return values
+        rounds, values = [], []
+        for _ in range(3):
             del sent_at_decode[:], sent[:]
             core.start_run(["SCADA[1]"] * 3)
             step()
-            while len(sent) > len(sent_at_decode):
-                core.receive_data(self.reply(sent[len(sent_at_decode)]))
-                step()
+            answered = 0
+            while answered < len(sent):
+                core.receive_data(self.reply(sent[answered]))
+                answered += 1
+                values += step()
+            rounds.append(list(sent_at_decode))
         # the first time, each reply is decoded before the next request goes (it might have been
-        # partial); once known to fit, reply k is decoded after request k+1 went
-        self.assertEqual(sent_at_decode, [2, 3, 3])
+        # partial); once known to fit (from the third read on: the second was staged before the
+        # first reply came), a reply is decoded after the next request went, and learnt, and the
+        # replies in its very bytes are not decoded at all (the steady path)
+        self.assertEqual(rounds, [[1, 2, 3], [], []])
+        self.assertEqual(values, [[7]] * 9)
 
     def test_multiple_service_packet(self) -> None:
         core, _ = registered()
@@ -216,6 +228,170 @@ class Pipeline(unittest.TestCase):
         (finished,) = events
         self.assertIsInstance(finished.error, EncapsulationError)
         self.assertIs(finished.run, run)
+
+
+def counting_decodes(core: ClientCore) -> list[int]:
+    """A count (its one item) of the replies *core*'s connection decodes from now on."""
+    decodes = [0]
+    decode = core.connection.decode
+
+    def counting(framed: Any) -> Any:
+        decodes[0] += 1
+        return decode(framed)
+    core.connection.decode = counting   # type: ignore[method-assign]
+    return decodes
+
+
+class Steady(unittest.TestCase):
+    """The steady path (batch.Repeat, records.Echo): a plain read's reply in the last good reply's
+    bytes is delivered from what was decoded then; every other reply must be decoded, and an unusual
+    one carried on by the general path.  Each test fails if the steady path answers a reply that
+    differs with the remembered value."""
+
+    def reply(self, request: bytes, data: bytes = b"\x07\x00", status: int = 0, kind: int = 0xC3) -> bytes:
+        return Pipeline.reply(self, request, data, status) if kind == 0xC3 else encap.encode_frame(encap.Frame(
+            Command.SEND_RR_DATA, encap.SendData((encap.NullAddress(), encap.UnconnectedData(
+                cip.Reply(0xCC, status, (), body=logix.ReadTagReply(kind, data))))), 1, context=request[12:20]))
+
+    def steady(self) -> tuple[ClientCore, list[int]]:
+        """A core that read SCADA[1] (7) three times, so its Echo is learnt; and a count of decodes."""
+        core, _ = registered()
+        decodes = counting_decodes(core)
+        for _ in range(3):
+            self.assertEqual(self.read(core), [(0, [7])])
+        decodes[0] = 0
+        return core, decodes
+
+    def read(self, core: ClientCore, *replies: dict[str, Any], count: int = 1) -> list[tuple[Any, Any]]:
+        """Run SCADA[1] *count* times at depth *count*, each request answered by self.reply(**one of
+        replies*) (default: 7, the steady value) as it goes; the results' (status, value)."""
+        run = core.start_run(["SCADA[1]"] * count, depth=count)
+        results, waiting = [], sends(drain(core))
+        answers = list(replies) or [{}] * count
+        while waiting:
+            core.receive_data(self.reply(waiting.pop(0), **(answers.pop(0) if answers else {})))
+            events = drain(core)
+            waiting += sends(events)
+            results += [(e.result.sts, e.result.val) for e in events if isinstance(e, Delivered)]
+        self.assertTrue(run.finished)
+        self.assertIsNone(run.error)
+        return results
+
+    def test_the_same_bytes_are_not_decoded(self) -> None:
+        core, decodes = self.steady()
+        self.assertEqual(self.read(core, count=3), [(0, [7])] * 3)
+        self.assertEqual(decodes, [0])
+
+    def test_a_changed_value_is_decoded_and_learnt(self) -> None:
+        core, decodes = self.steady()
+        self.assertEqual(self.read(core, {"data": b"\x08\x00"}), [(0, [8])])
+        self.assertEqual(self.read(core, {"data": b"\x08\x00"}), [(0, [8])])   # (now the echo)
+        self.assertEqual(self.read(core), [(0, [7])])
+        self.assertEqual(decodes, [2])
+
+    def test_a_changed_length_is_decoded(self) -> None:
+        core, decodes = self.steady()
+        self.assertEqual(self.read(core, {"data": b"\x07\x00\x09\x00"}), [(0, [7, 9])])
+        self.assertEqual(self.read(core, {"data": b"\x07\x00\x09\x00\x0b\x00"}), [(0, [7, 9, 11])])
+        self.assertEqual(decodes, [2])
+
+    def test_another_type_is_decoded(self) -> None:
+        core, _ = self.steady()
+        self.assertEqual(self.read(core, {"data": b"\x07\x00\x00\x00", "kind": 0xC4}), [(0, [7])])
+        self.assertEqual(self.read(core, {"data": b"\x00\x00\xe0\x40", "kind": 0xCA}), [(0, [7.0])])
+
+    def test_an_error_status_is_the_result_and_the_read_is_planned_again(self) -> None:
+        core, decodes = self.steady()
+        self.assertEqual(self.read(core, {"data": b"", "status": 0x05}), [(5, None)])
+        self.assertEqual(self.read(core, count=2), [(0, [7])] * 2)
+        self.assertEqual(decodes, [3])   # (the error; then, no longer known to fit, the next read's reply)
+
+    def test_a_partial_reply_fetches_the_rest(self) -> None:
+        core, _ = self.steady()
+        run = core.start_run(["SCADA[1]"])
+        (first,) = sends(drain(core))
+        core.receive_data(self.reply(first, b"\x07", status=0x06))
+        events = drain(core)
+        self.assertFalse([e for e in events if isinstance(e, Delivered)])
+        (rest,) = sends(events)
+        follow = sent_request(rest)
+        self.assertEqual((follow.service, follow.body.offset, follow.body.elements), (plan.READ_FRAG, 1, 1))
+        core.receive_data(self.reply(rest, b"\x01"))
+        events = drain(core)
+        self.assertEqual([e.result.val for e in events if isinstance(e, Delivered)], [[0x107]])
+        self.assertEqual(events[-1], Finished(run, None))
+
+    def test_an_encapsulation_status_fails_the_run(self) -> None:
+        core, _ = self.steady()
+        run = core.start_run(["SCADA[1]"] * 2)
+        (first,) = sends(drain(core))
+        spoiled = bytearray(self.reply(first))
+        spoiled[8:12] = struct.pack("<I", 0x65)
+        core.receive_data(bytes(spoiled))
+        (finished,) = drain(core)
+        self.assertIs(finished.run, run)
+        self.assertIsInstance(finished.error, EncapsulationError)
+
+    def test_replies_out_of_order_are_delivered_in_order(self) -> None:
+        core, _ = self.steady()
+        run = core.start_run(["SCADA[1]"] * 3, depth=3)
+        first, second, third = sends(drain(core))
+        core.receive_data(self.reply(third, b"\x03\x00") + self.reply(second) + self.reply(first, b"\x01\x00"))
+        events = drain(core)
+        self.assertEqual([(e.result.idx, e.result.val) for e in events if isinstance(e, Delivered)],
+                         [(0, [1]), (1, [7]), (2, [3])])
+        self.assertEqual(events[-1], Finished(run, None))
+
+    def test_on_a_connection_all_but_the_sequence_count_is_compared(self) -> None:
+        core, _ = registered()
+        core.connection_id = 0x1234   # (as a Forward Open leaves it: requests go as SendUnitData)
+        decodes = counting_decodes(core)
+
+        def read(data: bytes = b"\x07\x00", status: int = 0, echoed: int = 0) -> list[Any]:
+            """One SCADA[1]; the reply carries the request's sequence count (plus *echoed*)."""
+            run = core.start_run(["SCADA[1]"])
+            (sent,) = sends(drain(core))
+            sequence = encap.decode_frame(sent).body.items[1].sequence
+            rpy = cip.Reply(0xCC, status, (), body=logix.ReadTagReply(0xC3, data))
+            body = encap.SendData((encap.ConnectedAddress(0x5678), encap.ConnectedData(sequence + echoed, rpy)))
+            core.receive_data(encap.encode_frame(encap.Frame(Command.SEND_UNIT_DATA, body, 1)))
+            events = drain(core)
+            return [(e.result.sts, e.result.val) for e in events if isinstance(e, Delivered)] + \
+                [type(e.error).__name__ for e in events if isinstance(e, Finished) and e.error] + \
+                ([] if run.finished else ["waiting"])
+        for _ in range(3):
+            self.assertEqual(read(), [(0, [7])])
+        # a connected request staged from its kept bytes is the frame message() lays out
+        (op,) = parse_operations(["SCADA[1]"])
+        staged = core.stage(plan.read_request(plan.segments(op), 1, None))
+        frame = encap.decode_frame(staged.data)
+        self.assertEqual(staged.data, encap.encode_frame(encap.Frame(Command.SEND_UNIT_DATA, encap.SendData((
+            encap.ConnectedAddress(0x1234), encap.ConnectedData(staged.key, frame.body.items[1].message))),
+            core.session, context=frame.context)))
+        decodes[0] = 0
+        self.assertEqual(read(), [(0, [7])])
+        self.assertEqual(decodes, [0])                            # (the steady path)
+        self.assertEqual(read(b"\x08\x00"), [(0, [8])])
+        self.assertEqual(read(b"", status=0x05), [(5, None)])
+        self.assertEqual(decodes, [2])
+        for _ in range(3):
+            self.assertEqual(read(), [(0, [7])])
+        self.assertEqual(read(echoed=1), ["waiting"])              # another sequence count: not its reply
+
+    def test_a_late_reply_is_dropped(self) -> None:
+        clock = Clock()
+        core, _ = registered(clock, timeout=1.0)
+        for _ in range(3):
+            self.assertEqual(self.read(core), [(0, [7])])
+        run = core.start_run(["SCADA[1]"])
+        (first,) = sends(drain(core))
+        clock.now += 2
+        core.expire()
+        (finished,) = drain(core)
+        self.assertIsInstance(finished.error, RequestTimeout)
+        core.receive_data(self.reply(first))
+        self.assertEqual(drain(core), [])
+        self.assertTrue(run.finished)
 
 
 class Time(unittest.TestCase):

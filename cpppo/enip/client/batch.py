@@ -9,6 +9,15 @@ queues each result as a :class:`~.records.Delivered` event in operation order,
 as soon as it and all before it have arrived.  It only talks to the core:
 :meth:`~.core.ClientCore.stage`, :meth:`~.core.ClientCore.send_staged` and
 :meth:`~.core.ClientCore.queue`; the bytes are the driver's business.
+
+The steady path: a poller asks the same plain reads again and again, and while a value does not
+change its reply comes back in the same bytes.  A read that came back whole before (an atomic
+value, no bit to pick) goes as a :class:`Repeat` instead of a :class:`~.job.Job`: the core compares
+its reply's command data with the last good one's (:class:`~.records.Echo`; on a connection, all but
+the sequence count) and, if equal, the result is delivered at once from what was decoded then.
+Anything else (another value, an error status, a partial reply, a structure) is decoded, and an
+unusual reply handed to a Job, which carries on as if it had sent the request: one protocol, with
+a short cut for its commonest case.
 """
 
 from __future__ import annotations
@@ -19,21 +28,74 @@ from typing import Any
 
 from cpppo.enip.client import forms, plan
 from cpppo.enip.client.job import Job, Landed
-from cpppo.enip.client.records import Core, Delivered, Finished, Planned, Result, Staged
-from cpppo.enip.codec import cip, types
+from cpppo.enip.client.records import Core, Delivered, Echo, Finished, Planned, Result, Staged
+from cpppo.enip.codec import cip, encap, types
 from cpppo.enip.codec import tag_services as logix
 from cpppo.misc import remember
 
-__all__ = ["Run", "Job"]
+__all__ = ["Run", "Job", "Repeat"]
 
 _END = object()
 _READ_REPLY = logix.ReadTagReply
 _STRUCTURE = types.STRUCTURE
+_DWORD = types.DWORD.code   # (a BOOL[]'s words: the Logix forms may look at it again, see .forms)
 
 
 def _final(group: list[tuple[int, Planned]]) -> bool:
     """Whether every reply of a group is known to be its operation's last."""
     return all(planned.final for _, planned in group)
+
+
+class Repeat:
+    """A plain read that came back whole before, on its place on the wire: the steady path's
+    :class:`~.records.Owner` (see the module's docstring), with what :class:`Run` reads of a Job.
+
+    The core delivers it straight from :class:`~.records.Echo` (:meth:`Run.repeated`) when its reply
+    is in the last good reply's bytes; otherwise it gets the decoded frame (:meth:`decoded`), learns
+    a plain good reply as the new Echo, and hands any other to a :class:`~.job.Job`.
+    """
+
+    __slots__ = ("run", "index", "position", "planned", "taken", "used")
+    early = True   # (its reply is known to be its last: its place goes back when the reply is framed)
+
+    def __init__(self, run: Run, index: int, position: int, planned: Planned) -> None:
+        self.run = run
+        self.index = index
+        self.position = position
+        self.planned = planned
+        self.taken = False
+        self.used = False
+
+    def framed(self) -> None:
+        self.run.free(self)
+
+    def failed(self, error: BaseException) -> None:
+        self.run.fail(error)
+
+    def decoded(self, frame: encap.Frame, payload: bytes) -> None:
+        """Its reply, decoded (the Echo did not match): learnt if it is a plain good read, else a Job's."""
+        run, planned = self.run, self.planned
+        if run.finished:
+            return
+        try:
+            reply = plan.cip_reply(frame)
+            body = reply.body
+            if reply.status == 0 and body.__class__ is _READ_REPLY and body.type != _STRUCTURE \
+                    and body.type != _DWORD:
+                planned.echo = echo = Echo(payload, reply, tuple(plan.outcome("read", reply)[1]))
+                run.repeated(self, echo)
+                return
+        except Exception as exc:   # a reply that makes no sense
+            run.fail(exc)
+            return
+        planned.echo = None
+        self.answered(frame)
+
+    def answered(self, frame: encap.Frame) -> None:
+        """An unusual reply (an error status, a partial read...): a Job takes over, as if it had sent it."""
+        job = Job(self.run, self.index, [(self.position, self.planned)], True)
+        job.adopt(self.taken)
+        job.answered(frame)
 
 
 class Run:
@@ -65,8 +127,8 @@ class Run:
         self.ready: dict[int, Landed] = {}
         self.wire = 0              # places on the wire taken
         self.pending = 0           # jobs issued and not yet landed
-        self.staged: tuple[Staged, Job] | None = None   # the next request to go out
-        self.urgent: deque[tuple[Staged, Job]] = deque()   # follow-ups whose job gave its place back early
+        self.staged: tuple[Staged, Job | Repeat] | None = None   # the next request to go out
+        self.urgent: deque[tuple[Staged, Job | Repeat]] = deque()   # follow-ups whose job gave its place back early
         self.exhausted = False
         self.peeked: tuple[int, Planned] | None = None
         self.finished = False
@@ -83,7 +145,8 @@ class Run:
             self.core.queue(Finished(self, error))
 
     # --- places on the wire ------------------------------------------------------------
-    def transact(self, request: cip.Request, route: tuple[Any, ...], send: tuple[Any, ...], job: Job) -> None:
+    def transact(self, request: cip.Request, route: tuple[Any, ...], send: tuple[Any, ...],
+                 job: Job | Repeat) -> None:
         """Send *request* for *job* (encoded now): at once on the place the job holds, or when a
         place is free (a job's first request, or a follow-up whose job gave its place back early)."""
         staged = self.core.stage(request, route, send)
@@ -104,12 +167,12 @@ class Run:
         else:
             self.staged = (staged, job)
 
-    def _send(self, staged: Staged, job: Job) -> None:
+    def _send(self, staged: Staged, job: Job | Repeat) -> None:
         self.wire += 1
         job.taken = job.used = True
         self.core.send_staged(staged, job, self.timeout, job.early)
 
-    def free(self, job: Job) -> None:
+    def free(self, job: Job | Repeat) -> None:
         """*job* gives its place back: the next request waiting goes out."""
         if job.taken:
             job.taken = False
@@ -145,7 +208,13 @@ class Run:
                     break
                 self.pending += 1
                 index, self.index = self.index, self.index + 1
-                Job(self, index, group, group[0][1].final if len(group) == 1 else _final(group)).start()
+                position, planned = group[0]
+                if planned.fits and planned.pick is None and len(group) == 1 and planned.method == "read":
+                    # (the steady path: see Repeat)
+                    self.transact(planned.request, planned.route, planned.send,
+                                  Repeat(self, index, position, planned))
+                    continue
+                Job(self, index, group, planned.final if len(group) == 1 else _final(group)).start()
         except Exception as exc:   # an operation that cannot be planned (a bad path, data of the wrong type)
             self.fail(exc)
         finally:
@@ -225,9 +294,31 @@ class Run:
         else:
             for one in (only,) if only is not None else job.landed:
                 ready[one.position] = one
-            while emitted in ready and not self.finished:
-                self._deliver(ready.pop(emitted))
-                emitted += 1
+            self._flush()
+        if self.exhausted and not self.pending:
+            self._settle()
+
+    def _flush(self) -> None:
+        """Deliver every result now due, in order."""
+        ready, emitted = self.ready, self.emitted
+        while emitted in ready and not self.finished:
+            self._deliver(ready.pop(emitted))
+            emitted += 1
+
+    def repeated(self, repeat: Repeat, echo: Echo) -> None:
+        """A :class:`Repeat`'s reply is *echo*'s (its place already given back): its result."""
+        self.pending -= 1
+        if self.finished:
+            return
+        planned = repeat.planned
+        if repeat.position == self.emitted and not self.ready:   # (due next: straight out)
+            self.emitted += 1
+            self.core.queue(Delivered(self, Result(repeat.index, planned.alone, planned.request, echo.reply, 0,
+                                                   list(echo.values))))
+        else:   # (a reply ahead of one before it: waits its turn)
+            self.ready[repeat.position] = Landed(repeat.position, repeat.index, planned.alone, planned.request,
+                                                 echo.reply, "read", planned)
+            self._flush()
         if self.exhausted and not self.pending:
             self._settle()
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cpppo.enip.client import plan
-from cpppo.enip.client.batch import Run
+from cpppo.enip.client.batch import Repeat, Run
 from cpppo.enip.client.errors import CIPError, ConnectionClosed, EncapsulationError, RequestTimeout
 from cpppo.enip.client.plan import CACHE_SIZE, ROUTER, cip_reply
 from cpppo.enip.client.records import NEED_DATA, Broken, Owner, Pending, Send, Staged, Ticket
@@ -57,6 +57,13 @@ _HEADER = encap.HEADER
 _SEND_RR_DATA = int(Command.SEND_RR_DATA)
 _SEND_UNIT_DATA = int(Command.SEND_UNIT_DATA)
 _ANY = object()
+# A connected reply's sequence count: after the interface handle, timeout, item count, the address
+# item (type, length, connection id) and the data item's type and length.
+_SEQUENCE = struct.Struct("<H")
+_CONNECTED = struct.Struct("<IHHHHIHHH")   # interface, timeout, items, address item, data item, sequence
+_CONNECTED_ADDRESS, _CONNECTED_DATA = 0xA1, 0xB1
+_SEQUENCE_AT = 4 + 2 + 2 + 8 + 4
+_SEQUENCE_END = _SEQUENCE_AT + 2
 
 
 def frame_key(frame: encap.Frame) -> Any:
@@ -98,6 +105,7 @@ class ClientCore:
         #: What the client learnt of the target's tags (templates, BOOL arrays, string forms).
         self.shapes = Shapes()
         self._bodies: dict[int, tuple[Any, ...]] = {}
+        self._messages: dict[int, tuple[cip.Request, bytes]] = {}   # connected requests' bytes, by record
         self._events: deque[Any] = deque()
         #: An event for the driver (the core's parts queue them; drivers only read events).
         self.queue: Callable[[Any], None] = self._events.append
@@ -166,8 +174,18 @@ class ClientCore:
             context = _CONTEXT.pack(self._counter)
             return Staged(_HEADER.pack(_SEND_RR_DATA, len(body), self.connection.session, 0, context, 0) + body,
                           context)
-        frame, key = self.message(request, route, send)
-        return Staged(self.connection.send(frame), key)
+        # On a connection: the request's bytes (kept, as a poller's requests are the same records)
+        # after a CPF of its connection id and the next sequence count, as message() lays it out.
+        known = self._messages.get(id(request))
+        if known is None or known[0] is not request:
+            known = remember(self._messages, id(request), (request, request.encode()), CACHE_SIZE)
+        encoded = known[1]
+        self._sequence = sequence = (self._sequence + 1) & 0xFFFF
+        self._counter += 1
+        data = _CONNECTED.pack(0, 0, 2, _CONNECTED_ADDRESS, 4, self.connection_id, _CONNECTED_DATA,
+                               len(encoded) + 2, sequence) + encoded
+        return Staged(_HEADER.pack(_SEND_UNIT_DATA, len(data), self.connection.session, 0,
+                                   _CONTEXT.pack(self._counter), 0) + data, sequence)
 
     # --- sending -------------------------------------------------------------------------
     def send_staged(self, staged: Staged, owner: Owner, timeout: float | None, early: bool = False) -> None:
@@ -299,11 +317,42 @@ class ClientCore:
                 continue
             header = framed["header"]
             pending = None
-            if header["command"] != _SEND_UNIT_DATA:   # matched by the header's context
+            if header["command"] == _SEND_UNIT_DATA:
+                if self._connected_echo(framed):
+                    continue
+            else:   # matched by the header's context
                 pending = outstanding.pop(header["context"], None)
                 if pending is not None and pending.early and not header["status"]:
-                    pending.owner.framed()   # (a failure status fails the request: nothing more goes)
+                    owner = pending.owner
+                    owner.framed()   # (a failure status fails the request: nothing more goes)
+                    if owner.__class__ is Repeat:   # the steady path: a reply in the last good one's bytes
+                        echo = owner.planned.echo
+                        if echo is not None and echo.payload == framed["payload"] \
+                                and header["command"] == _SEND_RR_DATA:
+                            connection.frames_received += 1
+                            owner.run.repeated(owner, echo)
+                            continue
             self._undecoded = (framed, pending)
+
+    def _connected_echo(self, framed: dict[str, Any]) -> bool:
+        """The steady path on a connection (see :class:`.batch.Repeat`): a SendUnitData reply in
+        its last good reply's bytes but for the sequence count, delivered; False: decode it."""
+        payload = framed["payload"]
+        if framed["header"]["status"] or len(payload) < _SEQUENCE_END:
+            return False
+        pending = self.outstanding.get(_SEQUENCE.unpack_from(payload, _SEQUENCE_AT)[0])
+        if pending is None or pending.owner.__class__ is not Repeat:
+            return False
+        owner: Repeat = pending.owner
+        echo = owner.planned.echo
+        if (echo is None or len(echo.payload) != len(payload) or payload[:_SEQUENCE_AT] != echo.payload[:_SEQUENCE_AT]
+                or payload[_SEQUENCE_END:] != echo.payload[_SEQUENCE_END:]):
+            return False
+        del self.outstanding[_SEQUENCE.unpack_from(payload, _SEQUENCE_AT)[0]]
+        self.connection.frames_received += 1
+        owner.framed()
+        owner.run.repeated(owner, echo)
+        return True
 
     def decoding_next(self) -> bool:
         """Whether the next event is worked out by decoding the last reply received (nothing else is
@@ -324,10 +373,13 @@ class ClientCore:
                 return   # a reply to no outstanding request (late, after its timeout): dropped
             if pending.early and not frame.status:
                 pending.owner.framed()
+        owner = pending.owner
         if frame.status:
-            pending.owner.failed(EncapsulationError(frame.status, frame.command, frame))
+            owner.failed(EncapsulationError(frame.status, frame.command, frame))
+        elif owner.__class__ is Repeat:   # (its reply is learnt by its bytes: see .batch.Repeat)
+            owner.decoded(frame, framed["payload"])
         else:
-            pending.owner.answered(frame)
+            owner.answered(frame)
 
     def _break(self, exc: RemoteProtocolError) -> None:
         """The reply stream cannot be framed: everything outstanding fails, the driver closes."""

@@ -121,6 +121,11 @@ class Job:
             self.handler = self._on_write
         self.run.transact(planned.request, planned.route, planned.send, self)
 
+    def adopt(self, taken: bool) -> None:
+        """Carry on a read whose request the pipeline's steady path sent (:class:`.batch.Repeat`), its
+        reply unusual: *taken*, whether the request still holds its place on the wire."""
+        self.taken, self.used, self.handler = taken, True, self._on_read
+
     # --- the core's Owner -------------------------------------------------------------
     def framed(self) -> None:
         self.run.free(self)

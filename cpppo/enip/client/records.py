@@ -21,7 +21,7 @@ from cpppo.enip.codec import cip, encap
 if TYPE_CHECKING:
     from cpppo.enip.client.shapes import Shapes
 
-__all__ = ["Description", "Planned", "Result", "Send", "Delivered", "Finished", "Answered", "Broken",
+__all__ = ["Description", "Echo", "Planned", "Result", "Send", "Delivered", "Finished", "Answered", "Broken",
            "Need", "NEED_DATA", "Owner", "Pending", "Staged", "Ticket", "Core", "Pipeline"]
 
 
@@ -30,6 +30,21 @@ class Description(str):
     (``.op``) for the summary line and for tools that name a failed operation."""
 
     op: dict[str, Any]
+
+
+@dataclass(slots=True, eq=False)
+class Echo:
+    """The last good reply to a read, by its bytes: a poller's next reply in the same bytes is this one.
+
+    Why: a poller's reads come back in the same command data while the value does not change
+    (only the header's sender context differs), so the core's steady path (:class:`.batch.Repeat`)
+    compares a reply's command data with ``payload`` and, if equal, delivers ``reply`` and a new list of
+    ``values`` with no decoding at all; any other reply goes the general way and is learnt anew.
+    """
+
+    payload: bytes                            # the reply's command data (CPF and CIP reply)
+    reply: cip.Reply                          # ... decoded
+    values: tuple[Any, ...]                   # ... and its values
 
 
 @dataclass(slots=True, eq=False)
@@ -56,6 +71,7 @@ class Planned:
     fallback: tuple[cip.Request, ...] = ()    # a string write's CIP form, if the Logix form is refused
     successor: Planned | None = None          # the form later operations take, once one taught it (.forms)
     doubtful: bool = False                    # a write whose refusal may call for another form (a BOOL[] bit)
+    echo: Echo | None = None                  # a plain read's last good reply, by its bytes (see .batch.Repeat)
 
     @property
     def packable(self) -> bool:

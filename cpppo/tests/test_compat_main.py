@@ -1,6 +1,6 @@
 """The original ``main()``'s keywords, on the simulator's start-up, with no sockets (issue 23).
 
-``idle_service`` is called every 0.1 s of a ``MemoryReactorClock`` (the original's latency) and no
+``idle_service`` is called at start-up, then every 0.1 s of a ``MemoryReactorClock`` (the original's latency) and no
 more once the server stops; ``identity_class``, ``message_router_class`` and
 ``connection_manager_class`` make the controller's objects; ``UCMM_class``'s ``route_path`` is the
 route accepted; the Read/Write Tag services at ``@2/1/N`` are the Nth tag's.  The same keywords
@@ -65,13 +65,13 @@ class IdleService(unittest.TestCase):
         reactor = MemoryReactorClock()
         calls = []
         server = run.start(ARGS + ["SCADA=INT[2]"], reactor, idle_service=lambda: calls.append(reactor.seconds()))
-        self.assertEqual(calls, [])
+        self.assertEqual(calls, [0.0])  # (once at start-up, before any client can read what it sets)
         for _ in range(3):
             reactor.advance(run.IDLE_LATENCY)
-        self.assertEqual(len(calls), 3)
+        self.assertEqual(len(calls), 4)
         server.stop()
         reactor.advance(1.0)
-        self.assertEqual(len(calls), 3)
+        self.assertEqual(len(calls), 4)
 
     def test_a_failing_idle_service_is_logged_and_called_again(self):
         reactor = MemoryReactorClock()
@@ -83,7 +83,7 @@ class IdleService(unittest.TestCase):
         server = run.start(ARGS + ["SCADA=INT[2]"], reactor, idle_service=broken)
         reactor.advance(run.IDLE_LATENCY)
         reactor.advance(run.IDLE_LATENCY)
-        self.assertEqual(len(calls), 2)
+        self.assertEqual(len(calls), 3)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 0)  # (logged by logging, not Twisted)
         server.stop()
 

@@ -228,7 +228,12 @@ def start(argv: Sequence[str] | opts.Settings, reactor: Any = None, attribute_cl
 
 
 def _idle_calls(idle_service: Any, reactor: Any) -> Any:
-    """A LoopingCall of *idle_service* on *reactor*, started (first call after one interval)."""
+    """A LoopingCall of *idle_service* on *reactor*, started with a first call at once.
+
+    The original's server calls it after its first quiet interval; scripts such as its
+    ``simulator_example`` set their tags' first values in that call, and a client that connects
+    within the interval would read the values before.  Called at start-up, before the reactor runs,
+    no client can come first."""
     from twisted.internet import task
 
     def call() -> None:
@@ -238,7 +243,7 @@ def _idle_calls(idle_service: Any, reactor: Any) -> Any:
             log.exception("idle_service %r failed", idle_service)
     looping = task.LoopingCall(call)
     looping.clock = reactor
-    looping.start(IDLE_LATENCY, now=False)
+    looping.start(IDLE_LATENCY, now=True)
     return looping
 
 
@@ -316,13 +321,15 @@ def main(argv: Sequence[str] | None = None, attribute_class: type = Attribute, a
     if attribute_kwds:
         attribute_class = _with_keywords(attribute_class, attribute_kwds)
     try:
-        server = start(settings, reactor, attribute_class, idle_service=idle_service)
+        server = start(settings, reactor, attribute_class)
     except Exception as error:  # eg. the address is in use
         print(f"{ap.prog}: {reason(error)}", file=sys.stderr)
         return 1
     from cpppo.enip.simulator import main_controller
 
     main_controller.use(server.service)  # (the original's module-level names show this controller)
+    if idle_service is not None:  # (its first call, at once, sees main.tags: its scripts set tags there)
+        server.idle = _idle_calls(idle_service, reactor)
     if settings.profile:
         import cProfile
 

@@ -1,8 +1,17 @@
 """Fixtures the end-to-end tests share."""
 
+import signal
+
 import pytest
 
 from tests.peers import original
+
+# A run started in the background by a non-interactive shell (a CI script's ``make test &``)
+# begins with SIGINT ignored, and every process it starts inherits that: the servers and tools the
+# tests stop as Control-C would then never stop.  A handler is not inherited across exec, so the
+# children start with SIGINT at its default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -185,7 +185,7 @@ def stop(proc: Proc) -> None:
     if popen.poll() is None:
         popen.send_signal(signal.SIGINT)
         try:
-            popen.wait(30)  # (a loaded CI host under coverage can take seconds)
+            popen.wait(10)
         except subprocess.TimeoutExpired:
             popen.kill()
             popen.wait()

@@ -61,8 +61,13 @@ trial: $(STAMP)
 
 # The end-to-end tests, including tests/test_installed.py: it builds the wheel and the sdist,
 # installs the wheel in a throwaway venv and checks the plugins, the scripts and trial there.
+# Two pytest workers, a test file each at a time (its module fixtures, such as a plant of 300
+# controllers, start once): most of these tests wait on servers and tools they started, so two
+# workers halve the time on two cores; more would stretch the timeouts of the interop tests.
+PYTEST_WORKERS ?= 2
+PYTEST := -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 pytest: $(STAMP) tools
-	$(VPY) -m pytest -q -p no:cacheprovider tests
+	$(VPY) $(PYTEST) tests
 
 # The checks: lint (ruff) and types (mypy, strict for the sans-IO layers); see pyproject.toml.
 check: $(STAMP)
@@ -76,7 +81,7 @@ test: check tools
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && export COVERAGE_DATA_DIR="$$tmp" && \
 	 $(VPY) -m coverage erase && \
 	 $(VPY) -m coverage run -m twisted.trial --temp-directory="$$tmp/_trial_temp" cpppo.tests && \
-	 $(VPY) -m coverage run -m pytest -q -p no:cacheprovider tests && \
+	 $(VPY) -m coverage run $(PYTEST) tests && \
 	 $(VPY) -m coverage combine -q && \
 	 $(VPY) -m coverage report
 

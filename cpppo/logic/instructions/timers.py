@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from cpppo.enip.simulator.controller.structures import CONTROL, COUNTER, TIMER
-from cpppo.logic.instructions.base import Builder, Context, Step, Unsupported, operands
+from cpppo.logic.instructions.base import Builder, Context, Now, Step, Unsupported, operands
 from cpppo.logic.neutral import Instruction
 
 __all__ = ["BUILDERS"]
@@ -32,6 +32,14 @@ def _timer(ctx: Context, ins: Instruction):
     ref = ctx.binder.structure(nodes[0], TIMER)
     # PRE and ACC in the text (``?`` or numbers) are what the editor shows: the tag holds them.
     return ref.raw, ref.offset, ctx.now, [0.0]
+
+
+def _timed(acc: int, now: Now, last: list[float]) -> int:
+    """*acc* advanced by the whole milliseconds since the time in *last* (which moves on by as
+    many, so the fraction is carried to the next scan), at most a DINT's largest value."""
+    delta = int(now.ms - last[0])
+    last[0] += delta
+    return min(acc + delta, DINT_MAX)
 
 
 def _on_delay(retentive: bool) -> Builder:
@@ -56,9 +64,7 @@ def _on_delay(retentive: bool) -> Builder:
                 last[0] = now.ms
                 ctl |= EN | TT
             else:
-                delta = int(now.ms - last[0])
-                last[0] += delta
-                acc = min(acc + delta, DINT_MAX)
+                acc = _timed(acc, now, last)
             if acc >= pre:
                 ctl = (ctl | DN) & ~TT
                 acc = max(pre, 0)
@@ -91,9 +97,7 @@ def tof(ctx: Context, ins: Instruction) -> Step:
             last[0] = now.ms
             ctl = (ctl & ~EN) | TT
         else:
-            delta = int(now.ms - last[0])
-            last[0] += delta
-            acc = min(acc + delta, DINT_MAX)
+            acc = _timed(acc, now, last)
         if acc >= pre:
             ctl &= ~(DN | TT | EN)
             acc = max(pre, 0)
